@@ -1,0 +1,24 @@
+//! The project's automation, as a library so that its tests can drive it.
+
+pub mod codegen;
+pub mod spec_lint;
+
+use std::path::{Path, PathBuf};
+
+pub const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  codegen          regenerate every generated file from spec/ccsqm.yaml
+  codegen --check  regenerate in memory; fail with a diff if a committed file differs
+  spec-lint        validate spec/ccsqm.yaml with openapi-spec-validator and Redocly CLI
+                   (installed under target/spec-tools on first use)
+";
+
+/// The workspace root (the parent of this crate's folder).
+pub fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
