@@ -26,41 +26,56 @@ const SECRET_TYPE: &str = "::ccsqm_client::Secret";
 const FIX: &str = "cargo xtask codegen";
 
 /// Reads the spec below `root`, renders every generated file and writes the ones that differ,
-/// or, when `check` is set, fails with a unified diff of the ones that differ.
+/// or, when `check` is set, prints a unified diff of the ones that differ and fails.
 pub fn generate(root: &Path, check: bool) -> Result<()> {
-    let spec_text = std::fs::read_to_string(root.join(SPEC))
-        .with_context(|| format!("reading {}", root.join(SPEC).display()))?;
-    let outputs = render(&spec_text)?;
-
-    let mut drift = String::new();
-    for (rel, new) in &outputs {
-        let path = root.join(rel);
-        let old = match std::fs::read_to_string(&path) {
-            Ok(old) => old,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-        };
-        if &old == new {
-            continue;
+    let outputs = render(&read_spec(root)?)?;
+    if check {
+        let diff = drift(root, &outputs)?;
+        if !diff.is_empty() {
+            print!("{diff}");
+            bail!("generated code is out of date with {SPEC}; run `{FIX}` and commit the result");
         }
-        if check {
-            drift.push_str(
-                &similar::TextDiff::from_lines(&old, new)
-                    .unified_diff()
-                    .context_radius(3)
-                    .header(&format!("a/{rel}"), &format!("b/{rel}"))
-                    .to_string(),
-            );
-        } else {
+        return Ok(());
+    }
+    for (rel, new) in &outputs {
+        if read_or_empty(&root.join(rel))? != *new {
+            let path = root.join(rel);
             std::fs::write(&path, new).with_context(|| format!("writing {}", path.display()))?;
             eprintln!("wrote {rel}");
         }
     }
-    if !drift.is_empty() {
-        print!("{drift}");
-        bail!("generated code is out of date with {SPEC}; run `{FIX}` and commit the result");
-    }
     Ok(())
+}
+
+/// The unified diff from the files below `root` to `outputs`; empty when they are the same.
+pub fn drift(root: &Path, outputs: &[(&str, String)]) -> Result<String> {
+    let mut diff = String::new();
+    for (rel, new) in outputs {
+        let old = read_or_empty(&root.join(rel))?;
+        if old != *new {
+            let unified = similar::TextDiff::from_lines(&old, new)
+                .unified_diff()
+                .context_radius(3)
+                .header(&format!("a/{rel}"), &format!("b/{rel}"))
+                .to_string();
+            diff.push_str(&unified);
+        }
+    }
+    Ok(diff)
+}
+
+/// The spec's text, read from below `root`.
+pub fn read_spec(root: &Path) -> Result<String> {
+    let path = root.join(SPEC);
+    std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))
+}
+
+fn read_or_empty(path: &Path) -> Result<String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
 }
 
 /// Renders every generated file from the spec's text: `(path relative to the root, contents)`.
