@@ -1,1 +1,51 @@
+//! Pleasant data types over the CCSQM types generated from `spec/ccsqm.yaml`.
+//!
+//! The generated types of [`ccsqm_client::types`] are re-exported here, so that code handling
+//! CCSQM data can depend on this crate alone. On top of them this crate adds:
+//!
+//! - [`CallType`] and [`InspectionStatus`]: the API's integer codes as enums with names, labels,
+//!   `Display`/`FromStr`, and an `Unknown(i64)` variant so reading never fails;
+//! - [`utc_from_unix_seconds`]: the API's Unix-second timestamps as [`time::OffsetDateTime`];
+//! - [`rows`], [`CallRow`], [`into_records`], [`CallRecord`]: a page's `data[].calls[]` as one
+//!   row per call carrying its `call_group_id`, and [`CallExt`], typed views of a [`Call`];
+//! - [`request_schema`], [`response_schema`], [`call_schema`]: JSON Schemas of the data.
+//!
+//! ```
+//! use ccsqm_models::{rows, AppraisecallDetailsResponse, CallType, InspectionStatus};
+//!
+//! let page: AppraisecallDetailsResponse = serde_json::from_str(
+//!     r#"{"data": [{"call_group_id": "g1",
+//!                   "calls": [{"call_type": 0, "status": 2, "call_time": 1622633782}]}],
+//!         "paging": {"total": 1}}"#,
+//! )?;
+//! for row in rows(&page) {
+//!     assert_eq!(row.call_group_id, Some("g1"));
+//!     assert_eq!(row.call_type(), Some(CallType::Voice));
+//!     assert_eq!(row.status(), Some(InspectionStatus::InspectionSucceeded));
+//!     assert_eq!(row.call_time().map(|t| t.unix_timestamp()), Some(1622633782));
+//! }
+//! # Ok::<(), serde_json::Error>(())
+//! ```
 
+mod codes;
+mod rows;
+mod schema;
+mod timestamps;
+
+/// The generated types, as a module: `types::CallType` and `types::InspectionStatus` are the
+/// validated newtypes the request takes (see the conversions of [`CallType`] and
+/// [`InspectionStatus`]), and `types::builder` holds the builders.
+pub use ccsqm_client::types;
+/// The generated data types (the enums of the same names are this crate's [`CallType`] and
+/// [`InspectionStatus`]; the generated ones are under [`types`]).
+pub use ccsqm_client::types::{
+    AppraisecallDetailsRequest, AppraisecallDetailsResponse, Call, CallGroup, Paging,
+    TokenByAkSkRequest, TokenByAkSkResponse,
+};
+/// The type of the credentials in [`TokenByAkSkRequest`] and [`TokenByAkSkResponse`].
+pub use ccsqm_client::Secret;
+
+pub use codes::{CallType, InspectionStatus, ParseCodeError, UndocumentedCodeError};
+pub use rows::{into_records, rows, CallExt, CallRecord, CallRow};
+pub use schema::{call_schema, request_schema, response_schema};
+pub use timestamps::utc_from_unix_seconds;
