@@ -4,11 +4,21 @@
 // the same paths work in the generated mocks of `ccsqm-httpmock`.
 extern crate self as ccsqm_client;
 
+mod auth;
+mod error;
 #[allow(clippy::all, missing_docs, unused)]
 mod generated;
+mod paging;
+mod record;
+mod retry;
 mod secret;
 mod session;
 
+pub use auth::{DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME, TOKEN_REFRESH_MARGIN};
+pub use error::{vendor_guidance, ApiError, ErrorKind};
 pub use generated::*;
+pub use paging::{CallStream, PagingWarning};
+pub use record::CallRecord;
+pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use session::{BuildError, ClientBuilder, Session, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};

@@ -45,7 +45,10 @@ pub use ccsqm_client::types::{
 /// The type of the credentials in [`TokenByAkSkRequest`] and [`TokenByAkSkResponse`].
 pub use ccsqm_client::Secret;
 
+/// One call with its group's `call_group_id` (defined in `ccsqm-client`, the item of its
+/// paging stream; [`CallRecordExt`] adds the typed views).
+pub use ccsqm_client::CallRecord;
 pub use codes::{CallType, InspectionStatus, ParseCodeError, UndocumentedCodeError};
-pub use rows::{into_records, rows, CallExt, CallRecord, CallRow};
+pub use rows::{into_records, rows, CallExt, CallRecordExt, CallRow};
 pub use schema::{call_schema, request_schema, response_schema};
 pub use timestamps::utc_from_unix_seconds;

@@ -2,7 +2,7 @@
 //! `call_group_id`.
 
 use ccsqm_client::types::{AppraisecallDetailsResponse, Call};
-use serde::{Deserialize, Serialize};
+use ccsqm_client::CallRecord;
 use time::OffsetDateTime;
 
 use crate::{utc_from_unix_seconds, CallType, InspectionStatus};
@@ -130,41 +130,28 @@ pub fn rows(response: &AppraisecallDetailsResponse) -> impl Iterator<Item = Call
     })
 }
 
-/// One call with its group's `call_group_id`, owned: the unit of "one call per line" output.
+/// A [`CallRecord`]'s typed views: [`CallRecordExt::row`].
 ///
-/// Its JSON is the call's own fields plus `call_group_id` (omitted when `None`, like the call's
-/// absent fields):
+/// [`CallRecord`] is defined in `ccsqm-client` (the item of its paging stream) and re-exported
+/// here; this trait gives it the typed accessors of [`CallRow`].
 ///
 /// ```
-/// use ccsqm_models::{Call, CallRecord};
+/// use ccsqm_models::{Call, CallRecord, CallRecordExt, InspectionStatus};
 ///
 /// let record = CallRecord {
 ///     call_group_id: Some("g1".into()),
-///     call: Call { call_id: Some("a".into()), status: Some(2), ..Call::default() },
+///     call: Call { status: Some(2), ..Call::default() },
 /// };
-/// let json = serde_json::to_string(&record)?;
-/// assert_eq!(json, r#"{"call_group_id":"g1","call_id":"a","status":2}"#);
-/// assert_eq!(serde_json::from_str::<CallRecord>(&json)?, record);
-/// # Ok::<(), serde_json::Error>(())
+/// assert_eq!(record.row().status(), Some(InspectionStatus::InspectionSucceeded));
+/// assert_eq!(record.row().call_group_id, Some("g1"));
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[schemars(
-    title = "CallRecord",
-    description = "One inspected call with the `call_group_id` of its group: the call's fields \
-                   plus `call_group_id`."
-)]
-pub struct CallRecord {
-    /// Call group ID: the `call_group_id` of the group the call belongs to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub call_group_id: Option<String>,
-    /// The call's fields.
-    #[serde(flatten)]
-    pub call: Call,
+pub trait CallRecordExt {
+    /// A borrowed [`CallRow`], for its typed accessors.
+    fn row(&self) -> CallRow<'_>;
 }
 
-impl CallRecord {
-    /// A borrowed [`CallRow`], for its typed accessors.
-    pub fn row(&self) -> CallRow<'_> {
+impl CallRecordExt for CallRecord {
+    fn row(&self) -> CallRow<'_> {
         CallRow {
             call_group_id: self.call_group_id.as_deref(),
             call: &self.call,
@@ -197,11 +184,5 @@ impl From<CallRow<'_>> for CallRecord {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 pub fn into_records(response: AppraisecallDetailsResponse) -> impl Iterator<Item = CallRecord> {
-    response.data.into_iter().flat_map(|group| {
-        let call_group_id = group.call_group_id;
-        group.calls.into_iter().map(move |call| CallRecord {
-            call_group_id: call_group_id.clone(),
-            call,
-        })
-    })
+    CallRecord::from_page(response)
 }

@@ -3,7 +3,8 @@
 
 use ccsqm_models::{
     call_schema, into_records, request_schema, response_schema, rows, types,
-    AppraisecallDetailsResponse, Call, CallExt, CallGroup, CallRecord, CallType, InspectionStatus,
+    AppraisecallDetailsResponse, Call, CallExt, CallGroup, CallRecord, CallRecordExt, CallType,
+    InspectionStatus,
 };
 use serde_json::{json, Value};
 use time::macros::datetime;
