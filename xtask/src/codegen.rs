@@ -19,6 +19,11 @@ pub const CLIENT_OUT: &str = "crates/client/src/generated.rs";
 /// The generated typed mocks (progenitor's httpmock generator).
 pub const HTTPMOCK_OUT: &str = "crates/httpmock/src/generated.rs";
 
+/// The generated command-line operations (progenitor's CLI generator): the CLI uses its
+/// `CliCommand` enum in an exhaustive `match`, so a new operation breaks the build until it is
+/// given a place.
+pub const CLI_OUT: &str = "crates/cli/src/generated.rs";
+
 /// The path, in generated code, of the hand-written type that replaces the spec's `Secret`
 /// schema, so that tokens and app secrets are redacted in `Debug`.
 const SECRET_TYPE: &str = "::ccsqm_client::Secret";
@@ -86,6 +91,9 @@ pub fn render(spec_text: &str) -> Result<Vec<(&'static str, String)>> {
     let client = generator()
         .generate_tokens(&spec)
         .context("progenitor: generating the client")?;
+    let cli = generator()
+        .cli(&spec, "ccsqm_client")
+        .context("progenitor: generating the CLI operations")?;
     let mocks = generator()
         .httpmock(&spec, "ccsqm_client")
         .context("progenitor: generating the httpmock extension")?;
@@ -98,6 +106,10 @@ pub fn render(spec_text: &str) -> Result<Vec<(&'static str, String)>> {
         (
             HTTPMOCK_OUT,
             format_file(mocks, "typed `httpmock` mocks of the CCSQM operations")?,
+        ),
+        (
+            CLI_OUT,
+            format_file(cli, "clap commands of the CCSQM operations")?,
         ),
     ])
 }

@@ -1,0 +1,217 @@
+//! `ccsqm`: query the inspected calls of Huawei Cloud CCSQM from the command line.
+
+mod args;
+mod config;
+mod dry_run;
+mod exit;
+#[allow(dead_code, unused_imports, unused_variables, clippy::all)]
+mod generated;
+mod operations;
+mod output;
+mod request;
+mod timearg;
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use crate::args::{Cli, Command, DetailsArgs, SchemaKind, TokenArgs};
+use crate::config::{Credentials, Settings};
+use crate::output::{CallWriter, Format};
+use anyhow::{Context, Result};
+use ccsqm_client::{Client, Secret};
+
+/// Bad input, found before any request: exit code 2, like clap's own errors.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn main() -> ExitCode {
+    let cli = args::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("ccsqm: starting the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        // `ccsqm ... | head`: the reader is gone, which is not an error of ours.
+        Err(e) if exit::is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ccsqm: {e:#}");
+            ExitCode::from(exit::code(&e))
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => return,
+        1 => "ccsqm_client=info,ccsqm=info",
+        _ => "ccsqm_client=debug,ccsqm=debug",
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::new(level))
+        .init();
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match &cli.command {
+        Command::Details(args) => details(&cli, args).await,
+        Command::Token(args) => token(&cli, args).await,
+        Command::Schema { which } => {
+            let schema = match which {
+                SchemaKind::Request => ccsqm_models::request_schema(),
+                SchemaKind::Response => ccsqm_models::response_schema(),
+                SchemaKind::Call => ccsqm_models::call_schema(),
+            };
+            let mut out = std::io::stdout().lock();
+            serde_json::to_writer_pretty(&mut out, &schema)?;
+            writeln!(out)?;
+            Ok(())
+        }
+        Command::Completions { shell } => {
+            let mut command = args::command();
+            clap_complete::generate(*shell, &mut command, "ccsqm", &mut std::io::stdout().lock());
+            Ok(())
+        }
+        Command::Man => {
+            clap_mangen::Man::new(args::command()).render(&mut std::io::stdout().lock())?;
+            Ok(())
+        }
+    }
+}
+
+fn settings(cli: &Cli) -> Result<Settings> {
+    let env_secret = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .map(Secret::new)
+    };
+    config::resolve(
+        &cli.connection,
+        env_secret("CCSQM_TOKEN"),
+        env_secret("CCSQM_APP_SECRET"),
+    )
+}
+
+fn connect(settings: &Settings) -> Result<Client> {
+    let builder = Client::builder(&settings.base_url).user_id(&settings.user_id);
+    let builder = match &settings.app_key {
+        Some(app_key) => builder.app_key(app_key),
+        None => builder,
+    };
+    let builder = match &settings.credentials {
+        Credentials::Token(token) => builder.bearer_token(token.clone()),
+        Credentials::AkSk { .. } => {
+            anyhow::bail!(UsageError(
+                "authentication with an app key and app secret is not available yet: set a token"
+                    .into()
+            ))
+        }
+    };
+    builder
+        .build()
+        .map_err(|e| UsageError(e.to_string()).into())
+}
+
+async fn details(cli: &Cli, args: &DetailsArgs) -> Result<()> {
+    let request = request::build(args, jiff::Timestamp::now(), &jiff::tz::TimeZone::system())?;
+    let format = args.output.unwrap_or_else(|| default_format(args));
+    if args.all && format == Format::Json {
+        anyhow::bail!(UsageError(
+            "--output json prints one page (the API's response); with --all use ndjson or csv"
+                .into()
+        ));
+    }
+    let settings = settings(cli)?;
+    if args.dry_run {
+        let mut out = std::io::stdout().lock();
+        dry_run::write(&mut out, &settings, &request)?;
+        return Ok(());
+    }
+    let client = connect(&settings)?;
+    let mut sink = output::Sink::open(args.output_file.as_deref())?;
+    let page = client
+        .details()
+        .body(request)
+        .send()
+        .await
+        .map_err(exit::api_error)?
+        .into_inner();
+    if format == Format::Json {
+        output::write_page_json(&mut sink, &page)?;
+    } else {
+        let mut writer = CallWriter::new(&mut sink, format, jiff::tz::TimeZone::system());
+        for record in ccsqm_models::into_records(page) {
+            writer.write(&record)?;
+        }
+        writer.finish()?;
+    }
+    sink.commit()
+}
+
+/// `table` for a person at a terminal; otherwise by the output file's extension; else `ndjson`.
+fn default_format(args: &DetailsArgs) -> Format {
+    match &args.output_file {
+        Some(path) => match path.extension().and_then(|e| e.to_str()) {
+            Some("csv") => Format::Csv,
+            Some("json") if !args.all => Format::Json,
+            _ => Format::Ndjson,
+        },
+        None if std::io::stdout().is_terminal() => Format::Table,
+        None => Format::Ndjson,
+    }
+}
+
+async fn token(cli: &Cli, args: &TokenArgs) -> Result<()> {
+    let settings = settings(cli)?;
+    let Credentials::AkSk {
+        app_key,
+        app_secret,
+    } = &settings.credentials
+    else {
+        anyhow::bail!(UsageError(
+            "ccsqm token needs an app key and app secret (--app-key or CCSQM_APP_KEY, and \
+             CCSQM_APP_SECRET or --app-secret-file)"
+                .into()
+        ));
+    };
+    let client = Client::builder(
+        settings
+            .token_base_url
+            .as_deref()
+            .unwrap_or(&settings.base_url),
+    )
+    .user_id(&settings.user_id)
+    .build()
+    .map_err(|e| UsageError(e.to_string()))?;
+    let issued = client
+        .token_by_ak_sk()
+        .x_token_expire(std::num::NonZeroU64::new(args.expire).context("--expire is 1 or more")?)
+        .body(ccsqm_models::TokenByAkSkRequest {
+            app_key: app_key.clone(),
+            app_secret: app_secret.clone(),
+        })
+        .send()
+        .await
+        .map_err(exit::api_error)?
+        .into_inner();
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", issued.access_token.expose())?;
+    let expires = issued.expires.as_deref().unwrap_or("undocumented");
+    let _ = out.flush();
+    eprintln!("expires in {expires} seconds");
+    Ok(())
+}

@@ -1,0 +1,316 @@
+//! Output formats: what `ccsqm details` writes to stdout or `--output-file`.
+
+use std::io::{self, Write};
+
+use ccsqm_models::{AppraisecallDetailsResponse, CallExt, CallRecord, CallType, InspectionStatus};
+use jiff::tz::TimeZone;
+use serde_json::Value;
+
+/// `--output`: how calls are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// The API's response, pretty-printed: one page (not with --all).
+    Json,
+    /// One call per line, as JSON, with its call_group_id.
+    Ndjson,
+    /// A header row, then one call per row: call_group_id and every call field.
+    Csv,
+    /// For people: local time, agent, type and status by name, duration, speech ratios.
+    Table,
+}
+
+/// The CSV columns, in order: `call_group_id`, then the fields of the spec's `Call` schema in
+/// the spec's order (a test compares them with `spec/ccsqm.yaml`).
+pub const CSV_COLUMNS: [&str; 24] = [
+    "call_group_id",
+    "call_id",
+    "call_time",
+    "call_type",
+    "call_uuid",
+    "deal",
+    "duration",
+    "file_name",
+    "left_channel",
+    "left_silence_time",
+    "left_speech_ratio",
+    "left_speed",
+    "right_channel",
+    "right_silence_time",
+    "right_speech_ratio",
+    "right_speed",
+    "staff_id",
+    "status",
+    "upload_time",
+    "staff_name",
+    "create_time",
+    "inspect_status",
+    "complain_status",
+    "review_status",
+];
+
+/// Writes one page as the API's response, pretty-printed.
+pub fn write_page_json(out: &mut dyn Write, page: &AppraisecallDetailsResponse) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, page)?;
+    out.write_all(b"\n")
+}
+
+/// Writes calls one at a time, as they arrive.
+pub struct CallWriter<W: Write> {
+    out: W,
+    kind: Kind,
+    header_done: bool,
+}
+
+enum Kind {
+    Ndjson,
+    Csv,
+    Table(TimeZone),
+}
+
+impl<W: Write> CallWriter<W> {
+    /// A writer of `format` (not [`Format::Json`], which writes pages: see [`write_page_json`]).
+    /// `tz` is the time zone of the table's times.
+    pub fn new(out: W, format: Format, tz: TimeZone) -> Self {
+        let kind = match format {
+            Format::Ndjson | Format::Json => Kind::Ndjson,
+            Format::Csv => Kind::Csv,
+            Format::Table => Kind::Table(tz),
+        };
+        Self {
+            out,
+            kind,
+            header_done: false,
+        }
+    }
+
+    /// Writes one call.
+    pub fn write(&mut self, record: &CallRecord) -> io::Result<()> {
+        if !self.header_done {
+            self.header_done = true;
+            self.header()?;
+        }
+        match &self.kind {
+            Kind::Ndjson => {
+                serde_json::to_writer(&mut self.out, record)?;
+                self.out.write_all(b"\n")
+            }
+            Kind::Csv => {
+                let fields = serde_json::to_value(record)?;
+                let row: Vec<String> = CSV_COLUMNS.iter().map(|c| csv_cell(&fields[*c])).collect();
+                write_csv_row(&mut self.out, &row)
+            }
+            Kind::Table(tz) => {
+                let line = table_row(record, tz);
+                writeln!(self.out, "{}", line.trim_end())
+            }
+        }
+    }
+
+    /// Writes what a format needs even with no calls (the CSV header, the table's header), and
+    /// flushes.
+    pub fn finish(mut self) -> io::Result<W> {
+        if !self.header_done {
+            self.header()?;
+        }
+        self.out.flush()?;
+        Ok(self.out)
+    }
+
+    fn header(&mut self) -> io::Result<()> {
+        match &self.kind {
+            Kind::Ndjson => Ok(()),
+            Kind::Csv => {
+                let header: Vec<String> = CSV_COLUMNS.iter().map(|c| c.to_string()).collect();
+                write_csv_row(&mut self.out, &header)
+            }
+            Kind::Table(_) => {
+                let line = table_line(TABLE_HEADER.map(String::from));
+                writeln!(self.out, "{}", line.trim_end())
+            }
+        }
+    }
+}
+
+fn csv_cell(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn write_csv_row(out: &mut impl Write, row: &[String]) -> io::Result<()> {
+    let mut writer = csv::WriterBuilder::new().from_writer(&mut *out);
+    writer.write_record(row).map_err(io::Error::other)?;
+    writer.flush()
+}
+
+const TABLE_HEADER: [&str; 8] = [
+    "CALL TIME",
+    "AGENT",
+    "TYPE",
+    "STATUS",
+    "DURATION",
+    "LEFT",
+    "RIGHT",
+    "CALL UUID",
+];
+const TABLE_WIDTHS: [usize; 8] = [19, 20, 5, 28, 9, 15, 15, 0];
+
+fn table_line(cells: [String; 8]) -> String {
+    let mut line = String::new();
+    for (cell, width) in cells.iter().zip(TABLE_WIDTHS) {
+        let cell = truncate(cell, width);
+        line.push_str(&format!("{cell:<width$}  "));
+    }
+    line
+}
+
+fn truncate(cell: &str, width: usize) -> String {
+    if width == 0 || cell.chars().count() <= width {
+        return cell.to_owned();
+    }
+    let mut short: String = cell.chars().take(width - 1).collect();
+    short.push('…');
+    short
+}
+
+fn table_row(record: &CallRecord, tz: &TimeZone) -> String {
+    let call = &record.call;
+    let time = call
+        .call_time()
+        .and_then(|t| jiff::Timestamp::from_second(t.unix_timestamp()).ok())
+        .map(|t| {
+            t.to_zoned_datetime(tz.clone())
+                .strftime("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_default();
+    let agent = call
+        .staff_name
+        .clone()
+        .or_else(|| call.staff_id.clone())
+        .unwrap_or_default();
+    let name = |n: Option<String>| n.unwrap_or_default();
+    let channel = |who: &Option<String>, ratio: Option<f64>| match (who, ratio) {
+        (Some(who), Some(r)) => format!("{who} {:.0}%", r * 100.0),
+        (None, Some(r)) => format!("{:.0}%", r * 100.0),
+        (Some(who), None) => who.clone(),
+        (None, None) => String::new(),
+    };
+    table_line([
+        time,
+        agent,
+        name(call.call_type.map(|c| CallType::from_code(c).to_string())),
+        name(
+            call.status
+                .map(|s| InspectionStatus::from_code(s).to_string()),
+        ),
+        call.duration.map(duration).unwrap_or_default(),
+        channel(&call.left_channel, call.left_speech_ratio),
+        channel(&call.right_channel, call.right_speech_ratio),
+        call.call_uuid.clone().unwrap_or_default(),
+    ])
+}
+
+/// `164.22` seconds as `2m44s`; under a minute as `41.5s`.
+fn duration(seconds: f64) -> String {
+    if !seconds.is_finite() || seconds < 0.0 {
+        return format!("{seconds}s");
+    }
+    if seconds < 60.0 {
+        return format!("{seconds:.1}s");
+    }
+    let whole = seconds.round() as u64;
+    let (h, m, s) = (whole / 3600, whole % 3600 / 60, whole % 60);
+    if h > 0 {
+        format!("{h}h{m:02}m{s:02}s")
+    } else {
+        format!("{m}m{s:02}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_durations() {
+        assert_eq!(duration(164.22), "2m44s");
+        assert_eq!(duration(41.5), "41.5s");
+        assert_eq!(duration(3725.0), "1h02m05s");
+        assert_eq!(duration(-1.0), "-1s");
+    }
+
+    #[test]
+    fn long_cells_are_cut_to_their_column() {
+        assert_eq!(truncate("abcdef", 4), "abc…");
+        assert_eq!(truncate("abcd", 4), "abcd");
+        assert_eq!(truncate("any length", 0), "any length");
+    }
+}
+
+/// Where the output goes: stdout, or a temporary file beside `--output-file` that is renamed to
+/// it only by [`Sink::commit`]; dropped uncommitted, the temporary file is removed.
+pub enum Sink {
+    Stdout(io::BufWriter<io::Stdout>),
+    File {
+        file: io::BufWriter<tempfile::NamedTempFile>,
+        path: std::path::PathBuf,
+    },
+}
+
+impl Sink {
+    /// stdout, or a temporary file in the folder of `path`.
+    pub fn open(path: Option<&std::path::Path>) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        Ok(match path {
+            None => Sink::Stdout(io::BufWriter::new(io::stdout())),
+            Some(path) => {
+                let dir = match path.parent() {
+                    Some(dir) if !dir.as_os_str().is_empty() => dir,
+                    _ => std::path::Path::new("."),
+                };
+                let file = tempfile::Builder::new()
+                    .prefix(".ccsqm-")
+                    .tempfile_in(dir)
+                    .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+                Sink::File {
+                    file: io::BufWriter::new(file),
+                    path: path.to_owned(),
+                }
+            }
+        })
+    }
+
+    /// Flushes, and renames the temporary file to the output file.
+    pub fn commit(self) -> anyhow::Result<()> {
+        use anyhow::Context;
+        match self {
+            Sink::Stdout(mut out) => Ok(out.flush()?),
+            Sink::File { file, path } => {
+                let file = file.into_inner().map_err(|e| e.into_error())?;
+                file.as_file().sync_all()?;
+                file.persist(&path)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Sink::Stdout(out) => out.write(buf),
+            Sink::File { file, .. } => file.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sink::Stdout(out) => out.flush(),
+            Sink::File { file, .. } => file.flush(),
+        }
+    }
+}
