@@ -97,7 +97,7 @@ pub struct Connection {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Query inspected calls (appraisecall/details): one page, or every page with --all.
-    Details(DetailsArgs),
+    Details(Box<DetailsArgs>),
     /// Obtain an access token from the app key and app secret (tokenByAkSk), and print it.
     Token(TokenArgs),
     /// Print the JSON Schema of the request, the response, or a call (as --output ndjson writes it).

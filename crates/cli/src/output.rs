@@ -230,26 +230,6 @@ fn duration(seconds: f64) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_like_durations() {
-        assert_eq!(duration(164.22), "2m44s");
-        assert_eq!(duration(41.5), "41.5s");
-        assert_eq!(duration(3725.0), "1h02m05s");
-        assert_eq!(duration(-1.0), "-1s");
-    }
-
-    #[test]
-    fn long_cells_are_cut_to_their_column() {
-        assert_eq!(truncate("abcdef", 4), "abc…");
-        assert_eq!(truncate("abcd", 4), "abcd");
-        assert_eq!(truncate("any length", 0), "any length");
-    }
-}
-
 /// Where the output goes: stdout, or a temporary file beside `--output-file` that is renamed to
 /// it only by [`Sink::commit`]; dropped uncommitted, the temporary file is removed.
 pub enum Sink {
@@ -312,5 +292,25 @@ impl Write for Sink {
             Sink::Stdout(out) => out.flush(),
             Sink::File { file, .. } => file.flush(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_durations() {
+        assert_eq!(duration(164.22), "2m44s");
+        assert_eq!(duration(41.5), "41.5s");
+        assert_eq!(duration(3725.0), "1h02m05s");
+        assert_eq!(duration(-1.0), "-1s");
+    }
+
+    #[test]
+    fn long_cells_are_cut_to_their_column() {
+        assert_eq!(truncate("abcdef", 4), "abc…");
+        assert_eq!(truncate("abcd", 4), "abcd");
+        assert_eq!(truncate("any length", 0), "any length");
     }
 }
