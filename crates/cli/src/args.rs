@@ -167,19 +167,19 @@ pub struct DetailsArgs {
     pub staff_name: Option<String>,
 
     /// A whole number of seconds, 0 or more.
-    #[arg(long, value_name = "SECONDS", allow_hyphen_values = true, value_parser = clap::value_parser!(u64).range(..=i64::MAX as u64))]
+    #[arg(long, value_name = "SECONDS", allow_hyphen_values = true, value_parser = whole_seconds)]
     pub duration_min: Option<u64>,
 
     /// A whole number of seconds, 0 or more.
-    #[arg(long, value_name = "SECONDS", allow_hyphen_values = true, value_parser = clap::value_parser!(u64).range(..=i64::MAX as u64))]
+    #[arg(long, value_name = "SECONDS", allow_hyphen_values = true, value_parser = whole_seconds)]
     pub duration_max: Option<u64>,
 
     /// 1 or more. [default: 1]
-    #[arg(help_heading = "Paging", long, conflicts_with = "all", allow_hyphen_values = true, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(help_heading = "Paging", long, conflicts_with = "all", allow_hyphen_values = true, value_parser = at_least_one)]
     pub page: Option<u64>,
 
     /// 1 or more; also the page size of --all.
-    #[arg(help_heading = "Paging", long, default_value_t = 100, allow_hyphen_values = true, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(help_heading = "Paging", long, default_value_t = 100, allow_hyphen_values = true, value_parser = at_least_one)]
     pub limit: u64,
 
     /// Every page, streamed: calls are written as they arrive.
@@ -187,7 +187,7 @@ pub struct DetailsArgs {
     pub all: bool,
 
     /// With --all: how many pages to fetch at a time (calls are still written in order).
-    #[arg(help_heading = "Paging", long, default_value_t = 1, requires = "all", value_name = "N", allow_hyphen_values = true, value_parser = clap::value_parser!(u64).range(1..=64))]
+    #[arg(help_heading = "Paging", long, default_value_t = 1, requires = "all", value_name = "N", allow_hyphen_values = true, value_parser = concurrency)]
     pub concurrency: u64,
 
     /// The output format [default: table on a terminal, else by the --output-file extension
@@ -274,4 +274,28 @@ pub fn parse() -> Cli {
     let mut command = command();
     let matches = command.get_matches_mut();
     Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut command).exit())
+}
+
+fn whole_number(value: &str, min: u64, max: u64, what: &str) -> Result<u64, String> {
+    match value.trim().parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(format!("expected {what}")),
+    }
+}
+
+fn at_least_one(value: &str) -> Result<u64, String> {
+    whole_number(value, 1, i64::MAX as u64, "a whole number, 1 or more")
+}
+
+fn whole_seconds(value: &str) -> Result<u64, String> {
+    whole_number(
+        value,
+        0,
+        i64::MAX as u64,
+        "a whole number of seconds, 0 or more",
+    )
+}
+
+fn concurrency(value: &str) -> Result<u64, String> {
+    whole_number(value, 1, 64, "a whole number from 1 to 64")
 }

@@ -56,9 +56,24 @@ pub enum Credentials {
 pub struct Settings {
     pub base_url: String,
     pub token_base_url: Option<String>,
-    pub credentials: Credentials,
+    /// `None` when none are configured: enough for `--dry-run`, refused by [`Settings::credentials`].
+    pub credentials: Option<Credentials>,
     pub user_id: String,
     pub app_key: Option<String>,
+}
+
+impl Settings {
+    /// The credentials, or a usage error saying how to give them.
+    pub fn credentials(&self) -> Result<&Credentials, UsageError> {
+        self.credentials.as_ref().ok_or_else(|| {
+            UsageError(
+                "no credentials: set a token (CCSQM_TOKEN or --token-file) or an app key and app \
+                 secret (--app-key or CCSQM_APP_KEY, and CCSQM_APP_SECRET or --app-secret-file), \
+                 or use --sandbox"
+                    .into(),
+            )
+        })
+    }
 }
 
 /// Resolves the settings from the flags and environment (`connection`), the environment's
@@ -105,17 +120,12 @@ pub fn resolve(
         },
     };
     let credentials = match (token, &app_key, app_secret) {
-        (Some(token), _, _) => Credentials::Token(token),
-        (None, Some(app_key), Some(app_secret)) => Credentials::AkSk {
+        (Some(token), _, _) => Some(Credentials::Token(token)),
+        (None, Some(app_key), Some(app_secret)) => Some(Credentials::AkSk {
             app_key: app_key.clone(),
             app_secret,
-        },
-        (None, _, _) => bail!(UsageError(
-            "no credentials: set a token (CCSQM_TOKEN or --token-file) or an app key and app \
-             secret (--app-key or CCSQM_APP_KEY, and CCSQM_APP_SECRET or --app-secret-file), \
-             or use --sandbox"
-                .into()
-        )),
+        }),
+        (None, _, _) => None,
     };
     let user_id = connection
         .user_id

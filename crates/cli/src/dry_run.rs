@@ -18,8 +18,11 @@ pub fn write(
     let url = format!("{}{DETAILS_PATH}", settings.base_url.trim_end_matches('/'));
     let body = serde_json::to_string_pretty(request)?;
     let token_note = match &settings.credentials {
-        Credentials::Token(_) => "",
-        Credentials::AkSk { .. } => "  (obtained from tokenByAkSk with the app key and secret)",
+        Some(Credentials::Token(_)) => "",
+        Some(Credentials::AkSk { .. }) => {
+            "  (obtained from tokenByAkSk with the app key and secret)"
+        }
+        None => "  (no token is configured)",
     };
     let mut headers = vec![
         ("Authorization".to_owned(), "Bearer ***".to_owned()),

@@ -71,7 +71,7 @@ pub fn api_error<E: std::fmt::Debug>(error: Error<E>) -> anyhow::Error {
             )
         }
         Error::CommunicationError(e) | Error::ResponseBodyError(e) => {
-            (NETWORK, format!("network error: {e}"))
+            (NETWORK, format!("network error: {}", with_sources(e)))
         }
         Error::InvalidResponsePayload(body, e) => (
             SERVER,
@@ -83,6 +83,18 @@ pub fn api_error<E: std::fmt::Debug>(error: Error<E>) -> anyhow::Error {
         other => (SERVER, other.to_string()),
     };
     ApiError { code, message }.into()
+}
+
+/// An error and its causes, as `a: b: c` (reqwest's own message leaves the causes out).
+fn with_sources(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// The exit code of an error.

@@ -112,7 +112,7 @@ fn connect(settings: &Settings) -> Result<Client> {
         Some(app_key) => builder.app_key(app_key),
         None => builder,
     };
-    let builder = match &settings.credentials {
+    let builder = match settings.credentials()? {
         Credentials::Token(token) => builder.bearer_token(token.clone()),
         Credentials::AkSk { .. } => {
             anyhow::bail!(UsageError(
@@ -180,7 +180,7 @@ async fn token(cli: &Cli, args: &TokenArgs) -> Result<()> {
     let Credentials::AkSk {
         app_key,
         app_secret,
-    } = &settings.credentials
+    } = settings.credentials()?
     else {
         anyhow::bail!(UsageError(
             "ccsqm token needs an app key and app secret (--app-key or CCSQM_APP_KEY, and \

@@ -1,0 +1,445 @@
+//! The real `ccsqm` binary against the generated typed mocks (`ccsqm-httpmock`): flags, output
+//! formats, errors and exit codes, compared with checked-in expected files (`tests/snapshots`).
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use ccsqm_httpmock::MockServerExt;
+use ccsqm_models::{AppraisecallDetailsRequest, AppraisecallDetailsResponse};
+use httpmock::MockServer;
+use serde_json::{json, Value};
+
+const TOKEN: &str = "tok-SECRET-4f1c9a";
+const USER_ID: &str = "1611917095665261978";
+
+fn fixture(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// `ccsqm` with a clean environment: no CCSQM_* variables, no config file, UTC.
+fn ccsqm() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ccsqm"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("CCSQM_") {
+            cmd.env_remove(name);
+        }
+    }
+    let nowhere = std::env::temp_dir().join("ccsqm-tests-no-config");
+    cmd.env("XDG_CONFIG_HOME", &nowhere)
+        .env("HOME", &nowhere)
+        .env("TZ", "UTC")
+        .env("COLUMNS", "100");
+    cmd
+}
+
+/// `ccsqm` configured for `server`, through the environment.
+fn ccsqm_at(server: &MockServer) -> Command {
+    let mut cmd = ccsqm();
+    cmd.env("CCSQM_BASE_URL", server.base_url())
+        .env("CCSQM_TOKEN", TOKEN)
+        .env("CCSQM_USER_ID", USER_ID);
+    cmd
+}
+
+fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+fn serve_seed_page(server: &MockServer) -> httpmock::Mock<'_> {
+    let page: AppraisecallDetailsResponse =
+        serde_json::from_value(fixture("seed-response.json")).unwrap();
+    server.appraisecall_details(|when, then| {
+        when.x_user_id(USER_ID)
+            .into_inner()
+            .header("authorization", format!("Bearer {TOKEN}"));
+        then.ok(&page);
+    })
+}
+
+#[test]
+fn help_is_documented_with_examples() {
+    let top = ccsqm().arg("--help").output().unwrap();
+    assert!(top.status.success());
+    insta::assert_snapshot!("help", stdout(&top));
+    let details = ccsqm().args(["details", "--help"]).output().unwrap();
+    assert!(details.status.success());
+    insta::assert_snapshot!("details-help", stdout(&details));
+}
+
+#[test]
+fn every_flag_reaches_the_request_body() {
+    let server = MockServer::start();
+    let expected: AppraisecallDetailsRequest = serde_json::from_value(json!({
+        "call_from": 1621333149, "call_to": 1623974399,
+        "upload_from": 1622505600, "upload_to": 1622591999,
+        "call_types": [2], "status": [2, 31, 9],
+        "keyword": "refund", "staff_id": "1600226440112042215", "staff_name": "Alice",
+        "duration_min": 30, "duration_max": 600, "page": 3, "limit": 25
+    }))
+    .unwrap();
+    let mock = server.appraisecall_details(|when, then| {
+        when.x_user_id(USER_ID)
+            .x_app_key("my-app-key")
+            .body(&expected);
+        then.ok(&serde_json::from_value(json!({"data": [], "paging": {"total": 0}})).unwrap());
+    });
+    let output = ccsqm_at(&server)
+        .args(["details", "--app-key", "my-app-key"])
+        .args(["--call-from", "1621333149", "--call-to", "2021-06-17"])
+        .args([
+            "--upload-from",
+            "2021-06-01T00:00:00Z",
+            "--upload-to",
+            "2021-06-01",
+        ])
+        .args([
+            "--call-type",
+            "text",
+            "--status",
+            "inspection-succeeded,31",
+            "--status",
+            "9",
+        ])
+        .args([
+            "--keyword",
+            "refund",
+            "--staff-id",
+            "1600226440112042215",
+            "--staff-name",
+            "Alice",
+        ])
+        .args([
+            "--duration-min",
+            "30",
+            "--duration-max",
+            "600",
+            "--page",
+            "3",
+            "--limit",
+            "25",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    mock.assert();
+}
+
+#[test]
+fn defaults_ask_for_every_documented_type_and_status() {
+    let server = MockServer::start();
+    let expected: AppraisecallDetailsRequest = serde_json::from_value(json!({
+        "call_types": [0, 2],
+        "status": [0, 1, 2, 3, 9, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40],
+        "upload_from": null, "upload_to": null, "page": 1, "limit": 100
+    }))
+    .unwrap();
+    let mock = server.appraisecall_details(|when, then| {
+        when.body(&expected).x_app_key(None);
+        then.ok(&serde_json::from_value(json!({"data": []})).unwrap());
+    });
+    let output = ccsqm_at(&server).arg("details").output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    mock.assert();
+}
+
+#[test]
+fn each_output_format_matches_its_expected_file() {
+    let server = MockServer::start();
+    serve_seed_page(&server);
+    for format in ["json", "ndjson", "csv", "table"] {
+        let output = ccsqm_at(&server)
+            .args(["details", "-o", format])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{format}: {}", stderr(&output));
+        insta::assert_snapshot!(format!("output-{format}"), stdout(&output));
+    }
+}
+
+#[test]
+fn output_is_ndjson_when_piped() {
+    let server = MockServer::start();
+    serve_seed_page(&server);
+    let output = ccsqm_at(&server).arg("details").output().unwrap();
+    let lines: Vec<Value> = stdout(&output)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 6);
+    for line in &lines {
+        assert_eq!(line["call_group_id"], line["call_uuid"]);
+    }
+}
+
+#[test]
+fn output_file_appears_only_when_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("calls.csv");
+
+    let server = MockServer::start();
+    serve_seed_page(&server);
+    let output = ccsqm_at(&server)
+        .args(["details", "--output-file"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).is_empty());
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        written.starts_with("call_group_id,call_id,"),
+        "csv by extension: {written}"
+    );
+    assert_eq!(written.lines().count(), 7);
+
+    let failing = MockServer::start();
+    failing.appraisecall_details(|_, then| {
+        then.internal_server_error();
+    });
+    let other = dir.path().join("other.ndjson");
+    let output = ccsqm_at(&failing)
+        .args(["details", "--output-file"])
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(5));
+    assert!(!other.exists());
+    assert_eq!(
+        files_in(dir.path()),
+        vec![file],
+        "no temporary file is left behind"
+    );
+}
+
+fn files_in(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn api_errors_give_the_vendors_guidance_and_an_exit_code_per_class() {
+    type Respond = fn(ccsqm_httpmock::operations::AppraisecallDetailsThen);
+    let cases: [(u16, Respond, i32, &str); 4] = [
+        (
+            400,
+            |t| drop(t.bad_request()),
+            5,
+            "check the request path and parameters",
+        ),
+        (
+            401,
+            |t| drop(t.unauthorized()),
+            3,
+            "check that the service was purchased",
+        ),
+        (404, |t| drop(t.not_found()), 4, "check the request path"),
+        (
+            500,
+            |t| drop(t.internal_server_error()),
+            5,
+            "check the values of the parameters",
+        ),
+    ];
+    for (status, respond, code, guidance) in cases {
+        let server = MockServer::start();
+        server.appraisecall_details(|_, then| respond(then));
+        let output = ccsqm_at(&server).arg("details").output().unwrap();
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(code), "{status}: {err}");
+        assert!(
+            err.contains(&status.to_string()) && err.contains(guidance),
+            "{status}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "one clear line: {err}");
+        assert!(!err.contains(TOKEN));
+    }
+}
+
+#[test]
+fn an_unreachable_server_is_a_network_error() {
+    // A port nothing listens on: bind one, then free it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let output = ccsqm()
+        .env("CCSQM_BASE_URL", format!("http://127.0.0.1:{port}"))
+        .env("CCSQM_TOKEN", TOKEN)
+        .env("CCSQM_USER_ID", USER_ID)
+        .arg("details")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(6), "{}", stderr(&output));
+    assert!(stderr(&output).contains("network error"));
+}
+
+#[test]
+fn dry_run_shows_the_request_and_hides_the_token() {
+    let output = ccsqm()
+        .env("CCSQM_TOKEN", TOKEN)
+        .args([
+            "--base-url",
+            "https://service.besclouds.com",
+            "--user-id",
+            USER_ID,
+        ])
+        .args([
+            "details",
+            "--call-from",
+            "1621333149",
+            "--call-to",
+            "1623925149",
+        ])
+        .args(["--status", "2", "--keyword", "it's", "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(!text.contains(TOKEN) && !stderr(&output).contains(TOKEN));
+    insta::assert_snapshot!("dry-run", text);
+}
+
+/// The dry run's URL and body are what the client sends.
+#[test]
+fn dry_run_matches_what_is_sent() {
+    let server = MockServer::start();
+    let args = [
+        "details",
+        "--call-from",
+        "7d",
+        "--status",
+        "asr-no-speech",
+        "--limit",
+        "5",
+    ];
+    let dry = ccsqm_at(&server)
+        .args(args)
+        .arg("--dry-run")
+        .output()
+        .unwrap();
+    let text = stdout(&dry);
+    let url = text
+        .lines()
+        .next()
+        .unwrap()
+        .strip_prefix("POST ")
+        .unwrap()
+        .to_owned();
+    let body_text: String = text
+        .lines()
+        .skip_while(|l| !l.is_empty())
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let body: AppraisecallDetailsRequest = serde_json::from_str(&body_text).unwrap();
+    let path = url.strip_prefix(&server.base_url()).unwrap().to_owned();
+    let mock = server.mock(|when, then| {
+        when.path(path).json_body_obj(&body);
+        then.status(200).json_body(json!({"data": []}));
+    });
+    let sent = ccsqm_at(&server).args(args).output().unwrap();
+    assert!(sent.status.success(), "{}", stderr(&sent));
+    mock.assert();
+}
+
+#[test]
+fn bad_input_is_refused_before_any_request_naming_the_flag() {
+    let server = MockServer::start();
+    let any = server.mock(|_, then| {
+        then.status(200);
+    });
+    let cases: &[(&[&str], &str)] = &[
+        (&["--status", "bogus"], "--status"),
+        (&["--status", ""], "--status"),
+        (&["--call-type", "video"], "--call-type"),
+        (&["--call-type", "1"], "--call-type"),
+        (&["--call-from", "yesterday"], "--call-from"),
+        (&["--call-to", "2021-02-30"], "--call-to"),
+        (&["--upload-from", "12:00"], "--upload-from"),
+        (
+            &["--call-from", "2021-06-02", "--call-to", "2021-06-01"],
+            "--call-from",
+        ),
+        (
+            &["--upload-from", "now", "--upload-to", "7d"],
+            "--upload-from",
+        ),
+        (&["--duration-min", "-5"], "--duration-min"),
+        (&["--duration-max", "1.5"], "--duration-max"),
+        (
+            &["--duration-min", "10", "--duration-max", "5"],
+            "--duration-min",
+        ),
+        (&["--limit", "0"], "--limit"),
+        (&["--limit", "-1"], "--limit"),
+        (&["--page", "0"], "--page"),
+        (&["--page", "2", "--all"], "--page"),
+        (&["--all", "--concurrency", "0"], "--concurrency"),
+        (&["--concurrency", "2"], "--concurrency"),
+        (&["--all", "-o", "json"], "--output"),
+        (&["-o", "xml"], "--output"),
+        (&["--bogus"], "--bogus"),
+    ];
+    for (args, flag) in cases {
+        let output = ccsqm_at(&server)
+            .arg("details")
+            .args(*args)
+            .output()
+            .unwrap();
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(flag), "{args:?} should name {flag}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    assert_eq!(any.calls(), 0, "nothing was sent");
+}
+
+#[test]
+fn missing_configuration_is_a_usage_error() {
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (
+            &[("CCSQM_TOKEN", TOKEN), ("CCSQM_USER_ID", USER_ID)],
+            "--base-url",
+        ),
+        (
+            &[
+                ("CCSQM_BASE_URL", "https://x.example"),
+                ("CCSQM_USER_ID", USER_ID),
+            ],
+            "no credentials",
+        ),
+        (
+            &[
+                ("CCSQM_BASE_URL", "https://x.example"),
+                ("CCSQM_TOKEN", TOKEN),
+            ],
+            "--user-id",
+        ),
+    ];
+    for (env, message) in cases {
+        let mut cmd = ccsqm();
+        for (k, v) in *env {
+            cmd.env(k, v);
+        }
+        let output = cmd.arg("details").output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{env:?}");
+        assert!(
+            stderr(&output).contains(message),
+            "{env:?}: {}",
+            stderr(&output)
+        );
+    }
+}
