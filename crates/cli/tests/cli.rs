@@ -1,13 +1,13 @@
-//! The real `ccsqm` binary against the generated typed mocks (`ccsqm-httpmock`): flags, output
+//! The real `ccsqm` binary (run as a process) against the generated typed mocks (`ccsqm-httpmock`): flags, output
 //! formats, errors and exit codes, compared with checked-in expected files (`tests/snapshots`).
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use ccsqm_httpmock::MockServerExt;
 use ccsqm_models::{AppraisecallDetailsRequest, AppraisecallDetailsResponse};
 use httpmock::MockServer;
 use serde_json::{json, Value};
+use std::process::Command;
 
 const TOKEN: &str = "tok-SECRET-4f1c9a";
 const USER_ID: &str = "1611917095665261978";
@@ -442,4 +442,188 @@ fn missing_configuration_is_a_usage_error() {
             stderr(&output)
         );
     }
+}
+
+#[test]
+fn schema_completions_and_man_page() {
+    let request = ccsqm().args(["schema", "request"]).output().unwrap();
+    assert!(request.status.success());
+    let schema: Value = serde_json::from_slice(&request.stdout).unwrap();
+    let required = schema["required"].as_array().unwrap();
+    for field in [
+        "call_types",
+        "limit",
+        "page",
+        "status",
+        "upload_from",
+        "upload_to",
+    ] {
+        assert!(required.contains(&json!(field)), "{field}: {schema}");
+    }
+    let call = ccsqm().args(["schema", "call"]).output().unwrap();
+    let schema: Value = serde_json::from_slice(&call.stdout).unwrap();
+    assert!(
+        schema["properties"]["call_group_id"].is_object(),
+        "{schema}"
+    );
+
+    let bash = ccsqm().args(["completions", "bash"]).output().unwrap();
+    assert!(bash.status.success());
+    assert!(stdout(&bash).contains("--call-from"));
+
+    let man = ccsqm().arg("man").output().unwrap();
+    assert!(man.status.success());
+    assert!(stdout(&man).starts_with(".ie"), "roff");
+    assert!(stdout(&man).contains("ccsqm"));
+}
+
+/// `ccsqm details | head -1`: the reader goes away early; ccsqm stops quietly, without panic.
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let calls: Vec<Value> = (0..20_000)
+        .map(|i| json!({"call_uuid": format!("c{i}"), "status": 2, "call_type": 0}))
+        .collect();
+    let server = MockServer::start();
+    server.appraisecall_details(|_, then| {
+        then.into_inner()
+            .status(200)
+            .header("content-type", "application/json")
+            .json_body(json!({"data": [{"call_group_id": "g", "calls": calls}], "paging": {"total": 20000}}));
+    });
+    let mut child = ccsqm_at(&server)
+        .args(["details", "-o", "csv"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("call_group_id,"));
+    let output = child.wait_with_output().unwrap();
+    let err = stderr(&output);
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
+        "{err}"
+    );
+    assert_eq!(output.status.code(), Some(0), "{err}");
+}
+
+#[test]
+fn settings_come_from_flags_then_environment_then_the_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = MockServer::start();
+    let profile_user = "from-profile";
+    let mock_for = |user: &'static str| {
+        server.appraisecall_details(move |when, then| {
+            when.x_user_id(user);
+            then.ok(&serde_json::from_value(json!({"data": []})).unwrap());
+        })
+    };
+    let config = dir.path().join("config.toml");
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+    private(&token_file);
+    std::fs::write(
+        &config,
+        format!(
+            "[default]\nbase_url = \"{}\"\nuser_id = \"{profile_user}\"\ntoken_file = \"{}\"\n\n\
+             [other]\nbase_url = \"{}\"\nuser_id = \"other-user\"\ntoken_file = \"{}\"\n",
+            server.base_url(),
+            token_file.display(),
+            server.base_url(),
+            token_file.display()
+        ),
+    )
+    .unwrap();
+
+    let from_profile = mock_for("from-profile");
+    let run = |extra: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = ccsqm();
+        cmd.arg("--config").arg(&config);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let output = cmd.arg("details").args(extra).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{extra:?} {env:?}: {}",
+            stderr(&output)
+        );
+    };
+    run(&[], &[]);
+    from_profile.assert();
+
+    let from_env = mock_for("from-env");
+    run(&[], &[("CCSQM_USER_ID", "from-env")]);
+    from_env.assert();
+
+    let from_flag = mock_for("from-flag");
+    run(
+        &["--user-id", "from-flag"],
+        &[("CCSQM_USER_ID", "from-env")],
+    );
+    from_flag.assert();
+
+    let other = mock_for("other-user");
+    run(&["--profile", "other"], &[]);
+    other.assert();
+
+    let missing = ccsqm()
+        .arg("--config")
+        .arg(&config)
+        .args(["--profile", "nope", "details"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stderr(&missing).contains("no such profile"),
+        "{}",
+        stderr(&missing)
+    );
+}
+
+#[cfg(unix)]
+fn private(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn secrets_readable_by_others_are_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[default]\nbase_url = \"https://x.example\"\nuser_id = \"u\"\ntoken = \"{TOKEN}\"\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let output = ccsqm()
+        .arg("--config")
+        .arg(&config)
+        .args(["details", "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("chmod 600"), "{}", stderr(&output));
+    assert!(!stderr(&output).contains(TOKEN));
+
+    private(&config);
+    let output = ccsqm()
+        .arg("--config")
+        .arg(&config)
+        .args(["details", "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!stdout(&output).contains(TOKEN));
 }
