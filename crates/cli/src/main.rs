@@ -8,6 +8,7 @@ mod exit;
 mod generated;
 mod operations;
 mod output;
+mod progress;
 mod request;
 mod timearg;
 
@@ -18,7 +19,8 @@ use crate::args::{Cli, Command, DetailsArgs, SchemaKind, TokenArgs};
 use crate::config::{Credentials, Settings};
 use crate::output::{CallWriter, Format};
 use anyhow::{Context, Result};
-use ccsqm_client::{Client, Secret};
+use ccsqm_client::{ApiError, Client, Secret};
+use futures_util::StreamExt;
 
 /// Bad input, found before any request: exit code 2, like clap's own errors.
 #[derive(Debug)]
@@ -107,19 +109,19 @@ fn settings(cli: &Cli) -> Result<Settings> {
 }
 
 fn connect(settings: &Settings) -> Result<Client> {
-    let builder = Client::builder(&settings.base_url).user_id(&settings.user_id);
-    let builder = match &settings.app_key {
-        Some(app_key) => builder.app_key(app_key),
-        None => builder,
-    };
-    let builder = match settings.credentials()? {
+    let mut builder = Client::builder(&settings.base_url).user_id(&settings.user_id);
+    if let Some(app_key) = &settings.app_key {
+        builder = builder.app_key(app_key);
+    }
+    if let Some(url) = &settings.token_base_url {
+        builder = builder.token_base_url(url);
+    }
+    builder = match settings.credentials()? {
         Credentials::Token(token) => builder.bearer_token(token.clone()),
-        Credentials::AkSk { .. } => {
-            anyhow::bail!(UsageError(
-                "authentication with an app key and app secret is not available yet: set a token"
-                    .into()
-            ))
-        }
+        Credentials::AkSk {
+            app_key,
+            app_secret,
+        } => builder.ak_sk(app_key, app_secret.clone()),
     };
     builder
         .build()
@@ -143,22 +145,30 @@ async fn details(cli: &Cli, args: &DetailsArgs) -> Result<()> {
     }
     let client = connect(&settings)?;
     let mut sink = output::Sink::open(args.output_file.as_deref())?;
-    let page = client
-        .details()
-        .body(request)
-        .send()
-        .await
-        .map_err(exit::api_error)?
-        .into_inner();
     if format == Format::Json {
+        let page = client.details_page(request).await?;
         output::write_page_json(&mut sink, &page)?;
+        return sink.commit();
+    }
+    let mut writer = CallWriter::new(&mut sink, format, jiff::tz::TimeZone::system());
+    if args.all {
+        let concurrency = usize::try_from(args.concurrency).unwrap_or(1);
+        let mut calls = client.calls(request).concurrency(concurrency);
+        let progress = progress::Bar::new(cli.quiet);
+        while let Some(record) = calls.next().await {
+            writer.write(&record?)?;
+            progress.update(calls.received(), calls.total());
+        }
+        progress.finish();
+        for warning in calls.warnings() {
+            eprintln!("ccsqm: warning: {warning}");
+        }
     } else {
-        let mut writer = CallWriter::new(&mut sink, format, jiff::tz::TimeZone::system());
-        for record in ccsqm_models::into_records(page) {
+        for record in ccsqm_models::into_records(client.details_page(request).await?) {
             writer.write(&record)?;
         }
-        writer.finish()?;
     }
+    writer.finish()?;
     sink.commit()
 }
 
@@ -184,19 +194,11 @@ async fn token(cli: &Cli, args: &TokenArgs) -> Result<()> {
     else {
         anyhow::bail!(UsageError(
             "ccsqm token needs an app key and app secret (--app-key or CCSQM_APP_KEY, and \
-             CCSQM_APP_SECRET or --app-secret-file)"
+             CCSQM_APP_SECRET or --app-secret-file), not a token"
                 .into()
         ));
     };
-    let client = Client::builder(
-        settings
-            .token_base_url
-            .as_deref()
-            .unwrap_or(&settings.base_url),
-    )
-    .user_id(&settings.user_id)
-    .build()
-    .map_err(|e| UsageError(e.to_string()))?;
+    let client = connect(&settings)?;
     let issued = client
         .token_by_ak_sk()
         .x_token_expire(std::num::NonZeroU64::new(args.expire).context("--expire is 1 or more")?)
@@ -206,12 +208,16 @@ async fn token(cli: &Cli, args: &TokenArgs) -> Result<()> {
         })
         .send()
         .await
-        .map_err(exit::api_error)?
+        .map_err(ApiError::from)?
         .into_inner();
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", issued.access_token.expose())?;
-    let expires = issued.expires.as_deref().unwrap_or("undocumented");
-    let _ = out.flush();
-    eprintln!("expires in {expires} seconds");
+    out.flush()?;
+    match issued.expires.as_deref() {
+        Some(expires) => {
+            eprintln!("ccsqm: the token expires {expires} seconds after it was issued")
+        }
+        None => eprintln!("ccsqm: the response did not say when the token expires"),
+    }
     Ok(())
 }

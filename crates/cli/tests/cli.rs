@@ -235,20 +235,20 @@ fn api_errors_give_the_vendors_guidance_and_an_exit_code_per_class() {
             400,
             |t| drop(t.bad_request()),
             5,
-            "check the request path and parameters",
+            "Check the request path and parameters.",
         ),
         (
             401,
             |t| drop(t.unauthorized()),
             3,
-            "check that the service was purchased",
+            "Check whether you have purchased related services.",
         ),
-        (404, |t| drop(t.not_found()), 4, "check the request path"),
+        (404, |t| drop(t.not_found()), 4, "Check the request path."),
         (
             500,
             |t| drop(t.internal_server_error()),
             5,
-            "check the values of the parameters",
+            "Check the values of parameters in the request.",
         ),
     ];
     for (status, respond, code, guidance) in cases {

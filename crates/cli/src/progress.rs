@@ -1,0 +1,44 @@
+//! The progress bar of `ccsqm details --all`: on stderr, only when stderr is a terminal.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Calls fetched of `paging.total`, with the rate and the time left.
+pub struct Bar(Option<ProgressBar>);
+
+impl Bar {
+    /// A bar on stderr, or nothing when `quiet` or when stderr is not a terminal.
+    pub fn new(quiet: bool) -> Self {
+        if quiet || !std::io::stderr().is_terminal() {
+            return Self(None);
+        }
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{bar:30} {human_pos}/{human_len} calls  {per_sec}  ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(200));
+        Self(Some(bar))
+    }
+
+    /// `received` calls so far, of `total` (once the first page told it).
+    pub fn update(&self, received: u64, total: Option<u64>) {
+        if let Some(bar) = &self.0 {
+            if let Some(total) = total {
+                bar.set_length(total.max(received));
+            }
+            bar.set_position(received);
+        }
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
