@@ -627,3 +627,145 @@ fn secrets_readable_by_others_are_refused() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(!stdout(&output).contains(TOKEN));
 }
+
+/// A mock of `total` calls served `limit` at a time: page n holds calls (n-1)*limit.. .
+fn serve_pages(server: &MockServer, total: usize, limit: usize) {
+    let pages = total.div_ceil(limit).max(1);
+    for page in 1..=pages {
+        let calls: Vec<Value> = ((page - 1) * limit..(page * limit).min(total))
+            .map(|i| json!({"call_uuid": format!("call-{i:05}"), "status": 2, "call_type": 0}))
+            .collect();
+        server.mock(|when, then| {
+            when.json_body_includes(json!({"page": page, "limit": limit}).to_string());
+            then.status(200).json_body(json!({
+                "data": [{"call_group_id": format!("group-{page}"), "calls": calls}],
+                "paging": {"total": total}
+            }));
+        });
+    }
+}
+
+#[test]
+fn all_streams_every_page_once_in_order() {
+    for (total, limit, concurrency) in [(0, 10, "1"), (30, 10, "1"), (35, 10, "1"), (95, 10, "4")] {
+        let server = MockServer::start();
+        serve_pages(&server, total, limit);
+        let output = ccsqm_at(&server)
+            .args([
+                "details",
+                "--all",
+                "--limit",
+                &limit.to_string(),
+                "--concurrency",
+                concurrency,
+            ])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{total}: {}", stderr(&output));
+        let uuids: Vec<String> = stdout(&output)
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["call_uuid"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        let expected: Vec<String> = (0..total).map(|i| format!("call-{i:05}")).collect();
+        assert_eq!(
+            uuids, expected,
+            "total {total}, limit {limit}, concurrency {concurrency}"
+        );
+    }
+}
+
+#[test]
+fn all_with_a_failing_page_exits_non_zero_and_leaves_no_file() {
+    let server = MockServer::start();
+    // The first mock that matches answers: page 3 fails.
+    server.mock(|when, then| {
+        when.json_body_includes(json!({"page": 3}).to_string());
+        then.status(500);
+    });
+    serve_pages(&server, 25, 10);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("calls.ndjson");
+    let output = ccsqm_at(&server)
+        .args(["details", "--all", "--limit", "10", "--output-file"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(5), "{}", stderr(&output));
+    assert!(files_in(dir.path()).is_empty());
+}
+
+#[test]
+fn token_prints_the_token_only_on_stdout_with_its_expiry_on_stderr() {
+    let server = MockServer::start();
+    let issued: ccsqm_models::TokenByAkSkResponse = serde_json::from_value(json!({
+        "AccessToken": "issued-token-77", "ApplyType": "Bearer", "CreateTime": "1545650171",
+        "Expires": "1200", "Scope": "s", "AppKey": "ak", "UserID": "Anonymous"
+    }))
+    .unwrap();
+    let mock = server.token_by_ak_sk(|when, then| {
+        when.x_token_expire(std::num::NonZeroU64::new(1200)).body(
+            &ccsqm_models::TokenByAkSkRequest {
+                app_key: "ak".into(),
+                app_secret: "app-SECRET-9".into(),
+            },
+        );
+        then.ok(&issued);
+    });
+    let output = ccsqm()
+        .env("CCSQM_BASE_URL", server.base_url())
+        .env("CCSQM_USER_ID", USER_ID)
+        .env("CCSQM_APP_KEY", "ak")
+        .env("CCSQM_APP_SECRET", "app-SECRET-9")
+        .args(["token", "--expire", "1200", "-vv"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    mock.assert();
+    assert_eq!(stdout(&output), "issued-token-77\n");
+    let err = stderr(&output);
+    assert!(err.contains("1200 seconds"), "{err}");
+    assert!(
+        !err.contains("issued-token-77") && !err.contains("app-SECRET-9"),
+        "{err}"
+    );
+}
+
+#[test]
+fn details_with_an_app_key_and_secret_obtains_a_token_first() {
+    let server = MockServer::start();
+    let issued: ccsqm_models::TokenByAkSkResponse = serde_json::from_value(json!({
+        "AccessToken": "from-ak-sk", "Expires": "600"
+    }))
+    .unwrap();
+    let token = server.token_by_ak_sk(|when, then| {
+        when.x_token_expire(std::num::NonZeroU64::new(600));
+        then.ok(&issued);
+    });
+    let details = server.appraisecall_details(|when, then| {
+        when.x_app_key("ak")
+            .into_inner()
+            .header("authorization", "Bearer from-ak-sk");
+        then.ok(&serde_json::from_value(json!({"data": []})).unwrap());
+    });
+    let output = ccsqm()
+        .env("CCSQM_BASE_URL", server.base_url())
+        .env("CCSQM_USER_ID", USER_ID)
+        .env("CCSQM_APP_KEY", "ak")
+        .env("CCSQM_APP_SECRET", "app-SECRET-9")
+        .args(["details", "-vv"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    token.assert();
+    details.assert();
+    let err = stderr(&output);
+    assert!(
+        !err.contains("from-ak-sk") && !err.contains("app-SECRET-9"),
+        "{err}"
+    );
+}
