@@ -15,11 +15,17 @@ pub(crate) enum TokenError {
 }
 
 /// Issued tokens and when each expires. Tokens are random (seeded by the process's
-/// `RandomState`, which the OS seeds) and never logged.
-#[derive(Debug)]
+/// `RandomState`, which the OS seeds) and never logged: `Debug` shows only their number.
 pub(crate) struct Tokens {
     issued: Mutex<HashMap<String, Instant>>,
     random: RandomState,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let issued = self.issued.lock().map(|m| m.len()).unwrap_or_default();
+        f.debug_struct("Tokens").field("issued", &issued).finish()
+    }
 }
 
 /// Above this many remembered tokens, expired ones are forgotten when a token is issued.

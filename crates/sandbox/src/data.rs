@@ -99,13 +99,23 @@ struct Agent {
 /// seed and the number of generated calls: the same `(seed, calls)` gives the same data set, on
 /// any machine, with any version of the dependencies. (A new version of *this* crate may change
 /// it; the change would be said in its changelog.)
-#[derive(Debug)]
 pub struct DataSet {
     seed: u64,
     generated: usize,
     records: Vec<Record>,
     agents: Vec<Agent>,
     vendor_calls: Vec<(String, Call)>,
+}
+
+impl std::fmt::Debug for DataSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataSet")
+            .field("seed", &self.seed)
+            .field("generated", &self.generated)
+            .field("calls", &self.records.len())
+            .field("agents", &self.agents.len())
+            .finish()
+    }
 }
 
 /// Why an `appraisecall/details` request was refused (HTTP 400): a short reason naming the field.
