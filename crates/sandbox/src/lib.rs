@@ -210,8 +210,18 @@ impl SandboxBuilder {
         let (stop, stopped) = oneshot::channel();
         let router = server::router(state.clone());
         let task = tokio::spawn(server::serve(listener, router, stopped, SHUTDOWN_GRACE));
+        // On an unspecified address (0.0.0.0, ::) the sandbox is reachable on loopback too.
+        let url_addr = match addr.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => {
+                SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), addr.port())
+            }
+            IpAddr::V6(ip) if ip.is_unspecified() => {
+                SocketAddr::new(IpAddr::V6(std::net::Ipv6Addr::LOCALHOST), addr.port())
+            }
+            _ => addr,
+        };
         Ok(Sandbox {
-            base_url: format!("http://{addr}"),
+            base_url: format!("http://{url_addr}"),
             addr,
             state,
             stop: Some(stop),
@@ -237,7 +247,8 @@ impl Sandbox {
         SandboxBuilder::default()
     }
 
-    /// The base URL to give a client, e.g. `http://127.0.0.1:40123`.
+    /// The base URL to give a client, e.g. `http://127.0.0.1:40123` (on loopback when the
+    /// sandbox listens on all addresses).
     pub fn base_url(&self) -> &str {
         &self.base_url
     }
@@ -263,7 +274,8 @@ impl Sandbox {
         self.state.tokens.issue(lifetime)
     }
 
-    /// A client of this sandbox: its base URL, a fresh token valid for an hour, its operator ID.
+    /// A client of this sandbox: its base URL, a fresh token valid for an hour, its operator ID
+    /// (and the client's default timeouts and retries).
     pub fn client(&self) -> Result<ccsqm_client::Client, ccsqm_client::BuildError> {
         ccsqm_client::Client::builder(&self.base_url)
             .bearer_token(self.issue_token(Duration::from_secs(MAX_TOKEN_LIFETIME)))

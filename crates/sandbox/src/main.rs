@@ -108,7 +108,11 @@ async fn main() -> ExitCode {
         }
     };
     let credentials = sandbox.credentials();
-    println!("ccsqm sandbox listening on {}", sandbox.base_url());
+    println!(
+        "ccsqm sandbox listening on {} ({})",
+        sandbox.base_url(),
+        sandbox.addr()
+    );
     println!(
         "  data set:   {} calls (seed {}), ready in {} ms",
         sandbox.data().len(),
