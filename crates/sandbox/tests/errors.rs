@@ -396,6 +396,12 @@ async fn custom_credentials_and_unknown_paths() {
         .await
         .unwrap();
     assert_eq!(missing.status().as_u16(), 404);
+    let wrong_method = reqwest::Client::new()
+        .get(format!("{}{DETAILS_PATH}", sandbox.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_method.status().as_u16(), 405);
 }
 
 #[tokio::test]
