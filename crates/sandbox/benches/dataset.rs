@@ -1,0 +1,132 @@
+//! Data set benchmark: generation time and memory for 1 000 to 1 000 000 calls, and the time of
+//! typical queries on the largest, in process (no HTTP).
+//!
+//! `cargo bench -p ccsqm-sandbox --bench dataset` (Linux: memory is read from /proc).
+//! Each size is generated in a child process of its own, so that memory figures do not mix.
+
+use std::hint::black_box;
+use std::num::NonZeroU64;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use ccsqm_client::types::{AppraisecallDetailsRequest, CallType, InspectionStatus};
+use ccsqm_sandbox::{DataSet, FIRST_CALL_TIME};
+
+const CHILD: &str = "CCSQM_SANDBOX_BENCH_CALLS";
+const SIZES: [usize; 4] = [1_000, 10_000, 100_000, 1_000_000];
+
+/// Resident and peak resident memory of this process, in MiB (0 where /proc is absent).
+fn memory_mib() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+fn request(limit: u64) -> AppraisecallDetailsRequest {
+    AppraisecallDetailsRequest {
+        call_from: None,
+        call_to: None,
+        call_types: [0, 2].map(|t| CallType::try_from(t).unwrap()).to_vec(),
+        duration_max: None,
+        duration_min: None,
+        keyword: None,
+        limit: NonZeroU64::new(limit).unwrap(),
+        page: NonZeroU64::new(1).unwrap(),
+        staff_id: None,
+        staff_name: None,
+        status: [0, 1, 2, 3, 9, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40]
+            .map(|s| InspectionStatus::try_from(s).unwrap())
+            .to_vec(),
+        upload_from: None,
+        upload_to: None,
+    }
+}
+
+fn time_query(data: &DataSet, name: &str, req: &AppraisecallDetailsRequest) {
+    let runs = 20;
+    let started = Instant::now();
+    let mut total = 0;
+    for _ in 0..runs {
+        let page = black_box(data.details(req).expect("a valid request"));
+        total = page.paging.and_then(|p| p.total).unwrap_or(0);
+    }
+    let each = started.elapsed() / runs;
+    println!("  {name:<44} {:>8.2} ms   (total {total})", ms(each));
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn child(calls: usize) {
+    let (before, _) = memory_mib();
+    let started = Instant::now();
+    let data = DataSet::generate(1, calls);
+    let took = started.elapsed();
+    let (after, peak) = memory_mib();
+    println!(
+        "| {calls:>9} | {:>8.0} ms | {:>7.1} MiB | {:>7.1} MiB | {:>7.1} MiB |",
+        ms(took),
+        after - before,
+        after,
+        peak
+    );
+    if calls == *SIZES.last().unwrap() {
+        println!(
+            "\nQueries on {} calls, in process (mean of 20):",
+            data.len()
+        );
+        time_query(&data, "every call, page 1 of 100", &request(100));
+        time_query(
+            &data,
+            "a 7-day call window, status 2, page 1 of 100",
+            &AppraisecallDetailsRequest {
+                call_from: Some(FIRST_CALL_TIME + 30 * 86_400),
+                call_to: Some(FIRST_CALL_TIME + 37 * 86_400),
+                status: vec![InspectionStatus::try_from(2).unwrap()],
+                ..request(100)
+            },
+        );
+        time_query(
+            &data,
+            "keyword \"refund\", page 1 of 100",
+            &AppraisecallDetailsRequest {
+                keyword: Some("refund".to_owned()),
+                ..request(100)
+            },
+        );
+        let (id, _) = data.agents().nth(5).unwrap();
+        time_query(
+            &data,
+            "one staff_id, page 1 of 1000",
+            &AppraisecallDetailsRequest {
+                staff_id: Some(id.to_owned()),
+                ..request(1000)
+            },
+        );
+        time_query(&data, "every call, page 1 of 1000", &request(1000));
+    }
+}
+
+fn main() {
+    if let Some(calls) = std::env::var(CHILD).ok().and_then(|v| v.parse().ok()) {
+        return child(calls);
+    }
+    let exe = std::env::current_exe().expect("the bench's own path");
+    println!("Data set generation (seed 1), one process per size:\n");
+    println!("| calls     | generate    | data set    | RSS after   | peak RSS    |");
+    println!("|-----------|-------------|-------------|-------------|-------------|");
+    for calls in SIZES {
+        let status = Command::new(&exe)
+            .env(CHILD, calls.to_string())
+            .status()
+            .expect("running the bench as a child");
+        assert!(status.success());
+    }
+}

@@ -1,0 +1,800 @@
+//! The data set: a seeded, deterministic list of calls, stored compactly, and the query engine of
+//! `appraisecall/details` over it.
+
+use std::cmp::Reverse;
+use std::collections::HashSet;
+
+use ccsqm_client::types::{AppraisecallDetailsResponse, Call};
+
+use crate::dialog;
+use crate::rng::{mix, SplitMix64};
+
+/// Default number of generated calls (the six calls of the vendor's example come on top).
+pub const DEFAULT_CALLS: usize = 500;
+/// The most generated calls a data set may hold.
+pub const MAX_CALLS: usize = 10_000_000;
+/// Generated calls start at 2021-06-18T00:00:00Z, after the window of the vendor's example
+/// request (call times 1621333149..=1623925149), so that the example request returns exactly
+/// the vendor's example response.
+pub const FIRST_CALL_TIME: i64 = 1_623_974_400;
+/// Generated calls spread over this many days from [`FIRST_CALL_TIME`].
+pub const SPAN_DAYS: u64 = 180;
+
+/// The vendor's example response (`tests/fixtures/seed-response.json`), whose six calls are
+/// always part of the data set, verbatim.
+pub const VENDOR_EXAMPLE: &str = include_str!("../../../tests/fixtures/seed-response.json");
+
+const VOICE: u8 = 0;
+const TEXT: u8 = 2;
+
+/// Every documented inspection status, and how often generated calls have it (per 10 000).
+const STATUSES: [u8; 15] = [0, 1, 2, 3, 9, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40];
+const STATUS_WEIGHTS: [u32; 15] = [
+    500, 300, 7000, 300, 300, 160, 160, 160, 160, 160, 160, 160, 160, 160, 160,
+];
+
+/// Calls per hour of the day, UTC: the contact centre works 09:00-21:00 China time.
+const HOUR_WEIGHTS: [u32; 24] = [
+    20, 60, 90, 100, 100, 80, 70, 90, 100, 90, 70, 50, 30, 15, 8, 5, 3, 2, 2, 2, 3, 5, 8, 12,
+];
+
+/// Call duration, in seconds: (lowest, highest, weight).
+const DURATIONS: [(u64, u64, u32); 7] = [
+    (10, 30, 5),
+    (30, 60, 10),
+    (60, 120, 20),
+    (120, 240, 27),
+    (240, 480, 23),
+    (480, 900, 10),
+    (900, 1800, 5),
+];
+
+const FIRST_NAMES: &[&str] = &[
+    "Wei", "Fang", "Na", "Min", "Jing", "Lei", "Yan", "Jun", "Tao", "Xin", "Hui", "Ming", "Ying",
+    "Chen", "Anna", "Lucas", "Sofia", "Omar", "Priya", "Carlos",
+];
+const LAST_NAMES: &[&str] = &[
+    "Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu", "Zhou", "Xu", "Sun", "Ma",
+    "Zhu", "Hu", "Garcia", "Silva", "Khan", "Novak", "Müller",
+];
+
+const FLAG_LEFT_IS_STAFF: u8 = 1;
+const FLAG_DEAL: u8 = 2;
+
+/// One call, compactly: 48 bytes. Ids, texts and fractional values are derived on demand.
+#[derive(Clone, Copy, Debug)]
+struct Record {
+    call_time: i64,
+    /// `upload_time - call_time`, in seconds.
+    upload_delay: u32,
+    /// Duration in hundredths of a second.
+    duration_cs: u32,
+    /// Speeds in thousandths.
+    left_speed_m: u32,
+    right_speed_m: u32,
+    /// Position of the call whose `call_uuid` is this call's `call_group_id`.
+    group: u32,
+    /// Speech ratios in ten-thousandths.
+    left_ratio_bp: u16,
+    right_ratio_bp: u16,
+    agent: u16,
+    call_type: u8,
+    status: u8,
+    flags: u8,
+    /// 0 for a generated call, `k + 1` for call `k` of the vendor's example.
+    vendor: u8,
+    phrases: [u8; dialog::LINES],
+}
+
+#[derive(Debug)]
+struct Agent {
+    id: String,
+    name: String,
+    name_lowercase: String,
+}
+
+/// The calls the sandbox serves, in the order it serves them.
+///
+/// Calls are identified by their position in that order (`0..len()`). The data is fixed by the
+/// seed and the number of generated calls: the same `(seed, calls)` gives the same data set, on
+/// any machine, with any version of the dependencies. (A new version of *this* crate may change
+/// it; the change would be said in its changelog.)
+pub struct DataSet {
+    seed: u64,
+    generated: usize,
+    records: Vec<Record>,
+    agents: Vec<Agent>,
+    vendor_calls: Vec<(String, Call)>,
+}
+
+impl std::fmt::Debug for DataSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataSet")
+            .field("seed", &self.seed)
+            .field("generated", &self.generated)
+            .field("calls", &self.records.len())
+            .field("agents", &self.agents.len())
+            .finish()
+    }
+}
+
+/// Why an `appraisecall/details` request was refused (HTTP 400): a short reason naming the field.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidRequest(pub String);
+
+impl DataSet {
+    /// Generates `calls` calls from `seed`, plus the six calls of the vendor's example.
+    /// `calls` is capped at [`MAX_CALLS`].
+    pub fn generate(seed: u64, calls: usize) -> Self {
+        let calls = calls.min(MAX_CALLS);
+        let mut rng = SplitMix64::new(seed);
+        let agents = agents(&mut rng, calls);
+        let mut records = Vec::with_capacity(calls + 6);
+        let mut groups: Vec<u32> = Vec::with_capacity(calls + 6);
+
+        let mut group_number = 0u64;
+        while records.len() < calls {
+            let size = match rng.below(100) {
+                0..=89 => 1,
+                90..=97 => 2,
+                _ => 3,
+            }
+            .min(calls - records.len());
+            let call_type = match group_number {
+                0 => VOICE,
+                1 => TEXT,
+                _ if rng.chance(2000) => TEXT,
+                _ => VOICE,
+            };
+            group_number += 1;
+            let first = records.len() as u32;
+            let mut time = start_time(&mut rng);
+            let mut previous_agent = None;
+            for k in 0..size {
+                let record =
+                    generated_call(&mut rng, time, call_type, k > 0, &agents, previous_agent);
+                time += i64::from(record.duration_cs / 100) + rng.range(5, 60) as i64;
+                previous_agent = Some(record.agent);
+                records.push(record);
+                groups.push(first);
+            }
+        }
+        // Every documented status appears as soon as there are 15 calls.
+        for (record, &status) in records.iter_mut().zip(STATUSES.iter()) {
+            record.status = status;
+        }
+
+        let vendor_calls = vendor_calls();
+        for (k, (_, call)) in vendor_calls.iter().enumerate() {
+            groups.push(records.len() as u32);
+            records.push(vendor_record(k, call));
+        }
+
+        // Newest call first; ties in generation order. Point groups at positions, then move
+        // the records into that order in place (no second copy of the data set).
+        let mut order: Vec<u32> = (0..records.len() as u32).collect();
+        order.sort_unstable_by_key(|&i| (Reverse(records[i as usize].call_time), i));
+        let mut position = vec![0u32; records.len()];
+        for (pos, &i) in order.iter().enumerate() {
+            position[i as usize] = pos as u32;
+        }
+        for (record, &first) in records.iter_mut().zip(&groups) {
+            record.group = position[first as usize];
+        }
+        drop((groups, position));
+        permute(&mut records, &mut order);
+
+        Self {
+            seed,
+            generated: calls,
+            records,
+            agents,
+            vendor_calls,
+        }
+    }
+
+    /// The seed the data set was generated from.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The number of generated calls (the data set holds six more: the vendor's example).
+    pub fn generated(&self) -> usize {
+        self.generated
+    }
+
+    /// The number of calls.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether the data set holds no call (never: the vendor's six calls are always there).
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The agents calls are assigned to, as `(staff_id, staff_name)`. The first one is the
+    /// agent of the vendor's example (`1600226440112042215`, named `*****`), who takes only the
+    /// vendor's six calls.
+    pub fn agents(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.agents.iter().map(|a| (a.id.as_str(), a.name.as_str()))
+    }
+
+    /// Call `index` as the API returns it.
+    pub fn call(&self, index: usize) -> Option<Call> {
+        let r = self.records.get(index)?;
+        if r.vendor > 0 {
+            return self
+                .vendor_calls
+                .get(usize::from(r.vendor - 1))
+                .map(|(_, call)| call.clone());
+        }
+        let agent = self.agents.get(usize::from(r.agent))?;
+        let uuid = self.uuid(index);
+        let (left_channel, right_channel) = if r.flags & FLAG_LEFT_IS_STAFF != 0 {
+            ("staff", "customer")
+        } else {
+            ("customer", "staff")
+        };
+        let silence = |ratio_bp: u16| {
+            let cs = u64::from(r.duration_cs) * (10_000 - u64::from(ratio_bp)) / 10_000;
+            cs as f64 / 100.0
+        };
+        Some(Call {
+            call_id: Some(uuid.clone()),
+            call_time: Some(r.call_time),
+            call_type: Some(i64::from(r.call_type)),
+            call_uuid: Some(uuid),
+            complain_status: Some(-1),
+            create_time: Some(r.call_time),
+            deal: Some(if r.flags & FLAG_DEAL != 0 { 1.0 } else { 0.0 }),
+            duration: Some(f64::from(r.duration_cs) / 100.0),
+            file_name: Some(file_name(r, index)),
+            inspect_status: Some(0),
+            left_channel: Some(left_channel.to_owned()),
+            left_silence_time: Some(silence(r.left_ratio_bp)),
+            left_speech_ratio: Some(f64::from(r.left_ratio_bp) / 10_000.0),
+            left_speed: Some(f64::from(r.left_speed_m) / 1000.0),
+            review_status: Some(-1),
+            right_channel: Some(right_channel.to_owned()),
+            right_silence_time: Some(silence(r.right_ratio_bp)),
+            right_speech_ratio: Some(f64::from(r.right_ratio_bp) / 10_000.0),
+            right_speed: Some(f64::from(r.right_speed_m) / 1000.0),
+            staff_id: Some(agent.id.clone()),
+            staff_name: Some(agent.name.clone()),
+            status: Some(i64::from(r.status)),
+            upload_time: Some(r.call_time + i64::from(r.upload_delay)),
+        })
+    }
+
+    /// The `call_group_id` of call `index`.
+    pub fn call_group_id(&self, index: usize) -> Option<String> {
+        let r = self.records.get(index)?;
+        if r.vendor > 0 {
+            return self
+                .vendor_calls
+                .get(usize::from(r.vendor - 1))
+                .map(|(group, _)| group.clone());
+        }
+        Some(self.uuid(r.group as usize))
+    }
+
+    /// The dialog text of call `index`, which `keyword` searches: six lines, agent and customer
+    /// in turn.
+    pub fn dialog(&self, index: usize) -> Option<String> {
+        self.records.get(index).map(|r| dialog::text(&r.phrases))
+    }
+
+    /// Answers an `appraisecall/details` request: checks it, filters, orders, pages and groups.
+    pub fn details(
+        &self,
+        request: &ccsqm_client::types::AppraisecallDetailsRequest,
+    ) -> Result<AppraisecallDetailsResponse, InvalidRequest> {
+        let filter = Filter::new(self, request)?;
+        let limit = request.limit.get();
+        let skip = (request.page.get() - 1).saturating_mul(limit);
+
+        // Calls are sorted by call time, newest first: the call window is a slice.
+        let start = match request.call_to {
+            Some(to) => self.records.partition_point(|r| r.call_time > to),
+            None => 0,
+        };
+        let end = match request.call_from {
+            Some(from) => self.records.partition_point(|r| r.call_time >= from),
+            None => self.records.len(),
+        };
+        let mut total = 0u64;
+        let mut page = Vec::new();
+        for (offset, record) in self.records[start..end.max(start)].iter().enumerate() {
+            if filter.matches(record) {
+                if total >= skip && total - skip < limit {
+                    page.push(start + offset);
+                }
+                total += 1;
+            }
+        }
+        Ok(AppraisecallDetailsResponse {
+            data: self.group(&page),
+            paging: Some(ccsqm_client::types::Paging {
+                total: Some(total as i64),
+            }),
+        })
+    }
+
+    /// The calls at `positions`, grouped by `call_group_id` in order of first appearance.
+    fn group(&self, positions: &[usize]) -> Vec<ccsqm_client::types::CallGroup> {
+        let mut groups: Vec<(u32, ccsqm_client::types::CallGroup)> = Vec::new();
+        for &pos in positions {
+            let Some(call) = self.call(pos) else { continue };
+            let key = self.records[pos].group;
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, group)) => group.calls.push(call),
+                None => groups.push((
+                    key,
+                    ccsqm_client::types::CallGroup {
+                        call_group_id: self.call_group_id(pos),
+                        calls: vec![call],
+                    },
+                )),
+            }
+        }
+        groups.into_iter().map(|(_, g)| g).collect()
+    }
+
+    /// The deterministic UUID (version 4 layout) of call `index`: its `call_id` and `call_uuid`.
+    fn uuid(&self, index: usize) -> String {
+        let key = mix(self.seed ^ 0x00C0_FFEE_5EED_0000);
+        let a = mix(key.wrapping_add(2 * index as u64));
+        let b = mix(key.wrapping_add(2 * index as u64 + 1));
+        let a = (a & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000;
+        let b = (b & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000;
+        format!(
+            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xFFFF,
+            a & 0xFFFF,
+            b >> 48,
+            b & 0xFFFF_FFFF_FFFF
+        )
+    }
+}
+
+/// A checked request, ready to test calls against.
+struct Filter {
+    types: u8,
+    statuses: u64,
+    upload_from: Option<i64>,
+    upload_to: Option<i64>,
+    duration_min_cs: Option<i64>,
+    duration_max_cs: Option<i64>,
+    agents: Option<Vec<bool>>,
+    keyword: Keyword,
+}
+
+enum Keyword {
+    Any,
+    /// Which phrases contain the keyword (a keyword without a line break lies within a line).
+    Phrases(Vec<bool>),
+    /// A keyword spanning lines: compared with the whole text.
+    Text(String),
+}
+
+/// The sandbox's own maximum of `limit` (the vendor's is undocumented).
+pub const MAX_LIMIT: u64 = 1000;
+
+impl Filter {
+    fn new(
+        data: &DataSet,
+        req: &ccsqm_client::types::AppraisecallDetailsRequest,
+    ) -> Result<Self, InvalidRequest> {
+        let invalid = |s: String| Err(InvalidRequest(s));
+        if req.limit.get() > MAX_LIMIT {
+            return invalid(format!(
+                "limit: {} is above the sandbox's maximum of {MAX_LIMIT}",
+                req.limit
+            ));
+        }
+        for (name, value) in [
+            ("duration_min", req.duration_min),
+            ("duration_max", req.duration_max),
+        ] {
+            if let Some(v) = value.filter(|v| *v < 0) {
+                return invalid(format!("{name}: {v} is negative"));
+            }
+        }
+        for (from_name, from, to_name, to) in [
+            ("call_from", req.call_from, "call_to", req.call_to),
+            ("upload_from", req.upload_from, "upload_to", req.upload_to),
+            (
+                "duration_min",
+                req.duration_min,
+                "duration_max",
+                req.duration_max,
+            ),
+        ] {
+            if let (Some(from), Some(to)) = (from, to) {
+                if from > to {
+                    return invalid(format!("{from_name}: {from} is after {to_name} ({to})"));
+                }
+            }
+        }
+
+        let types = req.call_types.iter().fold(0u8, |mask, t| match **t {
+            0 => mask | 1,
+            2 => mask | 2,
+            _ => mask,
+        });
+        let statuses = req
+            .status
+            .iter()
+            .filter(|s| (0..64).contains(&***s))
+            .fold(0u64, |mask, s| mask | 1 << **s);
+
+        let name = req.staff_name.as_ref().map(|n| n.to_lowercase());
+        let agents = (req.staff_id.is_some() || name.is_some()).then(|| {
+            data.agents
+                .iter()
+                .map(|a| {
+                    req.staff_id.as_ref().is_none_or(|id| *id == a.id)
+                        && name.as_ref().is_none_or(|n| a.name_lowercase.contains(n))
+                })
+                .collect()
+        });
+
+        let keyword = match &req.keyword {
+            None => Keyword::Any,
+            Some(k) if k.contains('\n') => Keyword::Text(k.to_lowercase()),
+            Some(k) => {
+                let k = k.to_lowercase();
+                Keyword::Phrases(
+                    dialog::phrases_lowercase()
+                        .iter()
+                        .map(|p| p.contains(&k))
+                        .collect(),
+                )
+            }
+        };
+
+        Ok(Self {
+            types,
+            statuses,
+            upload_from: req.upload_from,
+            upload_to: req.upload_to,
+            duration_min_cs: req.duration_min.map(|d| d.saturating_mul(100)),
+            duration_max_cs: req.duration_max.map(|d| d.saturating_mul(100)),
+            agents,
+            keyword,
+        })
+    }
+
+    fn matches(&self, r: &Record) -> bool {
+        let type_bit = match r.call_type {
+            VOICE => 1,
+            TEXT => 2,
+            _ => 0,
+        };
+        let upload = r.call_time + i64::from(r.upload_delay);
+        let duration = i64::from(r.duration_cs);
+        self.types & type_bit != 0
+            && self.statuses & (1 << r.status) != 0
+            && self.upload_from.is_none_or(|from| upload >= from)
+            && self.upload_to.is_none_or(|to| upload <= to)
+            && self.duration_min_cs.is_none_or(|min| duration >= min)
+            && self.duration_max_cs.is_none_or(|max| duration <= max)
+            && self
+                .agents
+                .as_ref()
+                .is_none_or(|a| a.get(usize::from(r.agent)).copied().unwrap_or(false))
+            && match &self.keyword {
+                Keyword::Any => true,
+                Keyword::Phrases(hit) => r
+                    .phrases
+                    .iter()
+                    .any(|&p| hit.get(usize::from(p)).copied().unwrap_or(false)),
+                Keyword::Text(k) => dialog::text(&r.phrases).to_lowercase().contains(k),
+            }
+    }
+}
+
+/// Reorders `items` so that `items[pos]` becomes the old `items[order[pos]]`, in place, by
+/// following the permutation's cycles (`order` is used up).
+fn permute<T: Copy>(items: &mut [T], order: &mut [u32]) {
+    for start in 0..items.len() {
+        if order[start] as usize == start {
+            continue;
+        }
+        let saved = items[start];
+        let mut cur = start;
+        loop {
+            let src = order[cur] as usize;
+            order[cur] = cur as u32;
+            if src == start {
+                items[cur] = saved;
+                break;
+            }
+            items[cur] = items[src];
+            cur = src;
+        }
+    }
+}
+
+fn agents(rng: &mut SplitMix64, calls: usize) -> Vec<Agent> {
+    let count = (calls / 400).clamp(12, 2000);
+    let mut seen = HashSet::new();
+    let mut agents = vec![Agent {
+        id: "1600226440112042215".to_owned(),
+        name: "*****".to_owned(),
+        name_lowercase: "*****".to_owned(),
+    }];
+    seen.insert(agents[0].id.clone());
+    while agents.len() <= count {
+        let id = format!("16{:017}", rng.below(100_000_000_000_000_000));
+        let first = FIRST_NAMES[rng.below(FIRST_NAMES.len() as u64) as usize];
+        let last = LAST_NAMES[rng.below(LAST_NAMES.len() as u64) as usize];
+        if seen.insert(id.clone()) {
+            let name = format!("{first} {last}");
+            agents.push(Agent {
+                id,
+                name_lowercase: name.to_lowercase(),
+                name,
+            });
+        }
+    }
+    agents
+}
+
+/// When a group's first call starts: a day of the span (fewer at weekends), an hour by the
+/// contact centre's load, any second of it.
+fn start_time(rng: &mut SplitMix64) -> i64 {
+    let mut day = rng.below(SPAN_DAYS);
+    // FIRST_CALL_TIME is a Friday: days 1 and 2 of each week are the weekend.
+    if matches!(day % 7, 1 | 2) && rng.chance(6000) {
+        day = rng.below(SPAN_DAYS);
+    }
+    let hour = rng.weighted(&HOUR_WEIGHTS) as u64;
+    FIRST_CALL_TIME + (day * 86_400 + hour * 3600 + rng.below(3600)) as i64
+}
+
+fn generated_call(
+    rng: &mut SplitMix64,
+    call_time: i64,
+    call_type: u8,
+    transferred: bool,
+    agents: &[Agent],
+    previous_agent: Option<u16>,
+) -> Record {
+    let (lo, hi, _) = DURATIONS[rng.weighted(&DURATIONS.map(|d| d.2))];
+    let mut duration_cs = rng.range(lo * 100, hi * 100) as u32;
+    if call_type == TEXT {
+        // Chats last longer and are mostly waiting.
+        duration_cs = duration_cs.saturating_mul(2);
+    }
+    let talk_bp = if call_type == TEXT {
+        rng.range(1500, 4500)
+    } else {
+        rng.range(4500, 9500)
+    };
+    let staff_bp = (talk_bp * rng.range(3500, 6500) / 10_000) as u16;
+    let customer_bp = talk_bp as u16 - staff_bp;
+    let (staff_speed, customer_speed) = if call_type == TEXT {
+        (rng.range(60_000, 140_000), rng.range(30_000, 110_000))
+    } else {
+        (rng.range(180_000, 330_000), rng.range(150_000, 340_000))
+    };
+    let left_is_staff = rng.chance(1000);
+    let mut agent = rng.range(1, agents.len() as u64 - 1) as u16;
+    if Some(agent) == previous_agent {
+        agent = if usize::from(agent) + 1 < agents.len() {
+            agent + 1
+        } else {
+            1
+        };
+    }
+    let upload_after = match rng.weighted(&[60, 30, 10]) {
+        0 => rng.range(30, 600),
+        1 => rng.range(600, 3600),
+        _ => rng.range(3600, 6 * 3600),
+    };
+    let mut flags = 0;
+    if left_is_staff {
+        flags |= FLAG_LEFT_IS_STAFF;
+    }
+    if rng.chance(6500) {
+        flags |= FLAG_DEAL;
+    }
+    let (left_ratio_bp, right_ratio_bp, left_speed_m, right_speed_m) = if left_is_staff {
+        (staff_bp, customer_bp, staff_speed, customer_speed)
+    } else {
+        (customer_bp, staff_bp, customer_speed, staff_speed)
+    };
+    Record {
+        call_time,
+        upload_delay: duration_cs.div_ceil(100) + upload_after as u32,
+        duration_cs,
+        left_speed_m: left_speed_m as u32,
+        right_speed_m: right_speed_m as u32,
+        group: 0,
+        left_ratio_bp,
+        right_ratio_bp,
+        agent,
+        call_type,
+        status: STATUSES[rng.weighted(&STATUS_WEIGHTS)],
+        flags,
+        vendor: 0,
+        phrases: dialog::choose(rng, transferred),
+    }
+}
+
+/// The six calls of the vendor's example response, with their `call_group_id`.
+fn vendor_calls() -> Vec<(String, Call)> {
+    let example: AppraisecallDetailsResponse =
+        serde_json::from_str(VENDOR_EXAMPLE).expect("the vendor's example is a valid response");
+    example
+        .data
+        .into_iter()
+        .flat_map(|g| {
+            let id = g.call_group_id.unwrap_or_default();
+            g.calls.into_iter().map(move |c| (id.clone(), c))
+        })
+        .collect()
+}
+
+/// The filterable values of vendor call `k`, from its verbatim fields.
+fn vendor_record(k: usize, call: &Call) -> Record {
+    let centi = |v: Option<f64>| (v.unwrap_or(0.0) * 100.0).round() as u32;
+    let mut rng = SplitMix64::new(k as u64);
+    Record {
+        call_time: call.call_time.unwrap_or(0),
+        upload_delay: (call.upload_time.unwrap_or(0) - call.call_time.unwrap_or(0)).max(0) as u32,
+        duration_cs: centi(call.duration),
+        left_speed_m: 0,
+        right_speed_m: 0,
+        group: 0,
+        left_ratio_bp: 0,
+        right_ratio_bp: 0,
+        agent: 0,
+        call_type: call.call_type.unwrap_or(0) as u8,
+        status: call.status.unwrap_or(0) as u8,
+        flags: 0,
+        vendor: k as u8 + 1,
+        phrases: dialog::choose(&mut rng, false),
+    }
+}
+
+/// The `file_name` of a generated call: a recording or a chat transcript named by its date.
+fn file_name(r: &Record, index: usize) -> String {
+    let (y, m, d) = civil_from_days(r.call_time.div_euclid(86_400));
+    let secs = r.call_time.rem_euclid(86_400);
+    let stem = format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}-{:06}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        index % 1_000_000
+    );
+    if r.call_type == TEXT {
+        format!("chat-{stem}.txt")
+    } else {
+        format!("rec-{stem}.wav")
+    }
+}
+
+/// Year, month, day of a count of days since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_is_compact() {
+        assert!(std::mem::size_of::<Record>() <= 48);
+    }
+
+    /// FNV-1a over every call, group ID and dialog of a data set: a fingerprint of its data.
+    fn fingerprint(data: &DataSet) -> u64 {
+        let mut hash = 0xcbf2_9ce4_8422_2325u64;
+        for i in 0..data.len() {
+            let text = format!(
+                "{}|{:?}|{:?}",
+                serde_json::to_string(&data.call(i)).unwrap_or_default(),
+                data.call_group_id(i),
+                data.dialog(i)
+            );
+            for byte in text.bytes() {
+                hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+        hash
+    }
+
+    /// The seed -> data promise: this changes only when the generator is changed on purpose
+    /// (and the change is then said in the changelog).
+    #[test]
+    fn the_data_of_a_seed_does_not_change() {
+        assert_eq!(
+            fingerprint(&DataSet::generate(1, 500)),
+            9_077_325_440_447_939_819
+        );
+    }
+
+    #[test]
+    fn permute_follows_cycles() {
+        let mut items = ['a', 'b', 'c', 'd', 'e'];
+        permute(&mut items, &mut [3, 0, 4, 1, 2]);
+        assert_eq!(items, ['d', 'a', 'e', 'b', 'c']);
+    }
+
+    #[test]
+    fn calls_are_newest_first_and_groups_point_at_their_first_call() {
+        let data = DataSet::generate(2, 1000);
+        assert!(data
+            .records
+            .windows(2)
+            .all(|w| w[0].call_time >= w[1].call_time));
+        for (pos, r) in data.records.iter().enumerate() {
+            let first = &data.records[r.group as usize];
+            assert_eq!(first.group as usize, r.group as usize, "call {pos}");
+            assert!(first.call_time <= r.call_time);
+        }
+    }
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(FIRST_CALL_TIME / 86_400), (2021, 6, 18));
+    }
+
+    #[test]
+    fn same_seed_same_data() {
+        let a = DataSet::generate(7, 200);
+        let b = DataSet::generate(7, 200);
+        let c = DataSet::generate(8, 200);
+        let calls = |d: &DataSet| (0..d.len()).map(|i| d.call(i)).collect::<Vec<_>>();
+        assert_eq!(calls(&a), calls(&b));
+        assert_ne!(calls(&a), calls(&c));
+    }
+
+    #[test]
+    fn generated_values_are_consistent() {
+        let data = DataSet::generate(1, 2000);
+        assert_eq!(data.len(), 2006);
+        let mut statuses = HashSet::new();
+        let mut types = HashSet::new();
+        for i in 0..data.len() {
+            let c = data.call(i).expect("a call");
+            statuses.insert(c.status);
+            types.insert(c.call_type);
+            let duration = c.duration.unwrap_or_default();
+            for (ratio, silence) in [
+                (c.left_speech_ratio, c.left_silence_time),
+                (c.right_speech_ratio, c.right_silence_time),
+            ] {
+                let (ratio, silence) = (ratio.unwrap_or_default(), silence.unwrap_or_default());
+                assert!((0.0..=1.0).contains(&ratio));
+                assert!(
+                    (duration * (1.0 - ratio) - silence).abs() < 0.02,
+                    "call {i}"
+                );
+            }
+            assert!(
+                c.left_speech_ratio.unwrap_or_default() + c.right_speech_ratio.unwrap_or_default()
+                    <= 1.0
+            );
+            assert!(c.upload_time >= c.call_time);
+        }
+        assert_eq!(statuses.len(), 15);
+        assert_eq!(types.len(), 2);
+    }
+}

@@ -1,0 +1,177 @@
+//! Injected faults: error answers, dropped connections, truncated bodies, added latency.
+
+use std::time::Duration;
+
+use crate::rng::SplitMix64;
+
+/// Added latency before each answer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Latency {
+    /// No added latency (the default).
+    #[default]
+    None,
+    /// The same delay before every answer.
+    Fixed(Duration),
+    /// A delay drawn uniformly from `min..=max` for each request.
+    Range(Duration, Duration),
+}
+
+/// Which faults the sandbox injects, and how often. All off by default.
+///
+/// For each request to one of the API's operations the sandbox draws one number from its fault
+/// generator, seeded by [`Faults::seed`]: with probability `error_rate` it answers 500, 502 or 503
+/// (one of the three, in turn); with probability `drop_rate` it closes the connection without
+/// answering; with probability `truncate_rate` it sends the headers and only the first half of
+/// the body, then closes the connection. The three rates add up to at most 1. A rate of 1.0
+/// makes a fault certain; the same seed and the same sequence of requests give the same faults.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Faults {
+    /// Share of requests answered with 500, 502 or 503.
+    pub error_rate: f64,
+    /// Share of requests whose connection is closed without an answer.
+    pub drop_rate: f64,
+    /// Share of requests whose body is cut in half (the connection is then closed).
+    pub truncate_rate: f64,
+    /// Latency added before every answer (and before a fault).
+    pub latency: Latency,
+    /// Seed of the fault generator.
+    pub seed: u64,
+}
+
+impl Faults {
+    /// No faults at all.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Checks that every rate is within 0..=1 and that they add up to at most 1.
+    pub fn check(&self) -> Result<(), String> {
+        let rates = [
+            ("error rate", self.error_rate),
+            ("drop rate", self.drop_rate),
+            ("truncate rate", self.truncate_rate),
+        ];
+        for (name, rate) in rates {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(format!("the {name} must be between 0 and 1, not {rate}"));
+            }
+        }
+        if self.error_rate + self.drop_rate + self.truncate_rate > 1.0 + 1e-9 {
+            return Err("the error, drop and truncate rates add up to more than 1".to_owned());
+        }
+        if let Latency::Range(min, max) = self.latency {
+            if min > max {
+                return Err(format!("the latency range {min:?}..{max:?} is empty"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What to do with one request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Fault {
+    None,
+    Status(u16),
+    Drop,
+    Truncate,
+}
+
+/// The faults in force and the generator that draws them.
+#[derive(Debug)]
+pub(crate) struct FaultState {
+    pub faults: Faults,
+    rng: SplitMix64,
+    errors: u64,
+}
+
+impl FaultState {
+    pub fn new(faults: Faults) -> Self {
+        Self {
+            rng: SplitMix64::new(faults.seed),
+            faults,
+            errors: 0,
+        }
+    }
+
+    /// Draws the fault and the latency of the next request.
+    pub fn draw(&mut self) -> (Fault, Duration) {
+        let f = self.faults;
+        let latency = match f.latency {
+            Latency::None => Duration::ZERO,
+            Latency::Fixed(d) => d,
+            Latency::Range(min, max) => {
+                let span = max.saturating_sub(min).as_micros() as u64;
+                min + Duration::from_micros(self.rng.below(span + 1))
+            }
+        };
+        if f.error_rate + f.drop_rate + f.truncate_rate <= 0.0 {
+            return (Fault::None, latency);
+        }
+        let x = self.rng.unit();
+        let fault = if x < f.error_rate {
+            let status = [500, 502, 503][(self.errors % 3) as usize];
+            self.errors += 1;
+            Fault::Status(status)
+        } else if x < f.error_rate + f.drop_rate {
+            Fault::Drop
+        } else if x < f.error_rate + f.drop_rate + f.truncate_rate {
+            Fault::Truncate
+        } else {
+            Fault::None
+        };
+        (fault, latency)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_are_checked() {
+        assert!(Faults::none().check().is_ok());
+        let too_much = Faults {
+            error_rate: 0.6,
+            drop_rate: 0.6,
+            ..Faults::none()
+        };
+        assert!(too_much.check().is_err());
+        let negative = Faults {
+            truncate_rate: -0.1,
+            ..Faults::none()
+        };
+        assert!(negative.check().is_err());
+    }
+
+    #[test]
+    fn a_rate_of_one_is_certain_and_errors_rotate() {
+        let mut state = FaultState::new(Faults {
+            error_rate: 1.0,
+            ..Faults::none()
+        });
+        let drawn: Vec<_> = (0..3).map(|_| state.draw().0).collect();
+        assert_eq!(
+            drawn,
+            [Fault::Status(500), Fault::Status(502), Fault::Status(503)]
+        );
+    }
+
+    #[test]
+    fn same_seed_same_faults() {
+        let faults = Faults {
+            error_rate: 0.2,
+            drop_rate: 0.2,
+            truncate_rate: 0.2,
+            latency: Latency::Range(Duration::from_millis(1), Duration::from_millis(9)),
+            seed: 5,
+        };
+        let mut a = FaultState::new(faults);
+        let mut b = FaultState::new(faults);
+        for _ in 0..100 {
+            let (fault, latency) = a.draw();
+            assert_eq!((fault, latency), b.draw());
+            assert!(latency >= Duration::from_millis(1) && latency <= Duration::from_millis(9));
+        }
+    }
+}

@@ -1,0 +1,324 @@
+//! The HTTP side: routes, handlers, fault injection and the connection loop.
+//!
+//! Routing and handlers are axum's. The accept loop is our own (hyper-util's connection builder,
+//! as `axum::serve` uses) because one fault needs it: a dropped connection closes the socket
+//! without writing a byte, which a handler cannot do; here each connection's task can be told to
+//! drop its connection.
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use ccsqm_client::types::{AppraisecallDetailsRequest, TokenByAkSkRequest, TokenByAkSkResponse};
+use http_body::{Frame, SizeHint};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+use tokio::sync::{oneshot, Notify};
+use tower::ServiceExt;
+
+use crate::auth::{TokenError, Tokens};
+use crate::data::DataSet;
+use crate::faults::{Fault, FaultState};
+use crate::Credentials;
+
+/// Path of `appraisecall/details`.
+pub const DETAILS_PATH: &str = "/apiaccess/CCSQM/rest/ccisqm/v1/appraisecall/details";
+/// Path of `tokenByAkSk`.
+pub const TOKEN_PATH: &str = "/apigovernance/api/oauth/tokenByAkSk";
+/// Token lifetime when `X-Token-Expire` is absent (the vendor's example value).
+pub const DEFAULT_TOKEN_LIFETIME: u64 = 600;
+/// The longest token lifetime `X-Token-Expire` may ask for (documented by the vendor).
+pub const MAX_TOKEN_LIFETIME: u64 = 3600;
+
+/// Everything the handlers share.
+#[derive(Debug)]
+pub(crate) struct AppState {
+    pub data: Arc<DataSet>,
+    pub credentials: Credentials,
+    pub tokens: Tokens,
+    pub faults: Mutex<FaultState>,
+}
+
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route(TOKEN_PATH, post(token))
+        .route(DETAILS_PATH, post(details))
+        .route_layer(middleware::from_fn_with_state(state.clone(), inject_faults))
+        .fallback(|| async { text(StatusCode::NOT_FOUND, "no such path") })
+        .with_state(state)
+}
+
+fn text(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("{message}\n"),
+    )
+        .into_response()
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(body) => (
+            [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
+            body,
+        )
+            .into_response(),
+        Err(_) => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "serializing the response failed",
+        ),
+    }
+}
+
+/// Deserializes a JSON body into a generated type; the error names the field.
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.inner().to_string();
+        let missing = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split_once('`'))
+            .map(|(field, _)| field);
+        match missing {
+            Some(field) if path == "." => format!("{field}: missing mandatory field"),
+            Some(field) => format!("{path}.{field}: missing mandatory field"),
+            None if path == "." => format!("invalid request body: {message}"),
+            None => format!("{path}: {message}"),
+        }
+    })?;
+    de.end().map_err(|e| format!("invalid request body: {e}"))?;
+    Ok(value)
+}
+
+async fn token(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let lifetime = match headers.get("x-token-expire") {
+        None => DEFAULT_TOKEN_LIFETIME,
+        Some(value) => match value
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+        {
+            Some(s) if (1..=MAX_TOKEN_LIFETIME).contains(&s) => s,
+            _ => {
+                return text(
+                    StatusCode::BAD_REQUEST,
+                    "X-Token-Expire: must be a whole number of seconds from 1 to 3600",
+                )
+            }
+        },
+    };
+    let request: TokenByAkSkRequest = match parse(&body) {
+        Ok(r) => r,
+        Err(reason) => return text(StatusCode::BAD_REQUEST, &reason),
+    };
+    let expected = &state.credentials;
+    if request.app_key != expected.app_key
+        || request.app_secret.expose() != expected.app_secret.expose()
+    {
+        return text(StatusCode::UNAUTHORIZED, "wrong app_key or app_secret");
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let token = state.tokens.issue(Duration::from_secs(lifetime));
+    json(&TokenByAkSkResponse {
+        access_token: token,
+        app_key: Some(request.app_key),
+        apply_type: Some("Bearer".to_owned()),
+        create_time: Some(now.to_string()),
+        expires: Some(lifetime.to_string()),
+        scope: Some("ccsqm-sandbox".to_owned()),
+        user_id: Some("Anonymous".to_owned()),
+    })
+}
+
+async fn details(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(authorization) = headers.get(header::AUTHORIZATION) else {
+        return text(StatusCode::UNAUTHORIZED, "Authorization: missing header");
+    };
+    let Some(token) = authorization
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return text(
+            StatusCode::UNAUTHORIZED,
+            "Authorization: expected `Bearer {AccessToken}`",
+        );
+    };
+    match state.tokens.check(token) {
+        Ok(()) => {}
+        Err(TokenError::Unknown) => {
+            return text(StatusCode::UNAUTHORIZED, "Authorization: unknown token")
+        }
+        Err(TokenError::Expired) => {
+            return text(StatusCode::UNAUTHORIZED, "Authorization: token expired")
+        }
+    }
+    match headers.get("x-userid").map(HeaderValue::to_str) {
+        None => return text(StatusCode::BAD_REQUEST, "x-UserId: missing header"),
+        Some(Ok(user)) if user == state.credentials.user_id => {}
+        Some(_) => return text(StatusCode::UNAUTHORIZED, "x-UserId: unknown operator"),
+    }
+    let request: AppraisecallDetailsRequest = match parse(&body) {
+        Ok(r) => r,
+        Err(reason) => return text(StatusCode::BAD_REQUEST, &reason),
+    };
+    match state.data.details(&request) {
+        Ok(page) => json(&page),
+        Err(reason) => text(StatusCode::BAD_REQUEST, &reason.0),
+    }
+}
+
+/// Lets a request's handler close the connection it came on.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ConnControl(Arc<Notify>);
+
+impl ConnControl {
+    fn close(&self) {
+        self.0.notify_one();
+    }
+
+    async fn closed(&self) {
+        self.0.notified().await
+    }
+}
+
+async fn inject_faults(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let (fault, latency) = state
+        .faults
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .draw();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    let conn = req.extensions().get::<ConnControl>().cloned();
+    match (fault, conn) {
+        (Fault::None, _) => next.run(req).await,
+        (Fault::Status(code), _) => text(
+            StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            "sandbox: injected fault",
+        ),
+        (Fault::Drop, Some(conn)) => {
+            conn.close();
+            std::future::pending().await
+        }
+        (Fault::Truncate, Some(conn)) => {
+            let response = next.run(req).await;
+            let (mut parts, body) = response.into_parts();
+            let Ok(full) = axum::body::to_bytes(body, usize::MAX).await else {
+                conn.close();
+                return std::future::pending().await;
+            };
+            parts
+                .headers
+                .insert(header::CONTENT_LENGTH, full.len().into());
+            let half = full.slice(..full.len() / 2);
+            Response::from_parts(
+                parts,
+                Body::new(Truncated {
+                    first: Some(half),
+                    full_len: full.len() as u64,
+                    conn,
+                }),
+            )
+        }
+        // Not served by our loop (never the case): an error answer instead.
+        (Fault::Drop | Fault::Truncate, None) => {
+            text(StatusCode::SERVICE_UNAVAILABLE, "sandbox: injected fault")
+        }
+    }
+}
+
+/// A body that sends its first part, then has the connection closed before the rest.
+struct Truncated {
+    first: Option<Bytes>,
+    full_len: u64,
+    conn: ConnControl,
+}
+
+impl http_body::Body for Truncated {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match self.first.take() {
+            Some(part) => Poll::Ready(Some(Ok(Frame::data(part)))),
+            None => {
+                // hyper flushes what it has written, then the connection's task drops it.
+                self.conn.close();
+                Poll::Pending
+            }
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.full_len)
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` fires, then lets open requests finish (for at
+/// most `grace`).
+pub(crate) async fn serve(
+    listener: TcpListener,
+    router: Router,
+    mut shutdown: oneshot::Receiver<()>,
+    grace: Duration,
+) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    loop {
+        let stream = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                // Out of file descriptors, or a connection reset while queued: try again.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let control = ConnControl::default();
+        let service = {
+            let (router, control) = (router.clone(), control.clone());
+            hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(control.clone());
+                router.clone().oneshot(req.map(Body::new))
+            })
+        };
+        let conn = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            tokio::select! {
+                biased;
+                _ = conn => {}
+                _ = control.closed() => {}
+            }
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(grace) => {}
+    }
+}
