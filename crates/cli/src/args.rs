@@ -8,8 +8,8 @@ use crate::output::Format;
 
 const EXAMPLES: &str = "\
 Examples:
-  # Every call of the last 7 days, from the built-in sandbox (no account needed)
-  ccsqm --sandbox details --call-from 7d --all
+  # Every call, from a built-in sandbox with generated data (no account needed)
+  ccsqm details --sandbox --all
 
   # One page of failed inspections of voice calls, as a table
   ccsqm details --call-type voice --status inspection-failed --page 1 --limit 50
@@ -36,9 +36,6 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
-    #[command(flatten)]
-    pub connection: Connection,
-
     #[command(subcommand)]
     pub command: Command,
 }
@@ -49,48 +46,43 @@ pub struct Cli {
 #[command(next_help_heading = "Connection")]
 pub struct Connection {
     /// Use an in-process sandbox with generated data, ignoring every other connection setting.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub sandbox: bool,
 
     /// The API's base URL, e.g. https://service.besclouds.com:8443 [default: https://{domain}].
-    #[arg(long, global = true, env = "CCSQM_BASE_URL", value_name = "URL")]
+    #[arg(long, env = "CCSQM_BASE_URL", value_name = "URL")]
     pub base_url: Option<String>,
 
     /// The deployment's domain name: the base URL is https://{domain}.
-    #[arg(long, global = true, env = "CCSQM_DOMAIN", conflicts_with = "base_url")]
+    #[arg(long, env = "CCSQM_DOMAIN", conflicts_with = "base_url")]
     pub domain: Option<String>,
 
     /// The token interface's base URL, when it differs from the API's (another port).
-    #[arg(long, global = true, env = "CCSQM_TOKEN_BASE_URL", value_name = "URL")]
+    #[arg(long, env = "CCSQM_TOKEN_BASE_URL", value_name = "URL")]
     pub token_base_url: Option<String>,
 
     /// A file holding the Bearer token (else CCSQM_TOKEN).
-    #[arg(long, global = true, env = "CCSQM_TOKEN_FILE", value_name = "PATH")]
+    #[arg(long, env = "CCSQM_TOKEN_FILE", value_name = "PATH")]
     pub token_file: Option<PathBuf>,
 
     /// The app key: sent as x-app-key, and with the app secret, exchanged for tokens.
-    #[arg(long, global = true, env = "CCSQM_APP_KEY")]
+    #[arg(long, env = "CCSQM_APP_KEY")]
     pub app_key: Option<String>,
 
     /// A file holding the app secret (else CCSQM_APP_SECRET).
-    #[arg(
-        long,
-        global = true,
-        env = "CCSQM_APP_SECRET_FILE",
-        value_name = "PATH"
-    )]
+    #[arg(long, env = "CCSQM_APP_SECRET_FILE", value_name = "PATH")]
     pub app_secret_file: Option<PathBuf>,
 
     /// The operator ID, sent as x-UserId.
-    #[arg(long, global = true, env = "CCSQM_USER_ID")]
+    #[arg(long, env = "CCSQM_USER_ID")]
     pub user_id: Option<String>,
 
     /// The profile of the config file to use.
-    #[arg(long, global = true, env = "CCSQM_PROFILE", value_name = "NAME")]
+    #[arg(long, env = "CCSQM_PROFILE", value_name = "NAME")]
     pub profile: Option<String>,
 
     /// The config file [default: <config dir>/ccsqm/config.toml].
-    #[arg(long, global = true, env = "CCSQM_CONFIG", value_name = "PATH")]
+    #[arg(long, env = "CCSQM_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
 }
 
@@ -100,6 +92,8 @@ pub enum Command {
     Details(Box<DetailsArgs>),
     /// Obtain an access token from the app key and app secret (tokenByAkSk), and print it.
     Token(TokenArgs),
+    /// Run the sandbox: a local CCSQM server with generated data, until Ctrl-C.
+    Sandbox(ccsqm_sandbox::serve::ServeArgs),
     /// Print the JSON Schema of the request, the response, or a call (as --output ndjson writes it).
     Schema {
         #[arg(value_enum, default_value = "response")]
@@ -204,10 +198,16 @@ pub struct DetailsArgs {
     /// equivalent curl command; send nothing.
     #[arg(help_heading = "Output", long)]
     pub dry_run: bool,
+
+    #[command(flatten)]
+    pub connection: Connection,
 }
 
 #[derive(Debug, Args)]
 pub struct TokenArgs {
+    #[command(flatten)]
+    pub connection: Connection,
+
     /// The token's lifetime in seconds (X-Token-Expire), 1 to 3600.
     #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub expire: u64,
@@ -237,6 +237,9 @@ pub fn command() -> clap::Command {
     let top = Cli::command().after_long_help(format!(
         "{EXAMPLES}\n\nThe API's operations (spec/ccsqm.yaml) and their commands:{operations}"
     ));
+    let top = top.mut_subcommand("sandbox", |sandbox| {
+        sandbox.after_help(ccsqm_sandbox::serve::examples("ccsqm sandbox"))
+    });
     top.mut_subcommand("details", |details| {
         details.mut_args(|arg| {
             let Some(long) = arg.get_long() else {

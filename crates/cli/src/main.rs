@@ -15,11 +15,12 @@ mod timearg;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use crate::args::{Cli, Command, DetailsArgs, SchemaKind, TokenArgs};
+use crate::args::{Cli, Command, Connection, DetailsArgs, SchemaKind, TokenArgs};
 use crate::config::{Credentials, Settings};
 use crate::output::{CallWriter, Format};
 use anyhow::{Context, Result};
 use ccsqm_client::{ApiError, Client, Secret};
+use ccsqm_sandbox::Sandbox;
 use futures_util::StreamExt;
 
 /// Bad input, found before any request: exit code 2, like clap's own errors.
@@ -70,7 +71,8 @@ fn init_logging(verbose: u8) {
 async fn run(cli: Cli) -> Result<()> {
     match &cli.command {
         Command::Details(args) => details(&cli, args).await,
-        Command::Token(args) => token(&cli, args).await,
+        Command::Token(args) => token(args).await,
+        Command::Sandbox(args) => Ok(ccsqm_sandbox::serve::serve(args.clone()).await?),
         Command::Schema { which } => {
             let schema = match which {
                 SchemaKind::Request => ccsqm_models::request_schema(),
@@ -94,18 +96,36 @@ async fn run(cli: Cli) -> Result<()> {
     }
 }
 
-fn settings(cli: &Cli) -> Result<Settings> {
+/// Where requests go and with which credentials: an in-process sandbox with `--sandbox` (kept
+/// running while the returned handle lives), else the flags, environment and config file.
+async fn target(connection: &Connection) -> Result<(Settings, Option<Sandbox>)> {
+    if connection.sandbox {
+        let sandbox = Sandbox::builder().start().await?;
+        let credentials = sandbox.credentials();
+        let settings = Settings {
+            base_url: sandbox.base_url().to_owned(),
+            token_base_url: None,
+            credentials: Some(Credentials::AkSk {
+                app_key: credentials.app_key.clone(),
+                app_secret: credentials.app_secret.clone(),
+            }),
+            user_id: credentials.user_id.clone(),
+            app_key: Some(credentials.app_key.clone()),
+        };
+        return Ok((settings, Some(sandbox)));
+    }
     let env_secret = |name: &str| {
         std::env::var(name)
             .ok()
             .filter(|v| !v.is_empty())
             .map(Secret::new)
     };
-    config::resolve(
-        &cli.connection,
+    let settings = config::resolve(
+        connection,
         env_secret("CCSQM_TOKEN"),
         env_secret("CCSQM_APP_SECRET"),
-    )
+    )?;
+    Ok((settings, None))
 }
 
 fn connect(settings: &Settings) -> Result<Client> {
@@ -137,7 +157,7 @@ async fn details(cli: &Cli, args: &DetailsArgs) -> Result<()> {
                 .into()
         ));
     }
-    let settings = settings(cli)?;
+    let (settings, _sandbox) = target(&args.connection).await?;
     if args.dry_run {
         let mut out = std::io::stdout().lock();
         dry_run::write(&mut out, &settings, &request)?;
@@ -185,8 +205,8 @@ fn default_format(args: &DetailsArgs) -> Format {
     }
 }
 
-async fn token(cli: &Cli, args: &TokenArgs) -> Result<()> {
-    let settings = settings(cli)?;
+async fn token(args: &TokenArgs) -> Result<()> {
+    let (settings, _sandbox) = target(&args.connection).await?;
     let Credentials::AkSk {
         app_key,
         app_secret,

@@ -289,14 +289,10 @@ fn an_unreachable_server_is_a_network_error() {
 fn dry_run_shows_the_request_and_hides_the_token() {
     let output = ccsqm()
         .env("CCSQM_TOKEN", TOKEN)
+        .args(["details", "--base-url", "https://service.besclouds.com"])
         .args([
-            "--base-url",
-            "https://service.besclouds.com",
             "--user-id",
             USER_ID,
-        ])
-        .args([
-            "details",
             "--call-from",
             "1621333149",
             "--call-to",
@@ -544,11 +540,15 @@ fn settings_come_from_flags_then_environment_then_the_profile() {
     let from_profile = mock_for("from-profile");
     let run = |extra: &[&str], env: &[(&str, &str)]| {
         let mut cmd = ccsqm();
-        cmd.arg("--config").arg(&config);
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let output = cmd.arg("details").args(extra).output().unwrap();
+        let output = cmd
+            .args(["details", "--config"])
+            .arg(&config)
+            .args(extra)
+            .output()
+            .unwrap();
         assert!(
             output.status.success(),
             "{extra:?} {env:?}: {}",
@@ -574,9 +574,9 @@ fn settings_come_from_flags_then_environment_then_the_profile() {
     other.assert();
 
     let missing = ccsqm()
-        .arg("--config")
+        .args(["details", "--config"])
         .arg(&config)
-        .args(["--profile", "nope", "details"])
+        .args(["--profile", "nope"])
         .output()
         .unwrap();
     assert_eq!(missing.status.code(), Some(2));
@@ -608,9 +608,8 @@ fn secrets_readable_by_others_are_refused() {
     .unwrap();
     std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
     let output = ccsqm()
-        .arg("--config")
+        .args(["details", "--dry-run", "--config"])
         .arg(&config)
-        .args(["details", "--dry-run"])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
@@ -619,9 +618,8 @@ fn secrets_readable_by_others_are_refused() {
 
     private(&config);
     let output = ccsqm()
-        .arg("--config")
+        .args(["details", "--dry-run", "--config"])
         .arg(&config)
-        .args(["details", "--dry-run"])
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
@@ -768,4 +766,123 @@ fn details_with_an_app_key_and_secret_obtains_a_token_first() {
         !err.contains("from-ak-sk") && !err.contains("app-SECRET-9"),
         "{err}"
     );
+}
+
+fn ndjson_uuids(output: &std::process::Output) -> Vec<String> {
+    stdout(output)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["call_uuid"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+/// Against the in-process sandbox: `--all` is the concatenation of the pages, every call once,
+/// whatever the concurrency.
+#[test]
+fn all_against_the_sandbox_is_every_page_once() {
+    let limit = 50;
+    let all = ccsqm()
+        .args([
+            "details",
+            "--sandbox",
+            "--all",
+            "--limit",
+            &limit.to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(all.status.success(), "{}", stderr(&all));
+    let streamed = ndjson_uuids(&all);
+    assert_eq!(
+        streamed.len(),
+        ccsqm_sandbox::DEFAULT_CALLS + 6,
+        "the generated calls and the vendor's six"
+    );
+    let unique: std::collections::HashSet<&String> = streamed.iter().collect();
+    assert_eq!(unique.len(), streamed.len(), "every call exactly once");
+
+    let mut pages = Vec::new();
+    for page in 1.. {
+        let one = ccsqm()
+            .args(["details", "--sandbox", "--limit", &limit.to_string()])
+            .args(["--page", &page.to_string()])
+            .output()
+            .unwrap();
+        assert!(one.status.success(), "{}", stderr(&one));
+        let calls = ndjson_uuids(&one);
+        if calls.is_empty() {
+            break;
+        }
+        pages.extend(calls);
+    }
+    assert_eq!(streamed, pages);
+
+    let concurrent = ccsqm()
+        .args([
+            "details",
+            "--sandbox",
+            "--all",
+            "--limit",
+            &limit.to_string(),
+        ])
+        .args(["--concurrency", "4"])
+        .output()
+        .unwrap();
+    assert_eq!(ndjson_uuids(&concurrent), streamed);
+}
+
+#[test]
+fn filters_filter_against_the_sandbox() {
+    let output = ccsqm()
+        .args([
+            "details",
+            "--sandbox",
+            "--all",
+            "--status",
+            "inspection-failed",
+        ])
+        .args(["--call-type", "text", "--duration-min", "60"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let calls: Vec<Value> = stdout(&output)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        !calls.is_empty(),
+        "the sandbox has failed text calls over a minute"
+    );
+    for call in &calls {
+        assert_eq!(call["status"], 9, "{call}");
+        assert_eq!(call["call_type"], 2, "{call}");
+        assert!(call["duration"].as_f64().unwrap() >= 60.0, "{call}");
+    }
+}
+
+/// The vendor's example request, against the sandbox, gives the vendor's example response.
+#[test]
+fn the_vendors_example_against_the_sandbox() {
+    let output = ccsqm()
+        .args([
+            "details",
+            "--sandbox",
+            "-o",
+            "json",
+            "--limit",
+            "10",
+            "--page",
+            "1",
+        ])
+        .args(["--call-type", "0,2", "--status", "2"])
+        .args(["--call-from", "1621333149", "--call-to", "1623925149"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let page: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(page, fixture("seed-response.json"));
 }

@@ -5,6 +5,7 @@ mod data;
 mod dialog;
 mod faults;
 mod rng;
+pub mod serve;
 mod server;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
