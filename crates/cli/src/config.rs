@@ -100,25 +100,19 @@ pub fn resolve(
         },
     };
 
-    let token = match (&connection.token_file, env_token) {
-        (Some(path), _) => Some(read_secret(path)?),
-        (None, Some(token)) => Some(token),
-        (None, None) => match (profile.token, &profile.token_file) {
-            (Some(token), _) => Some(token),
-            (None, Some(path)) => Some(read_secret(path)?),
-            (None, None) => None,
-        },
-    };
+    let token = secret(
+        &connection.token_file,
+        env_token,
+        profile.token,
+        &profile.token_file,
+    )?;
     let app_key = connection.app_key.clone().or(profile.app_key);
-    let app_secret = match (&connection.app_secret_file, env_app_secret) {
-        (Some(path), _) => Some(read_secret(path)?),
-        (None, Some(secret)) => Some(secret),
-        (None, None) => match (profile.app_secret, &profile.app_secret_file) {
-            (Some(secret), _) => Some(secret),
-            (None, Some(path)) => Some(read_secret(path)?),
-            (None, None) => None,
-        },
-    };
+    let app_secret = secret(
+        &connection.app_secret_file,
+        env_app_secret,
+        profile.app_secret,
+        &profile.app_secret_file,
+    )?;
     let credentials = match (token, &app_key, app_secret) {
         (Some(token), _, _) => Some(Credentials::Token(token)),
         (None, Some(app_key), Some(app_secret)) => Some(Credentials::AkSk {
@@ -142,6 +136,23 @@ pub fn resolve(
         user_id,
         app_key,
     })
+}
+
+/// A secret from, in this order: the file a flag (or its environment variable) names, the
+/// environment, the profile's value, the file the profile names.
+fn secret(
+    file: &Option<PathBuf>,
+    env: Option<Secret>,
+    profile_value: Option<Secret>,
+    profile_file: &Option<PathBuf>,
+) -> Result<Option<Secret>> {
+    if let Some(path) = file {
+        return read_secret(path).map(Some);
+    }
+    match env.or(profile_value) {
+        Some(secret) => Ok(Some(secret)),
+        None => profile_file.as_deref().map(read_secret).transpose(),
+    }
 }
 
 fn load_profile(connection: &Connection) -> Result<Profile> {

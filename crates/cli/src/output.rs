@@ -313,4 +313,23 @@ mod tests {
         assert_eq!(truncate("abcd", 4), "abcd");
         assert_eq!(truncate("any length", 0), "any length");
     }
+
+    /// The CSV columns are `call_group_id` and the spec's `Call` properties, in the spec's order.
+    #[test]
+    fn csv_columns_are_the_specs_call_fields_in_order() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../spec/ccsqm.yaml");
+        // openapiv3 keeps the spec's order of properties.
+        let spec: openapiv3::OpenAPI =
+            serde_saphyr::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let call = spec.components.unwrap().schemas["Call"]
+            .clone()
+            .into_item()
+            .unwrap();
+        let openapiv3::SchemaKind::Type(openapiv3::Type::Object(call)) = call.schema_kind else {
+            panic!("Call is an object");
+        };
+        let mut expected = vec!["call_group_id".to_owned()];
+        expected.extend(call.properties.keys().cloned());
+        assert_eq!(CSV_COLUMNS.to_vec(), expected);
+    }
 }
