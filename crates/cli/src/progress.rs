@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 /// Calls fetched of `paging.total`, with the rate and the time left.
 pub struct Bar(Option<ProgressBar>);
@@ -15,12 +15,17 @@ impl Bar {
             return Self(None);
         }
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{bar:30} {human_pos}/{human_len} calls  {per_sec}  ETA {eta}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        let style = ProgressStyle::with_template(
+            "{bar:30} {human_pos}/{human_len} calls  {rate} calls/s  ETA {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .with_key(
+            "rate",
+            |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0}", state.per_sec());
+            },
         );
+        bar.set_style(style);
         bar.enable_steady_tick(Duration::from_millis(200));
         Self(Some(bar))
     }
