@@ -45,7 +45,8 @@ pub struct Cli {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Connection")]
 pub struct Connection {
-    /// Use an in-process sandbox with generated data, ignoring every other connection setting.
+    /// Use an in-process sandbox with generated data, ignoring the address and credential
+    /// settings (the timeouts and retries still apply).
     #[arg(long)]
     pub sandbox: bool,
 
@@ -84,6 +85,42 @@ pub struct Connection {
     /// The config file [default: <config dir>/ccsqm/config.toml].
     #[arg(long, env = "CCSQM_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
+
+    /// Time allowed for each attempt of a request, from sending it to reading the whole
+    /// response, in seconds (fractions allowed, at most 86400). A timed-out attempt is retried.
+    #[arg(long, env = "CCSQM_TIMEOUT", value_name = "SECONDS", allow_hyphen_values = true,
+          value_parser = seconds, default_value_t = ccsqm_client::DEFAULT_TIMEOUT.as_secs_f64())]
+    pub timeout: f64,
+
+    /// Time allowed to establish a connection, in seconds (fractions allowed, at most 86400).
+    #[arg(long, env = "CCSQM_CONNECT_TIMEOUT", value_name = "SECONDS", allow_hyphen_values = true,
+          value_parser = seconds,
+          default_value_t = ccsqm_client::DEFAULT_CONNECT_TIMEOUT.as_secs_f64())]
+    pub connect_timeout: f64,
+
+    /// How many times a failed request is retried (connection errors, timeouts, 429, 502, 503,
+    /// 504; never 400, 401, 404, 500), with exponential backoff: 0 to 100.
+    #[arg(long, env = "CCSQM_MAX_RETRIES", value_name = "N", allow_hyphen_values = true,
+          value_parser = max_retries, default_value_t = ccsqm_client::RetryPolicy::default().max_retries)]
+    pub max_retries: u32,
+
+    /// No retry starts once this many seconds have passed since a request's first attempt
+    /// (fractions allowed, at most 86400).
+    #[arg(long, env = "CCSQM_MAX_RETRY_TIME", value_name = "SECONDS", allow_hyphen_values = true,
+          value_parser = seconds,
+          default_value_t = ccsqm_client::RetryPolicy::default().max_elapsed.as_secs_f64())]
+    pub max_retry_time: f64,
+}
+
+impl Connection {
+    /// The retry policy the flags ask for (the client's default backoff).
+    pub fn retry_policy(&self) -> ccsqm_client::RetryPolicy {
+        ccsqm_client::RetryPolicy {
+            max_retries: self.max_retries,
+            max_elapsed: std::time::Duration::from_secs_f64(self.max_retry_time),
+            ..ccsqm_client::RetryPolicy::default()
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -299,6 +336,44 @@ fn whole_seconds(value: &str) -> Result<u64, String> {
     )
 }
 
+/// The longest time a flag accepts, in seconds (one day): `Duration::from_secs_f64` cannot
+/// overflow.
+const MAX_SECONDS: f64 = 86_400.0;
+
+fn seconds(value: &str) -> Result<f64, String> {
+    match value.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 && s <= MAX_SECONDS => Ok(s),
+        _ => Err("expected a number of seconds above 0, at most 86400 (e.g. 2.5)".to_owned()),
+    }
+}
+
+fn max_retries(value: &str) -> Result<u32, String> {
+    whole_number(value, 0, 100, "a whole number from 0 to 100")
+        .map(|n| u32::try_from(n).unwrap_or(100))
+}
+
 fn concurrency(value: &str) -> Result<u64, String> {
     whole_number(value, 1, 64, "a whole number from 1 to 64")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn connection_defaults_are_the_clients() {
+        use clap::Parser;
+        let cli = super::Cli::try_parse_from(["ccsqm", "details"]).unwrap();
+        let super::Command::Details(details) = cli.command else {
+            unreachable!()
+        };
+        let c = &details.connection;
+        assert_eq!(
+            std::time::Duration::from_secs_f64(c.timeout),
+            ccsqm_client::DEFAULT_TIMEOUT
+        );
+        assert_eq!(
+            std::time::Duration::from_secs_f64(c.connect_timeout),
+            ccsqm_client::DEFAULT_CONNECT_TIMEOUT
+        );
+        assert_eq!(c.retry_policy(), ccsqm_client::RetryPolicy::default());
+    }
 }

@@ -50,10 +50,27 @@ fn main() -> ExitCode {
         // `ccsqm ... | head`: the reader is gone, which is not an error of ours.
         Err(e) if exit::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("ccsqm: {e:#}");
+            eprintln!("ccsqm: {}", message(&e));
             ExitCode::from(exit::code(&e))
         }
     }
+}
+
+/// The error and its causes on one line, each cause once: an error that already shows its
+/// source (as `network error: {source}` does) does not get it repeated.
+fn message(error: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
 }
 
 fn init_logging(verbose: u8) {
@@ -72,7 +89,10 @@ async fn run(cli: Cli) -> Result<()> {
     match &cli.command {
         Command::Details(args) => details(&cli, args).await,
         Command::Token(args) => token(args).await,
-        Command::Sandbox(args) => Ok(ccsqm_sandbox::serve::serve(args.clone()).await?),
+        Command::Sandbox(args) => {
+            args.check().map_err(UsageError)?;
+            Ok(ccsqm_sandbox::serve::serve(args.clone()).await?)
+        }
         Command::Schema { which } => {
             let schema = match which {
                 SchemaKind::Request => ccsqm_models::request_schema(),
@@ -128,8 +148,14 @@ async fn target(connection: &Connection) -> Result<(Settings, Option<Sandbox>)> 
     Ok((settings, None))
 }
 
-fn connect(settings: &Settings) -> Result<Client> {
-    let mut builder = Client::builder(&settings.base_url).user_id(&settings.user_id);
+fn connect(settings: &Settings, connection: &Connection) -> Result<Client> {
+    let mut builder = Client::builder(&settings.base_url)
+        .user_id(&settings.user_id)
+        .timeout(std::time::Duration::from_secs_f64(connection.timeout))
+        .connect_timeout(std::time::Duration::from_secs_f64(
+            connection.connect_timeout,
+        ))
+        .retry(connection.retry_policy());
     if let Some(app_key) = &settings.app_key {
         builder = builder.app_key(app_key);
     }
@@ -163,7 +189,7 @@ async fn details(cli: &Cli, args: &DetailsArgs) -> Result<()> {
         dry_run::write(&mut out, &settings, &request)?;
         return Ok(());
     }
-    let client = connect(&settings)?;
+    let client = connect(&settings, &args.connection)?;
     let mut sink = output::Sink::open(args.output_file.as_deref())?;
     if format == Format::Json {
         let page = client.details_page(request).await?;
@@ -218,7 +244,7 @@ async fn token(args: &TokenArgs) -> Result<()> {
                 .into()
         ));
     };
-    let client = connect(&settings)?;
+    let client = connect(&settings, &args.connection)?;
     let issued = client
         .token_by_ak_sk()
         .x_token_expire(std::num::NonZeroU64::new(args.expire).context("--expire is 1 or more")?)

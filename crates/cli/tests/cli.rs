@@ -388,6 +388,18 @@ fn bad_input_is_refused_before_any_request_naming_the_flag() {
         (&["--all", "-o", "json"], "--output"),
         (&["-o", "xml"], "--output"),
         (&["--bogus"], "--bogus"),
+        (&["--timeout", "0"], "--timeout"),
+        (&["--timeout", "abc"], "--timeout"),
+        (&["--timeout", "-1"], "--timeout"),
+        (&["--timeout", "inf"], "--timeout"),
+        (&["--timeout", "1e30"], "--timeout"),
+        (&["--connect-timeout", "NaN"], "--connect-timeout"),
+        (&["--max-retries", "101"], "--max-retries"),
+        (&["--max-retries", "-1"], "--max-retries"),
+        (&["--max-retry-time", "0"], "--max-retry-time"),
+        (&["--base-url", "ftp://x.example"], "ftp"),
+        (&["--base-url", "http://x.example"], "http://x.example"),
+        (&["--base-url", "x", "--domain", "y"], "--domain"),
     ];
     for (args, flag) in cases {
         let output = ccsqm_at(&server)
@@ -401,6 +413,69 @@ fn bad_input_is_refused_before_any_request_naming_the_flag() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
     assert_eq!(any.calls(), 0, "nothing was sent");
+}
+
+/// The other commands refuse bad input too: exit code 2, the flag or value named, no panic, and
+/// nothing started (a `ccsqm sandbox` that started would run until killed).
+#[test]
+fn bad_input_to_every_command_is_refused_naming_the_flag() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["token", "--expire", "0"], "--expire"),
+        (&["token", "--expire", "4000"], "--expire"),
+        (&["token", "--expire", "abc"], "--expire"),
+        (&["token", "--timeout", "0"], "--timeout"),
+        (&["token", "--max-retries", "x"], "--max-retries"),
+        (&["sandbox", "--fail-rate", "2"], "--fail-rate"),
+        (&["sandbox", "--drop-rate", "-0.1"], "--drop-rate"),
+        (&["sandbox", "--truncate-rate", "x"], "--truncate-rate"),
+        (
+            &["sandbox", "--fail-rate", "0.6", "--drop-rate", "0.6"],
+            "--drop-rate",
+        ),
+        (&["sandbox", "--fail-statuses", "200"], "--fail-statuses"),
+        (&["sandbox", "--fail-statuses", "502,x"], "--fail-statuses"),
+        (&["sandbox", "--latency", "abc"], "--latency"),
+        (&["sandbox", "--latency", "20..10"], "--latency"),
+        (&["sandbox", "--port", "70000"], "--port"),
+        (&["sandbox", "--bind", "nowhere"], "--bind"),
+        (
+            &["sandbox", "--bind", "0.0.0.0", "--port", "0"],
+            "--allow-non-loopback",
+        ),
+        (&["sandbox", "--calls", "-1"], "--calls"),
+        (
+            &["sandbox", "--calls", "20000000", "--port", "0"],
+            "--calls",
+        ),
+        (&["schema", "bogus"], "bogus"),
+        (&["schema", "request", "extra"], "extra"),
+        (&["completions", "tcsh"], "tcsh"),
+        (&["completions"], "<SHELL>"),
+        (&["man", "--bogus"], "--bogus"),
+        (&["bogus"], "bogus"),
+        (&[], "Usage"),
+    ];
+    for (args, named) in cases {
+        let mut child = ccsqm()
+            .args(*args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if started.elapsed() > std::time::Duration::from_secs(20) {
+                child.kill().unwrap();
+                panic!("{args:?} was not refused: it is still running");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let output = child.wait_with_output().unwrap();
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(named), "{args:?} should name {named}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
 }
 
 #[test]

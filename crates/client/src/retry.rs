@@ -80,8 +80,16 @@ pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
 
 /// Whether a transport error is worth a retry: no connection, a timeout, or a connection that
 /// broke while the request or the response was under way.
+///
+/// Errors here come from sending a request and reading its body as bytes, never from parsing
+/// it; so a "decode" error is a body cut short (reqwest reports a connection closed before
+/// `Content-Length` bytes as one), and is retried too.
 pub(crate) fn is_retryable_error(error: &reqwest::Error) -> bool {
-    error.is_connect() || error.is_timeout() || error.is_request() || error.is_body()
+    error.is_connect()
+        || error.is_timeout()
+        || error.is_request()
+        || error.is_body()
+        || error.is_decode()
 }
 
 /// The wait a `Retry-After` header asks for: delay-seconds or an HTTP date.

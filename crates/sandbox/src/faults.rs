@@ -16,18 +16,97 @@ pub enum Latency {
     Range(Duration, Duration),
 }
 
+/// The statuses of injected error answers, used in turn: 500, 502 and 503 by default. Between
+/// one and [`ErrorStatuses::MAX`] codes, each from 400 to 599.
+///
+/// ```
+/// use ccsqm_sandbox::ErrorStatuses;
+/// // Only statuses a client retries (the vendor documents 500 as a business failure).
+/// let retryable: ErrorStatuses = "502,503,504".parse().unwrap();
+/// assert_eq!(retryable.as_slice(), [502, 503, 504]);
+/// assert_eq!(ErrorStatuses::default().as_slice(), [500, 502, 503]);
+/// assert!("200".parse::<ErrorStatuses>().is_err());
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct ErrorStatuses {
+    codes: [u16; ErrorStatuses::MAX],
+    len: usize,
+}
+
+impl ErrorStatuses {
+    /// The most statuses a set holds.
+    pub const MAX: usize = 8;
+
+    /// A set of statuses, used in the order given: 1 to [`ErrorStatuses::MAX`] codes, each
+    /// an error status (400 to 599).
+    pub fn new(codes: &[u16]) -> Result<Self, String> {
+        if codes.is_empty() || codes.len() > Self::MAX {
+            return Err(format!(
+                "expected 1 to {} error statuses, not {}",
+                Self::MAX,
+                codes.len()
+            ));
+        }
+        if let Some(code) = codes.iter().find(|c| !(400..=599).contains(*c)) {
+            return Err(format!("{code} is not an error status (400 to 599)"));
+        }
+        let mut set = Self {
+            codes: [0; Self::MAX],
+            len: codes.len(),
+        };
+        set.codes[..codes.len()].copy_from_slice(codes);
+        Ok(set)
+    }
+
+    /// The statuses, in the order they are used.
+    pub fn as_slice(&self) -> &[u16] {
+        &self.codes[..self.len]
+    }
+}
+
+impl Default for ErrorStatuses {
+    fn default() -> Self {
+        Self::new(&[500, 502, 503]).expect("valid statuses")
+    }
+}
+
+impl std::fmt::Debug for ErrorStatuses {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.as_slice()).finish()
+    }
+}
+
+impl std::str::FromStr for ErrorStatuses {
+    type Err = String;
+
+    /// Statuses separated by commas, e.g. `502,503,504`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let codes = s
+            .split(',')
+            .map(|c| {
+                c.trim()
+                    .parse::<u16>()
+                    .map_err(|_| format!("{:?} is not an HTTP status", c.trim()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Self::new(&codes)
+    }
+}
+
 /// Which faults the sandbox injects, and how often. All off by default.
 ///
 /// For each request to one of the API's operations the sandbox draws one number from its fault
-/// generator, seeded by [`Faults::seed`]: with probability `error_rate` it answers 500, 502 or 503
-/// (one of the three, in turn); with probability `drop_rate` it closes the connection without
+/// generator, seeded by [`Faults::seed`]: with probability `error_rate` it answers with one of
+/// [`Faults::error_statuses`] (500, 502 and 503 by default, in turn); with probability `drop_rate` it closes the connection without
 /// answering; with probability `truncate_rate` it sends the headers and only the first half of
 /// the body, then closes the connection. The three rates add up to at most 1. A rate of 1.0
 /// makes a fault certain; the same seed and the same sequence of requests give the same faults.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Faults {
-    /// Share of requests answered with 500, 502 or 503.
+    /// Share of requests answered with an error status (one of `error_statuses`, in turn).
     pub error_rate: f64,
+    /// The statuses of the error answers, used in turn (default 500, 502, 503).
+    pub error_statuses: ErrorStatuses,
     /// Share of requests whose connection is closed without an answer.
     pub drop_rate: f64,
     /// Share of requests whose body is cut in half (the connection is then closed).
@@ -110,7 +189,8 @@ impl FaultState {
         }
         let x = self.rng.unit();
         let fault = if x < f.error_rate {
-            let status = [500, 502, 503][(self.errors % 3) as usize];
+            let statuses = f.error_statuses.as_slice();
+            let status = statuses[(self.errors % statuses.len() as u64) as usize];
             self.errors += 1;
             Fault::Status(status)
         } else if x < f.error_rate + f.drop_rate {
@@ -158,6 +238,39 @@ mod tests {
     }
 
     #[test]
+    fn error_statuses_can_be_chosen_and_rotate() {
+        let mut state = FaultState::new(Faults {
+            error_rate: 1.0,
+            error_statuses: "502,503,504".parse().unwrap(),
+            ..Faults::none()
+        });
+        let drawn: Vec<_> = (0..4).map(|_| state.draw().0).collect();
+        assert_eq!(
+            drawn,
+            [
+                Fault::Status(502),
+                Fault::Status(503),
+                Fault::Status(504),
+                Fault::Status(502)
+            ]
+        );
+    }
+
+    #[test]
+    fn error_statuses_are_checked() {
+        for bad in [
+            "",
+            "200",
+            "502,abc",
+            "600",
+            "500,500,500,500,500,500,500,500,500",
+        ] {
+            assert!(bad.parse::<ErrorStatuses>().is_err(), "{bad:?}");
+        }
+        assert_eq!("503".parse::<ErrorStatuses>().unwrap().as_slice(), [503]);
+    }
+
+    #[test]
     fn same_seed_same_faults() {
         let faults = Faults {
             error_rate: 0.2,
@@ -165,6 +278,7 @@ mod tests {
             truncate_rate: 0.2,
             latency: Latency::Range(Duration::from_millis(1), Duration::from_millis(9)),
             seed: 5,
+            ..Faults::none()
         };
         let mut a = FaultState::new(faults);
         let mut b = FaultState::new(faults);

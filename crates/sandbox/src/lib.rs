@@ -20,7 +20,7 @@ pub use data::{
     DataSet, InvalidRequest, DEFAULT_CALLS, FIRST_CALL_TIME, MAX_CALLS, MAX_LIMIT, SPAN_DAYS,
     VENDOR_EXAMPLE,
 };
-pub use faults::{Faults, Latency};
+pub use faults::{ErrorStatuses, Faults, Latency};
 pub use server::{DEFAULT_TOKEN_LIFETIME, DETAILS_PATH, MAX_TOKEN_LIFETIME, TOKEN_PATH};
 
 /// The default `app_key` of a sandbox.

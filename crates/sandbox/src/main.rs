@@ -19,6 +19,10 @@ async fn main() -> ExitCode {
     let mut command = Cli::command().after_help(serve::examples("ccsqm-sandbox"));
     let cli = Cli::from_arg_matches(&command.get_matches_mut())
         .unwrap_or_else(|e| e.format(&mut command).exit());
+    if let Err(message) = cli.args.check() {
+        eprintln!("ccsqm-sandbox: {message}");
+        return ExitCode::from(2);
+    }
     match serve::serve(cli.args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -4,7 +4,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use crate::{Error, Faults, Latency, Sandbox};
+use crate::{Error, ErrorStatuses, Faults, Latency, Sandbox};
 
 /// Examples for `--help`; `{bin}` is the command's name.
 pub const EXAMPLES: &str = "\
@@ -12,6 +12,7 @@ Examples:
   {bin} --port 8080
   {bin} --port 8080 --calls 100000 --seed 42
   {bin} --fail-rate 0.1 --drop-rate 0.05 --latency 50..400
+  {bin} --fail-rate 0.2 --fail-statuses 502,503,504   # only faults a client retries
   {bin} --bind 0.0.0.0 --allow-non-loopback   # reachable from other machines
 
 Then, in another terminal, with the printed settings:
@@ -29,7 +30,7 @@ pub fn examples(bin: &str) -> String {
 #[derive(Clone, Debug, clap::Args)]
 pub struct ServeArgs {
     /// Port to listen on (0: any free port).
-    #[arg(long, default_value_t = 8080)]
+    #[arg(long, default_value_t = 8080, allow_hyphen_values = true)]
     pub port: u16,
     /// Address to listen on; anything but loopback also needs --allow-non-loopback.
     #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
@@ -38,7 +39,7 @@ pub struct ServeArgs {
     #[arg(long)]
     pub allow_non_loopback: bool,
     /// Number of generated calls (the six calls of the vendor's example come on top).
-    #[arg(long, default_value_t = crate::DEFAULT_CALLS)]
+    #[arg(long, default_value_t = crate::DEFAULT_CALLS, allow_hyphen_values = true)]
     pub calls: usize,
     /// Seed of the data set: the same seed and --calls serve the same data.
     #[arg(long, default_value_t = crate::DEFAULT_SEED)]
@@ -52,14 +53,18 @@ pub struct ServeArgs {
     /// Operator ID accepted as x-UserId.
     #[arg(long, default_value = crate::DEFAULT_USER_ID)]
     pub user_id: String,
-    /// Share of requests answered with 500, 502 or 503 (0 to 1).
-    #[arg(long, default_value_t = 0.0, value_name = "RATE")]
+    /// Share of requests answered with an error status, from --fail-statuses (0 to 1).
+    #[arg(long, default_value_t = 0.0, value_name = "RATE", allow_hyphen_values = true, value_parser = rate)]
     pub fail_rate: f64,
+    /// The statuses of --fail-rate's answers, used in turn (e.g. 502,503,504: only statuses a
+    /// client retries).
+    #[arg(long, default_value = "500,502,503", value_name = "STATUS,...")]
+    pub fail_statuses: ErrorStatuses,
     /// Share of requests whose connection is closed without an answer (0 to 1).
-    #[arg(long, default_value_t = 0.0, value_name = "RATE")]
+    #[arg(long, default_value_t = 0.0, value_name = "RATE", allow_hyphen_values = true, value_parser = rate)]
     pub drop_rate: f64,
     /// Share of requests whose body is cut in half (0 to 1).
-    #[arg(long, default_value_t = 0.0, value_name = "RATE")]
+    #[arg(long, default_value_t = 0.0, value_name = "RATE", allow_hyphen_values = true, value_parser = rate)]
     pub truncate_rate: f64,
     /// Added latency in milliseconds: a fixed `MS`, or a random `MIN..MAX`.
     #[arg(long, value_name = "MS|MIN..MAX", value_parser = parse_latency)]
@@ -67,6 +72,13 @@ pub struct ServeArgs {
     /// Seed of the fault generator.
     #[arg(long, default_value_t = 0)]
     pub fault_seed: u64,
+}
+
+fn rate(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(rate) if (0.0..=1.0).contains(&rate) => Ok(rate),
+        _ => Err("expected a number from 0 to 1".to_owned()),
+    }
 }
 
 fn parse_latency(s: &str) -> Result<Latency, String> {
@@ -83,10 +95,45 @@ fn parse_latency(s: &str) -> Result<Latency, String> {
 }
 
 impl ServeArgs {
+    /// Checks what clap cannot check flag by flag; the message names the flags. A command
+    /// reports it as bad usage, before starting anything.
+    pub fn check(&self) -> Result<(), String> {
+        if self.fail_rate + self.drop_rate + self.truncate_rate > 1.0 + 1e-9 {
+            return Err(format!(
+                "--fail-rate, --drop-rate and --truncate-rate add up to more than 1 ({} + {} + {})",
+                self.fail_rate, self.drop_rate, self.truncate_rate
+            ));
+        }
+        if let Some(Latency::Range(min, max)) = self.latency {
+            if min > max {
+                return Err(format!(
+                    "--latency {}..{}: the minimum is above the maximum",
+                    min.as_millis(),
+                    max.as_millis()
+                ));
+            }
+        }
+        if !self.bind.is_loopback() && !self.allow_non_loopback {
+            return Err(format!(
+                "--bind {}: not a loopback address; add --allow-non-loopback to listen there",
+                self.bind
+            ));
+        }
+        if self.calls > crate::MAX_CALLS {
+            return Err(format!(
+                "--calls {}: the sandbox generates at most {}",
+                self.calls,
+                crate::MAX_CALLS
+            ));
+        }
+        Ok(())
+    }
+
     /// The faults the flags ask for.
     pub fn faults(&self) -> Faults {
         Faults {
             error_rate: self.fail_rate,
+            error_statuses: self.fail_statuses,
             drop_rate: self.drop_rate,
             truncate_rate: self.truncate_rate,
             latency: self.latency.unwrap_or_default(),

@@ -163,6 +163,7 @@ async fn mixed_faults_are_deterministic_for_a_seed() {
         truncate_rate: 0.2,
         latency: Latency::None,
         seed: 77,
+        ..Faults::none()
     };
     let mut runs = Vec::new();
     for _ in 0..2 {
