@@ -271,6 +271,26 @@ async fn an_unavailable_token_interface_is_retried() {
     assert_eq!(token.calls_async().await, 1);
 }
 
+/// A token interface that stays down is a server failure, not a credentials problem.
+#[tokio::test]
+async fn a_token_interface_that_stays_down_is_a_server_error() {
+    let server = MockServer::start_async().await;
+    let token = server.token_by_ak_sk(|_, then| drop(then.server_error(503)));
+    let details = server.appraisecall_details(|_, then| drop(then.ok(&seed_page())));
+    let err = ak_sk_client(&server)
+        .details_page(seed_request())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ApiError::Token { .. }), "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Server);
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    assert_eq!(
+        token.calls_async().await,
+        1 + fast_retries().max_retries as usize
+    );
+    assert_eq!(details.calls_async().await, 0);
+}
+
 // ---- retries ----
 
 #[tokio::test]

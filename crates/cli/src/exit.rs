@@ -5,7 +5,7 @@
 //! | 0 | success (also when the reader of stdout went away, as in `ccsqm … \| head`) |
 //! | 1 | anything else (e.g. the output file could not be written) |
 //! | 2 | usage: bad flags or configuration, found before any request |
-//! | 3 | authentication: 401 from the API, or no token could be obtained |
+//! | 3 | authentication: 401 from the API, or the token interface refused the app key and secret |
 //! | 4 | not found: 404 |
 //! | 5 | server or business failure: 400, 500, other statuses (a firewall's 403), unreadable responses |
 //! | 6 | network: no connection, timeouts, interrupted transfers |

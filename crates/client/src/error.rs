@@ -50,7 +50,8 @@ pub fn vendor_guidance(status: u16) -> Option<&'static str> {
 pub enum ErrorKind {
     /// The request was refused before it was sent: a missing or invalid field.
     InvalidRequest,
-    /// 401, or no access token could be obtained from `tokenByAkSk`.
+    /// 401, or `tokenByAkSk` refused the app key and secret (a token interface that is down is
+    /// `Server` or `Network`).
     Auth,
     /// 400: the request path or parameters are incorrect.
     BadRequest,
@@ -131,8 +132,11 @@ impl ApiError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             ApiError::InvalidRequest(_) => ErrorKind::InvalidRequest,
+            // The token interface failing for its own reasons (unreachable, 5xx) is not a
+            // problem with the credentials.
             ApiError::Token { source, .. } => match source.as_deref().map(ApiError::kind) {
                 Some(ErrorKind::Network) => ErrorKind::Network,
+                Some(ErrorKind::Server | ErrorKind::Business) => ErrorKind::Server,
                 _ => ErrorKind::Auth,
             },
             ApiError::Network { .. } => ErrorKind::Network,
