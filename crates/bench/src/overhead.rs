@@ -12,8 +12,13 @@ use ccsqm_sandbox::{
 /// Timings of both sides: one total per round, rounds interleaved (baseline, client, ...).
 pub struct Overhead {
     pub requests: u32,
+    /// Wall time of each round.
     pub baseline: Vec<Duration>,
     pub client: Vec<Duration>,
+    /// CPU time (user + system) of the thread that runs everything on the client side, for
+    /// each round: the client's own work, without the server's nor the waiting.
+    pub baseline_cpu: Vec<Duration>,
+    pub client_cpu: Vec<Duration>,
     /// Calls in the page (the same for both; checked).
     pub calls_per_page: usize,
 }
@@ -26,6 +31,18 @@ pub fn request(limit: u64) -> AppraisecallDetailsRequest {
         "upload_from": null, "upload_to": null
     }))
     .expect("a valid request")
+}
+
+/// CPU time (user + system) used so far by the calling thread.
+fn thread_cpu() -> Duration {
+    // SAFETY: a zeroed rusage is a valid value of this plain C struct; getrusage fills it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid pointer to a local.
+    unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) };
+    let time = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    time(usage.ru_utime) + time(usage.ru_stime)
 }
 
 fn calls_in(page: &AppraisecallDetailsResponse) -> usize {
@@ -126,12 +143,15 @@ pub fn run(base_url: &str, limit: u64, requests: u32, rounds: u32) -> Result<Ove
             requests,
             baseline: Vec::new(),
             client: Vec::new(),
+            baseline_cpu: Vec::new(),
+            client_cpu: Vec::new(),
             calls_per_page: calls.0,
         };
         for round in 0..rounds {
             // Alternate which side goes first, so that neither always follows the other.
             for side in [round % 2, 1 - round % 2] {
                 let started = Instant::now();
+                let cpu = thread_cpu();
                 for _ in 0..requests {
                     let n = if side == 0 {
                         baseline.page(&request).await?
@@ -141,10 +161,13 @@ pub fn run(base_url: &str, limit: u64, requests: u32, rounds: u32) -> Result<Ove
                     std::hint::black_box(n);
                 }
                 let took = started.elapsed();
+                let cpu = thread_cpu() - cpu;
                 if side == 0 {
                     result.baseline.push(took);
+                    result.baseline_cpu.push(cpu);
                 } else {
                     result.client.push(took);
+                    result.client_cpu.push(cpu);
                 }
             }
         }
