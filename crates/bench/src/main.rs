@@ -897,7 +897,11 @@ fn overhead_md(w: &mut String, o: &ClientOverhead, summary: &mut Summary) {
         let ((bmin, bspread), (cmin, cspread)) = (spread(&r.baseline), spread(&r.client));
         summary.row(
             format!("`ccsqm-client` over hand-written reqwest + serde, pages of {limit}"),
-            format!("**{ratio:.2}×** the time"),
+            format!(
+                "**{ratio:.2}×** the time; client CPU {:+.0} µs a request",
+                (median(&r.client_cpu).as_secs_f64() - median(&r.baseline_cpu).as_secs_f64()) * 1e6
+                    / f64::from(r.requests)
+            ),
             &format!("≤ 1.10×: {}", verdict(ratio <= 1.10)),
         );
         let _ = writeln!(
