@@ -1,5 +1,6 @@
 //! The project's automation, as a library so that its tests can drive it.
 
+pub mod bench;
 pub mod codegen;
 pub mod spec_lint;
 
@@ -13,6 +14,8 @@ commands:
   codegen --check  regenerate in memory; fail with a diff if a committed file differs
   spec-lint        validate spec/ccsqm.yaml with openapi-spec-validator and Redocly CLI
                    (installed under target/spec-tools on first use)
+  bench [--quick]  build release binaries and run the benchmarks (crates/bench): prints a
+                   table and writes BENCHMARKS.md (--quick: smaller, to target/bench/)
 ";
 
 /// The workspace root (the parent of this crate's folder).

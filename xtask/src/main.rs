@@ -8,6 +8,7 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["codegen"] => xtask::codegen::generate(&xtask::project_root(), false),
         ["codegen", "--check"] => xtask::codegen::generate(&xtask::project_root(), true),
+        ["bench", rest @ ..] => xtask::bench::run(&xtask::project_root(), rest),
         ["spec-lint"] => xtask::spec_lint::run(&xtask::project_root()),
         ["help" | "--help" | "-h"] | [] => {
             print!("{}", xtask::USAGE);

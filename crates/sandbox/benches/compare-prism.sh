@@ -5,15 +5,18 @@
 #
 #   bash crates/sandbox/benches/compare-prism.sh [REQUESTS] [CONCURRENCY]
 #
-# Needs node and npm. Both servers listen on 127.0.0.1 only and are stopped on exit.
+# Needs node and npm. Both servers listen on 127.0.0.1 only and are stopped on exit. The
+# environment may set SANDBOX_PORT and PRISM_PORT (defaults 18080 and 14010) and LIMITS, the
+# page sizes to load (default "10 100"); `cargo xtask bench` does.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 REQUESTS="${1:-20000}"
 CONCURRENCY="${2:-32}"
 TOOLS="$PWD/target/bench-tools"
 PRISM_VERSION="5.16.0"
-SANDBOX_PORT=18080
-PRISM_PORT=14010
+SANDBOX_PORT="${SANDBOX_PORT:-18080}"
+PRISM_PORT="${PRISM_PORT:-14010}"
+LIMITS="${LIMITS:-10 100}"
 
 if [ ! -x "$TOOLS/node_modules/.bin/prism" ]; then
   echo "==> installing @stoplight/prism-cli@$PRISM_VERSION under $TOOLS"
@@ -47,7 +50,7 @@ wait_for "http://127.0.0.1:$SANDBOX_PORT/"
 wait_for "http://127.0.0.1:$PRISM_PORT/"
 
 echo "==> node $(node --version), prism $("$TOOLS/node_modules/.bin/prism" --version), $(nproc) cores"
-for limit in 10 100; do
+for limit in $LIMITS; do
   echo "--- page size $limit (Prism answers its static example, 6 calls, whatever the page size)"
   for url in "http://127.0.0.1:$SANDBOX_PORT" "http://127.0.0.1:$PRISM_PORT"; do
     cargo bench -q -p ccsqm-sandbox --bench load -- --url "$url" --requests "$REQUESTS" \
