@@ -1,7 +1,9 @@
 //! The project's automation, as a library so that its tests can drive it.
 
 pub mod codegen;
+pub mod conformance;
 pub mod spec_lint;
+pub mod tools;
 
 use std::path::{Path, PathBuf};
 
@@ -13,6 +15,10 @@ commands:
   codegen --check  regenerate in memory; fail with a diff if a committed file differs
   spec-lint        validate spec/ccsqm.yaml with openapi-spec-validator and Redocly CLI
                    (installed under target/spec-tools on first use)
+  conformance [ARGS]
+                   run schemathesis (installed under target/spec-tools on first use) from
+                   spec/ccsqm.yaml against a fresh ccsqm-sandbox; ARGS go to `schemathesis run`
+                   (e.g. --seed N, --max-examples N)
 ";
 
 /// The workspace root (the parent of this crate's folder).
