@@ -2,7 +2,9 @@
 
 pub mod bench;
 pub mod codegen;
+pub mod conformance;
 pub mod spec_lint;
+pub mod tools;
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +18,10 @@ commands:
                    (installed under target/spec-tools on first use)
   bench [--quick]  build release binaries and run the benchmarks (crates/bench): prints a
                    table and writes BENCHMARKS.md (--quick: smaller, to target/bench/)
+  conformance [ARGS]
+                   run schemathesis (installed under target/spec-tools on first use) from
+                   spec/ccsqm.yaml against a fresh ccsqm-sandbox; ARGS go to `schemathesis run`
+                   (e.g. --seed N, --max-examples N)
 ";
 
 /// The workspace root (the parent of this crate's folder).

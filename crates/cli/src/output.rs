@@ -2,6 +2,7 @@
 
 use std::io::{self, Write};
 
+use ccsqm_models::types::Call;
 use ccsqm_models::{AppraisecallDetailsResponse, CallExt, CallRecord, CallType, InspectionStatus};
 use jiff::tz::TimeZone;
 use serde_json::Value;
@@ -50,6 +51,9 @@ pub const CSV_COLUMNS: [&str; 24] = [
 
 /// Writes one page as the API's response, pretty-printed.
 pub fn write_page_json(out: &mut dyn Write, page: &AppraisecallDetailsResponse) -> io::Result<()> {
+    for group in &page.data {
+        group.calls.iter().try_for_each(check_finite)?;
+    }
     serde_json::to_writer_pretty(&mut *out, page)?;
     out.write_all(b"\n")
 }
@@ -88,6 +92,9 @@ impl<W: Write> CallWriter<W> {
         if !self.header_done {
             self.header_done = true;
             self.header()?;
+        }
+        if !matches!(self.kind, Kind::Table(_)) {
+            check_finite(&record.call)?;
         }
         match &self.kind {
             Kind::Ndjson => {
@@ -128,6 +135,35 @@ impl<W: Write> CallWriter<W> {
                 writeln!(self.out, "{}", line.trim_end())
             }
         }
+    }
+}
+
+/// JSON has no NaN or infinity, and serde_json writes them as `null` (so CSV, made from the
+/// JSON, as an empty cell): a call holding one is refused rather than written without it. A
+/// call read from a response never holds one.
+fn check_finite(call: &Call) -> io::Result<()> {
+    let numbers = [
+        ("deal", call.deal),
+        ("duration", call.duration),
+        ("left_silence_time", call.left_silence_time),
+        ("left_speech_ratio", call.left_speech_ratio),
+        ("left_speed", call.left_speed),
+        ("right_silence_time", call.right_silence_time),
+        ("right_speech_ratio", call.right_speech_ratio),
+        ("right_speed", call.right_speed),
+    ];
+    match numbers
+        .iter()
+        .find(|(_, x)| x.is_some_and(|x| !x.is_finite()))
+    {
+        Some((name, Some(x))) => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "call {:?}: {name} is {x}, which JSON cannot hold",
+                call.call_id.as_deref().unwrap_or("")
+            ),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -294,6 +330,9 @@ impl Write for Sink {
         }
     }
 }
+
+#[cfg(test)]
+mod props;
 
 #[cfg(test)]
 mod tests {

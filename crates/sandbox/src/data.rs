@@ -395,6 +395,13 @@ impl Filter {
                 req.limit
             ));
         }
+        // The generated type holds `page` as an unsigned 64-bit number; the spec says int64.
+        if req.page.get() > i64::MAX as u64 {
+            return invalid(format!(
+                "page: {} is above the int64 maximum of the spec",
+                req.page
+            ));
+        }
         for (name, value) in [
             ("duration_min", req.duration_min),
             ("duration_max", req.duration_max),
