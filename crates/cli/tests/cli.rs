@@ -1,4 +1,4 @@
-//! The real `ccsqm` binary (run as a process) against the generated typed mocks (`ccsqm-httpmock`): flags, output
+//! The real `ccsqm` binary, run as a process, against the typed mocks and the sandbox: flags, output
 //! formats, errors and exit codes, compared with checked-in expected files (`tests/snapshots`).
 
 use std::path::{Path, PathBuf};
@@ -9,31 +9,11 @@ use httpmock::MockServer;
 use serde_json::{json, Value};
 use std::process::Command;
 
+mod common;
+use common::{ccsqm, fixture, stderr, stdout, uuids_of_ndjson};
+
 const TOKEN: &str = "tok-SECRET-4f1c9a";
 const USER_ID: &str = "1611917095665261978";
-
-fn fixture(name: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures")
-        .join(name);
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// `ccsqm` with a clean environment: no CCSQM_* variables, no config file, UTC.
-fn ccsqm() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ccsqm"));
-    for (name, _) in std::env::vars() {
-        if name.starts_with("CCSQM_") {
-            cmd.env_remove(name);
-        }
-    }
-    let nowhere = std::env::temp_dir().join("ccsqm-tests-no-config");
-    cmd.env("XDG_CONFIG_HOME", &nowhere)
-        .env("HOME", &nowhere)
-        .env("TZ", "UTC")
-        .env("COLUMNS", "100");
-    cmd
-}
 
 /// `ccsqm` configured for `server`, through the environment.
 fn ccsqm_at(server: &MockServer) -> Command {
@@ -42,14 +22,6 @@ fn ccsqm_at(server: &MockServer) -> Command {
         .env("CCSQM_TOKEN", TOKEN)
         .env("CCSQM_USER_ID", USER_ID);
     cmd
-}
-
-fn stdout(output: &std::process::Output) -> String {
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn stderr(output: &std::process::Output) -> String {
-    String::from_utf8(output.stderr.clone()).unwrap()
 }
 
 fn serve_seed_page(server: &MockServer) -> httpmock::Mock<'_> {
@@ -843,18 +815,6 @@ fn details_with_an_app_key_and_secret_obtains_a_token_first() {
     );
 }
 
-fn ndjson_uuids(output: &std::process::Output) -> Vec<String> {
-    stdout(output)
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["call_uuid"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect()
-}
-
 /// Against the in-process sandbox: `--all` is the concatenation of the pages, every call once,
 /// whatever the concurrency.
 #[test]
@@ -871,7 +831,7 @@ fn all_against_the_sandbox_is_every_page_once() {
         .output()
         .unwrap();
     assert!(all.status.success(), "{}", stderr(&all));
-    let streamed = ndjson_uuids(&all);
+    let streamed = uuids_of_ndjson(&stdout(&all));
     assert_eq!(
         streamed.len(),
         ccsqm_sandbox::DEFAULT_CALLS + 6,
@@ -888,7 +848,7 @@ fn all_against_the_sandbox_is_every_page_once() {
             .output()
             .unwrap();
         assert!(one.status.success(), "{}", stderr(&one));
-        let calls = ndjson_uuids(&one);
+        let calls = uuids_of_ndjson(&stdout(&one));
         if calls.is_empty() {
             break;
         }
@@ -907,7 +867,7 @@ fn all_against_the_sandbox_is_every_page_once() {
         .args(["--concurrency", "4"])
         .output()
         .unwrap();
-    assert_eq!(ndjson_uuids(&concurrent), streamed);
+    assert_eq!(uuids_of_ndjson(&stdout(&concurrent)), streamed);
 }
 
 #[test]

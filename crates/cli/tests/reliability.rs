@@ -21,23 +21,10 @@ use ccsqm_sandbox::{Faults, Latency, Sandbox};
 use httpmock::MockServer;
 use serde_json::{json, Value};
 
-const USER_ID: &str = "1611917095665261978";
+mod common;
+use common::{ccsqm, stderr, stdout, uuids_of_ndjson};
 
-/// `ccsqm` with a clean environment: no CCSQM_* variables, no config file, UTC.
-fn ccsqm() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ccsqm"));
-    for (name, _) in std::env::vars() {
-        if name.starts_with("CCSQM_") {
-            cmd.env_remove(name);
-        }
-    }
-    let nowhere = std::env::temp_dir().join("ccsqm-tests-no-config");
-    cmd.env("XDG_CONFIG_HOME", &nowhere)
-        .env("HOME", &nowhere)
-        .env("TZ", "UTC")
-        .env("COLUMNS", "100");
-    cmd
-}
+const USER_ID: &str = "1611917095665261978";
 
 /// Runs `cmd`, failing the test (rather than hanging) if it takes longer than `limit`.
 fn run_within(cmd: &mut Command, limit: Duration) -> (Output, Duration) {
@@ -79,14 +66,6 @@ fn run_within(cmd: &mut Command, limit: Duration) -> (Output, Duration) {
     (output, elapsed)
 }
 
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
 /// A multi-threaded runtime for in-process sandboxes: they serve on its threads while the test
 /// thread waits for the `ccsqm` process.
 fn runtime() -> tokio::runtime::Runtime {
@@ -107,17 +86,6 @@ fn ccsqm_at_sandbox(sandbox: &Sandbox) -> Command {
         .env("CCSQM_APP_KEY", &credentials.app_key)
         .env("CCSQM_APP_SECRET", credentials.app_secret.expose());
     cmd
-}
-
-fn uuids_of_ndjson(text: &str) -> Vec<String> {
-    text.lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["call_uuid"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
