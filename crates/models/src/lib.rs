@@ -5,7 +5,7 @@
 //!
 //! - [`CallType`] and [`InspectionStatus`]: the API's integer codes as enums with names, labels,
 //!   `Display`/`FromStr`, and an `Unknown(i64)` variant so reading never fails;
-//! - [`utc_from_unix_seconds`]: the API's Unix-second timestamps as [`time::OffsetDateTime`];
+//! - [`utc_from_unix_seconds`]: the API's Unix-second timestamps as [`jiff::Timestamp`];
 //! - [`rows`], [`CallRow`], [`into_records`], [`CallRecord`]: a page's `data[].calls[]` as one
 //!   row per call carrying its `call_group_id`, and [`CallExt`], typed views of a [`Call`];
 //! - [`request_schema`], [`response_schema`], [`call_schema`]: JSON Schemas of the data.
@@ -22,7 +22,7 @@
 //!     assert_eq!(row.call_group_id, Some("g1"));
 //!     assert_eq!(row.call_type(), Some(CallType::Voice));
 //!     assert_eq!(row.status(), Some(InspectionStatus::InspectionSucceeded));
-//!     assert_eq!(row.call_time().map(|t| t.unix_timestamp()), Some(1622633782));
+//!     assert_eq!(row.call_time().map(|t| t.as_second()), Some(1622633782));
 //! }
 //! # Ok::<(), serde_json::Error>(())
 //! ```

@@ -3,7 +3,7 @@
 
 use ccsqm_client::types::{AppraisecallDetailsResponse, Call};
 use ccsqm_client::CallRecord;
-use time::OffsetDateTime;
+use jiff::Timestamp;
 
 use crate::{utc_from_unix_seconds, CallType, InspectionStatus};
 
@@ -19,7 +19,7 @@ use crate::{utc_from_unix_seconds, CallType, InspectionStatus};
 /// let call: Call = serde_json::from_str(r#"{"call_type": 2, "status": 31, "call_time": 0}"#)?;
 /// assert_eq!(call.call_type(), Some(CallType::Text));
 /// assert_eq!(call.status(), Some(InspectionStatus::AsrNoSpeech));
-/// assert_eq!(call.call_time(), Some(time::OffsetDateTime::UNIX_EPOCH));
+/// assert_eq!(call.call_time(), Some(jiff::Timestamp::UNIX_EPOCH));
 /// assert_eq!(call.upload_time(), None);
 /// # Ok::<(), serde_json::Error>(())
 /// ```
@@ -29,11 +29,11 @@ pub trait CallExt {
     /// `status` as an [`InspectionStatus`].
     fn status(&self) -> Option<InspectionStatus>;
     /// `call_time` in UTC.
-    fn call_time(&self) -> Option<OffsetDateTime>;
+    fn call_time(&self) -> Option<Timestamp>;
     /// `upload_time` in UTC.
-    fn upload_time(&self) -> Option<OffsetDateTime>;
+    fn upload_time(&self) -> Option<Timestamp>;
     /// `create_time` in UTC (an undocumented field; a Unix timestamp in the vendor's example).
-    fn create_time(&self) -> Option<OffsetDateTime>;
+    fn create_time(&self) -> Option<Timestamp>;
 }
 
 impl CallExt for Call {
@@ -45,15 +45,15 @@ impl CallExt for Call {
         self.status.map(InspectionStatus::from_code)
     }
 
-    fn call_time(&self) -> Option<OffsetDateTime> {
+    fn call_time(&self) -> Option<Timestamp> {
         self.call_time.and_then(utc_from_unix_seconds)
     }
 
-    fn upload_time(&self) -> Option<OffsetDateTime> {
+    fn upload_time(&self) -> Option<Timestamp> {
         self.upload_time.and_then(utc_from_unix_seconds)
     }
 
-    fn create_time(&self) -> Option<OffsetDateTime> {
+    fn create_time(&self) -> Option<Timestamp> {
         self.create_time.and_then(utc_from_unix_seconds)
     }
 }
@@ -79,17 +79,17 @@ impl CallRow<'_> {
     }
 
     /// `call_time` in UTC.
-    pub fn call_time(&self) -> Option<OffsetDateTime> {
+    pub fn call_time(&self) -> Option<Timestamp> {
         self.call.call_time()
     }
 
     /// `upload_time` in UTC.
-    pub fn upload_time(&self) -> Option<OffsetDateTime> {
+    pub fn upload_time(&self) -> Option<Timestamp> {
         self.call.upload_time()
     }
 
     /// `create_time` in UTC.
-    pub fn create_time(&self) -> Option<OffsetDateTime> {
+    pub fn create_time(&self) -> Option<Timestamp> {
         self.call.create_time()
     }
 
