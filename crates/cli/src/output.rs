@@ -215,7 +215,6 @@ fn table_row(record: &CallRecord, tz: &TimeZone) -> String {
     let call = &record.call;
     let time = call
         .call_time()
-        .and_then(|t| jiff::Timestamp::from_second(t.unix_timestamp()).ok())
         .map(|t| {
             t.to_zoned_datetime(tz.clone())
                 .strftime("%Y-%m-%d %H:%M:%S")
