@@ -181,8 +181,18 @@ fn load_profile(connection: &Connection) -> Result<Profile> {
             return Err(e).with_context(|| format!("reading the config file {}", path.display()))
         }
     };
-    let mut profiles: BTreeMap<String, Profile> = toml::from_str(&text)
-        .map_err(|e| UsageError(format!("config file {}: {e}", path.display())))?;
+    let mut profiles: BTreeMap<String, Profile> = toml::from_str(&text).map_err(|e| {
+        // Not `{e}`: toml's message quotes the offending line, which may hold a secret.
+        let line = e
+            .span()
+            .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
+        let at = line.map(|l| format!(" at line {l}")).unwrap_or_default();
+        UsageError(format!(
+            "config file {}: not valid TOML{at}: {}",
+            path.display(),
+            e.message().lines().next().unwrap_or("syntax error")
+        ))
+    })?;
     let profile = match profiles.remove(name) {
         Some(profile) => profile,
         None if named => bail!(UsageError(format!(
