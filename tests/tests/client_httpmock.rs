@@ -20,6 +20,13 @@ fn seed_page() -> AppraisecallDetailsResponse {
     serde_json::from_value(fixture("seed-response.json")).unwrap()
 }
 
+/// Sends the vendor's example request through the generated builder.
+async fn send_seed(
+    client: &Client,
+) -> Result<ccsqm_client::ResponseValue<AppraisecallDetailsResponse>, Error<()>> {
+    client.details().body(seed_request()).send().await
+}
+
 fn client(server: &MockServer, app_key: Option<&str>) -> Client {
     let builder = Client::builder(&server.base_url())
         .bearer_token(TOKEN)
@@ -64,12 +71,7 @@ async fn details_without_an_app_key_sends_no_x_app_key() {
         when.x_user_id(USER_ID).x_app_key(None);
         then.ok(&seed_page());
     });
-    client(&server, None)
-        .details()
-        .body(seed_request())
-        .send()
-        .await
-        .unwrap();
+    send_seed(&client(&server, None)).await.unwrap();
     mock.assert();
 }
 
@@ -85,10 +87,7 @@ async fn documented_error_statuses_are_typed_errors() {
     for (status, respond) in cases {
         let server = MockServer::start_async().await;
         server.appraisecall_details(|_, then| respond(then));
-        let err = client(&server, None)
-            .details()
-            .body(seed_request())
-            .send()
+        let err = send_seed(&client(&server, None))
             .await
             .expect_err("an error status is an error");
         match &err {
@@ -112,10 +111,7 @@ async fn unknown_fields_and_status_codes_in_a_page_are_tolerated() {
             .header("content-type", "application/json")
             .json_body(body);
     });
-    let page = client(&server, None)
-        .details()
-        .body(seed_request())
-        .send()
+    let page = send_seed(&client(&server, None))
         .await
         .unwrap()
         .into_inner();
