@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod codegen;
 pub mod conformance;
+pub mod facts;
 pub mod spec_lint;
 pub mod tools;
 

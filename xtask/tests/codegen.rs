@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use xtask::codegen::{self, CLIENT_OUT, CLI_OUT, HTTPMOCK_OUT, SPEC};
+use xtask::codegen::{self, CLIENT_OUT, HTTPMOCK_OUT, MODELS_OUT, SANDBOX_OUT, SPEC, SPEC_OUT};
 
 /// Plain `cargo test` catches generated code that was not regenerated after a spec change.
 #[test]
@@ -31,7 +31,14 @@ fn rendering_is_deterministic() {
 fn check_fails_on_a_changed_spec_and_codegen_fixes_it() {
     let tmp = tempfile::tempdir().unwrap();
     let root = xtask::project_root();
-    for rel in [SPEC, CLIENT_OUT, HTTPMOCK_OUT, CLI_OUT] {
+    for rel in [
+        SPEC,
+        CLIENT_OUT,
+        HTTPMOCK_OUT,
+        SPEC_OUT,
+        MODELS_OUT,
+        SANDBOX_OUT,
+    ] {
         copy(&root, tmp.path(), rel);
     }
     codegen::generate(tmp.path(), true).expect("an unchanged copy has no drift");

@@ -143,6 +143,9 @@ pub enum Command {
     },
     /// Print the man page (roff), e.g. `ccsqm man > ccsqm.1`.
     Man,
+    /// Call any operation of the spec by its operationId, with the same credentials, retries and
+    /// timeouts; the JSON response on stdout (like `gh api`).
+    Api(Box<ApiArgs>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -152,66 +155,13 @@ pub enum SchemaKind {
     Call,
 }
 
-/// The filters of the request (each named after its field in the API), paging and output.
+/// `ccsqm details`: the request's fields as flags (added from the spec by [`command`], see
+/// [`crate::request`]), paging and output.
 #[derive(Debug, Args)]
-#[command(next_help_heading = "Filters (the fields of the request)")]
 pub struct DetailsArgs {
-    /// Accepts Unix seconds, RFC 3339, a local date and time, a date (its first second), or a
-    /// span before now (7d, 24h).
-    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
-    pub call_from: Option<String>,
-
-    /// Accepts Unix seconds, RFC 3339, a local date and time, a date (its last second), or a
-    /// span before now (7d, 24h).
-    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
-    pub call_to: Option<String>,
-
-    /// As --call-from. Not set: no lower bound (sent as null).
-    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
-    pub upload_from: Option<String>,
-
-    /// As --call-to. Not set: no upper bound (sent as null).
-    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
-    pub upload_to: Option<String>,
-
-    /// voice, text, or a number; repeat or separate with commas. [default: all: voice,text]
-    #[arg(
-        long = "call-type",
-        visible_alias = "call-types",
-        value_name = "TYPE",
-        value_delimiter = ','
-    )]
-    pub call_types: Vec<String>,
-
-    /// A name or a number; repeat or separate with commas.
-    /// [default: every documented status]
-    #[arg(long, value_name = "STATUS", value_delimiter = ',')]
-    pub status: Vec<String>,
-
-    #[arg(long)]
-    pub keyword: Option<String>,
-
-    #[arg(long)]
-    pub staff_id: Option<String>,
-
-    #[arg(long)]
-    pub staff_name: Option<String>,
-
-    /// A whole number of seconds, 0 or more.
-    #[arg(long, value_name = "SECONDS", allow_hyphen_values = true, value_parser = whole_seconds)]
-    pub duration_min: Option<u64>,
-
-    /// A whole number of seconds, 0 or more.
-    #[arg(long, value_name = "SECONDS", allow_hyphen_values = true, value_parser = whole_seconds)]
-    pub duration_max: Option<u64>,
-
-    /// 1 or more. [default: 1]
-    #[arg(help_heading = "Paging", long, conflicts_with = "all", allow_hyphen_values = true, value_parser = at_least_one)]
-    pub page: Option<u64>,
-
-    /// 1 or more; also the page size of --all.
-    #[arg(help_heading = "Paging", long, default_value_t = 100, allow_hyphen_values = true, value_parser = at_least_one)]
-    pub limit: u64,
+    /// The flags of the request's fields, as parsed (see [`crate::request::body`]).
+    #[arg(skip)]
+    pub request: clap::ArgMatches,
 
     /// Every page, streamed: calls are written as they arrive.
     #[arg(help_heading = "Paging", long)]
@@ -240,6 +190,57 @@ pub struct DetailsArgs {
     pub connection: Connection,
 }
 
+const API_EXAMPLES: &str = "\
+Examples:
+  # The operations of the spec
+  ccsqm api --list
+
+  # One page of calls from the sandbox, fields typed by the spec (arrays repeat or take commas)
+  ccsqm api appraisecall_details --sandbox -f page=1 -f limit=5 -f call_types=0,2 \\
+      -f status=2 -f upload_from=null -f upload_to=null
+
+  # The body from a file (or - for stdin); -f fields are set on top of it
+  ccsqm api appraisecall_details --sandbox --input tests/fixtures/seed-request.json -f limit=2
+
+  # The request, with the token hidden, without sending it
+  ccsqm api appraisecall_details --sandbox -f page=1 --dry-run";
+
+/// `ccsqm api`: an operation of the spec with a body from `-f` and `--input`.
+#[derive(Debug, Args)]
+#[command(after_help = API_EXAMPLES)]
+pub struct ApiArgs {
+    /// The operation's operationId (see --list).
+    #[arg(required_unless_present = "list", value_name = "OPERATION")]
+    pub operation: Option<String>,
+
+    /// List the operations of the spec, with their method, path and body fields.
+    #[arg(long, conflicts_with_all = ["operation", "field", "input", "header"])]
+    pub list: bool,
+
+    /// A field of the request body, typed by the spec: FIELD=VALUE (numbers, booleans, names of
+    /// enumeration values, times for timestamp fields, `null`; an array field repeats or takes
+    /// commas). Repeatable.
+    #[arg(short = 'f', long = "field", value_name = "FIELD=VALUE")]
+    pub field: Vec<String>,
+
+    /// The request body as JSON, from a file or - for stdin; -f fields are set on top of it.
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<std::path::PathBuf>,
+
+    /// A header parameter of the operation: NAME=VALUE (x-UserId and x-app-key come from the
+    /// configuration). Repeatable.
+    #[arg(short = 'H', long = "header", value_name = "NAME=VALUE")]
+    pub header: Vec<String>,
+
+    /// Print the request (method, URL, headers with the token as ***, JSON body) and an
+    /// equivalent curl command; send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub connection: Connection,
+}
+
 #[derive(Debug, Args)]
 pub struct TokenArgs {
     #[command(flatten)]
@@ -250,24 +251,20 @@ pub struct TokenArgs {
     pub expire: u64,
 }
 
-/// The `ccsqm` command: the clap definitions above, with each request flag's help led by the
-/// spec's description of its field (read from the generated types' JSON Schema), and the names
-/// `--call-type` and `--status` accept.
+/// The `ccsqm` command: the clap definitions above, with a flag for each field of the request
+/// of `details` (from the spec, see [`crate::request`]).
 pub fn command() -> clap::Command {
     use clap::CommandFactory;
-    let schema = ccsqm_models::request_schema();
-    let fields = &schema
-        .schema
-        .object
-        .as_ref()
-        .expect("the request is an object")
-        .properties;
-    let operations: String = crate::generated::CliCommand::iter()
+    let operations: String = ccsqm_client::spec::Operation::ALL
+        .iter()
         .map(|op| {
+            let command = crate::operations::command_of(*op)
+                .map(|c| format!("ccsqm {c}"))
+                .unwrap_or_default();
             format!(
-                "\n  {:<22} ccsqm {}",
-                op.operation_id(),
-                crate::operations::command_of(op)
+                "\n  {:<22} {command:<14} ccsqm api {}",
+                op.info().id,
+                op.info().id
             )
         })
         .collect();
@@ -277,43 +274,43 @@ pub fn command() -> clap::Command {
     let top = top.mut_subcommand("sandbox", |sandbox| {
         sandbox.after_help(ccsqm_sandbox::serve::examples("ccsqm sandbox"))
     });
-    top.mut_subcommand("details", |details| {
-        details.mut_args(|arg| {
-            let Some(long) = arg.get_long() else {
-                return arg;
-            };
-            let field = match long {
-                "call-type" => "call_types".to_owned(),
-                other => other.replace('-', "_"),
-            };
-            let Some(schemars::schema::Schema::Object(field_schema)) = fields.get(&field) else {
-                return arg;
-            };
-            let description = field_schema
-                .metadata
-                .as_ref()
-                .and_then(|m| m.description.clone())
-                .unwrap_or_default();
-            let names = match field.as_str() {
-                "call_types" => format!(" Names: {}.", ccsqm_models::CallType::NAMES.join(", ")),
-                "status" => format!(
-                    " Names: {}.",
-                    ccsqm_models::InspectionStatus::NAMES.join(", ")
-                ),
-                _ => String::new(),
-            };
-            let ours = arg.get_help().map(|h| format!(" {h}")).unwrap_or_default();
-            arg.help(format!("{description}{ours}{names}"))
-        })
+    // The request's flags first (as the first help heading), then the derived ones.
+    top.mut_subcommand("details", |derived| {
+        use clap::Args as _;
+        let about = derived.get_about().cloned().unwrap_or_default();
+        let command = clap::Command::new("details")
+            .args(crate::request::args(crate::operations::DETAILS_REQUEST));
+        DetailsArgs::augment_args(command).about(about)
     })
 }
 
 /// Parses the command line; on bad usage clap prints why and exits with code 2.
 pub fn parse() -> Cli {
-    use clap::FromArgMatches;
     let mut command = command();
     let matches = command.get_matches_mut();
-    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut command).exit())
+    from_matches(&matches).unwrap_or_else(|e| e.format(&mut command).exit())
+}
+
+/// The parsed command line from clap's matches of [`command`].
+pub fn from_matches(matches: &clap::ArgMatches) -> Result<Cli, clap::Error> {
+    use clap::FromArgMatches;
+    let mut cli = Cli::from_arg_matches(matches)?;
+    if let (Command::Details(details), Some(("details", sub))) =
+        (&mut cli.command, matches.subcommand())
+    {
+        details.request = sub.clone();
+    }
+    Ok(cli)
+}
+
+/// Parses `args` as [`parse`] does, for tests.
+#[cfg(test)]
+pub fn try_parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    from_matches(&command().try_get_matches_from(args)?)
 }
 
 fn whole_number(value: &str, min: u64, max: u64, what: &str) -> Result<u64, String> {
@@ -321,19 +318,6 @@ fn whole_number(value: &str, min: u64, max: u64, what: &str) -> Result<u64, Stri
         Ok(n) if (min..=max).contains(&n) => Ok(n),
         _ => Err(format!("expected {what}")),
     }
-}
-
-fn at_least_one(value: &str) -> Result<u64, String> {
-    whole_number(value, 1, i64::MAX as u64, "a whole number, 1 or more")
-}
-
-fn whole_seconds(value: &str) -> Result<u64, String> {
-    whole_number(
-        value,
-        0,
-        i64::MAX as u64,
-        "a whole number of seconds, 0 or more",
-    )
 }
 
 /// The longest time a flag accepts, in seconds (one day): `Duration::from_secs_f64` cannot
@@ -360,8 +344,7 @@ fn concurrency(value: &str) -> Result<u64, String> {
 mod tests {
     #[test]
     fn connection_defaults_are_the_clients() {
-        use clap::Parser;
-        let cli = super::Cli::try_parse_from(["ccsqm", "details"]).unwrap();
+        let cli = super::try_parse_from(["ccsqm", "details"]).unwrap();
         let super::Command::Details(details) = cli.command else {
             unreachable!()
         };

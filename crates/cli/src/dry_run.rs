@@ -2,21 +2,24 @@
 
 use std::io::{self, Write};
 
-use ccsqm_models::AppraisecallDetailsRequest;
+use ccsqm_client::spec::OperationSpec;
 
 use crate::config::{Credentials, Settings};
 
-/// The path of `appraisecall/details` (a test compares it with the spec).
-pub const DETAILS_PATH: &str = "/apiaccess/CCSQM/rest/ccisqm/v1/appraisecall/details";
-
-/// Writes the request `ccsqm details` would send.
+/// Writes the request of `operation` with `body` and the extra `headers`, as it would be sent.
 pub fn write(
     out: &mut dyn Write,
     settings: &Settings,
-    request: &AppraisecallDetailsRequest,
+    operation: &OperationSpec,
+    headers: &[(String, String)],
+    body: &impl serde::Serialize,
 ) -> io::Result<()> {
-    let url = format!("{}{DETAILS_PATH}", settings.base_url.trim_end_matches('/'));
-    let body = serde_json::to_string_pretty(request)?;
+    let url = format!(
+        "{}{}",
+        settings.base_url.trim_end_matches('/'),
+        operation.path
+    );
+    let pretty = serde_json::to_string_pretty(body)?;
     let token_note = match &settings.credentials {
         Some(Credentials::Token(_)) => "",
         Some(Credentials::AkSk { .. }) => {
@@ -24,36 +27,55 @@ pub fn write(
         }
         None => "  (no token is configured)",
     };
-    let mut headers = vec![
-        ("Authorization".to_owned(), "Bearer ***".to_owned()),
-        ("x-UserId".to_owned(), settings.user_id.clone()),
-    ];
-    if let Some(app_key) = &settings.app_key {
-        headers.push(("x-app-key".to_owned(), app_key.clone()));
+    let mut all = Vec::new();
+    if operation.authenticated {
+        all.push(("Authorization".to_owned(), "Bearer ***".to_owned()));
     }
-    headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
+    for header in operation.headers {
+        if header.name.eq_ignore_ascii_case("x-UserId") {
+            all.push((header.name.to_owned(), settings.user_id.clone()));
+        } else if header.name.eq_ignore_ascii_case("x-app-key") {
+            if let Some(app_key) = &settings.app_key {
+                all.push((header.name.to_owned(), app_key.clone()));
+            }
+        }
+    }
+    all.extend(headers.iter().cloned());
+    all.push(("Content-Type".to_owned(), "application/json".to_owned()));
 
-    writeln!(out, "POST {url}")?;
-    for (i, (name, value)) in headers.iter().enumerate() {
-        let note = if i == 0 { token_note } else { "" };
+    writeln!(out, "{} {url}", operation.method)?;
+    for (name, value) in &all {
+        let note = if name == "Authorization" {
+            token_note
+        } else {
+            ""
+        };
         writeln!(out, "{name}: {value}{note}")?;
     }
     writeln!(out)?;
-    writeln!(out, "{body}")?;
+    writeln!(out, "{pretty}")?;
     writeln!(out)?;
     writeln!(
         out,
-        "# the same request with curl (the token is read from $CCSQM_TOKEN):"
+        "# the same request with curl{}:",
+        if operation.authenticated {
+            " (the token is read from $CCSQM_TOKEN)"
+        } else {
+            ""
+        }
     )?;
-    write!(out, "curl -X POST {}", quote(&url))?;
-    write!(out, " \\\n  -H \"Authorization: Bearer $CCSQM_TOKEN\"")?;
-    for (name, value) in &headers[1..] {
-        write!(out, " \\\n  -H {}", quote(&format!("{name}: {value}")))?;
+    write!(out, "curl -X {} {}", operation.method, quote(&url))?;
+    for (name, value) in &all {
+        if name == "Authorization" {
+            write!(out, " \\\n  -H \"Authorization: Bearer $CCSQM_TOKEN\"")?;
+        } else {
+            write!(out, " \\\n  -H {}", quote(&format!("{name}: {value}")))?;
+        }
     }
     writeln!(
         out,
         " \\\n  --data {}",
-        quote(&serde_json::to_string(request)?)
+        quote(&serde_json::to_string(body)?)
     )
 }
 

@@ -1,11 +1,10 @@
 //! `ccsqm`: query the inspected calls of Huawei Cloud CCSQM from the command line.
 
+mod api;
 mod args;
 mod config;
 mod dry_run;
 mod exit;
-#[allow(dead_code, unused_imports, unused_variables, clippy::all)]
-mod generated;
 mod operations;
 mod output;
 mod progress;
@@ -88,6 +87,7 @@ fn init_logging(verbose: u8) {
 async fn run(cli: Cli) -> Result<()> {
     match &cli.command {
         Command::Details(args) => details(&cli, args).await,
+        Command::Api(args) => api::run(args).await,
         Command::Token(args) => token(args).await,
         Command::Sandbox(args) => {
             args.check().map_err(UsageError)?;
@@ -118,7 +118,7 @@ async fn run(cli: Cli) -> Result<()> {
 
 /// Where requests go and with which credentials: an in-process sandbox with `--sandbox` (kept
 /// running while the returned handle lives), else the flags, environment and config file.
-async fn target(connection: &Connection) -> Result<(Settings, Option<Sandbox>)> {
+pub(crate) async fn target(connection: &Connection) -> Result<(Settings, Option<Sandbox>)> {
     if connection.sandbox {
         let sandbox = Sandbox::builder().start().await?;
         let credentials = sandbox.credentials();
@@ -148,7 +148,7 @@ async fn target(connection: &Connection) -> Result<(Settings, Option<Sandbox>)> 
     Ok((settings, None))
 }
 
-fn connect(settings: &Settings, connection: &Connection) -> Result<Client> {
+pub(crate) fn connect(settings: &Settings, connection: &Connection) -> Result<Client> {
     let mut builder = Client::builder(&settings.base_url)
         .user_id(&settings.user_id)
         .timeout(std::time::Duration::from_secs_f64(connection.timeout))
@@ -175,7 +175,15 @@ fn connect(settings: &Settings, connection: &Connection) -> Result<Client> {
 }
 
 async fn details(cli: &Cli, args: &DetailsArgs) -> Result<()> {
-    let request = request::build(args, jiff::Timestamp::now(), &jiff::tz::TimeZone::system())?;
+    let body = request::body(
+        operations::DETAILS_REQUEST,
+        &args.request,
+        jiff::Timestamp::now(),
+        &jiff::tz::TimeZone::system(),
+    )?;
+    let request: ccsqm_models::AppraisecallDetailsRequest =
+        serde_json::from_value(serde_json::Value::Object(body))
+            .map_err(|e| UsageError(format!("the request body: {e}")))?;
     let format = args.output.unwrap_or_else(|| default_format(args));
     if args.all && format == Format::Json {
         anyhow::bail!(UsageError(
@@ -186,7 +194,8 @@ async fn details(cli: &Cli, args: &DetailsArgs) -> Result<()> {
     let (settings, _sandbox) = target(&args.connection).await?;
     if args.dry_run {
         let mut out = std::io::stdout().lock();
-        dry_run::write(&mut out, &settings, &request)?;
+        let operation = ccsqm_client::spec::Operation::AppraisecallDetails.info();
+        dry_run::write(&mut out, &settings, operation, &[], &request)?;
         return Ok(());
     }
     let client = connect(&settings, &args.connection)?;

@@ -1,36 +1,45 @@
 //! Where each operation of the spec is a `ccsqm` command.
 //!
-//! The spec-first promise: [`command_of`] matches every operation progenitor generated from
-//! `spec/ccsqm.yaml` (`CliCommand`), with no `_` arm. An operation added to the spec makes the
-//! match non-exhaustive after `cargo xtask codegen`, so the build fails until the operation is
-//! given a command here (a test checks that each named command exists).
+//! [`command_of`] matches every operation of `spec/ccsqm.yaml` (the generated
+//! `ccsqm_client::spec::Operation`), with no `_` arm. An operation added to the spec makes the
+//! match non-exhaustive after `cargo xtask codegen`, and the build fails here ("non-exhaustive
+//! patterns: `Operation::NewOperation` not covered") until a person decides: a dedicated
+//! command (`Some("name")`, written in `args.rs` and `main.rs`), or none (`None`: the operation
+//! is called through `ccsqm api <operationId>`, which needs nothing more).
 
-use crate::generated::CliCommand;
+use ccsqm_client::spec::{Operation, Schema};
 
-/// The `ccsqm` subcommand that runs an operation of the spec.
-pub fn command_of(operation: CliCommand) -> &'static str {
+/// The request body of `ccsqm details`, whose fields are its flags.
+pub const DETAILS_REQUEST: &Schema = match Operation::AppraisecallDetails.info().body {
+    Some(body) => body,
+    None => panic!("appraisecall_details has a JSON request body in spec/ccsqm.yaml"),
+};
+
+/// The dedicated `ccsqm` subcommand of an operation of the spec, if it has one; every operation
+/// is also `ccsqm api <operationId>`.
+pub fn command_of(operation: Operation) -> Option<&'static str> {
+    // A new operation of the spec lands here: give it a command, or `None` for `ccsqm api` only.
     match operation {
-        CliCommand::AppraisecallDetails => "details",
-        CliCommand::TokenByAkSk => "token",
+        Operation::AppraisecallDetails => Some("details"),
+        Operation::TokenByAkSk => Some("token"),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use clap::CommandFactory;
-
     use super::*;
 
     #[test]
-    fn every_operation_of_the_spec_has_a_command() {
-        let cli = crate::args::Cli::command();
-        for operation in CliCommand::iter() {
-            let name = command_of(operation);
-            assert!(
-                cli.find_subcommand(name).is_some(),
-                "{} is placed as `ccsqm {name}`, which does not exist",
-                operation.operation_id()
-            );
+    fn every_placed_command_exists() {
+        let cli = crate::args::command();
+        for operation in Operation::ALL {
+            if let Some(name) = command_of(*operation) {
+                assert!(
+                    cli.find_subcommand(name).is_some(),
+                    "{} is placed as `ccsqm {name}`, which does not exist",
+                    operation.info().id
+                );
+            }
         }
     }
 }

@@ -1,123 +1,526 @@
-//! `ccsqm details` flags → the API's request body, checked before anything is sent.
+//! The request's fields as flags, and the flags' values as the request body.
+//!
+//! Every field of an operation's request schema (`spec/ccsqm.yaml`, read through the generated
+//! `ccsqm_client::spec`) is a flag named after it (`staff_id` → `--staff-id`), with the spec's
+//! description as its help, parsed by the field's kind:
+//!
+//! | kind | flag value |
+//! |---|---|
+//! | text | as given |
+//! | integer, number | a number within the schema's `minimum`/`maximum` |
+//! | boolean | `--flag` (true) or `--flag=false` |
+//! | Unix seconds (`x-unix-seconds`) | any time form of [`crate::timearg`]; a date is its first second, or for a `*_to` field its last |
+//! | integer enumeration | a name (`x-enum-varnames`, kebab-case) or a number |
+//! | array | repeat the flag or separate values with commas |
+//! | anything else | JSON text |
+//!
+//! A required array of an enumeration defaults to every documented value; a required nullable
+//! field not given is sent as `null`. Pairs `*_from`/`*_to` and `*_min`/`*_max` are checked in
+//! order. [`OVERRIDES`] adds what a field needs beyond its schema (a default, a heading, a
+//! conflict), keyed by field; a field with no override still gets a working flag.
 
-use std::num::NonZeroU64;
-use std::str::FromStr;
-
-use ccsqm_models::{types, AppraisecallDetailsRequest, CallType, InspectionStatus};
+use ccsqm_client::spec::{Field, Kind, Schema};
+use clap::builder::{PossibleValue, TypedValueParser};
+use clap::{Arg, ArgAction, ArgMatches};
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
+use serde_json::{Map, Value};
 
-use crate::args::DetailsArgs;
 use crate::timearg::{self, Bound};
 use crate::UsageError;
 
-/// The request body the flags describe.
-///
-/// `call_types` and `status` are mandatory in the API: when not given, every documented call
-/// type and every documented inspection status are sent.
-pub fn build(
-    args: &DetailsArgs,
+/// What a field's flag needs beyond its schema, keyed by field name.
+pub struct Override {
+    /// The field.
+    pub field: &'static str,
+    /// The flag's name, when not the field's (with the field's name kept as an alias).
+    pub long: Option<&'static str>,
+    /// A default value.
+    pub default: Option<&'static str>,
+    /// Help heading.
+    pub heading: Option<&'static str>,
+    /// Flags of the command it cannot be combined with.
+    pub conflicts_with: Option<&'static str>,
+    /// A sentence added to the help.
+    pub help: Option<&'static str>,
+}
+
+const NONE: Override = Override {
+    field: "",
+    long: None,
+    default: None,
+    heading: None,
+    conflicts_with: None,
+    help: None,
+};
+
+/// The hand-written special cases of `ccsqm details`' flags.
+pub const OVERRIDES: &[Override] = &[
+    Override {
+        field: "call_types",
+        long: Some("call-type"),
+        ..NONE
+    },
+    Override {
+        field: "page",
+        default: Some("1"),
+        heading: Some("Paging"),
+        conflicts_with: Some("all"),
+        ..NONE
+    },
+    Override {
+        field: "limit",
+        default: Some("100"),
+        heading: Some("Paging"),
+        help: Some("Also the page size of --all."),
+        ..NONE
+    },
+];
+
+/// The heading of the request's flags in `--help`.
+pub const HEADING: &str = "Filters (the fields of the request)";
+
+fn override_of(field: &str) -> &'static Override {
+    OVERRIDES.iter().find(|o| o.field == field).unwrap_or(&NONE)
+}
+
+/// The flag of a field: `--staff-id` for `staff_id`, unless overridden.
+pub fn flag_name(field: &Field) -> String {
+    match override_of(field.name).long {
+        Some(long) => long.to_owned(),
+        None => field.name.replace('_', "-"),
+    }
+}
+
+/// The clap argument id of a field (its name).
+fn id(field: &Field) -> &'static str {
+    field.name
+}
+
+/// One flag per field of `schema`.
+pub fn args(schema: &'static Schema) -> Vec<Arg> {
+    schema.fields.iter().map(arg).collect()
+}
+
+fn arg(field: &'static Field) -> Arg {
+    let o = override_of(field.name);
+    let long = flag_name(field);
+    let mut arg = Arg::new(id(field))
+        .long(long.clone())
+        .help(help(field, o))
+        .help_heading(o.heading.unwrap_or(HEADING))
+        .allow_hyphen_values(true)
+        .value_name(value_name(&field.kind));
+    if long != field.name.replace('_', "-") {
+        arg = arg.visible_alias(field.name.replace('_', "-"));
+    }
+    if let Some(default) = o.default {
+        arg = arg.default_value(default);
+    }
+    if let Some(other) = o.conflicts_with {
+        arg = arg.conflicts_with(other);
+    }
+    let item = match field.kind {
+        Kind::Array(item) => {
+            arg = arg.action(ArgAction::Append).value_delimiter(',');
+            item
+        }
+        _ => {
+            arg = arg.action(ArgAction::Set);
+            &field.kind
+        }
+    };
+    if matches!(item, Kind::Boolean) {
+        arg = arg.num_args(0..=1).default_missing_value("true");
+    }
+    arg.value_parser(ValueParser { field, item })
+}
+
+fn value_name(kind: &Kind) -> &'static str {
+    match kind {
+        Kind::Array(item) => value_name(item),
+        Kind::String | Kind::Secret => "TEXT",
+        Kind::Integer => "INTEGER",
+        Kind::Number => "NUMBER",
+        Kind::Boolean => "BOOL",
+        Kind::UnixSeconds => "TIME",
+        Kind::Enum(_) => "NAME",
+        Kind::Object(_) | Kind::Other => "JSON",
+    }
+}
+
+fn help(field: &Field, o: &Override) -> String {
+    let mut help = field.description.trim().to_owned();
+    let item = match field.kind {
+        Kind::Array(item) => {
+            help.push_str(" Repeat the flag or separate values with commas.");
+            item
+        }
+        _ => &field.kind,
+    };
+    match item {
+        Kind::UnixSeconds => {
+            help.push_str(&format!(
+            " Accepts Unix seconds, RFC 3339, a local date and time, a date (its {} second), a \
+             span before now (7d, 24h) or now.",
+            if bound(field) == Bound::To { "last" } else { "first" }
+        ))
+        }
+        Kind::Enum(_) => help.push_str(" A name (below) or a number."),
+        Kind::Integer | Kind::Number => match (field.minimum, field.maximum) {
+            (Some(min), Some(max)) => help.push_str(&format!(" From {min} to {max}.")),
+            (Some(min), None) => help.push_str(&format!(" {min} or more.")),
+            (None, Some(max)) => help.push_str(&format!(" At most {max}.")),
+            (None, None) => {}
+        },
+        Kind::Boolean => help.push_str(" --flag alone is true; --flag=false."),
+        Kind::Object(_) | Kind::Other => help.push_str(" As JSON."),
+        Kind::String | Kind::Secret | Kind::Array(_) => {}
+    }
+    if let Some(extra) = o.help {
+        help.push(' ');
+        help.push_str(extra);
+    }
+    if o.default.is_none() {
+        if default_all(field).is_some() {
+            help.push_str(" [default: every documented value]");
+        } else if field.required && field.nullable {
+            help.push_str(" Not given: sent as null.");
+        }
+    }
+    help
+}
+
+/// Every documented value, for a required array of an enumeration.
+fn default_all(field: &Field) -> Option<Vec<&'static str>> {
+    match field.kind {
+        Kind::Array(Kind::Enum(e)) if field.required => {
+            Some(e.values.iter().map(|v| v.name).collect())
+        }
+        _ => None,
+    }
+}
+
+/// A `*_to` time is an upper bound: a plain date means its last second.
+fn bound(field: &Field) -> Bound {
+    if field.name.ends_with("_to") {
+        Bound::To
+    } else {
+        Bound::From
+    }
+}
+
+/// Checks a value against its field's kind when the command line is parsed (exit 2 with clap's
+/// message naming the flag), and offers an enumeration's names to completions; the value is
+/// kept as text and converted by [`body`].
+#[derive(Clone)]
+struct ValueParser {
+    field: &'static Field,
+    item: &'static Kind,
+}
+
+impl TypedValueParser for ValueParser {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        let text = value.to_str().ok_or_else(|| {
+            clap::Error::raw(
+                clap::error::ErrorKind::InvalidUtf8,
+                "a value is not valid UTF-8\n",
+            )
+            .with_cmd(cmd)
+        })?;
+        // Times are converted later (they depend on now); everything else is checked now.
+        if !matches!(self.item, Kind::UnixSeconds) {
+            if let Err(message) = convert(self.field, self.item, text) {
+                let flag = arg
+                    .and_then(Arg::get_long)
+                    .map(|l| format!("--{l}"))
+                    .unwrap_or_default();
+                return Err(clap::Error::raw(
+                    clap::error::ErrorKind::ValueValidation,
+                    format!("invalid value {text:?} for {flag}: {message}\n"),
+                )
+                .with_cmd(cmd));
+            }
+        }
+        Ok(text.to_owned())
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        match self.item {
+            Kind::Enum(e) => Some(Box::new(
+                e.values
+                    .iter()
+                    .map(|v| PossibleValue::new(v.name).help(v.description)),
+            )),
+            Kind::Boolean => Some(Box::new(
+                ["true", "false"].into_iter().map(PossibleValue::new),
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// A flag's text as the JSON value of an item of `kind` (not for times).
+fn convert(field: &Field, kind: &Kind, text: &str) -> Result<Value, String> {
+    let in_range = |x: f64| {
+        if field.minimum.is_some_and(|min| x < min) || field.maximum.is_some_and(|max| x > max) {
+            Err(match (field.minimum, field.maximum) {
+                (Some(min), Some(max)) => format!("expected a value from {min} to {max}"),
+                (Some(min), None) => format!("expected {min} or more"),
+                (_, Some(max)) => format!("expected at most {max}"),
+                (None, None) => unreachable!(),
+            })
+        } else {
+            Ok(())
+        }
+    };
+    match kind {
+        Kind::String | Kind::Secret => Ok(Value::String(text.to_owned())),
+        Kind::Integer | Kind::UnixSeconds => {
+            let n: i64 = text
+                .trim()
+                .parse()
+                .map_err(|_| "expected a whole number".to_owned())?;
+            in_range(n as f64)?;
+            Ok(Value::from(n))
+        }
+        Kind::Number => {
+            let x: f64 = text
+                .trim()
+                .parse()
+                .ok()
+                .filter(|x: &f64| x.is_finite())
+                .ok_or_else(|| "expected a number".to_owned())?;
+            in_range(x)?;
+            serde_json::Number::from_f64(x)
+                .map(Value::Number)
+                .ok_or_else(|| "expected a finite number".to_owned())
+        }
+        Kind::Boolean => match text.trim().to_ascii_lowercase().as_str() {
+            "true" | "yes" | "1" => Ok(Value::Bool(true)),
+            "false" | "no" | "0" => Ok(Value::Bool(false)),
+            _ => Err("expected true or false".to_owned()),
+        },
+        Kind::Enum(e) => {
+            let input = text.trim();
+            if let Ok(code) = input.parse::<i64>() {
+                // The request's enumerations are closed: only documented codes are sent.
+                if e.values.iter().any(|v| v.code == code) {
+                    return Ok(Value::from(code));
+                }
+                let documented: Vec<String> = e
+                    .values
+                    .iter()
+                    .map(|v| format!("{} ({})", v.code, v.name))
+                    .collect();
+                return Err(format!(
+                    "{} {code} is undocumented: the API accepts only {}",
+                    e.kind,
+                    documented.join(", ")
+                ));
+            }
+            e.values
+                .iter()
+                .find(|v| v.name.eq_ignore_ascii_case(input))
+                .map(|v| Value::from(v.code))
+                .ok_or_else(|| {
+                    let names: Vec<&str> = e.values.iter().map(|v| v.name).collect();
+                    format!(
+                        "expected a {} name ({}) or an integer code",
+                        e.kind,
+                        names.join(", ")
+                    )
+                })
+        }
+        Kind::Array(item) => convert(field, item, text),
+        Kind::Object(_) | Kind::Other => {
+            serde_json::from_str(text).map_err(|e| format!("expected JSON: {e}"))
+        }
+    }
+}
+
+/// A flag's text as the JSON value of an item of `kind`, times included.
+pub fn value_of(
+    field: &Field,
+    kind: &Kind,
+    text: &str,
     now: Timestamp,
     tz: &TimeZone,
-) -> Result<AppraisecallDetailsRequest, UsageError> {
-    let time = |flag: &str, value: &Option<String>, bound| {
-        value
-            .as_deref()
-            .map(|v| timearg::parse(v, bound, now, tz).map_err(|e| usage(flag, e)))
-            .transpose()
-    };
-    let call_from = time("--call-from", &args.call_from, Bound::From)?;
-    let call_to = time("--call-to", &args.call_to, Bound::To)?;
-    let upload_from = time("--upload-from", &args.upload_from, Bound::From)?;
-    let upload_to = time("--upload-to", &args.upload_to, Bound::To)?;
-    ordered("--call-from", call_from, "--call-to", call_to)?;
-    ordered("--upload-from", upload_from, "--upload-to", upload_to)?;
+) -> Result<Value, String> {
+    match kind {
+        Kind::UnixSeconds => timearg::parse(text, bound(field), now, tz)
+            .map(Value::from)
+            .map_err(|e| e.to_string()),
+        _ => convert(field, kind, text),
+    }
+}
 
-    let duration_min = args.duration_min.map(seconds);
-    let duration_max = args.duration_max.map(seconds);
-    ordered(
-        "--duration-min",
-        duration_min,
-        "--duration-max",
-        duration_max,
-    )?;
+/// The request body the flags describe, in the schema's field order: each field given, its
+/// default, or `null` for a required nullable field; a required field with neither is an
+/// error naming its flag.
+pub fn body(
+    schema: &Schema,
+    matches: &ArgMatches,
+    now: Timestamp,
+    tz: &TimeZone,
+) -> Result<Map<String, Value>, UsageError> {
+    let mut body = Map::new();
+    for field in schema.fields {
+        let flag = format!("--{}", flag_name(field));
+        let given: Vec<&String> = matches
+            .get_many::<String>(id(field))
+            .map(Iterator::collect)
+            .unwrap_or_default();
+        let item = match field.kind {
+            Kind::Array(item) => item,
+            _ => &field.kind,
+        };
+        let one = |text: &str| value_of(field, item, text, now, tz).map_err(|e| usage(&flag, e));
+        let value = match (&field.kind, given.as_slice()) {
+            (Kind::Array(_), []) => match default_all(field) {
+                Some(names) => names
+                    .into_iter()
+                    .map(one)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(Value::Array)?,
+                None if field.required && !field.nullable => {
+                    return Err(usage(&flag, "is required"));
+                }
+                None if field.required => Value::Null,
+                None => continue,
+            },
+            (Kind::Array(_), values) => Value::Array(
+                values
+                    .iter()
+                    .map(|v| one(v))
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            (_, []) if field.required && field.nullable => Value::Null,
+            (_, []) if field.required => return Err(usage(&flag, "is required")),
+            (_, []) => continue,
+            (_, [.., last]) => one(last)?,
+        };
+        body.insert(field.name.to_owned(), value);
+    }
+    ordered(schema, &body)?;
+    Ok(body)
+}
 
-    Ok(AppraisecallDetailsRequest {
-        call_from,
-        call_to,
-        call_types: codes::<CallType, types::CallType>("--call-type", &args.call_types)?,
-        status: codes::<InspectionStatus, types::InspectionStatus>("--status", &args.status)?,
-        keyword: args.keyword.clone(),
-        staff_id: args.staff_id.clone(),
-        staff_name: args.staff_name.clone(),
-        upload_from,
-        upload_to,
-        duration_min,
-        duration_max,
-        page: NonZeroU64::new(args.page.unwrap_or(1))
-            .ok_or_else(|| usage("--page", "must be 1 or more"))?,
-        limit: NonZeroU64::new(args.limit).ok_or_else(|| usage("--limit", "must be 1 or more"))?,
-    })
+/// `*_from` after `*_to`, or `*_min` above `*_max`, is refused.
+fn ordered(schema: &Schema, body: &Map<String, Value>) -> Result<(), UsageError> {
+    for (low, high) in [("_from", "_to"), ("_min", "_max")] {
+        for field in schema.fields {
+            let Some(stem) = field.name.strip_suffix(low) else {
+                continue;
+            };
+            let Some(upper) = schema.field(&format!("{stem}{high}")) else {
+                continue;
+            };
+            let (Some(from), Some(to)) = (
+                body.get(field.name).and_then(Value::as_f64),
+                body.get(upper.name).and_then(Value::as_f64),
+            ) else {
+                continue;
+            };
+            if from > to {
+                return Err(UsageError(format!(
+                    "--{} ({from}) is after --{} ({to})",
+                    flag_name(field),
+                    flag_name(upper)
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn usage(flag: &str, message: impl std::fmt::Display) -> UsageError {
     UsageError(format!("{flag}: {message}"))
 }
 
-/// Clap bounds the values to `0..=i64::MAX`.
-fn seconds(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
+#[cfg(test)]
+mod tests {
+    use ccsqm_client::spec::schemas::APPRAISECALL_DETAILS_REQUEST as REQUEST;
 
-fn ordered(
-    from_flag: &str,
-    from: Option<i64>,
-    to_flag: &str,
-    to: Option<i64>,
-) -> Result<(), UsageError> {
-    match (from, to) {
-        (Some(from), Some(to)) if from > to => Err(UsageError(format!(
-            "{from_flag} ({from}) is after {to_flag} ({to})"
-        ))),
-        _ => Ok(()),
+    use super::*;
+
+    fn matches(args: &[&str]) -> Result<ArgMatches, clap::Error> {
+        clap::Command::new("t")
+            .arg(Arg::new("all").long("all").action(ArgAction::SetTrue))
+            .args(super::args(&REQUEST))
+            .try_get_matches_from(std::iter::once("t").chain(args.iter().copied()))
     }
-}
 
-/// Names or numbers of a coded field: every documented value when none is given.
-fn codes<T, G>(flag: &str, values: &[String]) -> Result<Vec<G>, UsageError>
-where
-    T: FromStr + Copy + Known,
-    T::Err: std::fmt::Display,
-    G: TryFrom<T>,
-    G::Error: std::fmt::Display,
-{
-    let parsed: Vec<T> = if values.is_empty() {
-        T::all().to_vec()
-    } else {
-        values
+    fn body_of(args: &[&str]) -> Result<Map<String, Value>, UsageError> {
+        let now: Timestamp = "2021-06-01T00:00:00Z".parse().unwrap();
+        body(&REQUEST, &matches(args).unwrap(), now, &TimeZone::UTC)
+    }
+
+    #[test]
+    fn every_field_of_the_request_has_a_flag() {
+        let m = matches(&[]).unwrap();
+        for field in REQUEST.fields {
+            assert!(
+                m.try_contains_id(field.name).is_ok(),
+                "the request field `{}` of spec/ccsqm.yaml has no flag",
+                field.name
+            );
+        }
+    }
+
+    #[test]
+    fn defaults_are_every_documented_value_and_nulls() {
+        let body = body_of(&[]).unwrap();
+        let statuses: Vec<i64> = ccsqm_client::spec::enums::INSPECTION_STATUS
+            .values
             .iter()
-            .map(|v| T::from_str(v).map_err(|e| usage(flag, e)))
-            .collect::<Result<_, _>>()?
-    };
-    parsed
-        .into_iter()
-        .map(|v| G::try_from(v).map_err(|e| usage(flag, e)))
-        .collect()
-}
-
-/// The documented values of a coded field.
-pub trait Known: Sized + 'static {
-    fn all() -> &'static [Self];
-}
-
-impl Known for CallType {
-    fn all() -> &'static [Self] {
-        CallType::ALL
+            .map(|v| v.code)
+            .collect();
+        assert_eq!(body["status"], serde_json::json!(statuses));
+        assert_eq!(body["upload_from"], Value::Null);
+        assert_eq!(body["page"], 1);
+        assert_eq!(body["limit"], 100);
+        assert!(!body.contains_key("keyword"));
     }
-}
 
-impl Known for InspectionStatus {
-    fn all() -> &'static [Self] {
-        InspectionStatus::ALL
+    #[test]
+    fn values_are_parsed_by_kind() {
+        let body = body_of(&[
+            "--status",
+            "inspection-succeeded,31",
+            "--call-type",
+            "voice",
+            "--call-from",
+            "2021-05-18",
+            "--call-to",
+            "2021-05-18",
+            "--duration-min",
+            "5",
+        ])
+        .unwrap();
+        assert_eq!(body["status"], serde_json::json!([2, 31]));
+        assert_eq!(body["call_types"], serde_json::json!([0]));
+        assert_eq!(body["call_from"], 1621296000);
+        assert_eq!(body["call_to"], 1621382399);
+        assert_eq!(body["duration_min"], 5);
+    }
+
+    #[test]
+    fn bad_values_and_order_are_refused() {
+        assert!(matches(&["--status", "nope"]).is_err());
+        assert!(matches(&["--limit", "0"]).is_err());
+        assert!(matches(&["--duration-min", "-1"]).is_err());
+        assert!(matches(&["--page", "2", "--all"]).is_err());
+        let err = body_of(&["--duration-min", "9", "--duration-max", "3"]).unwrap_err();
+        assert!(err.0.contains("--duration-min"), "{err}");
+        let err = body_of(&["--call-from", "yesterday-ish"]).unwrap_err();
+        assert!(err.0.starts_with("--call-from"), "{err}");
     }
 }

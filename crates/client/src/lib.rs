@@ -9,15 +9,21 @@ mod error;
 #[allow(clippy::all, missing_docs, unused)]
 mod generated;
 mod paging;
+mod raw;
 mod record;
 mod retry;
 mod secret;
 mod session;
+/// The facts of the spec: operations, fields and enumerations (generated).
+#[allow(missing_docs)]
+pub mod spec;
+mod spec_types;
 
 pub use auth::{DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME, TOKEN_REFRESH_MARGIN};
 pub use error::{vendor_guidance, ApiError, ErrorKind};
 pub use generated::*;
 pub use paging::{CallStream, PagingWarning};
+pub use raw::RawResponse;
 pub use record::CallRecord;
 pub use retry::RetryPolicy;
 pub use secret::Secret;

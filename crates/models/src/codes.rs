@@ -4,11 +4,28 @@
 //! `x-enum-varnames` and `x-enum-descriptions`; the enums below use exactly those variant names
 //! and labels (a test compares them with `spec/ccsqm.yaml`). Servers may send codes the spec does
 //! not document, so each enum has an `Unknown(i64)` variant and reading never fails.
-
-use std::borrow::Cow;
-use std::fmt;
-
-use ccsqm_client::types;
+//!
+//! The enums themselves are generated from the spec (`crates/models/src/generated.rs`, by
+//! `cargo xtask codegen`): a value added to the spec is named everywhere with no hand edit.
+//!
+//! ```
+//! use ccsqm_models::{CallType, InspectionStatus};
+//!
+//! assert_eq!(CallType::from_code(2), CallType::Text);
+//! assert_eq!(CallType::Voice.code(), 0);
+//! assert_eq!(CallType::Voice.label(), "voice (audio recording)");
+//! assert_eq!("VOICE".parse::<CallType>(), Ok(CallType::Voice));
+//! assert_eq!("1".parse::<CallType>(), Ok(CallType::Unknown(1)));
+//! assert_eq!(CallType::Unknown(1).to_string(), "1");
+//!
+//! let status = InspectionStatus::from_code(2);
+//! assert_eq!(status, InspectionStatus::InspectionSucceeded);
+//! assert_eq!(status.to_string(), "inspection-succeeded");
+//! assert_eq!(status.label(), "inspection succeeded");
+//! assert_eq!(serde_json::to_string(&status).unwrap(), "2");
+//! let unknown: InspectionStatus = serde_json::from_str("77").unwrap();
+//! assert_eq!(unknown, InspectionStatus::Unknown(77));
+//! ```
 
 /// A string could not be parsed as a [`CallType`] or an [`InspectionStatus`].
 ///
@@ -63,7 +80,7 @@ pub struct UndocumentedCodeError {
 macro_rules! code_enum {
     (
         $(#[$meta:meta])*
-        pub enum $name:ident as $generated:ty, kind = $kind:literal {
+        pub enum $name:ident as $generated:ty, kind = $kind:literal, spec = $spec:path {
             $($variant:ident = $code:literal, $vname:literal, $label:literal;)+
         }
     ) => {
@@ -82,6 +99,9 @@ macro_rules! code_enum {
         }
 
         impl $name {
+            /// What the spec says of the enumeration.
+            pub const SPEC: &'static ccsqm_client::spec::Enumeration = &$spec;
+
             /// The documented values, in the order of the spec.
             pub const ALL: &'static [Self] = &[$(Self::$variant),+];
 
@@ -125,17 +145,17 @@ macro_rules! code_enum {
 
             /// A short kebab-case name for command lines and tables; for `Unknown`, the code
             /// itself (so that [`FromStr`](std::str::FromStr) reads every name back).
-            pub fn name(&self) -> Cow<'static, str> {
+            pub fn name(&self) -> ::std::borrow::Cow<'static, str> {
                 match self {
-                    $(Self::$variant => Cow::Borrowed($vname),)+
-                    Self::Unknown(code) => Cow::Owned(code.to_string()),
+                    $(Self::$variant => ::std::borrow::Cow::Borrowed($vname),)+
+                    Self::Unknown(code) => ::std::borrow::Cow::Owned(code.to_string()),
                 }
             }
         }
 
         /// Prints [`name`](Self::name) (honouring width and alignment, for tables).
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.pad(&self.name())
             }
         }
@@ -143,7 +163,7 @@ macro_rules! code_enum {
         /// Reads a name (case-insensitive, surrounding blanks ignored) or an integer code;
         /// an undocumented integer gives `Unknown`.
         impl std::str::FromStr for $name {
-            type Err = ParseCodeError;
+            type Err = $crate::ParseCodeError;
 
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 let input = s.trim();
@@ -155,7 +175,7 @@ macro_rules! code_enum {
                     .zip(Self::NAMES)
                     .find(|(_, name)| name.eq_ignore_ascii_case(input))
                     .map(|(value, _)| *value)
-                    .ok_or_else(|| ParseCodeError {
+                    .ok_or_else(|| $crate::ParseCodeError {
                         kind: $kind,
                         input: s.to_owned(),
                         expected: Self::NAMES,
@@ -183,10 +203,10 @@ macro_rules! code_enum {
 
         /// Fails for `Unknown`: the generated type accepts only documented codes.
         impl TryFrom<$name> for $generated {
-            type Error = UndocumentedCodeError;
+            type Error = $crate::UndocumentedCodeError;
 
             fn try_from(value: $name) -> Result<Self, Self::Error> {
-                <$generated>::try_from(value.code()).map_err(|_| UndocumentedCodeError {
+                <$generated>::try_from(value.code()).map_err(|_| $crate::UndocumentedCodeError {
                     kind: $kind,
                     code: value.code(),
                     documented: $name::DOCUMENTED,
@@ -214,8 +234,8 @@ macro_rules! code_enum {
                 stringify!($name).to_owned()
             }
 
-            fn schema_id() -> Cow<'static, str> {
-                Cow::Borrowed(concat!("ccsqm_models::", stringify!($name)))
+            fn schema_id() -> ::std::borrow::Cow<'static, str> {
+                ::std::borrow::Cow::Borrowed(concat!("ccsqm_models::", stringify!($name)))
             }
 
             fn json_schema(gen: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
@@ -235,66 +255,14 @@ macro_rules! code_enum {
     };
 }
 
-code_enum! {
-    /// Call file type (the spec's `CallType`): `call_types` of a request, `call_type` of a call.
-    ///
-    /// ```
-    /// use ccsqm_models::CallType;
-    ///
-    /// assert_eq!(CallType::from_code(2), CallType::Text);
-    /// assert_eq!(CallType::Voice.code(), 0);
-    /// assert_eq!(CallType::Voice.label(), "voice (audio recording)");
-    /// assert_eq!("VOICE".parse::<CallType>(), Ok(CallType::Voice));
-    /// assert_eq!("1".parse::<CallType>(), Ok(CallType::Unknown(1)));
-    /// assert_eq!(CallType::Unknown(1).to_string(), "1");
-    /// ```
-    pub enum CallType as types::CallType, kind = "call type" {
-        Voice = 0, "voice", "voice (audio recording)";
-        Text = 2, "text", "text (text conversation)";
-    }
-}
+pub(crate) use code_enum;
 
-code_enum! {
-    /// Inspection status (the spec's `InspectionStatus`): `status` of a request and of a call.
-    ///
-    /// ```
-    /// use ccsqm_models::InspectionStatus;
-    ///
-    /// let status = InspectionStatus::from_code(2);
-    /// assert_eq!(status, InspectionStatus::InspectionSucceeded);
-    /// assert_eq!(status.to_string(), "inspection-succeeded");
-    /// assert_eq!(status.label(), "inspection succeeded");
-    /// assert_eq!(serde_json::to_string(&status).unwrap(), "2");
-    /// let unknown: InspectionStatus = serde_json::from_str("77").unwrap();
-    /// assert_eq!(unknown, InspectionStatus::Unknown(77));
-    /// ```
-    pub enum InspectionStatus as types::InspectionStatus, kind = "inspection status" {
-        WaitingForInspection = 0, "waiting-for-inspection", "waiting for inspection";
-        InspectionInProgress = 1, "inspection-in-progress", "inspection in progress";
-        InspectionSucceeded = 2, "inspection-succeeded", "inspection succeeded";
-        AsrInProgress = 3, "asr-in-progress", "ASR transcription in progress";
-        InspectionFailed = 9, "inspection-failed",
-            "inspection failed (an error, or the daily quota of audio duration / file count was reached)";
-        AsrNoSpeech = 31, "asr-no-speech", "ASR result has no speech content";
-        SpeechToTextFailed = 32, "speech-to-text-failed", "speech-to-text failed";
-        AsrUploadFailed = 33, "asr-upload-failed", "uploading the voice file to ASR failed";
-        ThirdPartyAsrSubmitFailed = 34, "third-party-asr-submit-failed",
-            "submitting the third-party ASR task failed";
-        MultimediaInspectionFailed = 35, "multimedia-inspection-failed",
-            "multimedia inspection task failed";
-        TucInspectionFailed = 36, "tuc-inspection-failed", "TUC inspection failed";
-        AsrConversionFailed = 37, "asr-conversion-failed",
-            "ASR could not convert the voice file to text";
-        InspectionResultUpdateFailed = 38, "inspection-result-update-failed",
-            "updating the inspection result failed";
-        InspectionTaskFailed = 39, "inspection-task-failed", "inspection task failed";
-        VoiceFileInvalid = 40, "voice-file-invalid", "voice file invalid";
-    }
-}
+pub use crate::generated::{CallType, InspectionStatus};
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ccsqm_client::types;
 
     #[test]
     fn unknown_codes_round_trip() {

@@ -28,6 +28,8 @@
 //! ```
 
 mod codes;
+#[allow(missing_docs)]
+mod generated;
 mod rows;
 mod schema;
 mod timestamps;

@@ -1,0 +1,114 @@
+//! The types of the spec's facts ([`crate::spec`], generated from `spec/ccsqm.yaml`).
+
+/// What the spec says of an operation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OperationSpec {
+    /// The `operationId`, e.g. `appraisecall_details`.
+    pub id: &'static str,
+    /// The HTTP method, upper case.
+    pub method: &'static str,
+    /// The path, with its full prefix.
+    pub path: &'static str,
+    /// The one-line summary.
+    pub summary: &'static str,
+    /// The description.
+    pub description: &'static str,
+    /// Whether it is sent with `Authorization: Bearer {token}`.
+    pub authenticated: bool,
+    /// The header parameters.
+    pub headers: &'static [Field],
+    /// The JSON request body's schema.
+    pub body: Option<&'static Schema>,
+    /// The JSON schema of a successful response.
+    pub response: Option<&'static Schema>,
+}
+
+/// An object schema of the spec.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Schema {
+    /// Its name under `components.schemas`.
+    pub name: &'static str,
+    /// Its description.
+    pub description: &'static str,
+    /// Its properties, in the spec's order.
+    pub fields: &'static [Field],
+}
+
+impl Schema {
+    /// The field named `name`.
+    pub fn field(&self, name: &str) -> Option<&'static Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+}
+
+/// A property of an object schema, or a header parameter.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Field {
+    /// The name, as sent.
+    pub name: &'static str,
+    /// The spec's description (of the referenced schema, for a `$ref`).
+    pub description: &'static str,
+    /// What values it holds.
+    pub kind: Kind,
+    /// Whether the key is required.
+    pub required: bool,
+    /// Whether it may be `null`.
+    pub nullable: bool,
+    /// The schema's `minimum`.
+    pub minimum: Option<f64>,
+    /// The schema's `maximum`.
+    pub maximum: Option<f64>,
+    /// The schema's `example`, as JSON text.
+    pub example: Option<&'static str>,
+}
+
+/// What values a [`Field`] holds, from its schema's type and format.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Kind {
+    /// A string.
+    String,
+    /// A credential (the `Secret` schema, format `password`): never shown.
+    Secret,
+    /// An integer.
+    Integer,
+    /// An integer marked `x-unix-seconds`: a Unix timestamp in seconds.
+    UnixSeconds,
+    /// A number.
+    Number,
+    /// A boolean.
+    Boolean,
+    /// An integer enumeration.
+    Enum(&'static Enumeration),
+    /// An array of items of a kind.
+    Array(&'static Kind),
+    /// An object of a schema.
+    Object(&'static Schema),
+    /// Anything else.
+    Other,
+}
+
+/// An integer enumeration of the spec (a schema with `x-enum-varnames`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Enumeration {
+    /// Its name under `components.schemas`.
+    pub name: &'static str,
+    /// Its name in words, e.g. `inspection status`.
+    pub kind: &'static str,
+    /// Its description.
+    pub description: &'static str,
+    /// The documented values, in the spec's order.
+    pub values: &'static [EnumValue],
+}
+
+/// A documented value of an [`Enumeration`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EnumValue {
+    /// The integer code.
+    pub code: i64,
+    /// Its `x-enum-varnames` entry, e.g. `InspectionSucceeded`.
+    pub variant: &'static str,
+    /// Its kebab-case name, e.g. `inspection-succeeded`.
+    pub name: &'static str,
+    /// Its `x-enum-descriptions` entry.
+    pub description: &'static str,
+}

@@ -1,0 +1,660 @@
+//! The facts of the spec that progenitor does not emit, as Rust source: the operations (id,
+//! method, path, headers, body), every object schema's fields (kind, bounds, description,
+//! example), the integer enumerations (`x-enum-varnames`), the enumerations as
+//! `ccsqm-models` enums, and the sandbox's schema-derived sample of a call.
+//!
+//! Each renderer returns source text; [`crate::codegen`] formats and writes it.
+
+use std::fmt::Write as _;
+
+use anyhow::{anyhow, bail, Context, Result};
+use openapiv3::{
+    OpenAPI, Operation, Parameter, ParameterSchemaOrContent, ReferenceOr, Schema, SchemaKind, Type,
+};
+
+/// The extension that marks an integer as a Unix timestamp in seconds.
+pub const TIMESTAMP_EXTENSION: &str = "x-unix-seconds";
+
+/// The schema whose schema-derived sample the sandbox serves (`crates/sandbox/src/generated.rs`).
+pub const SAMPLED_SCHEMA: &str = "Call";
+
+/// `crates/client/src/spec.rs`: operations, schemas' fields, enumerations.
+pub fn spec_facts(spec: &OpenAPI) -> Result<String> {
+    let mut out = String::new();
+    out.push_str(
+        "//! The facts of `spec/ccsqm.yaml` that the generated client does not carry: each\n\
+         //! operation's method, path and headers, each object schema's fields with their kind,\n\
+         //! bounds and description, and the integer enumerations with their names. Used by the\n\
+         //! command line (flags, `ccsqm api`, CSV columns), the sandbox and the tests, so that each\n\
+         //! fact of the spec is written once.\n\n\
+         pub use crate::spec_types::{EnumValue, Enumeration, Field, Kind, OperationSpec, Schema};\n\n",
+    );
+    operations(spec, &mut out)?;
+    enumerations(spec, &mut out)?;
+    schemas(spec, &mut out)?;
+    Ok(out)
+}
+
+fn operations(spec: &OpenAPI, out: &mut String) -> Result<()> {
+    let ops = all_operations(spec)?;
+    out.push_str(
+        "/// An operation of `spec/ccsqm.yaml`, by its `operationId`.\n///\n\
+         /// A new operation in the spec is a new variant: the build then fails where each\n\
+         /// operation must be placed, by an exhaustive `match` (the CLI's\n\
+         /// `crates/cli/src/operations.rs`, the sandbox's `crates/sandbox/src/server.rs`), until it\n\
+         /// is given a place there. `ccsqm api <operationId>` calls any of them.\n\
+         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]\npub enum Operation {\n",
+    );
+    for op in &ops {
+        writeln!(out, "    /// `{}`: {}", op.id, op.summary)?;
+        writeln!(out, "    {},", camel(&op.id))?;
+    }
+    out.push_str("}\n\nimpl Operation {\n    /// Every operation, in the spec's order.\n    pub const ALL: &'static [Operation] = &[\n");
+    for op in &ops {
+        writeln!(out, "        Operation::{},", camel(&op.id))?;
+    }
+    out.push_str("    ];\n\n    /// What the spec says of the operation.\n    pub const fn info(self) -> &'static OperationSpec {\n        match self {\n");
+    for op in &ops {
+        writeln!(
+            out,
+            "            Operation::{} => &{},",
+            camel(&op.id),
+            screaming(&op.id)
+        )?;
+    }
+    out.push_str("        }\n    }\n}\n\n");
+    for op in &ops {
+        writeln!(out, "/// `{}`: {}", op.id, op.summary)?;
+        writeln!(
+            out,
+            "pub const {}: OperationSpec = OperationSpec {{",
+            screaming(&op.id)
+        )?;
+        writeln!(out, "    id: {:?},", op.id)?;
+        writeln!(out, "    method: {:?},", op.method)?;
+        writeln!(out, "    path: {:?},", op.path)?;
+        writeln!(out, "    summary: {:?},", op.summary)?;
+        writeln!(out, "    description: {:?},", op.description)?;
+        writeln!(out, "    authenticated: {},", op.authenticated)?;
+        out.push_str("    headers: &[\n");
+        for header in &op.headers {
+            out.push_str(&indent(&field_literal(header)?, 8));
+            out.push_str(",\n");
+        }
+        out.push_str("    ],\n");
+        match &op.body {
+            Some(name) => writeln!(out, "    body: Some(&schemas::{}),", screaming(name))?,
+            None => out.push_str("    body: None,\n"),
+        }
+        match &op.response {
+            Some(name) => writeln!(out, "    response: Some(&schemas::{}),", screaming(name))?,
+            None => out.push_str("    response: None,\n"),
+        }
+        out.push_str("};\n\n");
+    }
+    Ok(())
+}
+
+fn enumerations(spec: &OpenAPI, out: &mut String) -> Result<()> {
+    out.push_str("/// The integer enumerations of the spec (schemas with `x-enum-varnames`).\npub mod enums {\n    use super::*;\n\n");
+    for (name, schema) in component_schemas(spec)? {
+        let Some(values) = enum_values(name, schema)? else {
+            continue;
+        };
+        writeln!(out, "    /// `{name}`: {}", first_line(description(schema)))?;
+        writeln!(
+            out,
+            "    pub const {}: Enumeration = Enumeration {{",
+            screaming(name)
+        )?;
+        writeln!(out, "        name: {name:?},")?;
+        writeln!(out, "        kind: {:?},", words(name))?;
+        writeln!(out, "        description: {:?},", description(schema))?;
+        out.push_str("        values: &[\n");
+        for v in values {
+            writeln!(
+                out,
+                "            EnumValue {{ code: {}, variant: {:?}, name: {:?}, description: {:?} }},",
+                v.code, v.variant, v.name, v.description
+            )?;
+        }
+        out.push_str("        ],\n    };\n\n");
+    }
+    out.push_str("}\n\n");
+    Ok(())
+}
+
+fn schemas(spec: &OpenAPI, out: &mut String) -> Result<()> {
+    out.push_str("/// The object schemas of the spec, with their fields in the spec's order.\npub mod schemas {\n    use super::*;\n\n");
+    for (name, schema) in component_schemas(spec)? {
+        let SchemaKind::Type(Type::Object(object)) = &schema.schema_kind else {
+            continue;
+        };
+        writeln!(out, "    /// `{name}`: {}", first_line(description(schema)))?;
+        writeln!(out, "    pub const {}: Schema = Schema {{", screaming(name))?;
+        writeln!(out, "        name: {name:?},")?;
+        writeln!(out, "        description: {:?},", description(schema))?;
+        out.push_str("        fields: &[\n");
+        for (field, property) in &object.properties {
+            let property = property.clone().unbox();
+            let f = field_of(spec, field, &property, object.required.contains(field))
+                .with_context(|| format!("{name}.{field}"))?;
+            out.push_str(&indent(&field_literal(&f)?, 12));
+            out.push_str(",\n");
+        }
+        out.push_str("        ],\n    };\n\n");
+    }
+    out.push_str("}\n");
+    Ok(())
+}
+
+/// `crates/models/src/generated.rs`: each enumeration as a `code_enum!` (named enums with an
+/// `Unknown` case).
+pub fn model_enums(spec: &OpenAPI) -> Result<String> {
+    let mut out = String::from("use crate::codes::code_enum;\nuse ccsqm_client::types;\n\n");
+    for (name, schema) in component_schemas(spec)? {
+        let Some(values) = enum_values(name, schema)? else {
+            continue;
+        };
+        out.push_str("code_enum! {\n");
+        for line in description(schema).lines() {
+            writeln!(
+                out,
+                "    ///{}{line}",
+                if line.is_empty() { "" } else { " " }
+            )?;
+        }
+        writeln!(out, "    ///\n    /// The spec's `{name}`; generated from its `x-enum-varnames` and `x-enum-descriptions`.")?;
+        writeln!(
+            out,
+            "    pub enum {name} as types::{name}, kind = {:?}, spec = ccsqm_client::spec::enums::{} {{",
+            words(name),
+            screaming(name)
+        )?;
+        for v in values {
+            writeln!(
+                out,
+                "        {} = {}, {:?}, {:?};",
+                v.variant, v.code, v.name, v.description
+            )?;
+        }
+        out.push_str("    }\n}\n\n");
+    }
+    Ok(out)
+}
+
+/// `crates/sandbox/src/generated.rs`: a call whose every field holds a value derived from its
+/// schema alone, for the fields the sandbox has no generator of its own for.
+pub fn sandbox_sample(spec: &OpenAPI) -> Result<String> {
+    let schemas = component_schemas(spec)?;
+    let (_, schema) = schemas
+        .iter()
+        .find(|(name, _)| *name == SAMPLED_SCHEMA)
+        .ok_or_else(|| anyhow!("the spec has no `{SAMPLED_SCHEMA}` schema"))?;
+    let SchemaKind::Type(Type::Object(object)) = &schema.schema_kind else {
+        bail!("`{SAMPLED_SCHEMA}` is not an object");
+    };
+    let mut out = String::new();
+    writeln!(
+        out,
+        "use ccsqm_client::spec::schemas::{} as SCHEMA;\nuse ccsqm_client::types::{SAMPLED_SCHEMA};\n\n\
+         /// A `{SAMPLED_SCHEMA}` whose every field holds a deterministic value derived from its schema\n\
+         /// in `spec/ccsqm.yaml` (see [`crate::sample`]), for `key`. The sandbox's own generators\n\
+         /// replace the fields they know; a field added to the spec is served with this value.\n\
+         pub(crate) fn sample_{}(key: u64) -> {SAMPLED_SCHEMA} {{\n    {SAMPLED_SCHEMA} {{",
+        screaming(SAMPLED_SCHEMA),
+        snake(SAMPLED_SCHEMA)
+    )?;
+    for (index, (field, property)) in object.properties.iter().enumerate() {
+        let property = property.clone().unbox();
+        let f = field_of(spec, field, &property, object.required.contains(field))?;
+        let sampler = match f.kind.as_str() {
+            "Kind::String" | "Kind::Secret" => "text",
+            "Kind::Integer" | "Kind::UnixSeconds" => "integer",
+            "Kind::Number" => "number",
+            "Kind::Boolean" => "boolean",
+            k if k.starts_with("Kind::Enum") => "integer",
+            _ => {
+                writeln!(out, "        {}: Default::default(),", rust_field(field))?;
+                continue;
+            }
+        };
+        let value = format!("crate::sample::{sampler}(&SCHEMA.fields[{index}], key)");
+        let value = if f.kind.starts_with("Kind::Enum") {
+            format!("{value}.and_then(|code| code.try_into().ok())")
+        } else {
+            value
+        };
+        let value = if f.required && !f.nullable {
+            format!("{value}.unwrap_or_default()")
+        } else {
+            value
+        };
+        writeln!(out, "        {}: {value},", rust_field(field))?;
+    }
+    out.push_str("    }\n}\n");
+    Ok(out)
+}
+
+struct Op {
+    id: String,
+    method: String,
+    path: String,
+    summary: String,
+    description: String,
+    authenticated: bool,
+    headers: Vec<FieldFacts>,
+    body: Option<String>,
+    response: Option<String>,
+}
+
+fn all_operations(spec: &OpenAPI) -> Result<Vec<Op>> {
+    let mut ops = Vec::new();
+    for (path, item) in &spec.paths.paths {
+        let item = item
+            .as_item()
+            .ok_or_else(|| anyhow!("path {path}: a $ref path item is not supported"))?;
+        for (method, op) in item.iter() {
+            ops.push(
+                operation(spec, path, method, op).with_context(|| format!("{method} {path}"))?,
+            );
+        }
+    }
+    Ok(ops)
+}
+
+fn operation(spec: &OpenAPI, path: &str, method: &str, op: &Operation) -> Result<Op> {
+    let id = op
+        .operation_id
+        .clone()
+        .ok_or_else(|| anyhow!("no operationId"))?;
+    let security = op.security.as_ref().or(spec.security.as_ref());
+    let mut headers = Vec::new();
+    for parameter in &op.parameters {
+        let parameter = match parameter {
+            ReferenceOr::Item(p) => p,
+            ReferenceOr::Reference { reference } => {
+                bail!("{id}: parameter {reference}: $ref is not supported")
+            }
+        };
+        let Parameter::Header { parameter_data, .. } = parameter else {
+            bail!("{id}: only header parameters are supported (the paths have no variables or queries)");
+        };
+        let ParameterSchemaOrContent::Schema(schema) = &parameter_data.format else {
+            bail!(
+                "{id}: header {}: content is not supported",
+                parameter_data.name
+            );
+        };
+        let schema = resolve(spec, schema)?;
+        let mut f = field_of(
+            spec,
+            &parameter_data.name,
+            &ReferenceOr::Item(schema.clone()),
+            parameter_data.required,
+        )?;
+        f.description = parameter_data.description.clone().unwrap_or_default();
+        if f.example.is_none() {
+            f.example = parameter_data.example.as_ref().map(|e| e.to_string());
+        }
+        headers.push(f);
+    }
+    let body = match &op.request_body {
+        None => None,
+        Some(ReferenceOr::Reference { reference }) => {
+            bail!("{id}: request body {reference}: $ref is not supported")
+        }
+        Some(ReferenceOr::Item(body)) => match body
+            .content
+            .get("application/json")
+            .and_then(|m| m.schema.as_ref())
+        {
+            Some(ReferenceOr::Reference { reference }) => Some(schema_name(reference)?.to_owned()),
+            Some(ReferenceOr::Item(_)) => {
+                bail!("{id}: the request body must be a $ref to a component schema")
+            }
+            None => None,
+        },
+    };
+    let response = op
+        .responses
+        .responses
+        .iter()
+        .find(|(status, _)| matches!(status, openapiv3::StatusCode::Code(200..=299)))
+        .and_then(|(_, r)| r.as_item())
+        .and_then(|r| r.content.get("application/json"))
+        .and_then(|m| m.schema.as_ref())
+        .and_then(|s| match s {
+            ReferenceOr::Reference { reference } => schema_name(reference).ok().map(str::to_owned),
+            ReferenceOr::Item(_) => None,
+        });
+    Ok(Op {
+        method: method.to_ascii_uppercase(),
+        path: path.to_owned(),
+        summary: op.summary.clone().unwrap_or_default(),
+        description: op.description.clone().unwrap_or_default(),
+        authenticated: security.is_some_and(|s| !s.is_empty()),
+        headers,
+        body,
+        response,
+        id,
+    })
+}
+
+struct FieldFacts {
+    name: String,
+    description: String,
+    kind: String,
+    required: bool,
+    nullable: bool,
+    minimum: Option<f64>,
+    maximum: Option<f64>,
+    example: Option<String>,
+}
+
+fn field_of(
+    spec: &OpenAPI,
+    name: &str,
+    schema: &ReferenceOr<Schema>,
+    required: bool,
+) -> Result<FieldFacts> {
+    let resolved = resolve(spec, schema)?;
+    let data = &resolved.schema_data;
+    // A reference's own description is the referenced schema's.
+    let description = data.description.clone().unwrap_or_default();
+    let (minimum, maximum) = match &resolved.schema_kind {
+        SchemaKind::Type(Type::Integer(i)) => {
+            (i.minimum.map(|v| v as f64), i.maximum.map(|v| v as f64))
+        }
+        SchemaKind::Type(Type::Number(n)) => (n.minimum, n.maximum),
+        _ => (None, None),
+    };
+    Ok(FieldFacts {
+        name: name.to_owned(),
+        description,
+        kind: kind(spec, schema)?,
+        required,
+        nullable: data.nullable,
+        minimum,
+        maximum,
+        example: data.example.as_ref().map(|e| e.to_string()),
+    })
+}
+
+fn kind(spec: &OpenAPI, schema: &ReferenceOr<Schema>) -> Result<String> {
+    if let ReferenceOr::Reference { reference } = schema {
+        let name = schema_name(reference)?;
+        let target = resolve(spec, schema)?;
+        if enum_values(name, &target)?.is_some() {
+            return Ok(format!("Kind::Enum(&enums::{})", screaming(name)));
+        }
+        if let SchemaKind::Type(Type::Object(_)) = target.schema_kind {
+            return Ok(format!("Kind::Object(&schemas::{})", screaming(name)));
+        }
+        return kind(spec, &ReferenceOr::Item(target));
+    }
+    let ReferenceOr::Item(schema) = schema else {
+        unreachable!()
+    };
+    Ok(match &schema.schema_kind {
+        SchemaKind::Type(Type::String(s)) => match &s.format {
+            openapiv3::VariantOrUnknownOrEmpty::Item(openapiv3::StringFormat::Password) => {
+                "Kind::Secret".into()
+            }
+            _ => "Kind::String".into(),
+        },
+        SchemaKind::Type(Type::Integer(_))
+            if schema
+                .schema_data
+                .extensions
+                .contains_key(TIMESTAMP_EXTENSION) =>
+        {
+            "Kind::UnixSeconds".into()
+        }
+        SchemaKind::Type(Type::Integer(_)) => "Kind::Integer".into(),
+        SchemaKind::Type(Type::Number(_)) => "Kind::Number".into(),
+        SchemaKind::Type(Type::Boolean(_)) => "Kind::Boolean".into(),
+        SchemaKind::Type(Type::Array(a)) => {
+            let items = a
+                .items
+                .as_ref()
+                .ok_or_else(|| anyhow!("an array without items"))?;
+            format!("Kind::Array(&{})", kind(spec, &items.clone().unbox())?)
+        }
+        _ => "Kind::Other".into(),
+    })
+}
+
+fn field_literal(f: &FieldFacts) -> Result<String> {
+    let option = |v: Option<f64>| match v {
+        Some(v) => format!("Some({v:?})"),
+        None => "None".into(),
+    };
+    Ok(format!(
+        "Field {{\n    name: {:?},\n    description: {:?},\n    kind: {},\n    required: {},\n    nullable: {},\n    minimum: {},\n    maximum: {},\n    example: {},\n}}",
+        f.name,
+        f.description,
+        f.kind,
+        f.required,
+        f.nullable,
+        option(f.minimum),
+        option(f.maximum),
+        match &f.example {
+            Some(e) => format!("Some({e:?})"),
+            None => "None".into(),
+        }
+    ))
+}
+
+struct Value {
+    code: i64,
+    variant: String,
+    name: String,
+    description: String,
+}
+
+/// The values of an integer enumeration with `x-enum-varnames`; `None` for any other schema.
+fn enum_values(name: &str, schema: &Schema) -> Result<Option<Vec<Value>>> {
+    let SchemaKind::Type(Type::Integer(integer)) = &schema.schema_kind else {
+        return Ok(None);
+    };
+    let Some(varnames) = schema.schema_data.extensions.get("x-enum-varnames") else {
+        return Ok(None);
+    };
+    let strings = |key: &str, v: &serde_json::Value| -> Result<Vec<String>> {
+        v.as_array()
+            .ok_or_else(|| anyhow!("{name}: {key} is not a list"))?
+            .iter()
+            .map(|s| {
+                s.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| anyhow!("{name}: {key} holds a non-string"))
+            })
+            .collect()
+    };
+    let varnames = strings("x-enum-varnames", varnames)?;
+    let descriptions = match schema.schema_data.extensions.get("x-enum-descriptions") {
+        Some(v) => strings("x-enum-descriptions", v)?,
+        None => bail!(
+            "{name} in spec/ccsqm.yaml: x-enum-varnames needs x-enum-descriptions (one per value)"
+        ),
+    };
+    let codes: Vec<i64> = integer
+        .enumeration
+        .iter()
+        .map(|c| c.ok_or_else(|| anyhow!("{name}: a null enum value")))
+        .collect::<Result<_>>()?;
+    if codes.len() != varnames.len() || codes.len() != descriptions.len() {
+        bail!(
+            "{name} in spec/ccsqm.yaml: enum has {} values, x-enum-varnames {} and x-enum-descriptions {}: give each value a name and a description",
+            codes.len(),
+            varnames.len(),
+            descriptions.len()
+        );
+    }
+    Ok(Some(
+        codes
+            .into_iter()
+            .zip(varnames)
+            .zip(descriptions)
+            .map(|((code, variant), description)| Value {
+                code,
+                name: kebab(&variant),
+                variant,
+                description,
+            })
+            .collect(),
+    ))
+}
+
+fn component_schemas(spec: &OpenAPI) -> Result<Vec<(&str, &Schema)>> {
+    let Some(components) = &spec.components else {
+        return Ok(Vec::new());
+    };
+    components
+        .schemas
+        .iter()
+        .map(|(name, schema)| match schema {
+            ReferenceOr::Item(schema) => Ok((name.as_str(), schema)),
+            ReferenceOr::Reference { reference } => {
+                bail!("components.schemas.{name}: {reference}: a $ref is not supported")
+            }
+        })
+        .collect()
+}
+
+fn resolve(spec: &OpenAPI, schema: &ReferenceOr<Schema>) -> Result<Schema> {
+    match schema {
+        ReferenceOr::Item(schema) => Ok(schema.clone()),
+        ReferenceOr::Reference { reference } => {
+            let name = schema_name(reference)?;
+            let found = spec
+                .components
+                .as_ref()
+                .and_then(|c| c.schemas.get(name))
+                .ok_or_else(|| anyhow!("{reference} is not in components.schemas"))?;
+            resolve(spec, found)
+        }
+    }
+}
+
+fn schema_name(reference: &str) -> Result<&str> {
+    reference
+        .strip_prefix("#/components/schemas/")
+        .ok_or_else(|| anyhow!("{reference}: only #/components/schemas/ references are supported"))
+}
+
+fn description(schema: &Schema) -> &str {
+    schema
+        .schema_data
+        .description
+        .as_deref()
+        .unwrap_or("")
+        .trim_end()
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("")
+}
+
+fn indent(text: &str, by: usize) -> String {
+    let pad = " ".repeat(by);
+    text.lines()
+        .map(|l| format!("{pad}{l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Words of a name in any case: `token_by_ak_sk`, `InspectionStatus`, `x-UserId`.
+fn split_words(name: &str) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let chars: Vec<char> = name.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        if !c.is_alphanumeric() {
+            if !current.is_empty() {
+                words.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        let boundary = c.is_uppercase()
+            && !current.is_empty()
+            && (chars[i - 1].is_lowercase()
+                || chars[i - 1].is_ascii_digit()
+                || chars.get(i + 1).is_some_and(|n| n.is_lowercase()));
+        if boundary {
+            words.push(std::mem::take(&mut current));
+        }
+        current.extend(c.to_lowercase());
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words
+}
+
+/// `token_by_ak_sk` → `TokenByAkSk`.
+pub fn camel(name: &str) -> String {
+    split_words(name)
+        .iter()
+        .map(|w| {
+            let mut chars = w.chars();
+            chars
+                .next()
+                .map(|c| c.to_uppercase().chain(chars).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// `InspectionStatus` → `INSPECTION_STATUS`.
+pub fn screaming(name: &str) -> String {
+    split_words(name).join("_").to_uppercase()
+}
+
+/// `InspectionStatus` → `inspection_status`.
+pub fn snake(name: &str) -> String {
+    split_words(name).join("_")
+}
+
+/// `InspectionSucceeded` → `inspection-succeeded`.
+pub fn kebab(name: &str) -> String {
+    split_words(name).join("-")
+}
+
+/// `InspectionStatus` → `inspection status`.
+fn words(name: &str) -> String {
+    split_words(name).join(" ")
+}
+
+/// The Rust field of a property in progenitor's types: snake case, `r#` for keywords.
+fn rust_field(name: &str) -> String {
+    let field = snake(name);
+    match field.as_str() {
+        "type" | "ref" | "self" | "match" | "fn" | "mod" | "use" | "impl" | "move" | "loop"
+        | "where" => {
+            format!("{field}_")
+        }
+        _ => field,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(camel("token_by_ak_sk"), "TokenByAkSk");
+        assert_eq!(camel("appraisecall_details"), "AppraisecallDetails");
+        assert_eq!(screaming("InspectionStatus"), "INSPECTION_STATUS");
+        assert_eq!(screaming("TokenByAkSkRequest"), "TOKEN_BY_AK_SK_REQUEST");
+        assert_eq!(
+            kebab("ThirdPartyAsrSubmitFailed"),
+            "third-party-asr-submit-failed"
+        );
+        assert_eq!(words("CallType"), "call type");
+        assert_eq!(snake("AccessToken"), "access_token");
+        assert_eq!(snake("staff_id"), "staff_id");
+    }
+}
