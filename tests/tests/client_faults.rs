@@ -12,8 +12,8 @@ use serde_json::json;
 
 fn every_call(limit: u64) -> AppraisecallDetailsRequest {
     serde_json::from_value(json!({
-        "call_types": [0, 2],
-        "status": [0, 1, 2, 3, 9, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40],
+        "call_types": ccsqm_client::spec::enums::CALL_TYPE.codes().collect::<Vec<_>>(),
+        "status": ccsqm_client::spec::enums::INSPECTION_STATUS.codes().collect::<Vec<_>>(),
         "limit": limit, "page": 1, "upload_from": null, "upload_to": null
     }))
     .unwrap()

@@ -16,7 +16,7 @@ const APP_KEY: &str = "my-app-key";
 const APP_SECRET: &str = "app-5ecret-do-not-show";
 const TOKEN_1: &str = "tok-1-5ecret";
 const TOKEN_2: &str = "tok-2-5ecret";
-const DETAILS_PATH: &str = "/apiaccess/CCSQM/rest/ccisqm/v1/appraisecall/details";
+const DETAILS_PATH: &str = ccsqm_client::spec::APPRAISECALL_DETAILS.path;
 
 fn seed_request() -> AppraisecallDetailsRequest {
     serde_json::from_value(fixture("seed-request.json")).unwrap()
@@ -66,7 +66,7 @@ fn first(n: usize, path: &'static str) -> impl Fn(&HttpMockRequest) -> bool + Se
     }
 }
 
-const TOKEN_PATH: &str = "/apigovernance/api/oauth/tokenByAkSk";
+const TOKEN_PATH: &str = ccsqm_client::spec::TOKEN_BY_AK_SK.path;
 
 // ---- tokens from tokenByAkSk ----
 

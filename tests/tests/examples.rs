@@ -8,7 +8,7 @@ use ccsqm_tests::{assert_same_json, fixture, spec};
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::{json, Value};
 
-const DETAILS: &str = "/apiaccess/CCSQM/rest/ccisqm/v1/appraisecall/details";
+const DETAILS: &str = ccsqm_client::spec::APPRAISECALL_DETAILS.path;
 
 /// Every field of the seed's response table, and the four that appear only in its example.
 const DOCUMENTED_CALL_FIELDS: [&str; 19] = [
@@ -179,9 +179,19 @@ fn every_spec_example_matches_the_generated_types() {
                 let Some(json) = body.get("content").and_then(|c| c.get("application/json")) else {
                     continue;
                 };
-                let schema = json["schema"]["$ref"].as_str().unwrap();
+                let Some(schema) = json["schema"]["$ref"].as_str() else {
+                    panic!(
+                        "{at} in spec/ccsqm.yaml: give it a schema by $ref to components.schemas"
+                    );
+                };
                 let schema = schema.trim_start_matches("#/components/schemas/");
-                for (name, example) in json["examples"].as_object().unwrap() {
+                let Some(examples) = json["examples"].as_object().filter(|e| !e.is_empty()) else {
+                    panic!(
+                        "{at} in spec/ccsqm.yaml has no example: add one under `examples:` \
+                         (the vendor's, verbatim, or one marked as ours in its summary)"
+                    );
+                };
+                for (name, example) in examples {
                     check_example(schema, &example["value"], &format!("{at} example {name}"));
                     checked += 1;
                 }

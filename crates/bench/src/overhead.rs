@@ -26,8 +26,9 @@ pub struct Overhead {
 /// Page 1 of `limit` calls, every call type and status: what `ccsqm details --all` asks first.
 pub fn request(limit: u64) -> AppraisecallDetailsRequest {
     serde_json::from_value(serde_json::json!({
-        "limit": limit, "page": 1, "call_types": [0, 2],
-        "status": [0, 1, 2, 3, 9, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40],
+        "limit": limit, "page": 1,
+        "call_types": ccsqm_client::spec::enums::CALL_TYPE.codes().collect::<Vec<_>>(),
+        "status": ccsqm_client::spec::enums::INSPECTION_STATUS.codes().collect::<Vec<_>>(),
         "upload_from": null, "upload_to": null
     }))
     .expect("a valid request")

@@ -107,8 +107,8 @@ fn every_flag_reaches_the_request_body() {
 fn defaults_ask_for_every_documented_type_and_status() {
     let server = MockServer::start();
     let expected: AppraisecallDetailsRequest = serde_json::from_value(json!({
-        "call_types": [0, 2],
-        "status": [0, 1, 2, 3, 9, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40],
+        "call_types": ccsqm_client::spec::enums::CALL_TYPE.codes().collect::<Vec<_>>(),
+        "status": ccsqm_client::spec::enums::INSPECTION_STATUS.codes().collect::<Vec<_>>(),
         "upload_from": null, "upload_to": null, "page": 1, "limit": 100
     }))
     .unwrap();

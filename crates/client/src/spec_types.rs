@@ -112,3 +112,10 @@ pub struct EnumValue {
     /// Its `x-enum-descriptions` entry.
     pub description: &'static str,
 }
+
+impl Enumeration {
+    /// The documented codes, in the spec's order.
+    pub fn codes(&self) -> impl Iterator<Item = i64> + 'static {
+        self.values.iter().map(|v| v.code)
+    }
+}

@@ -32,7 +32,10 @@ fn request(limit: u64) -> AppraisecallDetailsRequest {
     AppraisecallDetailsRequest {
         call_from: None,
         call_to: None,
-        call_types: [0, 2].map(|t| CallType::try_from(t).unwrap()).to_vec(),
+        call_types: ccsqm_client::spec::enums::CALL_TYPE
+            .codes()
+            .map(|t| CallType::try_from(t).unwrap())
+            .collect(),
         duration_max: None,
         duration_min: None,
         keyword: None,
@@ -40,9 +43,10 @@ fn request(limit: u64) -> AppraisecallDetailsRequest {
         page: NonZeroU64::new(1).unwrap(),
         staff_id: None,
         staff_name: None,
-        status: [0, 1, 2, 3, 9, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40]
+        status: ccsqm_client::spec::enums::INSPECTION_STATUS
+            .codes()
             .map(|s| InspectionStatus::try_from(s).unwrap())
-            .to_vec(),
+            .collect(),
         upload_from: None,
         upload_to: None,
     }

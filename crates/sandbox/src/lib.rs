@@ -4,7 +4,10 @@ mod auth;
 mod data;
 mod dialog;
 mod faults;
+#[allow(clippy::all)]
+mod generated;
 mod rng;
+mod sample;
 pub mod serve;
 mod server;
 

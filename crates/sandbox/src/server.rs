@@ -18,6 +18,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
+use ccsqm_client::spec::Operation;
 use ccsqm_client::types::{AppraisecallDetailsRequest, TokenByAkSkRequest, TokenByAkSkResponse};
 use http_body::{Frame, SizeHint};
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -30,10 +31,10 @@ use crate::data::DataSet;
 use crate::faults::{Fault, FaultState};
 use crate::Credentials;
 
-/// Path of `appraisecall/details`.
-pub const DETAILS_PATH: &str = "/apiaccess/CCSQM/rest/ccisqm/v1/appraisecall/details";
-/// Path of `tokenByAkSk`.
-pub const TOKEN_PATH: &str = "/apigovernance/api/oauth/tokenByAkSk";
+/// Path of `appraisecall/details` (from the spec).
+pub const DETAILS_PATH: &str = Operation::AppraisecallDetails.info().path;
+/// Path of `tokenByAkSk` (from the spec).
+pub const TOKEN_PATH: &str = Operation::TokenByAkSk.info().path;
 /// Token lifetime when `X-Token-Expire` is absent (the vendor's example value).
 pub const DEFAULT_TOKEN_LIFETIME: u64 = 600;
 /// The longest token lifetime `X-Token-Expire` may ask for (documented by the vendor).
@@ -48,10 +49,28 @@ pub(crate) struct AppState {
     pub faults: Mutex<FaultState>,
 }
 
+/// The handler of each operation of the spec, at the spec's method and path.
+///
+/// The `match` has no `_` arm: an operation added to the spec fails to compile here
+/// ("non-exhaustive patterns: `Operation::...` not covered") until it has a handler.
+fn route(router: Router<Arc<AppState>>, operation: Operation) -> Router<Arc<AppState>> {
+    let spec = operation.info();
+    let handler = match operation {
+        Operation::AppraisecallDetails => post(details),
+        Operation::TokenByAkSk => post(token),
+    };
+    debug_assert_eq!(
+        spec.method, "POST",
+        "{}: the handlers above are POST",
+        spec.id
+    );
+    router.route(spec.path, handler)
+}
+
 pub(crate) fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route(TOKEN_PATH, post(token))
-        .route(DETAILS_PATH, post(details))
+    Operation::ALL
+        .iter()
+        .fold(Router::new(), |router, op| route(router, *op))
         .route_layer(middleware::from_fn_with_state(state.clone(), inject_faults))
         .fallback(|| async { text(StatusCode::NOT_FOUND, "no such path") })
         .with_state(state)

@@ -3,8 +3,8 @@
 //!
 //! "The same": NDJSON is the calls' JSON, so a line reads back (serde_json) to an equal record,
 //! every float to the same bits. CSV is text: each cell is mapped back by its column (the
-//! documented columns, [`CSV_COLUMNS`]; an integer column to an `i64`, a number column to an
-//! `f64`, the others to text) and an empty cell to an absent field, so the one thing CSV cannot
+//! documented columns, [`csv_columns`]; an integer column to an `i64`, a number column to an
+//! `f64`, the others to text, as the spec's `Call` schema types them) and an empty cell to an absent field, so the one thing CSV cannot
 //! tell apart is an absent text field from an empty one: the expected record has empty texts
 //! as absent. Floats read back to the same bits there too (the cell is the shortest text that
 //! reads back exactly).
@@ -18,28 +18,23 @@ use proptest::prelude::*;
 use super::*;
 use ccsqm_models::types::Call;
 
-/// The `Call` fields that are `number` in the spec (`f64`); every other non-text field is an
-/// integer (`i64`).
-const FLOAT_COLUMNS: [&str; 8] = [
-    "deal",
-    "duration",
-    "left_silence_time",
-    "left_speech_ratio",
-    "left_speed",
-    "right_silence_time",
-    "right_speech_ratio",
-    "right_speed",
-];
-const INT_COLUMNS: [&str; 8] = [
-    "call_time",
-    "call_type",
-    "upload_time",
-    "status",
-    "create_time",
-    "inspect_status",
-    "complain_status",
-    "review_status",
-];
+use ccsqm_client::spec::{Field, Kind};
+
+/// How a column reads back from CSV: by its field's kind in the spec.
+fn column_kind(column: &str) -> Option<&'static Kind> {
+    CALL.field(column).map(|f: &'static Field| &f.kind)
+}
+
+fn is_number(kind: Option<&Kind>) -> bool {
+    matches!(kind, Some(Kind::Number))
+}
+
+fn is_integer(kind: Option<&Kind>) -> bool {
+    matches!(
+        kind,
+        Some(Kind::Integer | Kind::UnixSeconds | Kind::Enum(_))
+    )
+}
 
 /// Text that CSV must quote (commas, quotes, line breaks, spaces at the ends), any Unicode, or
 /// plain identifiers.
@@ -84,41 +79,30 @@ fn int() -> impl Strategy<Value = i64> {
     ]
 }
 
+/// A value of a field of the spec's kind, or absent.
+fn field_value(kind: &Kind) -> BoxedStrategy<Option<serde_json::Value>> {
+    use serde_json::Value;
+    let value: BoxedStrategy<Value> = match kind {
+        Kind::Number => finite().prop_map(Value::from).boxed(),
+        Kind::Integer | Kind::UnixSeconds | Kind::Enum(_) => int().prop_map(Value::from).boxed(),
+        Kind::Boolean => any::<bool>().prop_map(Value::from).boxed(),
+        _ => text().prop_map(Value::from).boxed(),
+    };
+    prop::option::of(value).boxed()
+}
+
 prop_compose! {
-    fn call()(
-        texts in prop::collection::vec(prop::option::of(text()), 7),
-        ints in prop::collection::vec(prop::option::of(int()), 8),
-        floats in prop::collection::vec(prop::option::of(finite()), 8),
-    ) -> Call {
-        let mut t = texts.into_iter();
-        let mut i = ints.into_iter();
-        let mut f = floats.into_iter();
-        // Fields are evaluated in the order written.
-        Call {
-            call_id: t.next().unwrap(),
-            call_uuid: t.next().unwrap(),
-            file_name: t.next().unwrap(),
-            left_channel: t.next().unwrap(),
-            right_channel: t.next().unwrap(),
-            staff_id: t.next().unwrap(),
-            staff_name: t.next().unwrap(),
-            call_time: i.next().unwrap(),
-            call_type: i.next().unwrap(),
-            upload_time: i.next().unwrap(),
-            status: i.next().unwrap(),
-            create_time: i.next().unwrap(),
-            inspect_status: i.next().unwrap(),
-            complain_status: i.next().unwrap(),
-            review_status: i.next().unwrap(),
-            deal: f.next().unwrap(),
-            duration: f.next().unwrap(),
-            left_silence_time: f.next().unwrap(),
-            left_speech_ratio: f.next().unwrap(),
-            left_speed: f.next().unwrap(),
-            right_silence_time: f.next().unwrap(),
-            right_speech_ratio: f.next().unwrap(),
-            right_speed: f.next().unwrap(),
-        }
+    /// A call with any value in each field of the spec's `Call` schema, typed by its kind.
+    fn call()(values in CALL.fields.iter().map(|f| field_value(&f.kind)).collect::<Vec<_>>())
+        -> Call
+    {
+        let fields: serde_json::Map<String, serde_json::Value> = CALL
+            .fields
+            .iter()
+            .zip(values)
+            .filter_map(|(f, v)| Some((f.name.to_owned(), v?)))
+            .collect();
+        serde_json::from_value(serde_json::Value::Object(fields)).expect("a call of the spec's kinds")
     }
 }
 
@@ -163,23 +147,23 @@ fn read_csv(bytes: &[u8]) -> Vec<CallRecord> {
         .iter()
         .map(str::to_owned)
         .collect();
-    assert_eq!(header, CSV_COLUMNS);
+    assert_eq!(header, csv_columns().collect::<Vec<_>>());
     reader
         .records()
         .map(|row| {
             let row = row.unwrap();
-            assert_eq!(row.len(), CSV_COLUMNS.len());
+            assert_eq!(row.len(), csv_columns().count());
             let mut fields = serde_json::Map::new();
-            for (column, cell) in CSV_COLUMNS.iter().zip(row.iter()) {
+            for (column, cell) in csv_columns().zip(row.iter()) {
                 if cell.is_empty() {
                     continue;
                 }
-                let value = if FLOAT_COLUMNS.contains(column) {
+                let value = if is_number(column_kind(column)) {
                     let x: f64 = cell
                         .parse()
                         .unwrap_or_else(|e| panic!("{column}: {cell:?}: {e}"));
                     serde_json::Value::from(x)
-                } else if INT_COLUMNS.contains(column) {
+                } else if is_integer(column_kind(column)) {
                     let n: i64 = cell
                         .parse()
                         .unwrap_or_else(|e| panic!("{column}: {cell:?}: {e}"));
@@ -195,26 +179,14 @@ fn read_csv(bytes: &[u8]) -> Vec<CallRecord> {
 }
 
 #[test]
-fn columns_are_typed_once() {
-    // Every column but call_group_id and the texts is in exactly one of the lists.
-    let texts = [
-        "call_group_id",
-        "call_id",
-        "call_uuid",
-        "file_name",
-        "left_channel",
-        "right_channel",
-        "staff_id",
-        "staff_name",
-    ];
-    for column in CSV_COLUMNS {
-        let kinds = [
-            texts.contains(&column),
-            FLOAT_COLUMNS.contains(&column),
-            INT_COLUMNS.contains(&column),
-        ];
-        assert_eq!(kinds.iter().filter(|k| **k).count(), 1, "{column}");
-    }
+fn csv_columns_are_the_specs_call_fields_in_order() {
+    let columns: Vec<&str> = csv_columns().collect();
+    assert_eq!(columns[0], "call_group_id");
+    assert_eq!(columns.len(), CALL.fields.len() + 1);
+    assert!(columns[1..]
+        .iter()
+        .zip(CALL.fields)
+        .all(|(c, f)| *c == f.name));
 }
 
 #[test]
@@ -275,13 +247,10 @@ proptest! {
     #[test]
     fn non_finite_numbers_are_refused_not_lost(
         record in record(),
-        column in prop::sample::select(FLOAT_COLUMNS.to_vec()),
+        column in prop::sample::select(number_columns()),
         bad in prop::sample::select(vec![f64::NAN, f64::INFINITY, f64::NEG_INFINITY]),
     ) {
-        let mut value = serde_json::to_value(&record).unwrap();
-        value[column] = serde_json::Value::from(1.5);
-        let mut record: CallRecord = serde_json::from_value(value).unwrap();
-        *float_field(&mut record.call, column) = Some(bad);
+        let record = with_number(&record, column, bad);
         for format in [Format::Ndjson, Format::Csv] {
             let error = write_all(format, std::slice::from_ref(&record)).unwrap_err();
             prop_assert_eq!(error.kind(), io::ErrorKind::InvalidData);
@@ -293,16 +262,22 @@ proptest! {
     }
 }
 
-fn float_field<'a>(call: &'a mut Call, column: &str) -> &'a mut Option<f64> {
-    match column {
-        "deal" => &mut call.deal,
-        "duration" => &mut call.duration,
-        "left_silence_time" => &mut call.left_silence_time,
-        "left_speech_ratio" => &mut call.left_speech_ratio,
-        "left_speed" => &mut call.left_speed,
-        "right_silence_time" => &mut call.right_silence_time,
-        "right_speech_ratio" => &mut call.right_speech_ratio,
-        "right_speed" => &mut call.right_speed,
-        other => panic!("{other} is not a number column"),
+/// The number columns of the spec's `Call`.
+fn number_columns() -> Vec<&'static str> {
+    CALL.fields
+        .iter()
+        .filter(|f| f.kind == Kind::Number)
+        .map(|f| f.name)
+        .collect()
+}
+
+/// `record` with `column` set to `x`, which may be NaN or infinite: set through TOML, a format
+/// that has them (JSON has not), so that any number field of the spec can be reached.
+fn with_number(record: &CallRecord, column: &str, x: f64) -> CallRecord {
+    let mut table = toml::Table::try_from(&record.call).unwrap();
+    table.insert(column.to_owned(), toml::Value::Float(x));
+    CallRecord {
+        call_group_id: record.call_group_id.clone(),
+        call: table.try_into().unwrap(),
     }
 }

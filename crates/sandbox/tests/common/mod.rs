@@ -9,7 +9,10 @@ use ccsqm_client::types::{
 };
 use ccsqm_sandbox::{DataSet, Sandbox};
 
-pub const ALL_STATUSES: [i64; 15] = [0, 1, 2, 3, 9, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40];
+/// Every documented inspection status (from the spec).
+pub fn all_statuses() -> impl Iterator<Item = i64> {
+    ccsqm_client::spec::enums::INSPECTION_STATUS.codes()
+}
 
 /// A sandbox of `calls` generated calls, seed 3.
 pub async fn sandbox(calls: usize) -> Sandbox {
@@ -34,9 +37,9 @@ pub fn all(limit: u64) -> AppraisecallDetailsRequest {
         page: NonZeroU64::new(1).unwrap(),
         staff_id: None,
         staff_name: None,
-        status: ALL_STATUSES
+        status: all_statuses()
             .map(|s| InspectionStatus::try_from(s).unwrap())
-            .to_vec(),
+            .collect(),
         upload_from: None,
         upload_to: None,
     }

@@ -1,0 +1,103 @@
+//! Values derived from a field's schema alone (type, `x-unix-seconds`, enumeration,
+//! `minimum`/`maximum`, `example`), deterministic for a key: what the sandbox serves for a field
+//! of the spec it has no generator of its own for (see `generated.rs`).
+//!
+//! | schema | value |
+//! |---|---|
+//! | an enumeration | one of its documented codes |
+//! | `x-unix-seconds` | a time within the generated calls' span |
+//! | `minimum` and/or `maximum` | a value within them |
+//! | an `example` | the example |
+//! | text | `<field>-<n>` |
+//! | integer, number | `0..1000`, `0..1000` in hundredths |
+//! | boolean | true or false |
+
+use ccsqm_client::spec::{Field, Kind};
+
+use crate::data::{FIRST_CALL_TIME, SPAN_DAYS};
+use crate::rng::mix;
+
+/// 64 bits fixed by the key and the field's name.
+fn bits(field: &Field, key: u64) -> u64 {
+    let name = field.name.bytes().fold(0xCBF2_9CE4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01B3)
+    });
+    mix(key ^ mix(name))
+}
+
+fn example<T: serde::de::DeserializeOwned>(field: &Field) -> Option<T> {
+    field.example.and_then(|e| serde_json::from_str(e).ok())
+}
+
+/// A text value.
+pub(crate) fn text(field: &Field, key: u64) -> Option<String> {
+    example(field).or_else(|| Some(format!("{}-{}", field.name, bits(field, key) % 1000)))
+}
+
+/// An integer value.
+pub(crate) fn integer(field: &Field, key: u64) -> Option<i64> {
+    let bits = bits(field, key);
+    if let Kind::Enum(e) = field.kind {
+        return e
+            .values
+            .get((bits % e.values.len().max(1) as u64) as usize)
+            .map(|v| v.code);
+    }
+    if field.kind == Kind::UnixSeconds {
+        return Some(FIRST_CALL_TIME + (bits % (SPAN_DAYS * 86_400)) as i64);
+    }
+    match (field.minimum, field.maximum) {
+        (None, None) => example(field).or(Some((bits % 1000) as i64)),
+        (min, max) => {
+            let min = min.unwrap_or(0.0).ceil() as i64;
+            let max = max.map_or(min.saturating_add(999), |m| m.floor() as i64);
+            let span = max.saturating_sub(min).max(0) as u64 + 1;
+            Some(min.saturating_add((bits % span) as i64))
+        }
+    }
+}
+
+/// A number value.
+pub(crate) fn number(field: &Field, key: u64) -> Option<f64> {
+    let fraction = (bits(field, key) % 10_001) as f64 / 10_000.0;
+    match (field.minimum, field.maximum) {
+        (None, None) => example(field).or(Some((fraction * 100_000.0).round() / 100.0)),
+        (min, max) => {
+            let min = min.unwrap_or(0.0);
+            let max = max.unwrap_or(min + 1000.0);
+            Some(min + fraction * (max - min))
+        }
+    }
+}
+
+/// A boolean value.
+#[allow(dead_code)] // called by `generated.rs` when the schema has a boolean field
+pub(crate) fn boolean(field: &Field, key: u64) -> Option<bool> {
+    Some(bits(field, key) & 1 == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use ccsqm_client::spec::schemas::CALL;
+
+    use super::*;
+
+    #[test]
+    fn values_follow_the_schema() {
+        let field = |name| CALL.field(name).unwrap();
+        for key in 0..50 {
+            let time = integer(field("call_time"), key).unwrap();
+            assert!((FIRST_CALL_TIME..FIRST_CALL_TIME + 180 * 86_400).contains(&time));
+            assert!(text(field("call_id"), key).unwrap().starts_with("call_id-"));
+            let ratio = number(field("left_speech_ratio"), key).unwrap();
+            assert!(ratio.is_finite());
+        }
+        let bounded = Field {
+            minimum: Some(1.0),
+            maximum: Some(5.0),
+            ..*field("call_type")
+        };
+        assert!((1..=5).all(|_| (0..100).all(|k| (1..=5).contains(&integer(&bounded, k).unwrap()))));
+        assert_eq!(text(field("call_id"), 7), text(field("call_id"), 7));
+    }
+}
