@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod codegen;
 pub mod conformance;
+pub mod drill;
 pub mod facts;
 pub mod spec_lint;
 pub mod tools;
@@ -19,6 +20,9 @@ commands:
                    (installed under target/spec-tools on first use)
   bench [--quick]  build release binaries and run the benchmarks (crates/bench): prints a
                    table and writes BENCHMARKS.md (--quick: smaller, to target/bench/)
+  spec-drill       apply four kinds of spec edit (a response field, a request filter, an
+                   enumeration value, an operation) to a scratch copy, regenerate, build, and
+                   check that each flows or fails loudly as the README promises
   conformance [ARGS]
                    run schemathesis (installed under target/spec-tools on first use) from
                    spec/ccsqm.yaml against a fresh ccsqm-sandbox; ARGS go to `schemathesis run`

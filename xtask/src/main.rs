@@ -9,6 +9,7 @@ fn main() -> ExitCode {
         ["codegen"] => xtask::codegen::generate(&xtask::project_root(), false),
         ["codegen", "--check"] => xtask::codegen::generate(&xtask::project_root(), true),
         ["bench", rest @ ..] => xtask::bench::run(&xtask::project_root(), rest),
+        ["spec-drill"] => xtask::drill::run(&xtask::project_root()),
         ["spec-lint"] => xtask::spec_lint::run(&xtask::project_root()),
         ["conformance", extra @ ..] => xtask::conformance::run(&xtask::project_root(), extra),
         ["help" | "--help" | "-h"] | [] => {
