@@ -26,7 +26,7 @@ pub fn run(root: &Path) -> Result<()> {
     let work = base.join("work");
     let target = base.join("target");
     seed_target(root, &target)?;
-    let drills: [(&str, fn(&Drill) -> Result<()>); 4] = [
+    let drills: [(&str, Check); 4] = [
         ("a response field", response_field),
         ("a request filter", request_field),
         ("an enumeration value", enum_value),
@@ -40,6 +40,9 @@ pub fn run(root: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+/// One drill: edits the copy and checks the outcome.
+type Check = fn(&Drill) -> Result<()>;
 
 struct Drill {
     work: PathBuf,
