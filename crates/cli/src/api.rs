@@ -34,8 +34,10 @@ pub async fn run(args: &ApiArgs) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match serde_json::from_slice::<Value>(&response.body) {
         Ok(json) => {
-            serde_json::to_writer_pretty(&mut out, &json)?;
-            writeln!(out)?;
+            // Rendered first, so that a closed stdout is an I/O error (`ccsqm api … | head`).
+            let mut text = serde_json::to_vec_pretty(&json)?;
+            text.push(b'\n');
+            out.write_all(&text)?;
         }
         // Not JSON: written as received.
         Err(_) => out.write_all(&response.body)?,

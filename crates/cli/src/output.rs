@@ -17,7 +17,8 @@ pub enum Format {
     Ndjson,
     /// A header row, then one call per row: call_group_id and every call field.
     Csv,
-    /// For people: local time, agent, type and status by name, duration, speech ratios.
+    /// For people: a chosen set of columns (local time, agent, type and status by name,
+    /// duration, speech ratios, UUID); csv and ndjson carry every field.
     Table,
 }
 

@@ -4,9 +4,7 @@
 use std::collections::HashSet;
 use std::num::NonZeroU64;
 
-use ccsqm_client::types::{
-    AppraisecallDetailsRequest, AppraisecallDetailsResponse, Call, CallType, InspectionStatus,
-};
+use ccsqm_client::types::{AppraisecallDetailsRequest, AppraisecallDetailsResponse, Call};
 use ccsqm_sandbox::{DataSet, Sandbox};
 
 /// Every documented inspection status (from the spec).
@@ -26,23 +24,13 @@ pub async fn sandbox(calls: usize) -> Sandbox {
 
 /// A request matching every call: both types, every status, no bound, page 1 of `limit`.
 pub fn all(limit: u64) -> AppraisecallDetailsRequest {
-    AppraisecallDetailsRequest {
-        call_from: None,
-        call_to: None,
-        call_types: [0, 2].map(|t| CallType::try_from(t).unwrap()).to_vec(),
-        duration_max: None,
-        duration_min: None,
-        keyword: None,
-        limit: NonZeroU64::new(limit).unwrap(),
-        page: NonZeroU64::new(1).unwrap(),
-        staff_id: None,
-        staff_name: None,
-        status: all_statuses()
-            .map(|s| InspectionStatus::try_from(s).unwrap())
-            .collect(),
-        upload_from: None,
-        upload_to: None,
-    }
+    // From JSON, so that a field the spec adds needs no edit here.
+    serde_json::from_value(serde_json::json!({
+        "call_types": ccsqm_client::spec::enums::CALL_TYPE.codes().collect::<Vec<_>>(),
+        "status": ccsqm_client::spec::enums::INSPECTION_STATUS.codes().collect::<Vec<_>>(),
+        "limit": limit, "page": 1, "upload_from": null, "upload_to": null
+    }))
+    .expect("a valid request")
 }
 
 pub fn page(mut request: AppraisecallDetailsRequest, page: u64) -> AppraisecallDetailsRequest {
