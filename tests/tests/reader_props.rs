@@ -9,7 +9,7 @@
 
 use ccsqm_client::types::AppraisecallDetailsResponse;
 use ccsqm_client::{ApiError, CallRecord, ResponseValue};
-use ccsqm_models::{rows, CallExt, CallType, InspectionStatus};
+use ccsqm_models::{CallExt, CallType, InspectionStatus};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
@@ -37,15 +37,15 @@ fn read(body: Vec<u8>) -> Result<AppraisecallDetailsResponse, ApiError> {
 fn use_result(result: Result<AppraisecallDetailsResponse, ApiError>) {
     match result {
         Ok(page) => {
-            for row in rows(&page) {
-                let (call_type, status) = (row.call_type(), row.status());
+            let _ = serde_json::to_string(&page).unwrap();
+            for record in CallRecord::from_page(page) {
+                let call = &record.call;
+                let (call_type, status) = (call.call_type(), call.status());
                 let _ = call_type.map(|c| (c.name(), c.label(), c.to_string()));
                 let _ = status.map(|s| (s.name(), s.label(), s.to_string()));
-                let _ = row.call_time();
-                let _ = (row.upload_time(), row.create_time(), row.to_record());
+                let _ = (call.call_time(), call.upload_time(), call.create_time());
+                let _ = serde_json::to_string(&record).unwrap();
             }
-            let _ = serde_json::to_string(&page).unwrap();
-            let _ = CallRecord::from_page(page).count();
         }
         Err(error) => {
             let _ = (error.to_string(), error.kind(), error.status());

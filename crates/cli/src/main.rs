@@ -219,7 +219,7 @@ async fn details(cli: &Cli, args: &DetailsArgs) -> Result<()> {
             eprintln!("ccsqm: warning: {warning}");
         }
     } else {
-        for record in ccsqm_models::into_records(client.details_page(request).await?) {
+        for record in ccsqm_models::CallRecord::from_page(client.details_page(request).await?) {
             writer.write(&record)?;
         }
     }

@@ -6,23 +6,24 @@
 //! - [`CallType`] and [`InspectionStatus`]: the API's integer codes as enums with names, labels,
 //!   `Display`/`FromStr`, and an `Unknown(i64)` variant so reading never fails;
 //! - [`utc_from_unix_seconds`]: the API's Unix-second timestamps as [`jiff::Timestamp`];
-//! - [`rows`], [`CallRow`], [`into_records`], [`CallRecord`]: a page's `data[].calls[]` as one
-//!   row per call carrying its `call_group_id`, and [`CallExt`], typed views of a [`Call`];
+//! - [`CallRecord::from_page`]: a page's `data[].calls[]` as one [`CallRecord`] per call, with
+//!   its group's `call_group_id` (the one way to walk a page; the paging stream yields the same
+//!   records), and [`CallExt`], typed views of a [`Call`];
 //! - [`request_schema`], [`response_schema`], [`call_schema`]: JSON Schemas of the data.
 //!
 //! ```
-//! use ccsqm_models::{rows, AppraisecallDetailsResponse, CallType, InspectionStatus};
+//! use ccsqm_models::{AppraisecallDetailsResponse, CallExt, CallRecord, CallType, InspectionStatus};
 //!
 //! let page: AppraisecallDetailsResponse = serde_json::from_str(
 //!     r#"{"data": [{"call_group_id": "g1",
 //!                   "calls": [{"call_type": 0, "status": 2, "call_time": 1622633782}]}],
 //!         "paging": {"total": 1}}"#,
 //! )?;
-//! for row in rows(&page) {
-//!     assert_eq!(row.call_group_id, Some("g1"));
-//!     assert_eq!(row.call_type(), Some(CallType::Voice));
-//!     assert_eq!(row.status(), Some(InspectionStatus::InspectionSucceeded));
-//!     assert_eq!(row.call_time().map(|t| t.as_second()), Some(1622633782));
+//! for record in CallRecord::from_page(page) {
+//!     assert_eq!(record.call_group_id.as_deref(), Some("g1"));
+//!     assert_eq!(record.call.call_type(), Some(CallType::Voice));
+//!     assert_eq!(record.call.status(), Some(InspectionStatus::InspectionSucceeded));
+//!     assert_eq!(record.call.call_time().map(|t| t.as_second()), Some(1622633782));
 //! }
 //! # Ok::<(), serde_json::Error>(())
 //! ```
@@ -48,9 +49,9 @@ pub use ccsqm_client::types::{
 pub use ccsqm_client::Secret;
 
 /// One call with its group's `call_group_id` (defined in `ccsqm-client`, the item of its
-/// paging stream; [`CallRecordExt`] adds the typed views).
+/// paging stream; [`CallExt`] gives its `call` typed views).
 pub use ccsqm_client::CallRecord;
 pub use codes::{CallType, InspectionStatus, ParseCodeError, UndocumentedCodeError};
-pub use rows::{into_records, rows, CallExt, CallRecordExt, CallRow};
+pub use rows::CallExt;
 pub use schema::{call_schema, request_schema, response_schema};
 pub use timestamps::utc_from_unix_seconds;

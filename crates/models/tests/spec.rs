@@ -2,9 +2,8 @@
 //! drift from the spec, and the vendor's example response flattens as documented.
 
 use ccsqm_models::{
-    call_schema, into_records, request_schema, response_schema, rows, types,
-    AppraisecallDetailsResponse, Call, CallExt, CallGroup, CallRecord, CallRecordExt, CallType,
-    InspectionStatus,
+    call_schema, request_schema, response_schema, types, AppraisecallDetailsResponse, Call,
+    CallExt, CallGroup, CallRecord, CallType, InspectionStatus,
 };
 use serde_json::{json, Value};
 
@@ -131,27 +130,30 @@ fn example_response() -> AppraisecallDetailsResponse {
 #[test]
 fn rows_of_the_vendor_example() {
     let response = example_response();
-    let rows: Vec<_> = rows(&response).collect();
-    assert_eq!(rows.len(), 6);
     assert_eq!(response.paging.as_ref().and_then(|p| p.total), Some(6));
+    let rows: Vec<CallRecord> = CallRecord::from_page(response.clone()).collect();
+    assert_eq!(rows.len(), 6);
     for (row, group) in rows.iter().zip(&response.data) {
         let id = group.call_group_id.as_deref();
         assert!(id.is_some());
-        assert_eq!(row.call_group_id, id);
+        assert_eq!(row.call_group_id.as_deref(), id);
         assert_eq!(row.call.call_uuid.as_deref(), id);
-        assert_eq!(row.status(), Some(InspectionStatus::InspectionSucceeded));
-        assert_eq!(row.call_type(), Some(CallType::Voice));
-        assert!(row.call_time().is_some());
-        assert_eq!(row.upload_time(), row.call_time());
-        assert_eq!(row.create_time(), row.call_time());
+        assert_eq!(
+            row.call.status(),
+            Some(InspectionStatus::InspectionSucceeded)
+        );
+        assert_eq!(row.call.call_type(), Some(CallType::Voice));
+        assert!(row.call.call_time().is_some());
+        assert_eq!(row.call.upload_time(), row.call.call_time());
+        assert_eq!(row.call.create_time(), row.call.call_time());
     }
-    let first = rows[0];
+    let first = &rows[0];
     assert_eq!(
-        first.call_group_id,
+        first.call_group_id.as_deref(),
         Some("3b9cd7a9-d38c-4aa0-a35d-77f6abb9f497")
     );
     assert_eq!(
-        first.call_time(),
+        first.call.call_time(),
         Some("2021-06-02T11:36:22Z".parse::<jiff::Timestamp>().unwrap())
     );
     assert_eq!(first.call.duration, Some(164.22));
@@ -160,10 +162,8 @@ fn rows_of_the_vendor_example() {
 #[test]
 fn records_of_the_vendor_example_round_trip() {
     let response = example_response();
-    let from_rows: Vec<CallRecord> = rows(&response).map(CallRecord::from).collect();
-    let records: Vec<CallRecord> = into_records(response).collect();
+    let records: Vec<CallRecord> = CallRecord::from_page(response).collect();
     assert_eq!(records.len(), 6);
-    assert_eq!(records, from_rows);
     for record in &records {
         let json = serde_json::to_value(record).unwrap();
         assert_eq!(json["call_group_id"], json["call_uuid"]);
@@ -199,12 +199,14 @@ fn a_group_of_several_calls_gives_one_row_per_call() {
         ],
         paging: None,
     };
-    let seen: Vec<(Option<&str>, Option<&str>, Option<InspectionStatus>)> = rows(&response)
+    let records: Vec<CallRecord> = CallRecord::from_page(response.clone()).collect();
+    let seen: Vec<(Option<&str>, Option<&str>, Option<InspectionStatus>)> = records
+        .iter()
         .map(|row| {
             (
-                row.call_group_id,
+                row.call_group_id.as_deref(),
                 row.call.call_uuid.as_deref(),
-                row.status(),
+                row.call.status(),
             )
         })
         .collect();
@@ -235,7 +237,7 @@ fn a_group_of_several_calls_gives_one_row_per_call() {
         ]
     );
 
-    let records: Vec<Value> = into_records(response)
+    let records: Vec<Value> = CallRecord::from_page(response)
         .map(|record| serde_json::to_value(record).unwrap())
         .collect();
     assert_eq!(
@@ -277,10 +279,10 @@ fn call_record_json_is_the_call_fields_plus_call_group_id() {
 
     let back: CallRecord = serde_json::from_value(json).unwrap();
     assert_eq!(back, record);
-    assert_eq!(back.row().call_type(), Some(CallType::Text));
+    assert_eq!(back.call.call_type(), Some(CallType::Text));
     assert_eq!(back.call.status(), Some(InspectionStatus::AsrInProgress));
     assert_eq!(
-        back.row().upload_time(),
+        back.call.upload_time(),
         Some("2021-06-02T11:36:22Z".parse::<jiff::Timestamp>().unwrap())
     );
 
