@@ -44,13 +44,45 @@ pub fn run(root: &Path) -> Result<()> {
 /// One drill: edits the copy and checks the outcome.
 type Check = fn(&Drill) -> Result<()>;
 
+/// `cargo xtask spec-loop`: how long a maintainer waits after a one-field spec edit, on a
+/// scratch copy already built once: `cargo xtask codegen`, then the incremental debug build of
+/// `ccsqm` (which holds the sandbox). Prints `spec-loop codegen_ms=… build_ms=…` on stdout.
+pub fn time_loop(root: &Path) -> Result<()> {
+    let base = root.join("target/spec-drill");
+    let target = base.join("target");
+    seed_target(root, &target)?;
+    let drill = Drill::new(root, &base.join("work"), &target)?;
+    eprintln!("==> spec loop: the copy's first build (not timed)");
+    drill.builds("ccsqm-cli")?;
+    drill.insert_in_spec(
+        "\n    Call:\n",
+        "      properties:\n",
+        "        drill_score:\n          description: A score added by the spec loop.\n          \
+         type: number\n",
+    )?;
+    let started = std::time::Instant::now();
+    drill.codegen()?;
+    let codegen = started.elapsed();
+    let started = std::time::Instant::now();
+    drill.builds("ccsqm-cli")?;
+    let build = started.elapsed();
+    println!(
+        "spec-loop codegen_ms={} build_ms={}",
+        codegen.as_millis(),
+        build.as_millis()
+    );
+    Ok(())
+}
+
 struct Drill {
     work: PathBuf,
     target: PathBuf,
 }
 
 impl Drill {
-    /// A fresh copy of the workspace's sources in `work` (mtimes kept, for incremental builds).
+    /// A fresh copy of the workspace's sources in `work`. The files get new mtimes: a copy that
+    /// kept the originals' would look older than the previous drill's build, which cargo would
+    /// then take as fresh.
     fn new(root: &Path, work: &Path, target: &Path) -> Result<Self> {
         if work.exists() {
             std::fs::remove_dir_all(work)
@@ -64,7 +96,7 @@ impl Drill {
                 continue;
             }
             let status = Command::new("cp")
-                .arg("-a")
+                .arg("-R")
                 .arg(entry.path())
                 .arg(work)
                 .status()

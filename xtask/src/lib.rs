@@ -23,6 +23,8 @@ commands:
   spec-drill       apply four kinds of spec edit (a response field, a request filter, an
                    enumeration value, an operation) to a scratch copy, regenerate, build, and
                    check that each flows or fails loudly as the README promises
+  spec-loop        time the spec-first loop after a one-field edit (codegen and the incremental
+                   debug build of ccsqm, on a scratch copy built once); used by `bench`
   conformance [ARGS]
                    run schemathesis (installed under target/spec-tools on first use) from
                    spec/ccsqm.yaml against a fresh ccsqm-sandbox; ARGS go to `schemathesis run`

@@ -10,6 +10,7 @@ fn main() -> ExitCode {
         ["codegen", "--check"] => xtask::codegen::generate(&xtask::project_root(), true),
         ["bench", rest @ ..] => xtask::bench::run(&xtask::project_root(), rest),
         ["spec-drill"] => xtask::drill::run(&xtask::project_root()),
+        ["spec-loop"] => xtask::drill::time_loop(&xtask::project_root()),
         ["spec-lint"] => xtask::spec_lint::run(&xtask::project_root()),
         ["conformance", extra @ ..] => xtask::conformance::run(&xtask::project_root(), extra),
         ["help" | "--help" | "-h"] | [] => {

@@ -9,6 +9,8 @@
 //! 3. sandbox throughput against Prism's mock of the same spec (the sandbox's own load
 //!    generator and Prism script, `crates/sandbox/benches/`);
 //! 4. `cargo xtask codegen --check` on a warm build;
+//! 6. the spec-first loop: `cargo xtask spec-loop` (a one-field edit, codegen and the
+//!    incremental debug build of `ccsqm`);
 //! 5. `ccsqm --version` start-up and the release binary's size.
 //!
 //! Every server is a process of its own on 127.0.0.1, and every loop is bounded in count and
@@ -39,7 +41,7 @@ const CONCURRENCY: [u64; 2] = [8, 32];
 /// No single command of the harness may run longer.
 const COMMAND_LIMIT: Duration = Duration::from_secs(300);
 
-const SECTIONS: [&str; 5] = ["export", "overhead", "throughput", "codegen", "cli"];
+const SECTIONS: [&str; 6] = ["export", "overhead", "throughput", "codegen", "cli", "loop"];
 
 struct Options {
     root: PathBuf,
@@ -146,6 +148,9 @@ fn run(options: &Options) -> Result<(), String> {
     }
     if wants("cli") {
         report.cli = Some(cli(&ccsqm, &work, options.quick)?);
+    }
+    if wants("loop") {
+        report.spec_loop = Some(spec_loop(&root)?);
     }
     let load_after = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let text = report.markdown(&machine, load_after.trim(), options.quick);
@@ -446,6 +451,53 @@ fn codegen(root: &Path, quick: bool) -> Result<Codegen, String> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 6. The spec-first loop
+
+struct SpecLoop {
+    codegen: Duration,
+    build: Duration,
+}
+
+/// The target of the spec-first loop: a one-field edit regenerated and built in well under a
+/// minute (the issue's words), so that editing the spec stays the way to change the client.
+const SPEC_LOOP_TARGET: Duration = Duration::from_secs(60);
+
+fn spec_loop(root: &Path) -> Result<SpecLoop, String> {
+    step("loop: one-field spec edit, cargo xtask codegen + incremental debug build of ccsqm");
+    let output = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args(["xtask", "spec-loop"])
+        .current_dir(root)
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("running cargo xtask spec-loop: {e}"))?;
+    if !output.status.success() {
+        return Err("cargo xtask spec-loop failed".into());
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("spec-loop "))
+        .ok_or_else(|| format!("cargo xtask spec-loop printed no figures: {text}"))?;
+    let figure = |key: &str| -> Result<Duration, String> {
+        line.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(key))
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(Duration::from_millis)
+            .ok_or_else(|| format!("no {key} in {line:?}"))
+    };
+    let result = SpecLoop {
+        codegen: figure("codegen_ms=")?,
+        build: figure("build_ms=")?,
+    };
+    eprintln!(
+        "    codegen {} ms, build {} s",
+        millis(result.codegen),
+        secs(result.build)
+    );
+    Ok(result)
+}
+
+// ---------------------------------------------------------------------------------------------
 // 5. CLI start-up and size
 
 struct Cli {
@@ -564,6 +616,7 @@ struct Report {
     throughput: Option<Throughput>,
     codegen: Option<Codegen>,
     cli: Option<Cli>,
+    spec_loop: Option<SpecLoop>,
 }
 
 fn median(values: &[Duration]) -> Duration {
@@ -675,6 +728,30 @@ impl Report {
         }
         if let Some(cli) = &self.cli {
             cli_md(w, cli, &mut summary);
+        }
+        if let Some(l) = &self.spec_loop {
+            let total = l.codegen + l.build;
+            summary.row(
+                "spec-first loop: one-field edit, codegen + debug build of `ccsqm`",
+                format!("{} s", secs(total)),
+                &format!(
+                    "< {} s: {}",
+                    SPEC_LOOP_TARGET.as_secs(),
+                    verdict(total < SPEC_LOOP_TARGET)
+                ),
+            );
+            let _ = writeln!(w, "## 6. The spec-first loop\n");
+            let _ = writeln!(
+                w,
+                "`cargo xtask spec-loop`: on a scratch copy of the workspace built once, a number \
+                 field is added to the spec's `Call`; `cargo xtask codegen` took **{} ms** and the \
+                 incremental debug build of `ccsqm` (client, models, sandbox, command) **{} s**: \
+                 **{} s** in all (target: under {} s).\n",
+                millis(l.codegen),
+                secs(l.build),
+                secs(total),
+                SPEC_LOOP_TARGET.as_secs()
+            );
         }
         let mut top = String::from("## Summary\n\n| what | figure | target |\n|---|---:|---|\n");
         for (what, figure, target) in &summary.rows {

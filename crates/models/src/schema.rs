@@ -6,12 +6,18 @@ use schemars::schema::RootSchema;
 
 use crate::CallRecord;
 
-/// The request's fields whose key must be present even though their value may be `null`.
+/// The request's fields whose key must be present even though their value may be `null`
+/// (`required` and `nullable` in the spec, read from its generated facts).
 ///
 /// schemars treats every `Option` field as optional, but the generated request type reads these
-/// with `deserialize_with` and no default, as the spec requires them (`required` of
-/// `AppraisecallDetailsRequest`; a test compares the schema's `required` with the spec's).
-const REQUIRED_NULLABLE: [&str; 2] = ["upload_from", "upload_to"];
+/// with `deserialize_with` and no default, as the spec requires them.
+fn required_nullable() -> impl Iterator<Item = String> {
+    ccsqm_client::spec::schemas::APPRAISECALL_DETAILS_REQUEST
+        .fields
+        .iter()
+        .filter(|f| f.required && f.nullable)
+        .map(|f| f.name.to_owned())
+}
 
 /// The JSON Schema of an `appraisecall/details` request body ([`AppraisecallDetailsRequest`]).
 ///
@@ -23,7 +29,7 @@ const REQUIRED_NULLABLE: [&str; 2] = ["upload_from", "upload_to"];
 pub fn request_schema() -> RootSchema {
     let mut root = schemars::schema_for!(AppraisecallDetailsRequest);
     let required = &mut root.schema.object().required;
-    required.extend(REQUIRED_NULLABLE.map(str::to_owned));
+    required.extend(required_nullable());
     root
 }
 
