@@ -4,27 +4,31 @@
 # the sandbox's default credentials, then POSTs page 1, reads `paging.total` from it, and POSTs
 # every following page, one at a time, appending each answer to OUT.
 #
-#   bash crates/bench/curl-loop.sh BASE_URL LIMIT OUT
+#   TOKEN_PATH=… DETAILS_PATH=… CALL_TYPES=0,2 STATUSES=0,1,… bash crates/bench/curl-loop.sh BASE_URL LIMIT OUT
 #
+# The paths and codes come from the environment (the harness passes the spec's, from
+# `ccsqm_client::spec`), so that this script keeps no copy of them.
 # Prints "pages=N total=T". The request is the one `ccsqm details --all` sends without filters:
 # every call type and every documented inspection status.
 set -euo pipefail
 BASE="$1"
 LIMIT="$2"
 OUT="$3"
+: "${TOKEN_PATH:?the path of tokenByAkSk}" "${DETAILS_PATH:?the path of appraisecall/details}"
+: "${CALL_TYPES:?the documented call types, e.g. 0,2}" "${STATUSES:?the documented statuses}"
 
-TOKEN=$(curl -sSf -X POST "$BASE/apigovernance/api/oauth/tokenByAkSk" \
+TOKEN=$(curl -sSf -X POST "$BASE$TOKEN_PATH" \
   -H 'Content-Type: application/json' -H 'X-Token-Expire: 3600' \
   --data '{"app_key":"sandbox-app-key","app_secret":"sandbox-app-secret"}' |
   sed -n 's/.*"AccessToken":"\([^"]*\)".*/\1/p')
 [ -n "$TOKEN" ] || { echo "no AccessToken from tokenByAkSk" >&2; exit 1; }
 
 details() { # PAGE: the answer on stdout
-  curl -sSf -X POST "$BASE/apiaccess/CCSQM/rest/ccisqm/v1/appraisecall/details" \
+  curl -sSf -X POST "$BASE$DETAILS_PATH" \
     -H "Authorization: Bearer $TOKEN" \
     -H 'x-UserId: sandbox-user' \
     -H 'Content-Type: application/json' \
-    --data "{\"call_types\":[0,2],\"limit\":$LIMIT,\"page\":$1,\"status\":[0,1,2,3,9,31,32,33,34,35,36,37,38,39,40],\"upload_from\":null,\"upload_to\":null}"
+    --data "{\"call_types\":[$CALL_TYPES],\"limit\":$LIMIT,\"page\":$1,\"status\":[$STATUSES],\"upload_from\":null,\"upload_to\":null}"
 }
 
 details 1 >"$OUT"

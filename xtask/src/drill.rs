@@ -1,7 +1,7 @@
 //! `cargo xtask spec-drill`: the spec-first promise, tried as a maintainer would.
 //!
 //! On a scratch copy of the workspace (`target/spec-drill/work`, built into
-//! `target/spec-drill/target`, seeded on first use with hard links to the workspace's own debug
+//! `target/spec-drill/target`, seeded on first use with a copy of the workspace's own debug
 //! build so that no dependency is compiled twice), each of four kinds of spec edit is applied
 //! alone to a fresh copy, regenerated ([`crate::codegen::generate`]) and built, and must end as
 //! the README promises:
@@ -203,7 +203,12 @@ impl Drill {
     }
 }
 
-/// Hard links to the workspace's debug build, so that the copy compiles only its own crates.
+/// A copy of the workspace's debug build, so that the copy compiles only its own crates.
+///
+/// A real copy, not hard links: cargo names a workspace member's artifacts by its path relative
+/// to the workspace, so the copy's crates have the same file names as the workspace's, and
+/// cargo rewrites fingerprint files in place: hard links would let the drill's builds overwrite
+/// the workspace's own.
 fn seed_target(root: &Path, target: &Path) -> Result<()> {
     let built = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -218,11 +223,11 @@ fn seed_target(root: &Path, target: &Path) -> Result<()> {
             continue;
         }
         let status = Command::new("cp")
-            .arg("-al")
+            .arg("-a")
             .arg(built.join(dir))
             .arg(target.join("debug"))
             .status()
-            .context("running cp -al")?;
+            .context("running cp -a")?;
         if !status.success() {
             // Another file system: the copy builds from scratch instead.
             let _ = std::fs::remove_dir_all(target);

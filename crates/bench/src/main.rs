@@ -207,7 +207,18 @@ fn export(ccsqm: &Path, work: &Path, root: &Path, quick: bool) -> Result<Export,
         curl.arg(root.join("crates/bench/curl-loop.sh"))
             .arg(&sandbox.base_url)
             .arg(LIMIT.to_string())
-            .arg(&out);
+            .arg(&out)
+            // The spec's facts, so that the script keeps no copy of them.
+            .env("TOKEN_PATH", ccsqm_client::spec::TOKEN_BY_AK_SK.path)
+            .env(
+                "DETAILS_PATH",
+                ccsqm_client::spec::APPRAISECALL_DETAILS.path,
+            )
+            .env("CALL_TYPES", codes(&ccsqm_client::spec::enums::CALL_TYPE))
+            .env(
+                "STATUSES",
+                codes(&ccsqm_client::spec::enums::INSPECTION_STATUS),
+            );
         let summary_file = File::create(&summary).map_err(|e| e.to_string())?;
         let run = measure(&curl, summary_file.into(), COMMAND_LIMIT)?;
         let said = std::fs::read_to_string(&summary).unwrap_or_default();
@@ -263,6 +274,14 @@ fn connect(command: &mut Command, base_url: &str, work: &Path) {
         .env("CCSQM_APP_SECRET", DEFAULT_APP_SECRET)
         .env("CCSQM_USER_ID", DEFAULT_USER_ID)
         .env("XDG_CONFIG_HOME", work.join("config"));
+}
+
+/// The documented codes of an enumeration, comma-separated (a JSON array's inside).
+fn codes(e: &ccsqm_client::spec::Enumeration) -> String {
+    e.codes()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn count_lines(path: &Path) -> Result<u64, String> {
