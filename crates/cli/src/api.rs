@@ -177,8 +177,25 @@ fn body(spec: &OperationSpec, args: &ApiArgs) -> Result<Value> {
 }
 
 /// A `-f` value by its field's kind: `null`, or the kind's form (an array's items separated by
-/// commas).
+/// commas); `@FILE` reads the value from a file (`@-`: stdin), as `gh api -F` does, so that a
+/// secret need not be on the command line.
 fn value(field: &Field, text: &str) -> Result<Value, String> {
+    let read;
+    let text = match text.strip_prefix('@') {
+        Some("-") => {
+            let mut input = String::new();
+            std::io::stdin()
+                .read_to_string(&mut input)
+                .map_err(|e| format!("reading stdin: {e}"))?;
+            read = input;
+            read.trim_end_matches(['\n', '\r'])
+        }
+        Some(path) => {
+            read = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+            read.trim_end_matches(['\n', '\r'])
+        }
+        None => text,
+    };
     if text.trim() == "null" {
         return Ok(Value::Null);
     }

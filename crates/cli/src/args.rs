@@ -219,7 +219,8 @@ pub struct ApiArgs {
 
     /// A field of the request body, typed by the spec: FIELD=VALUE (numbers, booleans, names of
     /// enumeration values, times for timestamp fields, `null`; an array field repeats or takes
-    /// commas). Repeatable.
+    /// commas), or FIELD=@FILE to read the value from a file (@- for stdin; for secrets).
+    /// Repeatable.
     #[arg(short = 'f', long = "field", value_name = "FIELD=VALUE")]
     pub field: Vec<String>,
 

@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use ccsqm_client::spec::OperationSpec;
+use ccsqm_client::spec::{Kind, OperationSpec};
 
 use crate::config::{Credentials, Settings};
 
@@ -19,7 +19,8 @@ pub fn write(
         settings.base_url.trim_end_matches('/'),
         operation.path
     );
-    let pretty = serde_json::to_string_pretty(body)?;
+    let body = hide_secrets(operation, serde_json::to_value(body)?);
+    let pretty = serde_json::to_string_pretty(&body)?;
     let token_note = match &settings.credentials {
         Some(Credentials::Token(_)) => "",
         Some(Credentials::AkSk { .. }) => {
@@ -75,8 +76,20 @@ pub fn write(
     writeln!(
         out,
         " \\\n  --data {}",
-        quote(&serde_json::to_string(body)?)
+        quote(&serde_json::to_string(&body)?)
     )
+}
+
+/// The body with every field the spec marks as a secret (`Secret`, format `password`) as `***`.
+fn hide_secrets(operation: &OperationSpec, mut body: serde_json::Value) -> serde_json::Value {
+    if let (Some(schema), Some(fields)) = (operation.body, body.as_object_mut()) {
+        for field in schema.fields.iter().filter(|f| f.kind == Kind::Secret) {
+            if let Some(value) = fields.get_mut(field.name) {
+                *value = serde_json::Value::from("***");
+            }
+        }
+    }
+    body
 }
 
 /// Quotes a word for a POSIX shell.

@@ -129,3 +129,20 @@ fn server_errors_keep_their_exit_codes() {
     assert_eq!(output.status.code(), Some(5), "{}", stderr(&output));
     assert!(stderr(&output).contains("400"), "{}", stderr(&output));
 }
+
+#[test]
+fn a_secret_field_is_read_from_a_file_and_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, "sk-drill-7731\n").unwrap();
+    let field = format!("app_secret=@{}", secret.display());
+    let output = ccsqm()
+        .args(["api", "token_by_ak_sk", "--sandbox", "--dry-run"])
+        .args(["-f", "app_key=ak", "-f", &field])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(!text.contains("sk-drill-7731"), "{text}");
+    assert!(text.contains("\"app_secret\": \"***\""), "{text}");
+}
