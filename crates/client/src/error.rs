@@ -65,6 +65,10 @@ pub enum ErrorKind {
     Network,
     /// A response arrived but its body could not be read as the spec describes.
     UnreadableBody,
+    /// The pages of [`Client::calls`](crate::Client::calls) do not add up (a count mismatch,
+    /// a short page, repeated calls, a changing total, too many pages): the calls received
+    /// may not be every call that matches. See [`PagingWarning`](crate::PagingWarning).
+    Paging,
 }
 
 /// Why a request failed. Its `Debug` and `Display` never show a token or an app secret.
@@ -125,6 +129,12 @@ pub enum ApiError {
         /// The start of the body. `None` for the token interface, whose body carries the token.
         body_start: Option<String>,
     },
+
+    /// The pages of [`Client::calls`](crate::Client::calls) do not add up, so the calls
+    /// received may not be every call that matches (see
+    /// [`CallStream::allow_partial`](crate::CallStream::allow_partial) to accept them anyway).
+    #[error("incomplete result: {0}")]
+    Paging(crate::PagingWarning),
 }
 
 impl ApiError {
@@ -148,6 +158,7 @@ impl ApiError {
                 _ => ErrorKind::Server,
             },
             ApiError::UnreadableBody { .. } => ErrorKind::UnreadableBody,
+            ApiError::Paging(_) => ErrorKind::Paging,
         }
     }
 
@@ -160,7 +171,7 @@ impl ApiError {
             }
             ApiError::Token { source, .. } => source.as_deref().and_then(ApiError::status),
             ApiError::Network { source, .. } => source.status(),
-            ApiError::InvalidRequest(_) => None,
+            ApiError::InvalidRequest(_) | ApiError::Paging(_) => None,
         }
     }
 

@@ -8,6 +8,7 @@ mod auth;
 mod error;
 #[allow(clippy::all, missing_docs, unused)]
 mod generated;
+mod page_info;
 mod paging;
 mod record;
 mod retry;
@@ -17,6 +18,7 @@ mod session;
 pub use auth::{DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME, TOKEN_REFRESH_MARGIN};
 pub use error::{vendor_guidance, ApiError, ErrorKind};
 pub use generated::*;
+pub use page_info::Paging;
 pub use paging::{CallStream, PagingWarning};
 pub use record::CallRecord;
 pub use retry::RetryPolicy;
