@@ -130,6 +130,17 @@ pub enum ApiError {
         body_start: Option<String>,
     },
 
+    /// The response body was larger than
+    /// [`ClientBuilder::max_body_size`](crate::ClientBuilder::max_body_size) allows: it was not
+    /// read further. Its kind is [`ErrorKind::UnreadableBody`].
+    #[error("response too large (HTTP {status}): the body is larger than the limit of {}", crate::body_limit::size(*.limit))]
+    BodyTooLarge {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The limit, in bytes.
+        limit: u64,
+    },
+
     /// The pages of [`Client::calls`](crate::Client::calls) do not add up, so the calls
     /// received may not be every call that matches (see
     /// [`CallStream::allow_partial`](crate::CallStream::allow_partial) to accept them anyway).
@@ -157,7 +168,9 @@ impl ApiError {
                 500 => ErrorKind::Business,
                 _ => ErrorKind::Server,
             },
-            ApiError::UnreadableBody { .. } => ErrorKind::UnreadableBody,
+            ApiError::UnreadableBody { .. } | ApiError::BodyTooLarge { .. } => {
+                ErrorKind::UnreadableBody
+            }
             ApiError::Paging(_) => ErrorKind::Paging,
         }
     }
@@ -166,9 +179,9 @@ impl ApiError {
     /// interface's).
     pub fn status(&self) -> Option<StatusCode> {
         match self {
-            ApiError::Status { status, .. } | ApiError::UnreadableBody { status, .. } => {
-                Some(*status)
-            }
+            ApiError::Status { status, .. }
+            | ApiError::UnreadableBody { status, .. }
+            | ApiError::BodyTooLarge { status, .. } => Some(*status),
             ApiError::Token { source, .. } => source.as_deref().and_then(ApiError::status),
             ApiError::Network { source, .. } => source.status(),
             ApiError::InvalidRequest(_) | ApiError::Paging(_) => None,
@@ -250,7 +263,12 @@ impl From<Error> for ApiError {
             },
             Error::CommunicationError(e) | Error::InvalidUpgrade(e) => Self::network(e),
             Error::ResponseBodyError(e) => {
-                if e.is_timeout() || e.is_body() || e.is_request() {
+                if let Some(cap) = crate::body_limit::too_large(&e) {
+                    ApiError::BodyTooLarge {
+                        status: e.status().unwrap_or(StatusCode::OK),
+                        limit: cap.limit,
+                    }
+                } else if e.is_timeout() || e.is_body() || e.is_request() {
                     Self::network(e)
                 } else {
                     ApiError::UnreadableBody {

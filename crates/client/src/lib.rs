@@ -5,6 +5,7 @@
 extern crate self as ccsqm_client;
 
 mod auth;
+mod body_limit;
 mod error;
 #[allow(clippy::all, missing_docs, unused)]
 mod generated;
@@ -16,6 +17,7 @@ mod secret;
 mod session;
 
 pub use auth::{DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME, TOKEN_REFRESH_MARGIN};
+pub use body_limit::DEFAULT_MAX_BODY_SIZE;
 pub use error::{vendor_guidance, ApiError, ErrorKind};
 pub use generated::*;
 pub use page_info::Paging;
