@@ -620,14 +620,18 @@ fn files_that_are_fifos_or_dev_stdout_are_written_directly() {
         Duration::from_secs(30),
     );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    // Checked first: were it replaced, its reader would wait for ever.
+    assert!(
+        std::os::unix::fs::FileTypeExt::is_fifo(
+            &std::fs::symlink_metadata(&fifo).unwrap().file_type()
+        ),
+        "still a FIFO"
+    );
     assert_eq!(
         uuids_of_ndjson(&reader.join().unwrap()).len(),
         12,
         "ndjson through the FIFO"
     );
-    assert!(std::os::unix::fs::FileTypeExt::is_fifo(
-        &std::fs::symlink_metadata(&fifo).unwrap().file_type()
-    ));
     assert_eq!(names_in(dir.path()), ["calls.fifo"]);
 
     let output = run_within(
@@ -748,4 +752,29 @@ fn responses_larger_than_the_cap_fail_clearly() {
         Duration::from_secs(30),
     );
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+
+    // No Content-Length: the body is read until the cap, not further.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            std::thread::spawn(move || {
+                let Ok((mut stream, _)) = read_request(stream) else {
+                    return;
+                };
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                            connection: close\r\n\r\n";
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&page_of(0..300, json!(300)));
+            });
+        }
+    });
+    let output = run_within(
+        details_at(&format!("http://{addr}")).args(["--max-body-size", "5KB"]),
+        Duration::from_secs(30),
+    );
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(5), "{err}");
+    assert!(err.contains("larger than the limit of 5000 bytes"), "{err}");
 }
