@@ -252,10 +252,16 @@ async fn export_all(
         n => format!(", with {n} paging warning(s)"),
     };
     match result {
-        Err(error @ ApiError::Paging(_)) => Err(anyhow::Error::new(error).context(format!(
-            "the export is incomplete ({received} call(s) received{warnings}; the output was \
-             not kept; --allow-partial accepts a partial result)"
-        ))),
+        Err(error @ ApiError::Paging(_)) => {
+            let kept = match args.output_file {
+                Some(_) => "the output file was not written; ",
+                None => "",
+            };
+            Err(anyhow::Error::new(error).context(format!(
+                "incomplete export ({received} call(s) received{warnings}; {kept}--allow-partial \
+                 accepts a partial result)"
+            )))
+        }
         Err(error) if shown > 0 => Err(anyhow::Error::new(error).context(format!(
             "the export failed after {received} call(s){warnings}"
         ))),

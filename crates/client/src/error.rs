@@ -144,7 +144,7 @@ pub enum ApiError {
     /// The pages of [`Client::calls`](crate::Client::calls) do not add up, so the calls
     /// received may not be every call that matches (see
     /// [`CallStream::allow_partial`](crate::CallStream::allow_partial) to accept them anyway).
-    #[error("incomplete result: {0}")]
+    #[error("the pages do not add up: {0}")]
     Paging(crate::PagingWarning),
 }
 
