@@ -196,6 +196,7 @@ async fn details(cli: &Cli, args: &DetailsArgs) -> Result<()> {
     }
     let client = connect(&settings, &args.connection)?;
     signals::install().context("listening for signals")?;
+    let replaced_on_success = matches!(target, Some(sink::Target::Replace { .. }));
     let mut sink = sink::Sink::open(target)?;
     if format == Format::Json && !args.all {
         let page = client.details_page(request).await?;
@@ -204,7 +205,15 @@ async fn details(cli: &Cli, args: &DetailsArgs) -> Result<()> {
     }
     let mut writer = CallWriter::new(&mut sink, format, jiff::tz::TimeZone::system());
     if args.all {
-        export_all(cli, args, &client, request, &mut writer).await?;
+        export_all(
+            cli,
+            args,
+            &client,
+            request,
+            &mut writer,
+            replaced_on_success,
+        )
+        .await?;
     } else {
         for record in ccsqm_models::into_records(client.details_page(request).await?) {
             writer.write(&record)?;
@@ -216,12 +225,14 @@ async fn details(cli: &Cli, args: &DetailsArgs) -> Result<()> {
 
 /// `--all`: every call, each paging warning on stderr as it is found, and their count at the
 /// end. Pages that do not add up end the export with an error, unless `--allow-partial`.
+/// `replaced_on_success`: the output is a file that only a complete export replaces.
 async fn export_all(
     cli: &Cli,
     args: &DetailsArgs,
     client: &Client,
     request: ccsqm_client::types::AppraisecallDetailsRequest,
     writer: &mut CallWriter<&mut sink::Sink>,
+    replaced_on_success: bool,
 ) -> Result<()> {
     let concurrency = usize::try_from(args.concurrency).unwrap_or(1);
     let mut calls = client
@@ -253,9 +264,9 @@ async fn export_all(
     };
     match result {
         Err(error @ ApiError::Paging(_)) => {
-            let kept = match args.output_file {
-                Some(_) => "the output file was not written; ",
-                None => "",
+            let kept = match replaced_on_success {
+                true => "the output file was not written; ",
+                false => "",
             };
             Err(anyhow::Error::new(error).context(format!(
                 "incomplete export ({received} call(s) received{warnings}; {kept}--allow-partial \

@@ -276,6 +276,11 @@ fn exports_whose_pages_do_not_add_up_fail_and_keep_the_previous_file() {
             "{what}: {err}"
         );
         assert!(!err.contains("panicked"), "{what}: {err}");
+        assert!(
+            err.contains("the output file was not written"),
+            "{what}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{what}: one line: {err}");
         assert_eq!(std::fs::read_to_string(&file).unwrap(), PREVIOUS, "{what}");
         assert_eq!(
             names_in(dir.path()),
