@@ -243,7 +243,8 @@ pub struct DetailsArgs {
     /// temporary file beside it, renamed over it on success, so a failed or interrupted export
     /// leaves the previous file untouched; it keeps the replaced file's mode (a new file:
     /// 0666 less the umask). A symbolic link is followed (the file it leads to is replaced); a
-    /// device or FIFO (/dev/stdout, /dev/null) is written directly. A directory is refused.
+    /// device, a FIFO or a descriptor (/dev/null, /dev/stdout) is written directly. A directory
+    /// is refused.
     #[arg(help_heading = "Output", long, value_name = "PATH")]
     pub output_file: Option<PathBuf>,
 

@@ -9,8 +9,9 @@
 //!   `0666` less the umask, as any tool would create it. Other hard links to a replaced file
 //!   keep the previous content (a note on stderr says so).
 //! - a symbolic link: followed; the file it leads to is replaced as above (the link stays).
-//! - a device, FIFO or socket (`/dev/null`, a named pipe), or any path under `/dev/` or
-//!   `/proc/` (`/dev/stdout`): opened and written directly, never replaced.
+//! - a device, FIFO or socket (`/dev/null`, a named pipe), or the name of an open file
+//!   descriptor (`/dev/stdout`, `/dev/stderr`, `/dev/fd/N`, `/proc/self/fd/N`): opened and
+//!   written directly (appending), never replaced.
 //! - a directory, or a path whose folder does not exist: refused (exit 2).
 
 use std::fs::{File, OpenOptions, Permissions};
@@ -33,7 +34,7 @@ pub enum Target {
         /// What is there now: its permission bits, owner, group and number of hard links.
         existing: Option<Existing>,
     },
-    /// A device, FIFO, socket, or a path under `/dev/` or `/proc/`: written directly.
+    /// A device, FIFO, socket, or the name of a file descriptor: written directly.
     Direct(PathBuf),
 }
 
@@ -57,7 +58,7 @@ impl Target {
         if path.as_os_str().is_empty() {
             return Err(usage("--output-file is empty".into()));
         }
-        if path.starts_with("/dev") || path.starts_with("/proc") {
+        if is_descriptor(path) {
             return match std::fs::metadata(path) {
                 Ok(meta) if meta.is_dir() => {
                     Err(usage(format!("--output-file {shown} is a directory")))
@@ -108,6 +109,20 @@ impl Target {
     }
 }
 
+/// A name of an open file descriptor: `/dev/stdout`, `/dev/stderr`, `/dev/fd/N`,
+/// `/proc/self/fd/N`, `/proc/PID/fd/N`. Whatever it leads to (a pipe, a terminal, the file a
+/// shell redirected to) is written through the descriptor, never replaced.
+fn is_descriptor(path: &Path) -> bool {
+    let parts: Vec<_> = path.components().map(|c| c.as_os_str()).collect();
+    let text = |i: usize| parts.get(i).and_then(|p| p.to_str());
+    match (text(1), text(2), text(3)) {
+        (Some("dev"), Some("stdout" | "stderr" | "stdin"), None) => parts.len() == 3,
+        (Some("dev"), Some("fd"), Some(_)) => parts.len() == 4,
+        (Some("proc"), Some(_), Some("fd")) => parts.len() == 5,
+        _ => false,
+    }
+}
+
 /// `path` with its symbolic links followed, even when the last one leads to nothing.
 fn follow_links(path: &Path) -> io::Result<PathBuf> {
     let mut path = path.to_owned();
@@ -150,8 +165,10 @@ impl Sink {
         Ok(match target {
             None => Sink::Stdout(BufWriter::new(io::stdout())),
             Some(Target::Direct(path)) => {
+                // Appending: through a descriptor that a shell redirected to a file (`>>`), the
+                // output goes after what is there; devices and FIFOs do not mind.
                 let file = OpenOptions::new()
-                    .write(true)
+                    .append(true)
                     .open(&path)
                     .map_err(|e| usage(format!("opening {}: {e}", path.display())))?;
                 Sink::Direct(BufWriter::new(file))
@@ -229,6 +246,35 @@ impl Write for Sink {
             Sink::Stdout(out) => out.flush(),
             Sink::Direct(out) => out.flush(),
             Sink::File { file, .. } => file.flush(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    #[test]
+    fn descriptor_names_are_recognised() {
+        for name in [
+            "/dev/stdout",
+            "/dev/stderr",
+            "/dev/fd/1",
+            "/proc/self/fd/3",
+            "/proc/42/fd/1",
+        ] {
+            assert!(super::is_descriptor(Path::new(name)), "{name}");
+        }
+        for name in [
+            "/dev/null",
+            "/dev/shm/calls.csv",
+            "/dev/fd",
+            "/proc/self/fd",
+            "/tmp/dev/stdout",
+            "dev/stdout",
+            "/dev/stdout/x",
+        ] {
+            assert!(!super::is_descriptor(Path::new(name)), "{name}");
         }
     }
 }

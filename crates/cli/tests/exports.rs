@@ -649,6 +649,34 @@ fn files_that_are_fifos_or_dev_stdout_are_written_directly() {
         13,
         "the header and 12 rows"
     );
+
+    // /dev/stdout that a shell appends to a file (`>>`): written through, after what is there.
+    let file = dir.path().join("appended.ndjson");
+    std::fs::write(&file, PREVIOUS).unwrap();
+    let inode = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&file).unwrap());
+    let cmd = details_at(&base_url);
+    let mut sh = Command::new("sh");
+    sh.arg("-c")
+        .arg("exec \"$0\" \"$@\" >> \"$APPENDED\"")
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .args(["--all", "--output-file", "/dev/stdout"])
+        .env("APPENDED", &file);
+    for (name, value) in cmd.get_envs() {
+        match value {
+            Some(value) => sh.env(name, value),
+            None => sh.env_remove(name),
+        };
+    }
+    let output = run_within(&mut sh, Duration::from_secs(30));
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let written = std::fs::read_to_string(&file).unwrap();
+    let rest = written
+        .strip_prefix(PREVIOUS)
+        .expect("appended after the previous content");
+    assert_eq!(uuids_of_ndjson(rest).len(), 12);
+    let now = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&file).unwrap());
+    assert_eq!(now, inode, "the same file, not replaced");
 }
 
 #[test]
