@@ -508,6 +508,50 @@ async fn a_total_written_as_a_float_or_a_string_is_read() {
 }
 
 #[tokio::test]
+async fn without_a_total_a_capped_limit_is_found_by_one_more_request() {
+    let server = MockServer::start_async().await;
+    // Asked for 10, the server returns 4, and no total.
+    mock_page(&server, 10, 1, page(1..=4, None), Duration::ZERO);
+    mock_page(&server, 4, 2, page(5..=8, None), Duration::ZERO);
+    mock_page(&server, 4, 3, page(9..=11, None), Duration::ZERO);
+    let beyond = mock_page(&server, 4, 4, empty(None), Duration::ZERO);
+    let mut calls = client(&server).calls(request(10, 1)).concurrency(2);
+    let records = collect(&mut calls).await.unwrap();
+    assert_eq!(uuids(&records), expected(1..=11));
+    assert_eq!(
+        calls.warnings(),
+        [
+            PagingWarning::MissingTotal { page: 1 },
+            PagingWarning::LimitCapped {
+                asked: 10,
+                returned: 4
+            }
+        ]
+    );
+    assert_eq!(beyond.calls_async().await, 0);
+
+    // A short first page that is the end: one more request, empty, and no other warning.
+    let server = MockServer::start_async().await;
+    mock_page(&server, 10, 1, page(1..=3, None), Duration::ZERO);
+    let probe = mock_page(&server, 3, 2, empty(None), Duration::ZERO);
+    let mut calls = client(&server).calls(request(10, 1));
+    let records = collect(&mut calls).await.unwrap();
+    assert_eq!(uuids(&records), expected(1..=3));
+    assert_eq!(calls.warnings(), [PagingWarning::MissingTotal { page: 1 }]);
+    assert_eq!(probe.calls_async().await, 1);
+
+    // The same from a server that ignores the page number: page 2 is page 1 again.
+    let server = MockServer::start_async().await;
+    mock_page(&server, 10, 1, page(1..=3, None), Duration::ZERO);
+    let again = mock_page(&server, 3, 2, page(1..=3, None), Duration::ZERO);
+    let mut calls = client(&server).calls(request(10, 1));
+    let records = collect(&mut calls).await.unwrap();
+    assert_eq!(uuids(&records), expected(1..=3));
+    assert_eq!(calls.warnings(), [PagingWarning::MissingTotal { page: 1 }]);
+    assert_eq!(again.calls_async().await, 1);
+}
+
+#[tokio::test]
 async fn without_a_total_pages_are_read_until_a_short_one() {
     let server = MockServer::start_async().await;
     mock_page(&server, 5, 1, page(1..=5, None), Duration::ZERO);

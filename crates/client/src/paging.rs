@@ -34,8 +34,10 @@ pub enum PagingWarning {
     /// The server returned fewer calls than `limit` on the first page while `paging.total`
     /// says more remain: it caps the page size. The stream asks for pages of the size it really
     /// returns from then on (page numbers counted in that size), so no call is skipped.
-    /// Always a warning. (Only detected when the stream starts at page 1; from a later page, a
-    /// short page is [`PagingWarning::ShortPage`].)
+    /// Always a warning. Without a total, a short first page is followed by one more request,
+    /// page 2 of that size: calls there mean a capped `limit` (reported, and paged the same
+    /// way), none mean the end. (Only detected when the stream starts at page 1; from a later
+    /// page, a short page is [`PagingWarning::ShortPage`].)
     #[error("the server returns at most {returned} call(s) per page ({asked} asked for): paging by {returned}")]
     LimitCapped {
         /// The `limit` asked for.
@@ -194,6 +196,9 @@ pub struct CallStream {
     first_total: Option<u64>,
     total: Option<u64>,
     received: u64,
+    /// The `limit` asked for, while page 2 is asked for with the size of a short first page
+    /// that came without a total: it tells a capped `limit` from the end of the calls.
+    probing: Option<u64>,
     /// Fingerprints of the calls received so far.
     seen: HashSet<u64>,
     keys: RandomState,
@@ -259,6 +264,7 @@ impl Client {
             first_total: None,
             total: None,
             received: 0,
+            probing: None,
             seen: HashSet::new(),
             keys: RandomState::new(),
             warnings: Vec::new(),
@@ -455,6 +461,24 @@ impl CallStream {
                 returned: on_page,
             });
             self.limit = on_page;
+        }
+        // Without a total, a short first page may be the end, or a capped `limit`: page 2 of
+        // that size tells (it is empty at the end; one more request).
+        if first && self.before == 0 && self.total.is_none() && on_page > 0 && on_page < self.limit
+        {
+            self.probing = Some(self.limit);
+            self.limit = on_page;
+        } else if let Some(asked) = self.probing.take() {
+            if on_page == repeated {
+                // Nothing new (empty, or the first page again from a server that ignores the
+                // page number): the short first page was the end.
+                self.finish();
+                return;
+            }
+            self.warn(PagingWarning::LimitCapped {
+                asked,
+                returned: self.limit,
+            });
         }
         if first {
             self.update_page_bound();
