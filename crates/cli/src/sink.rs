@@ -113,6 +113,9 @@ impl Target {
 /// `/proc/self/fd/N`, `/proc/PID/fd/N`. Whatever it leads to (a pipe, a terminal, the file a
 /// shell redirected to) is written through the descriptor, never replaced.
 fn is_descriptor(path: &Path) -> bool {
+    if !path.starts_with("/") {
+        return false;
+    }
     let parts: Vec<_> = path.components().map(|c| c.as_os_str()).collect();
     let text = |i: usize| parts.get(i).and_then(|p| p.to_str());
     match (text(1), text(2), text(3)) {
