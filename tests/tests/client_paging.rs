@@ -150,66 +150,284 @@ async fn a_partial_last_page_ends_the_stream() {
     }
 }
 
+/// Every call until the stream ends, and the error that ended it, if any (which must be last).
+async fn drain(stream: &mut ccsqm_client::CallStream) -> (Vec<CallRecord>, Option<ApiError>) {
+    let mut records = Vec::new();
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(record) => records.push(record),
+            Err(error) => {
+                assert!(stream.next().await.is_none(), "an error ends the stream");
+                return (records, Some(error));
+            }
+        }
+    }
+    (records, None)
+}
+
+/// The paging issue an error carries.
+fn paging_issue(error: Option<ApiError>) -> PagingWarning {
+    match error {
+        Some(ApiError::Paging(issue)) => {
+            assert_eq!(ApiError::Paging(issue.clone()).kind(), ErrorKind::Paging);
+            issue
+        }
+        other => panic!("expected a paging error, got {other:?}"),
+    }
+}
+
 #[tokio::test]
-async fn a_short_page_before_the_total_ends_the_stream_with_a_warning() {
+async fn a_short_page_before_the_total_ends_the_stream_with_an_error() {
     let server = MockServer::start_async().await;
     mock_page(&server, 10, 1, page(1..=10, Some(30)), Duration::ZERO);
     mock_page(&server, 10, 2, page(11..=14, Some(30)), Duration::ZERO);
     let later = mock_page(&server, 10, 3, page(15..=24, Some(30)), Duration::ZERO);
     let mut calls = client(&server).calls(request(10, 1));
-    let records = collect(&mut calls).await.unwrap();
+    let (records, error) = drain(&mut calls).await;
+    assert_eq!(
+        uuids(&records),
+        expected(1..=14),
+        "the calls before the error"
+    );
+    assert_eq!(
+        paging_issue(error),
+        PagingWarning::ShortPage {
+            page: 2,
+            on_page: 4,
+            limit: 10,
+            total: 30,
+            remaining: 16
+        }
+    );
+    assert_eq!(calls.warnings(), []);
+
+    // Accepted as partial: the same calls, and warnings.
+    let mut calls = client(&server).calls(request(10, 1)).allow_partial(true);
+    let (records, error) = drain(&mut calls).await;
+    assert!(error.is_none());
     assert_eq!(uuids(&records), expected(1..=14));
     assert_eq!(
         calls.warnings(),
-        [PagingWarning::CountMismatch {
-            total: 30,
-            received: 14
-        }]
+        [
+            PagingWarning::ShortPage {
+                page: 2,
+                on_page: 4,
+                limit: 10,
+                total: 30,
+                remaining: 16
+            },
+            PagingWarning::CountMismatch {
+                total: 30,
+                received: 14
+            }
+        ]
     );
     assert_eq!(later.calls_async().await, 0);
 }
 
 #[tokio::test]
-async fn a_changing_total_is_reported_and_followed() {
+async fn an_empty_first_page_with_a_huge_total_is_an_error_not_endless_paging() {
     let server = MockServer::start_async().await;
-    mock_page(&server, 10, 1, page(1..=10, Some(15)), Duration::ZERO);
-    mock_page(&server, 10, 2, page(11..=20, Some(28)), Duration::ZERO);
-    mock_page(&server, 10, 3, page(21..=28, Some(28)), Duration::ZERO);
-    let mut calls = client(&server).calls(request(10, 1)).concurrency(3);
-    let records = collect(&mut calls).await.unwrap();
-    assert_eq!(uuids(&records), expected(1..=28));
-    assert_eq!(calls.total(), Some(28));
+    let first = mock_page(
+        &server,
+        50,
+        1,
+        empty(Some(1_000_000_000_000)),
+        Duration::ZERO,
+    );
+    let second = mock_page(
+        &server,
+        50,
+        2,
+        empty(Some(1_000_000_000_000)),
+        Duration::ZERO,
+    );
+    let mut calls = client(&server).calls(request(50, 1)).concurrency(4);
+    let (records, error) = drain(&mut calls).await;
+    assert!(records.is_empty());
+    assert!(matches!(
+        paging_issue(error),
+        PagingWarning::ShortPage {
+            page: 1,
+            on_page: 0,
+            remaining: 1_000_000_000_000,
+            ..
+        }
+    ));
     assert_eq!(
-        calls.warnings(),
-        [PagingWarning::TotalChanged {
-            page: 2,
-            previous: 15,
-            current: 28
-        }]
+        (first.calls_async().await, second.calls_async().await),
+        (1, 0)
     );
 }
 
 #[tokio::test]
-async fn repeated_calls_are_yielded_once_and_reported() {
+async fn more_calls_than_the_total_is_a_count_mismatch() {
+    let server = MockServer::start_async().await;
+    mock_page(&server, 10, 1, page(1..=10, Some(25)), Duration::ZERO);
+    mock_page(&server, 10, 2, page(11..=20, Some(25)), Duration::ZERO);
+    mock_page(&server, 10, 3, page(21..=30, Some(25)), Duration::ZERO);
+    let mut calls = client(&server).calls(request(10, 1)).concurrency(2);
+    let (records, error) = drain(&mut calls).await;
+    assert_eq!(uuids(&records), expected(1..=30));
+    assert_eq!(
+        paging_issue(error),
+        PagingWarning::CountMismatch {
+            total: 25,
+            received: 30
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_caps_the_limit_is_paged_by_the_size_it_returns() {
+    let server = MockServer::start_async().await;
+    // Asked for 10, the server returns 4: the stream asks for pages of 4 from page 2 on.
+    let asked = mock_page(&server, 10, 1, page(1..=4, Some(18)), Duration::ZERO);
+    let mut capped = Vec::new();
+    for number in 2..=5u64 {
+        let first = (number - 1) * 4 + 1;
+        let last = (first + 3).min(18);
+        capped.push(mock_page(
+            &server,
+            4,
+            number,
+            page(first..=last, Some(18)),
+            Duration::ZERO,
+        ));
+    }
+    let beyond = mock_page(&server, 4, 6, empty(Some(18)), Duration::ZERO);
+    let wrong = mock_page(&server, 10, 2, page(11..=14, Some(18)), Duration::ZERO);
+    let mut calls = client(&server).calls(request(10, 1)).concurrency(3);
+    let (records, error) = drain(&mut calls).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(uuids(&records), expected(1..=18));
+    assert_eq!(
+        calls.warnings(),
+        [PagingWarning::LimitCapped {
+            asked: 10,
+            returned: 4
+        }]
+    );
+    assert_eq!(asked.calls_async().await, 1);
+    for mock in &capped {
+        assert_eq!(mock.calls_async().await, 1);
+    }
+    assert_eq!(beyond.calls_async().await + wrong.calls_async().await, 0);
+}
+
+#[tokio::test]
+async fn a_changing_total_is_an_error_or_with_partial_results_followed() {
+    let server = MockServer::start_async().await;
+    mock_page(&server, 10, 1, page(1..=10, Some(15)), Duration::ZERO);
+    mock_page(&server, 10, 2, page(11..=20, Some(28)), Duration::ZERO);
+    mock_page(&server, 10, 3, page(21..=28, Some(28)), Duration::ZERO);
+    let changed = PagingWarning::TotalChanged {
+        page: 2,
+        previous: 15,
+        current: 28,
+    };
+    let mut calls = client(&server).calls(request(10, 1)).concurrency(3);
+    let (records, error) = drain(&mut calls).await;
+    assert_eq!(uuids(&records), expected(1..=10));
+    assert_eq!(paging_issue(error), changed);
+
+    let mut calls = client(&server)
+        .calls(request(10, 1))
+        .concurrency(3)
+        .allow_partial(true);
+    let records = collect(&mut calls).await.unwrap();
+    assert_eq!(uuids(&records), expected(1..=28));
+    assert_eq!(calls.total(), Some(28));
+    assert_eq!(calls.warnings(), [changed]);
+}
+
+#[tokio::test]
+async fn repeated_calls_are_an_error_or_with_partial_results_yielded_once() {
     let server = MockServer::start_async().await;
     // A call was added at the top meanwhile: page 2 starts with the last call of page 1.
-    mock_page(&server, 4, 1, page(1..=4, Some(8)), Duration::ZERO);
+    mock_page(&server, 4, 1, page(1..=4, Some(9)), Duration::ZERO);
     mock_page(&server, 4, 2, page(4..=7, Some(9)), Duration::ZERO);
     mock_page(&server, 4, 3, page(8..=9, Some(9)), Duration::ZERO);
     let mut calls = client(&server).calls(request(4, 1));
+    let (records, error) = drain(&mut calls).await;
+    assert_eq!(uuids(&records), expected(1..=7), "each call once");
+    assert_eq!(
+        paging_issue(error),
+        PagingWarning::RepeatedCalls { page: 2, count: 1 }
+    );
+
+    let mut calls = client(&server).calls(request(4, 1)).allow_partial(true);
     let records = collect(&mut calls).await.unwrap();
     assert_eq!(uuids(&records), expected(1..=9));
     assert_eq!(
         calls.warnings(),
+        [PagingWarning::RepeatedCalls { page: 2, count: 1 }]
+    );
+}
+
+#[tokio::test]
+async fn calls_repeated_pages_apart_are_detected_across_the_whole_export() {
+    let server = MockServer::start_async().await;
+    // Pages that alternate: A, B, A, B.
+    let a = || page(1..=5, Some(20));
+    let b = || page(6..=10, Some(20));
+    mock_page(&server, 5, 1, a(), Duration::ZERO);
+    mock_page(&server, 5, 2, b(), Duration::ZERO);
+    mock_page(&server, 5, 3, a(), Duration::ZERO);
+    mock_page(&server, 5, 4, b(), Duration::ZERO);
+    let mut calls = client(&server).calls(request(5, 1)).concurrency(4);
+    let (records, error) = drain(&mut calls).await;
+    assert_eq!(uuids(&records), expected(1..=10));
+    assert_eq!(
+        paging_issue(error),
+        PagingWarning::RepeatedCalls { page: 3, count: 5 }
+    );
+
+    // Accepted as partial: each call once, and the page of repeats only ends the stream.
+    let mut calls = client(&server)
+        .calls(request(5, 1))
+        .concurrency(4)
+        .allow_partial(true);
+    let (records, error) = drain(&mut calls).await;
+    assert!(error.is_none());
+    assert_eq!(uuids(&records), expected(1..=10));
+    assert_eq!(
+        calls.warnings(),
         [
-            PagingWarning::TotalChanged {
-                page: 2,
-                previous: 8,
-                current: 9
-            },
-            PagingWarning::RepeatedCalls { page: 2, count: 1 },
+            PagingWarning::RepeatedCalls { page: 3, count: 5 },
+            PagingWarning::CountMismatch {
+                total: 20,
+                received: 10
+            }
         ]
     );
+}
+
+#[tokio::test]
+async fn an_unstable_order_repeats_calls_within_and_across_pages() {
+    let server = MockServer::start_async().await;
+    // Calls in another order on each page: c3 on pages 1 and 2, c2 on pages 1 and 3.
+    let body = |ids: &[u64]| -> AppraisecallDetailsResponse {
+        let calls: Vec<_> = ids
+            .iter()
+            .map(|n| json!({"call_uuid": format!("c{n}"), "status": 2}))
+            .collect();
+        serde_json::from_value(json!({"data": [{"call_group_id": "g", "calls": calls}],
+                                      "paging": {"total": 9}}))
+        .unwrap()
+    };
+    mock_page(&server, 3, 1, body(&[1, 2, 3]), Duration::ZERO);
+    mock_page(&server, 3, 2, body(&[3, 4, 5]), Duration::ZERO);
+    mock_page(&server, 3, 3, body(&[2, 6, 7]), Duration::ZERO);
+    let mut calls = client(&server).calls(request(3, 1)).allow_partial(true);
+    let records = collect(&mut calls).await.unwrap();
+    let got = uuids(&records);
+    let unique: std::collections::BTreeSet<_> = got.iter().collect();
+    assert_eq!(got.len(), unique.len(), "each call once: {got:?}");
+    assert_eq!(got.len(), 7);
+    assert!(calls
+        .warnings()
+        .contains(&PagingWarning::RepeatedCalls { page: 3, count: 1 }));
 }
 
 #[tokio::test]
@@ -219,12 +437,118 @@ async fn a_server_that_ignores_the_page_number_ends_the_stream() {
     mock_page(&server, 3, 2, page(1..=3, Some(9)), Duration::ZERO);
     let third = mock_page(&server, 3, 3, page(1..=3, Some(9)), Duration::ZERO);
     let mut calls = client(&server).calls(request(3, 1));
+    let (records, error) = drain(&mut calls).await;
+    assert_eq!(uuids(&records), expected(1..=3));
+    assert_eq!(
+        paging_issue(error),
+        PagingWarning::RepeatedCalls { page: 2, count: 3 }
+    );
+    let mut calls = client(&server).calls(request(3, 1)).allow_partial(true);
     let records = collect(&mut calls).await.unwrap();
     assert_eq!(uuids(&records), expected(1..=3));
     assert!(calls
         .warnings()
         .contains(&PagingWarning::RepeatedCalls { page: 2, count: 3 }));
     assert_eq!(third.calls_async().await, 0);
+}
+
+#[tokio::test]
+async fn a_total_that_grows_with_every_page_is_bounded() {
+    let server = MockServer::start_async().await;
+    // The first total, 25, makes 5 pages of 5; with the margin (2 pages), at most 7.
+    let mut pages = Vec::new();
+    for number in 1..=12u64 {
+        let first = (number - 1) * 5 + 1;
+        let body = page(first..=first + 4, Some(20 + number * 5));
+        pages.push(mock_page(&server, 5, number, body, Duration::ZERO));
+    }
+    let mut calls = client(&server).calls(request(5, 1)).concurrency(2);
+    let (records, error) = drain(&mut calls).await;
+    assert_eq!(uuids(&records), expected(1..=5));
+    assert!(matches!(
+        paging_issue(error),
+        PagingWarning::TotalChanged { page: 2, .. }
+    ));
+
+    let mut calls = client(&server)
+        .calls(request(5, 1))
+        .concurrency(2)
+        .allow_partial(true);
+    let (records, error) = drain(&mut calls).await;
+    assert!(error.is_none());
+    assert_eq!(uuids(&records), expected(1..=35));
+    assert!(calls.warnings().contains(&PagingWarning::TooManyPages {
+        page: 7,
+        bound: 7,
+        first_total: 25
+    }));
+    for mock in &pages[7..] {
+        assert_eq!(mock.calls_async().await, 0, "nothing past the bound");
+    }
+}
+
+#[tokio::test]
+async fn a_total_written_as_a_float_or_a_string_is_read() {
+    for total in [json!(7.0), json!("7"), json!(" 7 ")] {
+        let server = MockServer::start_async().await;
+        for (number, calls) in [(1u64, 1..=5u64), (2, 6..=7)] {
+            let mut body = serde_json::to_value(page(calls, None)).unwrap();
+            body["paging"] = json!({ "total": total });
+            server.mock(|when, then| {
+                when.json_body_includes(json!({"page": number, "limit": 5}).to_string());
+                then.status(200).json_body(body);
+            });
+        }
+        let mut calls = client(&server).calls(request(5, 1));
+        let records = collect(&mut calls).await.unwrap();
+        assert_eq!(uuids(&records), expected(1..=7), "{total}");
+        assert_eq!(calls.total(), Some(7), "{total}");
+        assert_eq!(calls.warnings(), [], "{total}");
+    }
+}
+
+#[tokio::test]
+async fn without_a_total_a_capped_limit_is_found_by_one_more_request() {
+    let server = MockServer::start_async().await;
+    // Asked for 10, the server returns 4, and no total.
+    mock_page(&server, 10, 1, page(1..=4, None), Duration::ZERO);
+    mock_page(&server, 4, 2, page(5..=8, None), Duration::ZERO);
+    mock_page(&server, 4, 3, page(9..=11, None), Duration::ZERO);
+    let beyond = mock_page(&server, 4, 4, empty(None), Duration::ZERO);
+    let mut calls = client(&server).calls(request(10, 1)).concurrency(2);
+    let records = collect(&mut calls).await.unwrap();
+    assert_eq!(uuids(&records), expected(1..=11));
+    assert_eq!(
+        calls.warnings(),
+        [
+            PagingWarning::MissingTotal { page: 1 },
+            PagingWarning::LimitCapped {
+                asked: 10,
+                returned: 4
+            }
+        ]
+    );
+    assert_eq!(beyond.calls_async().await, 0);
+
+    // A short first page that is the end: one more request, empty, and no other warning.
+    let server = MockServer::start_async().await;
+    mock_page(&server, 10, 1, page(1..=3, None), Duration::ZERO);
+    let probe = mock_page(&server, 3, 2, empty(None), Duration::ZERO);
+    let mut calls = client(&server).calls(request(10, 1));
+    let records = collect(&mut calls).await.unwrap();
+    assert_eq!(uuids(&records), expected(1..=3));
+    assert_eq!(calls.warnings(), [PagingWarning::MissingTotal { page: 1 }]);
+    assert_eq!(probe.calls_async().await, 1);
+
+    // The same from a server that ignores the page number: page 2 is page 1 again.
+    let server = MockServer::start_async().await;
+    mock_page(&server, 10, 1, page(1..=3, None), Duration::ZERO);
+    let again = mock_page(&server, 3, 2, page(1..=3, None), Duration::ZERO);
+    let mut calls = client(&server).calls(request(10, 1));
+    let records = collect(&mut calls).await.unwrap();
+    assert_eq!(uuids(&records), expected(1..=3));
+    assert_eq!(calls.warnings(), [PagingWarning::MissingTotal { page: 1 }]);
+    assert_eq!(again.calls_async().await, 1);
 }
 
 #[tokio::test]

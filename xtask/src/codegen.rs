@@ -33,6 +33,10 @@ pub const SANDBOX_OUT: &str = "crates/sandbox/src/generated.rs";
 /// schema, so that tokens and app secrets are redacted in `Debug`.
 const SECRET_TYPE: &str = "::ccsqm_client::Secret";
 
+/// The path of the hand-written type that replaces the spec's `Paging` schema: the same
+/// schema, but `total` is read tolerantly (`1000.0`, `"1000"`).
+const PAGING_TYPE: &str = "::ccsqm_client::Paging";
+
 const FIX: &str = "cargo xtask codegen";
 
 /// Reads the spec below `root`, renders every generated file and writes the ones that differ,
@@ -144,6 +148,7 @@ fn generator() -> Generator {
         .with_interface(InterfaceStyle::Builder)
         .with_inner_type(quote_path("crate::Session"))
         .with_replacement("Secret", SECRET_TYPE, std::iter::empty::<TypeImpl>())
+        .with_replacement("Paging", PAGING_TYPE, [TypeImpl::Default].into_iter())
         .with_derive("schemars::JsonSchema")
         .with_derive("PartialEq");
     Generator::new(&settings)

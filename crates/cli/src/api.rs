@@ -22,7 +22,7 @@ pub async fn run(args: &ApiArgs) -> Result<()> {
     let spec = operation.info();
     let body = body(spec, args)?;
     let headers = headers(spec, &args.header)?;
-    let (settings, _sandbox) = crate::target(&args.connection).await?;
+    let (settings, _sandbox) = crate::target_of(&args.connection).await?;
     if args.dry_run {
         let mut out = std::io::stdout().lock();
         dry_run::write(&mut out, &settings, spec, &headers, &body)?;

@@ -110,6 +110,12 @@ pub struct Connection {
           value_parser = seconds,
           default_value_t = ccsqm_client::RetryPolicy::default().max_elapsed.as_secs_f64())]
     pub max_retry_time: f64,
+
+    /// The largest response body read, e.g. 64MiB, 500KB, 1048576 (bytes); a larger one fails
+    /// the request (exit 5).
+    #[arg(long, env = "CCSQM_MAX_BODY_SIZE", value_name = "SIZE", allow_hyphen_values = true,
+          value_parser = byte_size, default_value = "64MiB")]
+    pub max_body_size: u64,
 }
 
 impl Connection {
@@ -171,13 +177,24 @@ pub struct DetailsArgs {
     #[arg(help_heading = "Paging", long, default_value_t = 1, requires = "all", value_name = "N", allow_hyphen_values = true, value_parser = concurrency)]
     pub concurrency: u64,
 
+    /// With --all: accept a partial export. Pages that do not add up (fewer or more calls than
+    /// paging.total, a short page, repeated calls, a changing total, endless pages) are then
+    /// warnings, each call is still written once, and the export exits 0; without it they end
+    /// the export with exit code 5 and no output file.
+    #[arg(help_heading = "Paging", long, requires = "all")]
+    pub allow_partial: bool,
+
     /// The output format [default: table on a terminal, else by the --output-file extension
-    /// (.csv, .json), else ndjson].
+    /// (.csv, .json, .ndjson, .jsonl; another is refused), else ndjson].
     #[arg(help_heading = "Output", long, short = 'o', value_enum)]
     pub output: Option<Format>,
 
-    /// Write to this file instead of stdout: written to a temporary file, renamed on success, so
-    /// a failed export leaves no truncated file behind.
+    /// Write to this file instead of stdout. A regular file (or a new one) is written to a
+    /// temporary file beside it, renamed over it on success, so a failed or interrupted export
+    /// leaves the previous file untouched; it keeps the replaced file's mode (a new file:
+    /// 0666 less the umask). A symbolic link is followed (the file it leads to is replaced); a
+    /// device, a FIFO or a descriptor (/dev/null, /dev/stdout) is written directly. A directory
+    /// is refused.
     #[arg(help_heading = "Output", long, value_name = "PATH")]
     pub output_file: Option<PathBuf>,
 
@@ -337,6 +354,34 @@ fn max_retries(value: &str) -> Result<u32, String> {
         .map(|n| u32::try_from(n).unwrap_or(100))
 }
 
+/// `1048576`, `1024KiB`, `64MiB`, `1GiB` (powers of 1024), `500KB`, `2MB` (powers of 1000):
+/// 1 byte to 1 TiB.
+fn byte_size(value: &str) -> Result<u64, String> {
+    let value = value.trim();
+    let split = value
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(value.len());
+    let (digits, unit) = value.split_at(split);
+    let unit_size: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" | "k" => 1 << 10,
+        "mib" | "m" => 1 << 20,
+        "gib" | "g" => 1 << 30,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        _ => 0,
+    };
+    match digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit_size))
+    {
+        Some(n) if (1..=1 << 40).contains(&n) => Ok(n),
+        _ => Err("expected a size from 1 byte to 1TiB, e.g. 64MiB, 500KB or 1048576".to_owned()),
+    }
+}
+
 fn concurrency(value: &str) -> Result<u64, String> {
     whole_number(value, 1, 64, "a whole number from 1 to 64")
 }
@@ -359,5 +404,28 @@ mod tests {
             ccsqm_client::DEFAULT_CONNECT_TIMEOUT
         );
         assert_eq!(c.retry_policy(), ccsqm_client::RetryPolicy::default());
+        assert_eq!(c.max_body_size, ccsqm_client::DEFAULT_MAX_BODY_SIZE);
+    }
+
+    #[test]
+    fn byte_sizes_read_with_their_units() {
+        use super::byte_size;
+        assert_eq!(byte_size("1048576"), Ok(1 << 20));
+        assert_eq!(byte_size("64MiB"), Ok(64 << 20));
+        assert_eq!(byte_size("2 kib"), Ok(2048));
+        assert_eq!(byte_size("500KB"), Ok(500_000));
+        assert_eq!(byte_size("1GiB"), Ok(1 << 30));
+        for bad in [
+            "",
+            "0",
+            "-1",
+            "1.5MiB",
+            "12XB",
+            "MiB",
+            "2TiB",
+            "99999999999999999999",
+        ] {
+            assert!(byte_size(bad).is_err(), "{bad}");
+        }
     }
 }

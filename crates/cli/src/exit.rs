@@ -7,8 +7,9 @@
 //! | 2 | usage: bad flags or configuration, found before any request |
 //! | 3 | authentication: 401 from the API, or the token interface refused the app key and secret |
 //! | 4 | not found: 404 |
-//! | 5 | server or business failure: 400, 500, other statuses (a firewall's 403), unreadable responses |
+//! | 5 | server or business failure: 400, 500, other statuses (a firewall's 403), unreadable or too large responses, an incomplete export (pages that do not add up, without `--allow-partial`) |
 //! | 6 | network: no connection, timeouts, interrupted transfers |
+//! | 129, 130, 143 | `ccsqm details` stopped by SIGHUP, SIGINT (Ctrl-C) or SIGTERM (its temporary file removed) |
 
 use ccsqm_client::{ApiError, ErrorKind};
 
@@ -29,7 +30,8 @@ fn of_api(error: &ApiError) -> u8 {
         ErrorKind::BadRequest
         | ErrorKind::Business
         | ErrorKind::Server
-        | ErrorKind::UnreadableBody => SERVER,
+        | ErrorKind::UnreadableBody
+        | ErrorKind::Paging => SERVER,
         // A kind added to the client later: its own class is not known here.
         _ => OTHER,
     }

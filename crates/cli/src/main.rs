@@ -9,6 +9,8 @@ mod operations;
 mod output;
 mod progress;
 mod request;
+mod signals;
+mod sink;
 mod timearg;
 
 use std::io::{IsTerminal, Write};
@@ -118,7 +120,7 @@ async fn run(cli: Cli) -> Result<()> {
 
 /// Where requests go and with which credentials: an in-process sandbox with `--sandbox` (kept
 /// running while the returned handle lives), else the flags, environment and config file.
-pub(crate) async fn target(connection: &Connection) -> Result<(Settings, Option<Sandbox>)> {
+pub(crate) async fn target_of(connection: &Connection) -> Result<(Settings, Option<Sandbox>)> {
     if connection.sandbox {
         let sandbox = Sandbox::builder().start().await?;
         let credentials = sandbox.credentials();
@@ -155,7 +157,8 @@ pub(crate) fn connect(settings: &Settings, connection: &Connection) -> Result<Cl
         .connect_timeout(std::time::Duration::from_secs_f64(
             connection.connect_timeout,
         ))
-        .retry(connection.retry_policy());
+        .retry(connection.retry_policy())
+        .max_body_size(connection.max_body_size);
     if let Some(app_key) = &settings.app_key {
         builder = builder.app_key(app_key);
     }
@@ -184,14 +187,16 @@ async fn details(cli: &Cli, args: &DetailsArgs) -> Result<()> {
     let request: ccsqm_models::AppraisecallDetailsRequest =
         serde_json::from_value(serde_json::Value::Object(body))
             .map_err(|e| UsageError(format!("the request body: {e}")))?;
-    let format = args.output.unwrap_or_else(|| default_format(args));
-    if args.all && format == Format::Json {
-        anyhow::bail!(UsageError(
-            "--output json prints one page (the API's response); with --all use ndjson or csv"
-                .into()
-        ));
-    }
-    let (settings, _sandbox) = target(&args.connection).await?;
+    let target = args
+        .output_file
+        .as_deref()
+        .map(sink::Target::check)
+        .transpose()?;
+    let format = match args.output {
+        Some(format) => format,
+        None => default_format(args, target.as_ref())?,
+    };
+    let (settings, _sandbox) = target_of(&args.connection).await?;
     if args.dry_run {
         let mut out = std::io::stdout().lock();
         let operation = ccsqm_client::spec::Operation::AppraisecallDetails.info();
@@ -199,25 +204,25 @@ async fn details(cli: &Cli, args: &DetailsArgs) -> Result<()> {
         return Ok(());
     }
     let client = connect(&settings, &args.connection)?;
-    let mut sink = output::Sink::open(args.output_file.as_deref())?;
-    if format == Format::Json {
+    signals::install().context("listening for signals")?;
+    let replaced_on_success = matches!(target, Some(sink::Target::Replace { .. }));
+    let mut sink = sink::Sink::open(target)?;
+    if format == Format::Json && !args.all {
         let page = client.details_page(request).await?;
         output::write_page_json(&mut sink, &page)?;
         return sink.commit();
     }
     let mut writer = CallWriter::new(&mut sink, format, jiff::tz::TimeZone::system());
     if args.all {
-        let concurrency = usize::try_from(args.concurrency).unwrap_or(1);
-        let mut calls = client.calls(request).concurrency(concurrency);
-        let progress = progress::Bar::new(cli.quiet);
-        while let Some(record) = calls.next().await {
-            writer.write(&record?)?;
-            progress.update(calls.received(), calls.total());
-        }
-        progress.finish();
-        for warning in calls.warnings() {
-            eprintln!("ccsqm: warning: {warning}");
-        }
+        export_all(
+            cli,
+            args,
+            &client,
+            request,
+            &mut writer,
+            replaced_on_success,
+        )
+        .await?;
     } else {
         for record in ccsqm_models::CallRecord::from_page(client.details_page(request).await?) {
             writer.write(&record)?;
@@ -227,21 +232,99 @@ async fn details(cli: &Cli, args: &DetailsArgs) -> Result<()> {
     sink.commit()
 }
 
-/// `table` for a person at a terminal; otherwise by the output file's extension; else `ndjson`.
-fn default_format(args: &DetailsArgs) -> Format {
-    match &args.output_file {
-        Some(path) => match path.extension().and_then(|e| e.to_str()) {
-            Some("csv") => Format::Csv,
-            Some("json") if !args.all => Format::Json,
-            _ => Format::Ndjson,
-        },
-        None if std::io::stdout().is_terminal() => Format::Table,
-        None => Format::Ndjson,
+/// `--all`: every call, each paging warning on stderr as it is found, and their count at the
+/// end. Pages that do not add up end the export with an error, unless `--allow-partial`.
+/// `replaced_on_success`: the output is a file that only a complete export replaces.
+async fn export_all(
+    cli: &Cli,
+    args: &DetailsArgs,
+    client: &Client,
+    request: ccsqm_client::types::AppraisecallDetailsRequest,
+    writer: &mut CallWriter<&mut sink::Sink>,
+    replaced_on_success: bool,
+) -> Result<()> {
+    let concurrency = usize::try_from(args.concurrency).unwrap_or(1);
+    let mut calls = client
+        .calls(request)
+        .concurrency(concurrency)
+        .allow_partial(args.allow_partial);
+    let progress = progress::Bar::new(cli.quiet);
+    let mut shown = 0;
+    let result = loop {
+        let next = calls.next().await;
+        for warning in &calls.warnings()[shown..] {
+            progress.println(&format!("ccsqm: warning: {warning}"));
+        }
+        shown = calls.warnings().len();
+        match next {
+            Some(Ok(record)) => {
+                writer.write(&record)?;
+                progress.update(calls.received(), calls.total());
+            }
+            Some(Err(error)) => break Err(error),
+            None => break Ok(()),
+        }
+    };
+    progress.finish();
+    let received = calls.received();
+    let warnings = match shown {
+        0 => String::new(),
+        n => format!(", with {n} paging warning(s)"),
+    };
+    match result {
+        Err(error @ ApiError::Paging(_)) => {
+            let kept = match replaced_on_success {
+                true => "the output file was not written; ",
+                false => "",
+            };
+            Err(anyhow::Error::new(error).context(format!(
+                "incomplete export ({received} call(s) received{warnings}; {kept}--allow-partial \
+                 accepts a partial result)"
+            )))
+        }
+        Err(error) if shown > 0 => Err(anyhow::Error::new(error).context(format!(
+            "the export failed after {received} call(s){warnings}"
+        ))),
+        Err(error) => Err(error.into()),
+        Ok(()) if shown > 0 => {
+            eprintln!("ccsqm: {received} call(s) written{warnings}");
+            Ok(())
+        }
+        Ok(()) => Ok(()),
+    }
+}
+
+/// `table` for a person at a terminal, `ndjson` for a pipe; for `--output-file`, what its
+/// extension says (.csv, .json, .ndjson, .jsonl), `ndjson` for a device or FIFO, and any other
+/// name is refused (exit 2) rather than guessed.
+fn default_format(args: &DetailsArgs, target: Option<&sink::Target>) -> Result<Format> {
+    let Some(path) = &args.output_file else {
+        return Ok(if std::io::stdout().is_terminal() {
+            Format::Table
+        } else {
+            Format::Ndjson
+        });
+    };
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match extension.as_deref() {
+        Some("csv") => Ok(Format::Csv),
+        Some("json") => Ok(Format::Json),
+        Some("ndjson" | "jsonl") => Ok(Format::Ndjson),
+        _ if matches!(target, Some(sink::Target::Direct(_))) => Ok(Format::Ndjson),
+        _ => Err(UsageError(format!(
+            "cannot tell the format of --output-file {} from its name: name it .csv, .json, \
+             .ndjson or .jsonl, or choose one with --output (ndjson, csv, json, table)",
+            path.display()
+        ))
+        .into()),
     }
 }
 
 async fn token(args: &TokenArgs) -> Result<()> {
-    let (settings, _sandbox) = target(&args.connection).await?;
+    let (settings, _sandbox) = target_of(&args.connection).await?;
     let Credentials::AkSk {
         app_key,
         app_secret,

@@ -11,7 +11,8 @@ use serde_json::Value;
 /// `--output`: how calls are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// The API's response, pretty-printed: one page (not with --all).
+    /// One page: the API's response, pretty-printed. With --all: a JSON array of the calls
+    /// (as ndjson's lines), streamed.
     Json,
     /// One call per line, as JSON, with its call_group_id.
     Ndjson,
@@ -46,16 +47,19 @@ pub struct CallWriter<W: Write> {
 
 enum Kind {
     Ndjson,
+    /// A JSON array of call records, one per line.
+    JsonArray,
     Csv,
     Table(TimeZone),
 }
 
 impl<W: Write> CallWriter<W> {
-    /// A writer of `format` (not [`Format::Json`], which writes pages: see [`write_page_json`]).
-    /// `tz` is the time zone of the table's times.
+    /// A writer of `format` (for [`Format::Json`], a JSON array of calls; one page as the
+    /// API's response is [`write_page_json`]). `tz` is the time zone of the table's times.
     pub fn new(out: W, format: Format, tz: TimeZone) -> Self {
         let kind = match format {
-            Format::Ndjson | Format::Json => Kind::Ndjson,
+            Format::Ndjson => Kind::Ndjson,
+            Format::Json => Kind::JsonArray,
             Format::Csv => Kind::Csv,
             Format::Table => Kind::Table(tz),
         };
@@ -68,7 +72,8 @@ impl<W: Write> CallWriter<W> {
 
     /// Writes one call.
     pub fn write(&mut self, record: &CallRecord) -> io::Result<()> {
-        if !self.header_done {
+        let first = !self.header_done;
+        if first {
             self.header_done = true;
             self.header()?;
         }
@@ -77,6 +82,11 @@ impl<W: Write> CallWriter<W> {
                 check_finite(&record.call)?;
                 serde_json::to_writer(&mut self.out, record)?;
                 self.out.write_all(b"\n")
+            }
+            Kind::JsonArray => {
+                self.out.write_all(if first { b"\n" } else { b",\n" })?;
+                serde_json::to_writer(&mut self.out, record)?;
+                Ok(())
             }
             Kind::Csv => {
                 let fields = serde_json::to_value(record)?;
@@ -97,6 +107,9 @@ impl<W: Write> CallWriter<W> {
         if !self.header_done {
             self.header()?;
         }
+        if let Kind::JsonArray = self.kind {
+            self.out.write_all(b"\n]\n")?;
+        }
         self.out.flush()?;
         Ok(self.out)
     }
@@ -104,6 +117,7 @@ impl<W: Write> CallWriter<W> {
     fn header(&mut self) -> io::Result<()> {
         match &self.kind {
             Kind::Ndjson => Ok(()),
+            Kind::JsonArray => self.out.write_all(b"["),
             Kind::Csv => {
                 let header: Vec<String> = csv_columns().map(str::to_owned).collect();
                 write_csv_row(&mut self.out, &header)
@@ -235,71 +249,6 @@ fn duration(seconds: f64) -> String {
         format!("{h}h{m:02}m{s:02}s")
     } else {
         format!("{m}m{s:02}s")
-    }
-}
-
-/// Where the output goes: stdout, or a temporary file beside `--output-file` that is renamed to
-/// it only by [`Sink::commit`]; dropped uncommitted, the temporary file is removed.
-pub enum Sink {
-    Stdout(io::BufWriter<io::Stdout>),
-    File {
-        file: io::BufWriter<tempfile::NamedTempFile>,
-        path: std::path::PathBuf,
-    },
-}
-
-impl Sink {
-    /// stdout, or a temporary file in the folder of `path`.
-    pub fn open(path: Option<&std::path::Path>) -> anyhow::Result<Self> {
-        use anyhow::Context;
-        Ok(match path {
-            None => Sink::Stdout(io::BufWriter::new(io::stdout())),
-            Some(path) => {
-                let dir = match path.parent() {
-                    Some(dir) if !dir.as_os_str().is_empty() => dir,
-                    _ => std::path::Path::new("."),
-                };
-                let file = tempfile::Builder::new()
-                    .prefix(".ccsqm-")
-                    .tempfile_in(dir)
-                    .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-                Sink::File {
-                    file: io::BufWriter::new(file),
-                    path: path.to_owned(),
-                }
-            }
-        })
-    }
-
-    /// Flushes, and renames the temporary file to the output file.
-    pub fn commit(self) -> anyhow::Result<()> {
-        use anyhow::Context;
-        match self {
-            Sink::Stdout(mut out) => Ok(out.flush()?),
-            Sink::File { file, path } => {
-                let file = file.into_inner().map_err(|e| e.into_error())?;
-                file.as_file().sync_all()?;
-                file.persist(&path)
-                    .with_context(|| format!("writing {}", path.display()))?;
-                Ok(())
-            }
-        }
-    }
-}
-
-impl Write for Sink {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Sink::Stdout(out) => out.write(buf),
-            Sink::File { file, .. } => file.write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Sink::Stdout(out) => out.flush(),
-            Sink::File { file, .. } => file.flush(),
-        }
     }
 }
 

@@ -40,6 +40,14 @@ impl Bar {
         }
     }
 
+    /// Prints a line on stderr, above the bar.
+    pub fn println(&self, line: &str) {
+        match &self.0 {
+            Some(bar) => bar.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+
     /// Removes the bar.
     pub fn finish(&self) {
         if let Some(bar) = &self.0 {

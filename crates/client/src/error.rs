@@ -65,6 +65,10 @@ pub enum ErrorKind {
     Network,
     /// A response arrived but its body could not be read as the spec describes.
     UnreadableBody,
+    /// The pages of [`Client::calls`](crate::Client::calls) do not add up (a count mismatch,
+    /// a short page, repeated calls, a changing total, too many pages): the calls received
+    /// may not be every call that matches. See [`PagingWarning`](crate::PagingWarning).
+    Paging,
 }
 
 /// Why a request failed. Its `Debug` and `Display` never show a token or an app secret.
@@ -125,6 +129,23 @@ pub enum ApiError {
         /// The start of the body. `None` for the token interface, whose body carries the token.
         body_start: Option<String>,
     },
+
+    /// The response body was larger than
+    /// [`ClientBuilder::max_body_size`](crate::ClientBuilder::max_body_size) allows: it was not
+    /// read further. Its kind is [`ErrorKind::UnreadableBody`].
+    #[error("response too large (HTTP {status}): the body is larger than the limit of {}", crate::body_limit::size(*.limit))]
+    BodyTooLarge {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The limit, in bytes.
+        limit: u64,
+    },
+
+    /// The pages of [`Client::calls`](crate::Client::calls) do not add up, so the calls
+    /// received may not be every call that matches (see
+    /// [`CallStream::allow_partial`](crate::CallStream::allow_partial) to accept them anyway).
+    #[error("the pages do not add up: {0}")]
+    Paging(crate::PagingWarning),
 }
 
 impl ApiError {
@@ -147,7 +168,10 @@ impl ApiError {
                 500 => ErrorKind::Business,
                 _ => ErrorKind::Server,
             },
-            ApiError::UnreadableBody { .. } => ErrorKind::UnreadableBody,
+            ApiError::UnreadableBody { .. } | ApiError::BodyTooLarge { .. } => {
+                ErrorKind::UnreadableBody
+            }
+            ApiError::Paging(_) => ErrorKind::Paging,
         }
     }
 
@@ -155,12 +179,12 @@ impl ApiError {
     /// interface's).
     pub fn status(&self) -> Option<StatusCode> {
         match self {
-            ApiError::Status { status, .. } | ApiError::UnreadableBody { status, .. } => {
-                Some(*status)
-            }
+            ApiError::Status { status, .. }
+            | ApiError::UnreadableBody { status, .. }
+            | ApiError::BodyTooLarge { status, .. } => Some(*status),
             ApiError::Token { source, .. } => source.as_deref().and_then(ApiError::status),
             ApiError::Network { source, .. } => source.status(),
-            ApiError::InvalidRequest(_) => None,
+            ApiError::InvalidRequest(_) | ApiError::Paging(_) => None,
         }
     }
 
@@ -239,7 +263,12 @@ impl From<Error> for ApiError {
             },
             Error::CommunicationError(e) | Error::InvalidUpgrade(e) => Self::network(e),
             Error::ResponseBodyError(e) => {
-                if e.is_timeout() || e.is_body() || e.is_request() {
+                if let Some(cap) = crate::body_limit::too_large(&e) {
+                    ApiError::BodyTooLarge {
+                        status: e.status().unwrap_or(StatusCode::OK),
+                        limit: cap.limit,
+                    }
+                } else if e.is_timeout() || e.is_body() || e.is_request() {
                     Self::network(e)
                 } else {
                     ApiError::UnreadableBody {

@@ -69,7 +69,7 @@ pub mod types {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub data: ::std::vec::Vec<CallGroup>,
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub paging: ::std::option::Option<Paging>,
+        pub paging: ::std::option::Option<::ccsqm_client::Paging>,
     }
     impl AppraisecallDetailsResponse {
         pub fn builder() -> builder::AppraisecallDetailsResponse {
@@ -331,26 +331,6 @@ pub mod types {
                 .collect(),
             );
             schema.into()
-        }
-    }
-    ///Page information.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        PartialEq,
-        schemars::JsonSchema,
-    )]
-    pub struct Paging {
-        ///Total number of calls matching the request (over all pages).
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-        pub total: ::std::option::Option<i64>,
-    }
-    impl Paging {
-        pub fn builder() -> builder::Paging {
-            Default::default()
         }
     }
     ///The app key and app secret to exchange for a token.
@@ -642,8 +622,10 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct AppraisecallDetailsResponse {
             data: ::std::result::Result<::std::vec::Vec<super::CallGroup>, ::std::string::String>,
-            paging:
-                ::std::result::Result<::std::option::Option<super::Paging>, ::std::string::String>,
+            paging: ::std::result::Result<
+                ::std::option::Option<::ccsqm_client::Paging>,
+                ::std::string::String,
+            >,
         }
         impl ::std::default::Default for AppraisecallDetailsResponse {
             fn default() -> Self {
@@ -666,7 +648,7 @@ pub mod types {
             }
             pub fn paging<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::Paging>>,
+                T: ::std::convert::TryInto<::std::option::Option<::ccsqm_client::Paging>>,
                 T::Error: ::std::fmt::Display,
             {
                 self.paging = value
@@ -1121,46 +1103,6 @@ pub mod types {
                 Self {
                     call_group_id: Ok(value.call_group_id),
                     calls: Ok(value.calls),
-                }
-            }
-        }
-        #[derive(Clone, Debug)]
-        pub struct Paging {
-            total: ::std::result::Result<::std::option::Option<i64>, ::std::string::String>,
-        }
-        impl ::std::default::Default for Paging {
-            fn default() -> Self {
-                Self {
-                    total: Ok(Default::default()),
-                }
-            }
-        }
-        impl Paging {
-            pub fn total<T>(mut self, value: T) -> Self
-            where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
-                T::Error: ::std::fmt::Display,
-            {
-                self.total = value
-                    .try_into()
-                    .map_err(|e| format!("error converting supplied value for total: {e}"));
-                self
-            }
-        }
-        impl ::std::convert::TryFrom<Paging> for super::Paging {
-            type Error = super::error::ConversionError;
-            fn try_from(
-                value: Paging,
-            ) -> ::std::result::Result<Self, super::error::ConversionError> {
-                Ok(Self {
-                    total: value.total?,
-                })
-            }
-        }
-        impl ::std::convert::From<super::Paging> for Paging {
-            fn from(value: super::Paging) -> Self {
-                Self {
-                    total: Ok(value.total),
                 }
             }
         }

@@ -5,9 +5,11 @@
 extern crate self as ccsqm_client;
 
 mod auth;
+mod body_limit;
 mod error;
 #[allow(clippy::all, missing_docs, unused)]
 mod generated;
+mod page_info;
 mod paging;
 mod raw;
 mod record;
@@ -20,8 +22,10 @@ pub mod spec;
 mod spec_types;
 
 pub use auth::{DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME, TOKEN_REFRESH_MARGIN};
+pub use body_limit::DEFAULT_MAX_BODY_SIZE;
 pub use error::{vendor_guidance, ApiError, ErrorKind};
 pub use generated::*;
+pub use page_info::Paging;
 pub use paging::{CallStream, PagingWarning};
 pub use raw::RawResponse;
 pub use record::CallRecord;

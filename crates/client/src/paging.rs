@@ -2,6 +2,7 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
+use std::hash::{BuildHasher, RandomState};
 use std::num::NonZeroU64;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -11,21 +12,42 @@ use futures_util::stream::{FuturesOrdered, Stream, StreamExt};
 use crate::types::{AppraisecallDetailsRequest, AppraisecallDetailsResponse};
 use crate::{ApiError, CallRecord, Client};
 
-/// Something odd about the pages, which the stream reports rather than hides. Each one is also
-/// logged (`tracing`, level `warn`).
+/// Something wrong or odd about the pages of a [`CallStream`].
+///
+/// Most of these mean the calls received may not be exactly the calls that match: by default
+/// they end the stream with [`ApiError::Paging`]; with [`CallStream::allow_partial`] they are
+/// reported in [`CallStream::warnings`] instead and the stream goes on (or ends) as each one
+/// says. Two are always mere warnings, since no call is lost: [`PagingWarning::MissingTotal`]
+/// and [`PagingWarning::LimitCapped`]. Each one is also logged (`tracing`, level `warn`).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PagingWarning {
-    /// A page had no usable `paging.total` (absent or negative). Without a total from the first
-    /// page, the stream reads pages one at a time until a short or empty page; after a total,
-    /// it keeps the last one.
+    /// A page had no usable `paging.total` (absent, negative, or not a number). Without a
+    /// total from the first page, the stream reads pages one at a time until a short or empty
+    /// page, and has no count to check the calls against; after a total, it keeps the last
+    /// one. Always a warning.
     #[error("page {page} has no paging.total: reading until a short page")]
     MissingTotal {
         /// The page number.
         page: u64,
     },
-    /// `paging.total` changed between pages (calls were added or removed meanwhile): the
-    /// stream goes on with the new total.
+    /// The server returned fewer calls than `limit` on the first page while `paging.total`
+    /// says more remain: it caps the page size. The stream asks for pages of the size it really
+    /// returns from then on (page numbers counted in that size), so no call is skipped.
+    /// Always a warning. Without a total, a short first page is followed by one more request,
+    /// page 2 of that size: calls there mean a capped `limit` (reported, and paged the same
+    /// way), none mean the end. (Only detected when the stream starts at page 1; from a later
+    /// page, a short page is [`PagingWarning::ShortPage`].)
+    #[error("the server returns at most {returned} call(s) per page ({asked} asked for): paging by {returned}")]
+    LimitCapped {
+        /// The `limit` asked for.
+        asked: u64,
+        /// The calls of the first page: the `limit` used from then on.
+        returned: u64,
+    },
+    /// `paging.total` changed between pages: calls were added or removed meanwhile, so pages
+    /// may have shifted (a call skipped, or one repeated). With `allow_partial`, the stream
+    /// goes on with the new total.
     #[error("paging.total changed from {previous} to {current} at page {page}")]
     TotalChanged {
         /// The page number.
@@ -35,15 +57,43 @@ pub enum PagingWarning {
         /// The total of this page.
         current: u64,
     },
-    /// A page repeated calls of the previous page (same `call_group_id` and `call_uuid`, or
-    /// `call_id` when there is no `call_uuid`): they are yielded once, not twice. A page made
+    /// A page held calls already received, on any earlier page (same `call_group_id` and
+    /// `call_uuid`, or `call_id` when there is no `call_uuid`, or the same fields when there
+    /// is neither). With `allow_partial` they are yielded once, not twice, and a page made
     /// only of repeated calls ends the stream.
-    #[error("page {page} repeats {count} call(s) of the previous page: skipped")]
+    #[error("page {page} repeats {count} call(s) of earlier pages")]
     RepeatedCalls {
         /// The page number.
         page: u64,
         /// How many calls were repeated.
         count: u64,
+    },
+    /// A page held fewer calls than `limit` while `paging.total` says more remain. With
+    /// `allow_partial` the stream ends there.
+    #[error("page {page} held {on_page} call(s) of the {limit} asked for, but paging.total {total} says {remaining} more remain")]
+    ShortPage {
+        /// The page number.
+        page: u64,
+        /// The calls on the page.
+        on_page: u64,
+        /// The `limit` asked for.
+        limit: u64,
+        /// The latest `paging.total`.
+        total: u64,
+        /// How many calls the total says remain after this page.
+        remaining: u64,
+    },
+    /// The pages went on past the number that the first `paging.total` allows, with a margin
+    /// of 10 % (at least 2 pages): a total that grows with every page, say. With
+    /// `allow_partial` the stream ends there.
+    #[error("page {page} is past the {bound} page(s) that the first paging.total ({first_total}) allows: paging stopped")]
+    TooManyPages {
+        /// The page number.
+        page: u64,
+        /// The last page allowed.
+        bound: u64,
+        /// The total of the first page.
+        first_total: u64,
     },
     /// The stream ended with another number of calls than the last `paging.total` says
     /// (counting the pages before the first one asked for as full).
@@ -54,6 +104,16 @@ pub enum PagingWarning {
         /// Calls before the first page asked for, plus the calls yielded.
         received: u64,
     },
+}
+
+impl PagingWarning {
+    /// Whether this is always a warning, never an error: no call is lost or repeated.
+    pub fn is_benign(&self) -> bool {
+        matches!(
+            self,
+            PagingWarning::MissingTotal { .. } | PagingWarning::LimitCapped { .. }
+        )
+    }
 }
 
 type PageResult = (u64, Result<AppraisecallDetailsResponse, ApiError>);
@@ -94,28 +154,57 @@ impl Drop for PageTask {
 /// tasks of the Tokio runtime, so they go on while the reader handles earlier calls; dropping
 /// the stream cancels them.
 ///
-/// What it finds odd (a changing total, repeated calls) it reports in
-/// [`CallStream::warnings`], and never drops or duplicates a call silently.
+/// **Complete, or an error.** The stream checks that the pages add up: every call is yielded
+/// once, and the calls number `paging.total`. A count mismatch, a short page while the total
+/// says more remain, a call repeated on any later page, a total that changes, or more pages
+/// than the first total allows (see [`PagingWarning`]) end the stream with
+/// [`ApiError::Paging`] after the calls before it, unless [`CallStream::allow_partial`] accepts
+/// a partial result. A server that caps `limit` (returns fewer calls than asked on the first
+/// page, while the total says more remain) is paged by the size it really returns.
+///
+/// **Repeats in bounded memory.** Each call received leaves a 64-bit fingerprint (a keyed
+/// hash, random per stream, of its `call_group_id` and `call_uuid`, else `call_id`, else all
+/// its fields) in a hash set: about 10 to 21 bytes per call (8 bytes, plus the set's control
+/// byte and free room), so at most about 21 MB per million calls. Two different calls share a
+/// fingerprint with a probability of about n²/2⁶⁵ (1 in 70 million for a million calls); that
+/// would be reported as a repeat, never dropped silently.
+///
+/// What it finds odd but harmless (no total, a capped `limit`), and with `allow_partial`
+/// everything else, it reports in [`CallStream::warnings`].
 #[must_use = "a stream does nothing unless polled"]
 pub struct CallStream {
     client: Client,
     request: AppraisecallDetailsRequest,
+    /// The page size: `request.limit`, or the size the server really returns.
     limit: u64,
     concurrency: usize,
+    allow_partial: bool,
+    /// Calls before the first page asked for (its pages counted as full).
+    before: u64,
     /// The next page to request.
     next_page: u64,
     /// The last page to request, from the latest total; `None` until the first page is in, and
     /// when the total is unknown.
     last_page: Option<u64>,
+    /// The last page ever requested, from the first total with a margin.
+    page_bound: Option<u64>,
     first_page_in: bool,
     in_flight: FuturesOrdered<PageTask>,
     /// Pages received, in order, not yet turned into calls.
     ready: VecDeque<(u64, Result<AppraisecallDetailsResponse, ApiError>)>,
     calls: VecDeque<CallRecord>,
+    first_total: Option<u64>,
     total: Option<u64>,
     received: u64,
-    previous_keys: HashSet<(Option<String>, String)>,
+    /// The `limit` asked for, while page 2 is asked for with the size of a short first page
+    /// that came without a total: it tells a capped `limit` from the end of the calls.
+    probing: Option<u64>,
+    /// Fingerprints of the calls received so far.
+    seen: HashSet<u64>,
+    keys: RandomState,
     warnings: Vec<PagingWarning>,
+    /// The error that ends the stream once the calls before it are taken.
+    error: Option<ApiError>,
     /// No page is requested or accepted any more.
     done: bool,
 }
@@ -125,6 +214,7 @@ impl std::fmt::Debug for CallStream {
         f.debug_struct("CallStream")
             .field("limit", &self.limit)
             .field("concurrency", &self.concurrency)
+            .field("allow_partial", &self.allow_partial)
             .field("next_page", &self.next_page)
             .field("total", &self.total)
             .field("received", &self.received)
@@ -144,31 +234,41 @@ impl Client {
     /// # async fn run(client: Client, request: AppraisecallDetailsRequest)
     /// #     -> Result<(), ccsqm_client::ApiError> {
     /// let mut calls = client.calls(request).concurrency(4);
+    /// let mut shown = 0;
     /// while let Some(record) = calls.next().await {
-    ///     let record = record?;
+    ///     for warning in &calls.warnings()[shown..] {
+    ///         eprintln!("warning: {warning}");
+    ///     }
+    ///     shown = calls.warnings().len();
+    ///     let record = record?; // an incomplete result ends with ApiError::Paging
     ///     println!("{:?} of {:?}: {:?}", record.call.call_uuid, calls.total(), record.call_group_id);
-    /// }
-    /// for warning in calls.warnings() {
-    ///     eprintln!("warning: {warning}");
     /// }
     /// # Ok(()) }
     /// ```
     pub fn calls(&self, request: AppraisecallDetailsRequest) -> CallStream {
+        let limit = request.limit.get();
         CallStream {
             client: self.clone(),
-            limit: request.limit.get(),
+            limit,
+            before: (request.page.get() - 1).saturating_mul(limit),
             next_page: request.page.get(),
             request,
             concurrency: 1,
+            allow_partial: false,
             last_page: None,
+            page_bound: None,
             first_page_in: false,
             in_flight: FuturesOrdered::new(),
             ready: VecDeque::new(),
             calls: VecDeque::new(),
+            first_total: None,
             total: None,
             received: 0,
-            previous_keys: HashSet::new(),
+            probing: None,
+            seen: HashSet::new(),
+            keys: RandomState::new(),
             warnings: Vec::new(),
+            error: None,
             done: false,
         }
     }
@@ -179,6 +279,15 @@ impl CallStream {
     /// one page after the other). `0` counts as 1.
     pub fn concurrency(mut self, n: usize) -> Self {
         self.concurrency = n.max(1);
+        self
+    }
+
+    /// Accept a partial result (default `false`): what would end the stream with
+    /// [`ApiError::Paging`] is reported in [`CallStream::warnings`] instead, repeated calls are
+    /// yielded once, and the stream ends at a short page, a page of repeats only, or the page
+    /// bound. The calls yielded may then not be every call that matches.
+    pub fn allow_partial(mut self, allow: bool) -> Self {
+        self.allow_partial = allow;
         self
     }
 
@@ -193,7 +302,8 @@ impl CallStream {
         self.received
     }
 
-    /// What was odd about the pages so far.
+    /// What was odd about the pages so far, in the order found: read it while the stream
+    /// runs to report each as it happens.
     pub fn warnings(&self) -> &[PagingWarning] {
         &self.warnings
     }
@@ -201,6 +311,45 @@ impl CallStream {
     fn warn(&mut self, warning: PagingWarning) {
         tracing::warn!(%warning, "appraisecall/details paging");
         self.warnings.push(warning);
+    }
+
+    /// Reports `issue`: a warning with `allow_partial` (or when benign), else the error that
+    /// ends the stream. Returns whether the stream has failed.
+    fn report(&mut self, issue: PagingWarning) -> bool {
+        if self.allow_partial || issue.is_benign() {
+            self.warn(issue);
+            return false;
+        }
+        tracing::debug!(%issue, "appraisecall/details paging stopped");
+        self.stop();
+        self.error = Some(ApiError::Paging(issue));
+        true
+    }
+
+    /// No page is requested or accepted any more.
+    fn stop(&mut self) {
+        self.done = true;
+        self.in_flight = FuturesOrdered::new();
+        self.ready.clear();
+    }
+
+    /// The last page to request: the one that brings the calls to the total, within the bound.
+    fn update_last_page(&mut self) {
+        let start = self.request.page.get();
+        self.last_page = self.total.map(|total| {
+            let pages = total.saturating_sub(self.before).div_ceil(self.limit);
+            start.saturating_add(pages.max(1) - 1)
+        });
+    }
+
+    /// The bound on pages from the first total: its pages, plus 10 % (at least 2).
+    fn update_page_bound(&mut self) {
+        let start = self.request.page.get();
+        self.page_bound = self.first_total.map(|total| {
+            let pages = total.saturating_sub(self.before).div_ceil(self.limit);
+            let margin = (pages / 10).max(2);
+            start.saturating_add(pages.saturating_add(margin) - 1)
+        });
     }
 
     /// Requests pages while fewer than `concurrency` are in flight or waiting.
@@ -217,16 +366,36 @@ impl CallStream {
             if self.first_page_in && self.last_page.is_some_and(|last| self.next_page > last) {
                 break;
             }
+            if self.page_bound.is_some_and(|bound| self.next_page > bound) {
+                break;
+            }
             let page = self.next_page;
             let Some(number) = NonZeroU64::new(page) else {
                 break;
             };
+            let Some(limit) = NonZeroU64::new(self.limit) else {
+                break;
+            };
             let mut body = self.request.clone();
             body.page = number;
+            body.limit = limit;
             let client = self.client.clone();
             let task = tokio::spawn(async move { (page, client.details_page(body).await) });
             self.in_flight.push_back(PageTask(task));
             self.next_page += 1;
+        }
+    }
+
+    /// A call's fingerprint: a keyed hash of its identity.
+    fn fingerprint(&self, record: &CallRecord) -> u64 {
+        let group = record.call_group_id.as_deref();
+        match (&record.call.call_uuid, &record.call.call_id) {
+            (Some(uuid), _) => self.keys.hash_one((group, 0u8, uuid)),
+            (None, Some(id)) => self.keys.hash_one((group, 1u8, id)),
+            (None, None) => {
+                let fields = serde_json::to_vec(&record.call).unwrap_or_default();
+                self.keys.hash_one((group, 2u8, fields))
+            }
         }
     }
 
@@ -237,71 +406,138 @@ impl CallStream {
             .as_ref()
             .and_then(|p| p.total)
             .and_then(|t| u64::try_from(t).ok());
+        let first = !self.first_page_in;
+        self.first_page_in = true;
         match (self.total, page_total) {
             // Reported for the first page, and for a page after others that had a total.
             (Some(_), None) => self.warn(PagingWarning::MissingTotal { page }),
-            (None, None) if !self.first_page_in => self.warn(PagingWarning::MissingTotal { page }),
+            (None, None) if first => self.warn(PagingWarning::MissingTotal { page }),
             (Some(previous), Some(current)) if previous != current => {
-                self.warn(PagingWarning::TotalChanged {
+                let changed = PagingWarning::TotalChanged {
                     page,
                     previous,
                     current,
-                });
+                };
+                if self.report(changed) {
+                    return;
+                }
             }
             _ => {}
         }
-        self.first_page_in = true;
         if page_total.is_some() {
             self.total = page_total;
         }
-        self.last_page = self.total.map(|t| t.div_ceil(self.limit));
+        if first {
+            self.first_total = page_total;
+        }
 
-        let mut keys = HashSet::new();
         let mut on_page = 0u64;
         let mut repeated = 0u64;
         for record in CallRecord::from_page(response) {
             on_page += 1;
-            let id = record
-                .call
-                .call_uuid
-                .as_ref()
-                .or(record.call.call_id.as_ref());
-            if let Some(id) = id {
-                let key = (record.call_group_id.clone(), id.clone());
-                if self.previous_keys.contains(&key) {
-                    repeated += 1;
-                    continue;
-                }
-                keys.insert(key);
+            if !self.seen.insert(self.fingerprint(&record)) {
+                repeated += 1;
+                continue;
             }
             self.received += 1;
             self.calls.push_back(record);
         }
-        self.previous_keys = keys;
-        if repeated > 0 {
-            self.warn(PagingWarning::RepeatedCalls {
-                page,
-                count: repeated,
+        let remaining = |this: &Self| {
+            this.total
+                .map(|t| t.saturating_sub(this.before.saturating_add(this.received)))
+        };
+
+        // A server that caps `limit`: page by the size it returns (page 1 is the same calls
+        // whatever the size, so the next request is page 2 of that size).
+        if first
+            && self.before == 0
+            && on_page > 0
+            && on_page < self.limit
+            && repeated == 0
+            && remaining(self).is_some_and(|r| r > 0)
+        {
+            self.warn(PagingWarning::LimitCapped {
+                asked: self.limit,
+                returned: on_page,
+            });
+            self.limit = on_page;
+        }
+        // Without a total, a short first page may be the end, or a capped `limit`: page 2 of
+        // that size tells (it is empty at the end; one more request).
+        if first && self.before == 0 && self.total.is_none() && on_page > 0 && on_page < self.limit
+        {
+            self.probing = Some(self.limit);
+            self.limit = on_page;
+        } else if let Some(asked) = self.probing.take() {
+            if on_page == repeated {
+                // Nothing new (empty, or the first page again from a server that ignores the
+                // page number): the short first page was the end.
+                self.finish();
+                return;
+            }
+            self.warn(PagingWarning::LimitCapped {
+                asked,
+                returned: self.limit,
             });
         }
+        if first {
+            self.update_page_bound();
+        }
+        self.update_last_page();
+
+        if repeated > 0
+            && self.report(PagingWarning::RepeatedCalls {
+                page,
+                count: repeated,
+            })
+        {
+            return;
+        }
         let short = on_page < self.limit;
+        if short {
+            if let (Some(total), Some(remaining)) = (self.total, remaining(self)) {
+                if remaining > 0 {
+                    let issue = PagingWarning::ShortPage {
+                        page,
+                        on_page,
+                        limit: self.limit,
+                        total,
+                        remaining,
+                    };
+                    if self.report(issue) {
+                        return;
+                    }
+                }
+            }
+        }
         let only_repeats = on_page > 0 && repeated == on_page;
+        let reached = remaining(self) == Some(0);
         let last = self.last_page.is_some_and(|last| page >= last);
-        if short || only_repeats || last {
+        if short || only_repeats || reached || last {
             self.finish();
+            return;
+        }
+        if let (Some(bound), Some(first_total)) = (self.page_bound, self.first_total) {
+            if page >= bound {
+                let issue = PagingWarning::TooManyPages {
+                    page,
+                    bound,
+                    first_total,
+                };
+                if !self.report(issue) {
+                    self.finish();
+                }
+            }
         }
     }
 
     /// Stops requesting pages, and checks the count against the total.
     fn finish(&mut self) {
-        self.done = true;
-        self.in_flight = FuturesOrdered::new();
-        self.ready.clear();
+        self.stop();
         if let Some(total) = self.total {
-            let before = (self.request.page.get() - 1).saturating_mul(self.limit);
-            let received = before.saturating_add(self.received);
+            let received = self.before.saturating_add(self.received);
             if received != total {
-                self.warn(PagingWarning::CountMismatch { total, received });
+                self.report(PagingWarning::CountMismatch { total, received });
             }
         }
     }
@@ -325,10 +561,11 @@ impl Stream for CallStream {
                 Some((page, Ok(response))) => this.accept(page, response),
                 Some((page, Err(error))) => {
                     tracing::debug!(page, error = %error, "appraisecall/details paging stopped");
-                    this.done = true;
-                    this.in_flight = FuturesOrdered::new();
-                    this.ready.clear();
+                    this.stop();
                     return Poll::Ready(Some(Err(error)));
+                }
+                None if this.error.is_some() => {
+                    return Poll::Ready(this.error.take().map(Err));
                 }
                 None if this.in_flight.is_empty() => {
                     this.done = true;

@@ -35,6 +35,7 @@ struct Shared {
     app_key: Option<String>,
     token_base_url: Option<String>,
     retry: RetryPolicy,
+    max_body_size: u64,
 }
 
 impl std::fmt::Debug for Session {
@@ -141,6 +142,7 @@ pub struct ClientBuilder {
     timeout: Duration,
     retry: RetryPolicy,
     allow_insecure_http: bool,
+    max_body_size: u64,
 }
 
 impl ClientBuilder {
@@ -157,6 +159,7 @@ impl ClientBuilder {
             timeout: DEFAULT_TIMEOUT,
             retry: RetryPolicy::default(),
             allow_insecure_http: false,
+            max_body_size: crate::DEFAULT_MAX_BODY_SIZE,
         }
     }
 
@@ -222,6 +225,16 @@ impl ClientBuilder {
         self
     }
 
+    /// The largest response body read, in bytes (default [`DEFAULT_MAX_BODY_SIZE`], 64 MiB;
+    /// `0` counts as 1). A larger one is not read further: the request fails with
+    /// [`ApiError::BodyTooLarge`], without retries.
+    ///
+    /// [`DEFAULT_MAX_BODY_SIZE`]: crate::DEFAULT_MAX_BODY_SIZE
+    pub fn max_body_size(mut self, bytes: u64) -> Self {
+        self.max_body_size = bytes.max(1);
+        self
+    }
+
     /// Allows plain `http://` to hosts other than loopback addresses (default: refused, since
     /// tokens and app secrets would travel in clear). Loopback addresses (`127.0.0.0/8`,
     /// `[::1]`, `localhost`) are always allowed, for local servers and tests.
@@ -277,6 +290,7 @@ impl ClientBuilder {
                 app_key,
                 token_base_url: self.token_base_url,
                 retry: self.retry,
+                max_body_size: self.max_body_size,
             }),
         };
         Ok(Client::new_with_client(&self.base_url, http, session))
@@ -444,7 +458,8 @@ impl ClientHooks<Session> for Client {
                 return self.client().execute(request).await;
             };
             let sent = Instant::now();
-            let result = send_buffered(self.client(), attempt).await;
+            let result =
+                send_buffered(self.client(), attempt, self.inner.shared.max_body_size).await;
             let latency_ms = sent.elapsed().as_millis() as u64;
             let (method, path) = (request.method().as_str(), request.url().path());
             match &result {
@@ -509,16 +524,40 @@ impl ClientHooks<Session> for Client {
 }
 
 /// Sends a request and reads its whole body, so that a body cut short or too slow is a failed
-/// attempt (retried), not a failure after the retries are over.
+/// attempt (retried), not a failure after the retries are over. A body over `max_body_size`
+/// bytes is not read further: the response's body then fails with [`BodyTooLarge`] when read.
+///
+/// [`BodyTooLarge`]: crate::body_limit::BodyTooLarge
 async fn send_buffered(
     client: &reqwest::Client,
     request: reqwest::Request,
+    max_body_size: u64,
 ) -> reqwest::Result<reqwest::Response> {
-    let response = client.execute(request).await?;
+    use crate::body_limit::{BodyTooLarge, TooLargeBody};
+    let mut response = client.execute(request).await?;
     let status = response.status();
     let version = response.version();
-    let headers = response.headers().clone();
-    let body = response.bytes().await?;
+    let mut headers = response.headers().clone();
+    let limit = usize::try_from(max_body_size).unwrap_or(usize::MAX);
+    let mut body = Vec::new();
+    let mut too_large = response.content_length().is_some_and(|n| n > max_body_size);
+    while !too_large {
+        let Some(chunk) = response.chunk().await? else {
+            break;
+        };
+        too_large = chunk.len() > limit - body.len();
+        if !too_large {
+            body.extend_from_slice(&chunk);
+        }
+    }
+    let body = if too_large {
+        headers.remove(reqwest::header::CONTENT_LENGTH);
+        reqwest::Body::wrap(TooLargeBody(BodyTooLarge {
+            limit: max_body_size,
+        }))
+    } else {
+        reqwest::Body::from(body)
+    };
     let mut buffered = http::Response::new(body);
     *buffered.status_mut() = status;
     *buffered.version_mut() = version;

@@ -42,9 +42,12 @@ pub use ccsqm_client::types;
 /// The generated data types (the enums of the same names are this crate's [`CallType`] and
 /// [`InspectionStatus`]; the generated ones are under [`types`]).
 pub use ccsqm_client::types::{
-    AppraisecallDetailsRequest, AppraisecallDetailsResponse, Call, CallGroup, Paging,
-    TokenByAkSkRequest, TokenByAkSkResponse,
+    AppraisecallDetailsRequest, AppraisecallDetailsResponse, Call, CallGroup, TokenByAkSkRequest,
+    TokenByAkSkResponse,
 };
+/// The page information of a response (hand-written in `ccsqm-client`: it reads `total`
+/// tolerantly).
+pub use ccsqm_client::Paging;
 /// The type of the credentials in [`TokenByAkSkRequest`] and [`TokenByAkSkResponse`].
 pub use ccsqm_client::Secret;
 

@@ -353,7 +353,7 @@ impl DataSet {
         }
         Ok(AppraisecallDetailsResponse {
             data: self.group(&page),
-            paging: Some(ccsqm_client::types::Paging {
+            paging: Some(ccsqm_client::Paging {
                 total: Some(total as i64),
             }),
         })
