@@ -1,0 +1,156 @@
+//! What the generated code runs around every request: the `Authorization` header, the token
+//! base URL, and the retry loop.
+
+use std::time::{Instant, SystemTime};
+
+use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
+use reqwest::header::{HeaderName, AUTHORIZATION};
+
+use crate::auth::Auth;
+use crate::retry::{is_retryable_error, is_retryable_status, retry_after};
+use crate::session::Session;
+use crate::{Client, Error};
+
+/// The operation that issues tokens: it is the one operation sent without `Authorization`.
+const TOKEN_OPERATION: &str = "token_by_ak_sk";
+
+/// Runs on every request the generated code builds.
+///
+/// `pre` removes the `api-version` header that progenitor adds (the API does not declare it),
+/// adds `Authorization: Bearer {token}` to every operation but `tokenByAkSk`, and sends
+/// `tokenByAkSk` to the token base URL. `exec` sends the request, retrying it as the
+/// [`RetryPolicy`] says, and once with a new token after a 401 to a token from `tokenByAkSk`.
+impl ClientHooks<Session> for Client {
+    async fn pre<E>(
+        &self,
+        request: &mut reqwest::Request,
+        info: &OperationInfo,
+    ) -> Result<(), Error<E>> {
+        request
+            .headers_mut()
+            .remove(HeaderName::from_static("api-version"));
+        if info.operation_id == TOKEN_OPERATION {
+            if let Some(token_base_url) = &self.inner.shared.token_base_url {
+                let url = request.url();
+                let rest = url
+                    .as_str()
+                    .strip_prefix(self.baseurl())
+                    .unwrap_or_else(|| url.path());
+                *request.url_mut() = format!("{token_base_url}{rest}")
+                    .parse()
+                    .map_err(|e| Error::InvalidRequest(format!("token URL: {e}")))?;
+            }
+            return Ok(());
+        }
+        let value = match &self.inner.shared.auth {
+            Auth::None => return Ok(()),
+            Auth::Bearer(value) => value.clone(),
+            Auth::AkSk(source) => source
+                .header(self)
+                .await
+                .map_err(|e| Error::Custom(e.to_string()))?,
+        };
+        request.headers_mut().insert(AUTHORIZATION, value);
+        Ok(())
+    }
+
+    async fn exec(
+        &self,
+        mut request: reqwest::Request,
+        info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        let policy = &self.inner.shared.retry;
+        let token_source = match &self.inner.shared.auth {
+            Auth::AkSk(source) if info.operation_id != TOKEN_OPERATION => Some(source),
+            _ => None,
+        };
+        let started = Instant::now();
+        let mut retry = 0u32;
+        let mut replaced_token = false;
+        loop {
+            // The generated requests have byte bodies, which clone; anything else goes once.
+            let Some(attempt) = request.try_clone() else {
+                return self.client().execute(request).await;
+            };
+            let sent = Instant::now();
+            let result = send_buffered(self.client(), attempt).await;
+            let latency_ms = sent.elapsed().as_millis() as u64;
+            let (method, path) = (request.method().as_str(), request.url().path());
+            match &result {
+                Ok(response) => tracing::debug!(
+                    method,
+                    path,
+                    status = response.status().as_u16(),
+                    latency_ms,
+                    retry,
+                    "ccsqm request"
+                ),
+                Err(error) => tracing::debug!(
+                    method,
+                    path,
+                    error = %error,
+                    latency_ms,
+                    retry,
+                    "ccsqm request failed"
+                ),
+            }
+            let wait = match &result {
+                Ok(response) if response.status() == reqwest::StatusCode::UNAUTHORIZED => {
+                    let Some(source) = token_source.filter(|_| !replaced_token) else {
+                        return result;
+                    };
+                    replaced_token = true;
+                    tracing::warn!(method, path, "401: requesting a new token, then once more");
+                    let used = request.headers().get(AUTHORIZATION);
+                    match source.replace(self, used).await {
+                        Ok(value) => {
+                            request.headers_mut().insert(AUTHORIZATION, value);
+                            continue;
+                        }
+                        Err(error) => {
+                            tracing::warn!(error = %error, "no new token after a 401");
+                            return result;
+                        }
+                    }
+                }
+                Ok(response) if is_retryable_status(response.status()) => {
+                    retry_after(response.headers(), SystemTime::now())
+                        .unwrap_or_else(|| policy.backoff(retry + 1))
+                }
+                Err(error) if is_retryable_error(error) => policy.backoff(retry + 1),
+                _ => return result,
+            };
+            if retry >= policy.max_retries || started.elapsed() + wait > policy.max_elapsed {
+                return result;
+            }
+            retry += 1;
+            tracing::warn!(
+                method,
+                path,
+                status = result.as_ref().ok().map(|r| r.status().as_u16()),
+                retry,
+                wait_ms = wait.as_millis() as u64,
+                "ccsqm request: retrying"
+            );
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// Sends a request and reads its whole body, so that a body cut short or too slow is a failed
+/// attempt (retried), not a failure after the retries are over.
+async fn send_buffered(
+    client: &reqwest::Client,
+    request: reqwest::Request,
+) -> reqwest::Result<reqwest::Response> {
+    let response = client.execute(request).await?;
+    let status = response.status();
+    let version = response.version();
+    let headers = response.headers().clone();
+    let body = response.bytes().await?;
+    let mut buffered = http::Response::new(body);
+    *buffered.status_mut() = status;
+    *buffered.version_mut() = version;
+    *buffered.headers_mut() = headers;
+    Ok(buffered.into())
+}
