@@ -56,6 +56,12 @@ pub enum BuildError {
         /// What the value is.
         name: &'static str,
     },
+    /// A value sent as a header (the user ID, the app key) is empty or blank.
+    #[error("{name} is empty")]
+    EmptyValue {
+        /// What the value is.
+        name: &'static str,
+    },
     /// The HTTP client could not be built (for example, no TLS backend).
     #[error("building the HTTP client: {0}")]
     Http(#[source] reqwest::Error),
@@ -191,10 +197,20 @@ impl ClientBuilder {
         header_value(&user_id, "the user ID (x-UserId)")?;
         let auth = match (self.bearer, self.ak_sk) {
             (Some(_), Some(_)) => return Err(BuildError::TwoCredentials),
+            (Some(token), None) if token.expose().trim().is_empty() => {
+                return Err(BuildError::EmptyValue {
+                    name: "the bearer token",
+                })
+            }
             (Some(token), None) => {
                 Auth::Bearer(bearer_header(&token).ok_or(BuildError::InvalidHeader {
                     name: "the bearer token",
                 })?)
+            }
+            (None, Some((_, app_secret))) if app_secret.expose().is_empty() => {
+                return Err(BuildError::EmptyValue {
+                    name: "the app secret",
+                })
             }
             (None, Some((app_key, app_secret))) => {
                 let seconds = self.token_lifetime.as_secs();
@@ -233,7 +249,15 @@ impl ClientBuilder {
     }
 }
 
+/// A value sent as a header: not blank, and only visible ASCII and spaces (no tab, no other
+/// control character, nothing beyond ASCII).
 fn header_value(value: &str, name: &'static str) -> Result<HeaderValue, BuildError> {
+    if value.trim().is_empty() {
+        return Err(BuildError::EmptyValue { name });
+    }
+    if !value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Err(BuildError::InvalidHeader { name });
+    }
     HeaderValue::from_str(value).map_err(|_| BuildError::InvalidHeader { name })
 }
 

@@ -7,9 +7,11 @@ use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::header::{HeaderName, AUTHORIZATION};
 
 use crate::auth::Auth;
+use crate::error::{human_wait, stash_token_error};
 use crate::retry::{is_retryable_error, is_retryable_status, retry_after};
+use crate::server_text::redact_bytes;
 use crate::session::Session;
-use crate::{Client, Error};
+use crate::{redact, Client, Error, Secret};
 
 /// The operation that issues tokens: it is the one operation sent without `Authorization`.
 const TOKEN_OPERATION: &str = "token_by_ak_sk";
@@ -45,10 +47,11 @@ impl ClientHooks<Session> for Client {
         let value = match &self.inner.shared.auth {
             Auth::None => return Ok(()),
             Auth::Bearer(value) => value.clone(),
+            // The typed error is kept for `ApiError::from` (the hook can only return a string).
             Auth::AkSk(source) => source
                 .header(self)
                 .await
-                .map_err(|e| Error::Custom(e.to_string()))?,
+                .map_err(|e| Error::Custom(stash_token_error(e)))?,
         };
         request.headers_mut().insert(AUTHORIZATION, value);
         Ok(())
@@ -73,11 +76,13 @@ impl ClientHooks<Session> for Client {
                 return self.client().execute(request).await;
             };
             let sent = Instant::now();
-            let result = send_buffered(self.client(), attempt).await;
+            let secrets = self.inner.shared.auth.secrets();
+            let token_operation = info.operation_id == TOKEN_OPERATION;
+            let result = send_buffered(self.client(), attempt, &secrets, token_operation).await;
             let latency_ms = sent.elapsed().as_millis() as u64;
             let (method, path) = (request.method().as_str(), request.url().path());
             match &result {
-                Ok(response) => tracing::debug!(
+                Ok(response) => tracing::info!(
                     method,
                     path,
                     status = response.status().as_u16(),
@@ -85,7 +90,7 @@ impl ClientHooks<Session> for Client {
                     retry,
                     "ccsqm request"
                 ),
-                Err(error) => tracing::debug!(
+                Err(error) => tracing::info!(
                     method,
                     path,
                     error = %error,
@@ -120,7 +125,22 @@ impl ClientHooks<Session> for Client {
                 Err(error) if is_retryable_error(error) => policy.backoff(retry + 1),
                 _ => return result,
             };
-            if retry >= policy.max_retries || started.elapsed() + wait > policy.max_elapsed {
+            // Any wait may be asked for (`Retry-After: 18446744073709551615`): no sum may overflow.
+            let past_budget = started
+                .elapsed()
+                .checked_add(wait)
+                .is_none_or(|at| at > policy.max_elapsed);
+            if retry >= policy.max_retries || past_budget {
+                if past_budget && retry < policy.max_retries {
+                    tracing::warn!(
+                        method,
+                        path,
+                        "ccsqm request: the server asked to wait {}, past the retry time \
+                         ({} s): not waiting",
+                        human_wait(wait),
+                        policy.max_elapsed.as_secs()
+                    );
+                }
                 return result;
             }
             retry += 1;
@@ -139,15 +159,36 @@ impl ClientHooks<Session> for Client {
 
 /// Sends a request and reads its whole body, so that a body cut short or too slow is a failed
 /// attempt (retried), not a failure after the retries are over.
+///
+/// Server text is data that can reach an error or a log: `secrets` (the client's token(s) and
+/// app secret) are replaced by `***` in every body but the token interface's answers (which
+/// carry the new token), and any `Bearer` value too in the body of an error status.
 async fn send_buffered(
     client: &reqwest::Client,
     request: reqwest::Request,
+    secrets: &[Secret],
+    token_operation: bool,
 ) -> reqwest::Result<reqwest::Response> {
     let response = client.execute(request).await?;
     let status = response.status();
     let version = response.version();
-    let headers = response.headers().clone();
-    let body = response.bytes().await?;
+    let mut headers = response.headers().clone();
+    let mut body = response.bytes().await?;
+    let received = body.len();
+    let secrets: Vec<&str> = secrets.iter().map(Secret::expose).collect();
+    if !status.is_success() {
+        let text = String::from_utf8_lossy(&body);
+        if let std::borrow::Cow::Owned(redacted) = redact(&text, &secrets) {
+            body = redacted.into();
+        }
+    } else if !token_operation {
+        if let Some(redacted) = redact_bytes(&body, &secrets) {
+            body = redacted.into();
+        }
+    }
+    if body.len() != received {
+        headers.insert(reqwest::header::CONTENT_LENGTH, body.len().into());
+    }
     let mut buffered = http::Response::new(body);
     *buffered.status_mut() = status;
     *buffered.version_mut() = version;

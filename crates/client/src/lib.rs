@@ -14,10 +14,11 @@ mod paging;
 mod record;
 mod retry;
 mod secret;
+mod server_text;
 mod session;
 mod url_policy;
 
-pub use auth::{DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME, TOKEN_REFRESH_MARGIN};
+pub use auth::{IssuedToken, DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME, TOKEN_REFRESH_MARGIN};
 pub use client_builder::{BuildError, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 pub use error::{vendor_guidance, ApiError, ErrorKind};
 pub use generated::*;
@@ -25,4 +26,5 @@ pub use paging::{CallStream, PagingWarning};
 pub use record::CallRecord;
 pub use retry::RetryPolicy;
 pub use secret::Secret;
+pub use server_text::{is_unsafe_for_terminal, redact, visible, REDACTED};
 pub use session::Session;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::auth::Auth;
+use crate::auth::{Auth, IssuedToken};
 use crate::types::{AppraisecallDetailsRequest, AppraisecallDetailsResponse};
 use crate::{builder, ApiError, Client, RetryPolicy, Secret};
 
@@ -78,7 +78,7 @@ impl Client {
         }
         match self.details().body(request).send().await {
             Ok(page) => Ok(page.into_inner()),
-            Err(error) => Err(ApiError::read(error).await),
+            Err(error) => Err(ApiError::read(error, &self.inner.shared.auth.secrets()).await),
         }
     }
 
@@ -94,6 +94,19 @@ impl Client {
                 .and_then(|h| h.strip_prefix("Bearer "))
                 .map(Secret::from)),
             Auth::AkSk(source) => source.secret(self).await.map(Some),
+        }
+    }
+
+    /// A new token from `tokenByAkSk`, requested now with the client's app key and app secret
+    /// and token lifetime (it does not replace the token the client uses). `Expires` is read
+    /// tolerantly: see [`IssuedToken::lifetime`]. An empty `AccessToken` is an
+    /// [`ApiError::Token`] of kind [`ErrorKind::UnreadableBody`](crate::ErrorKind).
+    pub async fn issue_token(&self) -> Result<IssuedToken, ApiError> {
+        match &self.inner.shared.auth {
+            Auth::AkSk(source) => source.issue(self).await,
+            _ => Err(ApiError::InvalidRequest(
+                "a token is issued for an app key and app secret; this client has none".into(),
+            )),
         }
     }
 
