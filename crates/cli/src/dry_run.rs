@@ -54,7 +54,13 @@ pub fn write(
         out,
         " \\\n  --data {}",
         quote(&serde_json::to_string(request)?)
-    )
+    )?;
+    // Where each setting came from (never a secret's value).
+    writeln!(out)?;
+    for (setting, source) in &settings.sources {
+        writeln!(out, "# {setting}: from {source}")?;
+    }
+    Ok(())
 }
 
 /// Quotes a word for a POSIX shell.
