@@ -90,11 +90,11 @@ impl Settings {
 /// both into one field).
 pub trait FlagSources {
     /// `Some(true)` for the command line, `Some(false)` for the variable, `None` when unset.
-    fn from_command_line(&self, id: &str) -> Option<bool>;
+    fn given_on_command_line(&self, id: &str) -> Option<bool>;
 }
 
 impl FlagSources for clap::ArgMatches {
-    fn from_command_line(&self, id: &str) -> Option<bool> {
+    fn given_on_command_line(&self, id: &str) -> Option<bool> {
         match self.try_get_raw(id).ok().flatten()?.len() {
             0 => None,
             _ => match self.value_source(id)? {
@@ -108,7 +108,7 @@ impl FlagSources for clap::ArgMatches {
 
 /// No matches (tests): every value counts as the command line's.
 impl FlagSources for () {
-    fn from_command_line(&self, _: &str) -> Option<bool> {
+    fn given_on_command_line(&self, _: &str) -> Option<bool> {
         Some(true)
     }
 }
@@ -142,7 +142,7 @@ pub fn resolve(
 ) -> Result<Settings> {
     let (profile, profile_name) = load_profile(connection)?;
     let mut sources = Vec::new();
-    let flag_or_env = |id: &str, flag: &str, env: &str| match flags.from_command_line(id) {
+    let flag_or_env = |id: &str, flag: &str, env: &str| match flags.given_on_command_line(id) {
         Some(false) => env.to_owned(),
         _ => flag.to_owned(),
     };
@@ -228,7 +228,7 @@ pub fn resolve(
     let mut command_line = Layer::default();
     let mut environment = Layer::default();
     if let Some(path) = &connection.token_file {
-        match flags.from_command_line("token_file") {
+        match flags.given_on_command_line("token_file") {
             Some(false) => {
                 environment.token = Some((Place::File(path.clone()), "CCSQM_TOKEN_FILE".into()))
             }
@@ -236,7 +236,7 @@ pub fn resolve(
         }
     }
     if let Some(path) = &connection.app_secret_file {
-        match flags.from_command_line("app_secret_file") {
+        match flags.given_on_command_line("app_secret_file") {
             Some(false) => {
                 environment.app_secret =
                     Some((Place::File(path.clone()), "CCSQM_APP_SECRET_FILE".into()))

@@ -412,9 +412,11 @@ mod tests {
 
     #[test]
     fn table_cells_show_control_and_bidi_characters_escaped() {
-        let mut call = Call::default();
-        call.staff_name = Some("\u{1b}]0;owned\u{7}\u{1b}[31mred\r\nforged row".into());
-        call.call_uuid = Some("\u{202e}gpj.exe\u{9b}".into());
+        let call = Call {
+            staff_name: Some("\u{1b}]0;owned\u{7}\u{1b}[31mred\r\nforged row".into()),
+            call_uuid: Some("\u{202e}gpj.exe\u{9b}".into()),
+            ..Call::default()
+        };
         let record = CallRecord {
             call_group_id: Some("g".into()),
             call,

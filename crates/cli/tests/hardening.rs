@@ -488,7 +488,8 @@ fn hostile_an_expires_the_client_cannot_use_gets_the_default_lifetime_with_a_war
 
 #[test]
 fn hostile_a_token_interface_without_a_usable_token_is_a_server_failure() {
-    let cases: [(&str, fn() -> Reply); 4] = [
+    type Case = (&'static str, fn() -> Reply);
+    let cases: [Case; 4] = [
         ("an empty AccessToken", || token_reply("", json!("600"))),
         ("a blank AccessToken", || token_reply("  ", json!("600"))),
         ("an HTML page at 200", || {
@@ -549,7 +550,14 @@ fn config_errors_exit_2_naming_the_file() {
     let missing = dir.path().join("missing.toml");
     let folder = dir.path().join("folder");
     std::fs::create_dir(&folder).unwrap();
-    let cases: Vec<(&str, Vec<String>, Vec<(&str, String)>, &str)> = vec![
+    /// (what, arguments, environment, what the message says)
+    type Case = (
+        &'static str,
+        Vec<String>,
+        Vec<(&'static str, String)>,
+        &'static str,
+    );
+    let cases: Vec<Case> = vec![
         (
             "a directory",
             vec!["--config".into(), folder.display().to_string()],
@@ -748,7 +756,13 @@ fn config_the_credential_is_chosen_by_layer_and_its_source_is_said() {
 
 #[test]
 fn config_dry_run_makes_the_checks_of_a_real_run() {
-    let cases: Vec<(&str, Vec<(&str, &str)>, Vec<&str>)> = vec![
+    /// (what, environment, arguments)
+    type Case = (
+        &'static str,
+        Vec<(&'static str, &'static str)>,
+        Vec<&'static str>,
+    );
+    let cases: Vec<Case> = vec![
         (
             "plain http elsewhere",
             vec![("CCSQM_BASE_URL", "http://api.example.com")],

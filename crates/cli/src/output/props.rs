@@ -7,7 +7,10 @@
 //! `f64`, the others to text) and an empty cell to an absent field, so the one thing CSV cannot
 //! tell apart is an absent text field from an empty one: the expected record has empty texts
 //! as absent. Floats read back to the same bits there too (the cell is the shortest text that
-//! reads back exactly).
+//! reads back exactly). Under the default `--csv-formulas neutralise`, a text cell that starts
+//! with `=`, `+`, `-`, `@`, a tab, a carriage return or `'` has a `'` in front: the reader
+//! removes that one `'` (and checks it was due); no text cell starts like a formula. With
+//! `keep`, cells are read back as they are.
 //!
 //! Numbers are finite: JSON has no NaN or infinity, so no response holds one; a record that
 //! does is refused by both writers with an error (rather than written as `null` or an empty
