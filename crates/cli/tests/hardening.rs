@@ -306,6 +306,45 @@ fn secrets_any_bearer_value_in_server_text_is_removed() {
     assert!(err.contains("Bearer ***"), "{err}");
 }
 
+/// A page that holds the token or the app secret in its data is written without them (a
+/// secret in an export is a leak too); the rest of the page is untouched.
+#[test]
+fn secrets_in_the_data_of_a_page_are_not_written() {
+    let (url, _) = server(|seen| {
+        if seen.path.contains(TOKEN_PATH) {
+            return token_reply(SECRET_TOKEN, json!("600"));
+        }
+        page_reply(
+            vec![json!({
+                "call_uuid": "c1", "staff_name": SECRET_TOKEN,
+                "file_name": format!("{SECRET_APP_SECRET}.wav"), "staff_id": "s"
+            })],
+            1,
+        )
+    });
+    for format in ["ndjson", "csv", "json", "table"] {
+        let output = run(ccsqm()
+            .env("CCSQM_BASE_URL", &url)
+            .env("CCSQM_USER_ID", USER_ID)
+            .env("CCSQM_APP_KEY", "k")
+            .env("CCSQM_APP_SECRET", SECRET_APP_SECRET)
+            .args(["details", "-o", format]));
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{format}: {}",
+            stderr(&output)
+        );
+        assert_no_secret(format, &output);
+        let shown = if format == "table" { "***" } else { "***.wav" };
+        assert!(
+            stdout(&output).contains(shown),
+            "{format}: {}",
+            stdout(&output)
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Terminal injection
 

@@ -13,6 +13,9 @@ use crate::server_text::redact_bytes;
 use crate::session::Session;
 use crate::{redact, Client, Error, Secret};
 
+/// The shortest credential replaced in the body of a successful answer.
+const MIN_SECRET_IN_DATA: usize = 8;
+
 /// The operation that issues tokens: it is the one operation sent without `Authorization`.
 const TOKEN_OPERATION: &str = "token_by_ak_sk";
 
@@ -162,7 +165,8 @@ impl ClientHooks<Session> for Client {
 ///
 /// Server text is data that can reach an error or a log: `secrets` (the client's token(s) and
 /// app secret) are replaced by `***` in every body but the token interface's answers (which
-/// carry the new token), and any `Bearer` value too in the body of an error status.
+/// carry the new token), and any `Bearer` value too in the body of an error status. In a
+/// successful answer, only credentials of [`MIN_SECRET_IN_DATA`] characters or more.
 async fn send_buffered(
     client: &reqwest::Client,
     request: reqwest::Request,
@@ -182,7 +186,14 @@ async fn send_buffered(
             body = redacted.into();
         }
     } else if !token_operation {
-        if let Some(redacted) = redact_bytes(&body, &secrets) {
+        // In data, a short "secret" would match ordinary text: only credentials long enough to
+        // be one are replaced there (the errors made of a 2xx body remove every one).
+        let long: Vec<&str> = secrets
+            .iter()
+            .copied()
+            .filter(|s| s.len() >= MIN_SECRET_IN_DATA)
+            .collect();
+        if let Some(redacted) = redact_bytes(&body, &long) {
             body = redacted.into();
         }
     }
