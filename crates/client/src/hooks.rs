@@ -24,7 +24,7 @@ const TOKEN_OPERATION: &str = "token_by_ak_sk";
 /// `pre` removes the `api-version` header that progenitor adds (the API does not declare it),
 /// adds `Authorization: Bearer {token}` to every operation but `tokenByAkSk`, and sends
 /// `tokenByAkSk` to the token base URL. `exec` sends the request, retrying it as the
-/// [`RetryPolicy`] says, and once with a new token after a 401 to a token from `tokenByAkSk`.
+/// [`RetryPolicy`](crate::RetryPolicy) says, and once with a new token after a 401 to a token from `tokenByAkSk`.
 impl ClientHooks<Session> for Client {
     async fn pre<E>(
         &self,

@@ -37,7 +37,8 @@ impl Session {
     }
 
     /// The app key sent as `x-app-key`, if any: the one set with
-    /// [`ClientBuilder::app_key`], or else the `app_key` of [`ClientBuilder::ak_sk`].
+    /// [`ClientBuilder::app_key`](crate::ClientBuilder::app_key), or else the `app_key` of
+    /// [`ClientBuilder::ak_sk`](crate::ClientBuilder::ak_sk).
     pub fn app_key(&self) -> Option<&str> {
         self.shared.app_key.as_deref()
     }
