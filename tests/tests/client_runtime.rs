@@ -291,6 +291,109 @@ async fn a_token_interface_that_stays_down_is_a_server_error() {
     assert_eq!(details.calls_async().await, 0);
 }
 
+/// Through the generated builders (`client.details().send()`), a token failure raised in the
+/// request hook keeps its type and class once converted to an `ApiError`.
+#[tokio::test]
+async fn token_failures_in_the_generated_builders_keep_their_type() {
+    for (status, kind) in [
+        (503, ErrorKind::Server),
+        (500, ErrorKind::Server),
+        (401, ErrorKind::Auth),
+    ] {
+        let server = MockServer::start_async().await;
+        server.token_by_ak_sk(|_, then| drop(then.into_inner().status(status)));
+        let details = server.appraisecall_details(|_, then| drop(then.ok(&seed_page())));
+        let client = ak_sk_client(&server);
+        let err = client
+            .details()
+            .body(seed_request())
+            .send()
+            .await
+            .unwrap_err();
+        let err = ApiError::from(err);
+        assert!(matches!(err, ApiError::Token { .. }), "{err:?}");
+        assert_eq!(err.kind(), kind, "{status}: {err}");
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
+        assert!(!err.to_string().contains("token error #"), "{err}");
+        assert_eq!(details.calls_async().await, 0);
+    }
+    // A 200 without a usable token: unreadable, a server failure (exit 5 in `ccsqm`).
+    let server = MockServer::start_async().await;
+    server.token_by_ak_sk(|_, then| {
+        then.into_inner()
+            .status(200)
+            .header("content-type", "application/json")
+            .body(r#"{"AccessToken": "", "Expires": "600"}"#);
+    });
+    let err = ak_sk_client(&server)
+        .details_page(seed_request())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnreadableBody, "{err}");
+    assert!(err.to_string().contains("AccessToken is empty"), "{err}");
+}
+
+/// Every piece of server text an error keeps has the client's credentials removed, through
+/// the client's methods and through the generated builders, at any status.
+#[tokio::test]
+async fn echoed_credentials_are_redacted_in_every_error() {
+    for status in [200, 400, 403, 418, 429, 500, 502, 503] {
+        let server = MockServer::start_async().await;
+        server.token_by_ak_sk(|_, then| drop(then.ok(&issued(TOKEN_1, "600"))));
+        let echo = format!(
+            "<pre>Authorization: Bearer {TOKEN_1}\nx-app-key: {APP_KEY}\nbody: {APP_SECRET}</pre>"
+        );
+        server.appraisecall_details(|_, then| {
+            then.into_inner()
+                .status(status)
+                .header("content-type", "application/json")
+                .body(&echo);
+        });
+        let client = ak_sk_client(&server);
+        let via_method = client.details_page(seed_request()).await.unwrap_err();
+        let via_builder = ApiError::from(
+            client
+                .details()
+                .body(seed_request())
+                .send()
+                .await
+                .unwrap_err(),
+        );
+        for err in [via_method, via_builder] {
+            let text = format!("{err} {err:?}");
+            for secret in [TOKEN_1, APP_SECRET] {
+                assert!(!text.contains(secret), "{status}: {text}");
+            }
+        }
+    }
+}
+
+/// `Client::issue_token` reads `Expires` tolerantly.
+#[tokio::test]
+async fn issued_tokens_read_expires_tolerantly() {
+    for (expires, seconds, noted) in [
+        (serde_json::json!("300"), 300, false),
+        (serde_json::json!(300), 300, true),
+        (serde_json::json!("0"), 600, true),
+        (serde_json::json!("-1"), 600, true),
+        (serde_json::json!("soon"), 600, true),
+        (serde_json::json!(null), 600, false),
+    ] {
+        let server = MockServer::start_async().await;
+        let body = serde_json::json!({"AccessToken": TOKEN_1, "Expires": expires}).to_string();
+        server.token_by_ak_sk(|_, then| {
+            then.into_inner()
+                .status(200)
+                .header("content-type", "application/json")
+                .body(&body);
+        });
+        let issued = ak_sk_client(&server).issue_token().await.unwrap();
+        assert_eq!(issued.access_token.expose(), TOKEN_1);
+        assert_eq!(issued.lifetime, Duration::from_secs(seconds), "{expires}");
+        assert_eq!(issued.expires_note.is_some(), noted, "{expires}");
+    }
+}
+
 // ---- retries ----
 
 #[tokio::test]

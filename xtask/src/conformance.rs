@@ -8,7 +8,7 @@
 //!    when the run ends, whatever the outcome.
 //! 3. Runs `schemathesis run spec/ccsqm.yaml --url <sandbox> --checks all` with the settings of
 //!    `xtask/conformance/schemathesis.toml` (authentication, the fixed operator ID, and why any
-//!    check is configured) and its hooks; fails on any failure. Its state (the example
+//!    check is configured); fails on any failure. Its state (the example
 //!    database, caches) stays under `target/conformance/`.
 //!
 //! Arguments after `conformance` go to `schemathesis run` as they are, e.g.
@@ -29,7 +29,7 @@ use crate::tools::{self, shown};
 /// The pinned schemathesis (PyPI). Its own dependencies are resolved by pip.
 pub const SCHEMATHESIS_VERSION: &str = "4.32.5";
 
-/// schemathesis's settings and hooks, relative to the workspace root.
+/// schemathesis's settings, relative to the workspace root.
 pub const CONFIG: &str = "xtask/conformance/schemathesis.toml";
 
 /// Where schemathesis and Hypothesis keep their state, relative to the workspace root.

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use crate::args::ApiArgs;
 use crate::{dry_run, UsageError};
 
-pub async fn run(args: &ApiArgs) -> Result<()> {
+pub async fn run(args: &ApiArgs, flags: &clap::ArgMatches) -> Result<()> {
     if args.list {
         return list();
     }
@@ -22,8 +22,10 @@ pub async fn run(args: &ApiArgs) -> Result<()> {
     let spec = operation.info();
     let body = body(spec, args)?;
     let headers = headers(spec, &args.header)?;
-    let (settings, _sandbox) = crate::target_of(&args.connection).await?;
+    let (settings, _sandbox) = crate::target_of(&args.connection, flags).await?;
     if args.dry_run {
+        // The same checks as a real run: the client is built, and not used.
+        crate::build_client(&settings, &args.connection, false, None)?;
         let mut out = std::io::stdout().lock();
         dry_run::write(&mut out, &settings, spec, &headers, &body)?;
         return Ok(());

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::output::Format;
+use crate::output::{CsvFormulas, Format};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -189,6 +189,12 @@ pub struct DetailsArgs {
     #[arg(help_heading = "Output", long, short = 'o', value_enum)]
     pub output: Option<Format>,
 
+    /// CSV cells of text starting with =, +, -, @, a tab or a carriage return, which
+    /// spreadsheets run as formulas: neutralise (a ' in front, also before a text starting with
+    /// '; numbers never change) or keep them as sent.
+    #[arg(help_heading = "Output", long, value_enum, default_value_t = CsvFormulas::Neutralise)]
+    pub csv_formulas: CsvFormulas,
+
     /// Write to this file instead of stdout. A regular file (or a new one) is written to a
     /// temporary file beside it, renamed over it on success, so a failed or interrupted export
     /// leaves the previous file untouched; it keeps the replaced file's mode (a new file:
@@ -302,11 +308,13 @@ pub fn command() -> clap::Command {
     })
 }
 
-/// Parses the command line; on bad usage clap prints why and exits with code 2.
-pub fn parse() -> Cli {
+/// Parses the command line; on bad usage clap prints why and exits with code 2. The matches
+/// are returned too: they tell a flag's value from its environment variable's.
+pub fn parse() -> (Cli, clap::ArgMatches) {
     let mut command = command();
     let matches = command.get_matches_mut();
-    from_matches(&matches).unwrap_or_else(|e| e.format(&mut command).exit())
+    let cli = from_matches(&matches).unwrap_or_else(|e| e.format(&mut command).exit());
+    (cli, matches)
 }
 
 /// The parsed command line from clap's matches of [`command`].

@@ -77,7 +77,13 @@ pub fn write(
         out,
         " \\\n  --data {}",
         quote(&serde_json::to_string(&body)?)
-    )
+    )?;
+    // Where each setting came from (never a secret's value).
+    writeln!(out)?;
+    for (setting, source) in &settings.sources {
+        writeln!(out, "# {setting}: from {source}")?;
+    }
+    Ok(())
 }
 
 /// The body with every field the spec marks as a secret (`Secret`, format `password`) as `***`.

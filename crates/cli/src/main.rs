@@ -37,7 +37,7 @@ impl std::fmt::Display for UsageError {
 impl std::error::Error for UsageError {}
 
 fn main() -> ExitCode {
-    let cli = args::parse();
+    let (cli, matches) = args::parse();
     init_logging(cli.verbose);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -46,12 +46,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    match runtime.block_on(run(cli, &matches)) {
         Ok(()) => ExitCode::SUCCESS,
         // `ccsqm ... | head`: the reader is gone, which is not an error of ours.
         Err(e) if exit::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("ccsqm: {}", message(&e));
+            // Server text can be part of the message: it must not drive the terminal.
+            eprintln!("ccsqm: {}", ccsqm_client::visible(&message(&e)));
             ExitCode::from(exit::code(&e))
         }
     }
@@ -74,23 +75,40 @@ fn message(error: &anyhow::Error) -> String {
     message
 }
 
+/// `-v`: every request at `info`; `-vv`: `debug`. Without `-v`, only the client's warnings
+/// about the token interface's answers (an `Expires` it cannot use), one line each.
 fn init_logging(verbose: u8) {
     let level = match verbose {
-        0 => return,
+        0 => {
+            tracing_subscriber::fmt()
+                .with_writer(std::io::stderr)
+                .with_env_filter(tracing_subscriber::EnvFilter::new(
+                    "ccsqm_client::auth=warn",
+                ))
+                .without_time()
+                .with_target(false)
+                .with_ansi(false)
+                .init();
+            return;
+        }
         1 => "ccsqm_client=info,ccsqm=info",
         _ => "ccsqm_client=debug,ccsqm=debug",
     };
+    // Colours only on a terminal: a log piped to a file has no escape sequences.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::new(level))
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }
 
-async fn run(cli: Cli) -> Result<()> {
+async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<()> {
+    // The matches of the subcommand: they tell which connection flags the command line gave.
+    let flags = matches.subcommand().map(|(_, m)| m).unwrap_or(matches);
     match &cli.command {
-        Command::Details(args) => details(&cli, args).await,
-        Command::Api(args) => api::run(args).await,
-        Command::Token(args) => token(args).await,
+        Command::Details(args) => details(&cli, args, flags).await,
+        Command::Api(args) => api::run(args, flags).await,
+        Command::Token(args) => token(args, flags).await,
         Command::Sandbox(args) => {
             args.check().map_err(UsageError)?;
             Ok(ccsqm_sandbox::serve::serve(args.clone()).await?)
@@ -120,7 +138,10 @@ async fn run(cli: Cli) -> Result<()> {
 
 /// Where requests go and with which credentials: an in-process sandbox with `--sandbox` (kept
 /// running while the returned handle lives), else the flags, environment and config file.
-pub(crate) async fn target_of(connection: &Connection) -> Result<(Settings, Option<Sandbox>)> {
+pub(crate) async fn target_of(
+    connection: &Connection,
+    flags: &clap::ArgMatches,
+) -> Result<(Settings, Option<Sandbox>)> {
     if connection.sandbox {
         let sandbox = Sandbox::builder().start().await?;
         let credentials = sandbox.credentials();
@@ -133,7 +154,9 @@ pub(crate) async fn target_of(connection: &Connection) -> Result<(Settings, Opti
             }),
             user_id: credentials.user_id.clone(),
             app_key: Some(credentials.app_key.clone()),
+            sources: vec![("every setting", "--sandbox".to_owned())],
         };
+        settings.log_sources();
         return Ok((settings, Some(sandbox)));
     }
     let env_secret = |name: &str| {
@@ -144,13 +167,26 @@ pub(crate) async fn target_of(connection: &Connection) -> Result<(Settings, Opti
     };
     let settings = config::resolve(
         connection,
+        flags,
         env_secret("CCSQM_TOKEN"),
         env_secret("CCSQM_APP_SECRET"),
     )?;
+    settings.log_sources();
     Ok((settings, None))
 }
 
+/// The client the settings describe; every check of a real run is made here (`--dry-run`
+/// too, which accepts settings without credentials).
 pub(crate) fn connect(settings: &Settings, connection: &Connection) -> Result<Client> {
+    build_client(settings, connection, true, None)
+}
+
+pub(crate) fn build_client(
+    settings: &Settings,
+    connection: &Connection,
+    require_credentials: bool,
+    token_lifetime: Option<std::time::Duration>,
+) -> Result<Client> {
     let mut builder = Client::builder(&settings.base_url)
         .user_id(&settings.user_id)
         .timeout(std::time::Duration::from_secs_f64(connection.timeout))
@@ -165,19 +201,27 @@ pub(crate) fn connect(settings: &Settings, connection: &Connection) -> Result<Cl
     if let Some(url) = &settings.token_base_url {
         builder = builder.token_base_url(url);
     }
-    builder = match settings.credentials()? {
-        Credentials::Token(token) => builder.bearer_token(token.clone()),
-        Credentials::AkSk {
+    if let Some(lifetime) = token_lifetime {
+        builder = builder.token_lifetime(lifetime);
+    }
+    let credentials = match require_credentials {
+        true => Some(settings.credentials()?),
+        false => settings.credentials.as_ref(),
+    };
+    builder = match credentials {
+        Some(Credentials::Token(token)) => builder.bearer_token(token.clone()),
+        Some(Credentials::AkSk {
             app_key,
             app_secret,
-        } => builder.ak_sk(app_key, app_secret.clone()),
+        }) => builder.ak_sk(app_key, app_secret.clone()),
+        None => builder,
     };
     builder
         .build()
         .map_err(|e| UsageError(e.to_string()).into())
 }
 
-async fn details(cli: &Cli, args: &DetailsArgs) -> Result<()> {
+async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Result<()> {
     let body = request::body(
         operations::DETAILS_REQUEST,
         &args.request,
@@ -196,8 +240,10 @@ async fn details(cli: &Cli, args: &DetailsArgs) -> Result<()> {
         Some(format) => format,
         None => default_format(args, target.as_ref())?,
     };
-    let (settings, _sandbox) = target_of(&args.connection).await?;
+    let (settings, _sandbox) = target_of(&args.connection, flags).await?;
     if args.dry_run {
+        // The same checks as a real run: the client is built, and not used.
+        build_client(&settings, &args.connection, false, None)?;
         let mut out = std::io::stdout().lock();
         let operation = ccsqm_client::spec::Operation::AppraisecallDetails.info();
         dry_run::write(&mut out, &settings, operation, &[], &request)?;
@@ -212,7 +258,8 @@ async fn details(cli: &Cli, args: &DetailsArgs) -> Result<()> {
         output::write_page_json(&mut sink, &page)?;
         return sink.commit();
     }
-    let mut writer = CallWriter::new(&mut sink, format, jiff::tz::TimeZone::system());
+    let mut writer = CallWriter::new(&mut sink, format, jiff::tz::TimeZone::system())
+        .csv_formulas(args.csv_formulas);
     if args.all {
         export_all(
             cli,
@@ -323,39 +370,33 @@ fn default_format(args: &DetailsArgs, target: Option<&sink::Target>) -> Result<F
     }
 }
 
-async fn token(args: &TokenArgs) -> Result<()> {
-    let (settings, _sandbox) = target_of(&args.connection).await?;
-    let Credentials::AkSk {
-        app_key,
-        app_secret,
-    } = settings.credentials()?
-    else {
+async fn token(args: &TokenArgs, flags: &clap::ArgMatches) -> Result<()> {
+    let (settings, _sandbox) = target_of(&args.connection, flags).await?;
+    if !matches!(settings.credentials()?, Credentials::AkSk { .. }) {
         anyhow::bail!(UsageError(
             "ccsqm token needs an app key and app secret (--app-key or CCSQM_APP_KEY, and \
              CCSQM_APP_SECRET or --app-secret-file), not a token"
                 .into()
         ));
     };
-    let client = connect(&settings, &args.connection)?;
-    let issued = client
-        .token_by_ak_sk()
-        .x_token_expire(std::num::NonZeroU64::new(args.expire).context("--expire is 1 or more")?)
-        .body(ccsqm_models::TokenByAkSkRequest {
-            app_key: app_key.clone(),
-            app_secret: app_secret.clone(),
-        })
-        .send()
-        .await
-        .map_err(ApiError::from)?
-        .into_inner();
+    let lifetime = std::time::Duration::from_secs(args.expire);
+    let client = build_client(&settings, &args.connection, true, Some(lifetime))?;
+    let issued = client.issue_token().await?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", issued.access_token.expose())?;
     out.flush()?;
-    match issued.expires.as_deref() {
-        Some(expires) => {
-            eprintln!("ccsqm: the token expires {expires} seconds after it was issued")
-        }
-        None => eprintln!("ccsqm: the response did not say when the token expires"),
+    if let Some(note) = &issued.expires_note {
+        eprintln!("ccsqm: warning: {}", ccsqm_client::visible(note));
+    }
+    match &issued.expires {
+        Some(_) => eprintln!(
+            "ccsqm: the token expires {} seconds after it was issued",
+            issued.lifetime.as_secs()
+        ),
+        None => eprintln!(
+            "ccsqm: the response did not say when the token expires (assuming {} seconds)",
+            issued.lifetime.as_secs()
+        ),
     }
     Ok(())
 }

@@ -38,11 +38,29 @@ pub fn write_page_json(out: &mut dyn Write, page: &AppraisecallDetailsResponse) 
     out.write_all(b"\n")
 }
 
+/// `--csv-formulas`: what CSV does with a text cell that a spreadsheet would run as a formula.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum CsvFormulas {
+    /// A text cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return gets a `'` in
+    /// front (OWASP's advice), so that a spreadsheet shows it as text; so does one starting
+    /// with `'`, so that removing one leading `'` from a text cell always gives the text back.
+    /// Numbers are never changed.
+    #[default]
+    Neutralise,
+    /// Every cell as the server sent it.
+    Keep,
+}
+
+/// The first characters that make a spreadsheet read a cell as a formula, and the quote that
+/// neutralises them (which is itself quoted, so that the change can be undone).
+const FORMULA_STARTS: [char; 7] = ['=', '+', '-', '@', '\t', '\r', '\''];
+
 /// Writes calls one at a time, as they arrive.
 pub struct CallWriter<W: Write> {
     out: W,
     kind: Kind,
     header_done: bool,
+    csv_formulas: CsvFormulas,
 }
 
 enum Kind {
@@ -67,7 +85,14 @@ impl<W: Write> CallWriter<W> {
             out,
             kind,
             header_done: false,
+            csv_formulas: CsvFormulas::default(),
         }
+    }
+
+    /// What CSV does with text cells that look like formulas (default: neutralise them).
+    pub fn csv_formulas(mut self, csv_formulas: CsvFormulas) -> Self {
+        self.csv_formulas = csv_formulas;
+        self
     }
 
     /// Writes one call.
@@ -91,7 +116,9 @@ impl<W: Write> CallWriter<W> {
             Kind::Csv => {
                 let fields = serde_json::to_value(record)?;
                 check_finite_fields(&fields, &record.call)?;
-                let row: Vec<String> = csv_columns().map(|c| csv_cell(&fields[c])).collect();
+                let row: Vec<String> = csv_columns()
+                    .map(|c| csv_cell(&fields[c], self.csv_formulas))
+                    .collect();
                 write_csv_row(&mut self.out, &row)
             }
             Kind::Table(tz) => {
@@ -154,9 +181,16 @@ fn check_finite_fields(fields: &Value, call: &Call) -> io::Result<()> {
     ))
 }
 
-fn csv_cell(value: &Value) -> String {
+/// A cell: a number as JSON writes it (never changed), a text as it is, or with a `'` in
+/// front when it starts like a formula and `formulas` says to neutralise it.
+fn csv_cell(value: &Value, formulas: CsvFormulas) -> String {
     match value {
         Value::Null => String::new(),
+        Value::String(s)
+            if formulas == CsvFormulas::Neutralise && s.starts_with(FORMULA_STARTS) =>
+        {
+            format!("'{s}")
+        }
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
@@ -180,10 +214,12 @@ const TABLE_HEADER: [&str; 8] = [
 ];
 const TABLE_WIDTHS: [usize; 8] = [19, 20, 5, 28, 9, 15, 15, 0];
 
+/// One line of the table. Cells hold server text: their control and bidirectional characters
+/// are shown escaped ([`ccsqm_client::visible`]), so that none can drive the terminal.
 fn table_line(cells: [String; 8]) -> String {
     let mut line = String::new();
     for (cell, width) in cells.iter().zip(TABLE_WIDTHS) {
-        let cell = truncate(cell, width);
+        let cell = truncate(&ccsqm_client::visible(cell), width);
         line.push_str(&format!("{cell:<width$}  "));
     }
     line
@@ -265,6 +301,54 @@ mod tests {
         assert_eq!(duration(41.5), "41.5s");
         assert_eq!(duration(3725.0), "1h02m05s");
         assert_eq!(duration(-1.0), "-1s");
+    }
+
+    #[test]
+    fn csv_cells_that_start_like_formulas_are_neutralised_unless_kept() {
+        use serde_json::json;
+        let n = CsvFormulas::Neutralise;
+        for text in [
+            "=1+1",
+            "+1",
+            "-2",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+            "=HYPERLINK(\"x\")",
+        ] {
+            assert_eq!(csv_cell(&json!(text), n), format!("'{text}"));
+            assert_eq!(csv_cell(&json!(text), CsvFormulas::Keep), text);
+        }
+        assert_eq!(
+            csv_cell(&json!("'=1"), n),
+            "''=1",
+            "undone by removing one quote"
+        );
+        for text in ["", "a=1", " =1", "1-2"] {
+            assert_eq!(csv_cell(&json!(text), n), text);
+        }
+        assert_eq!(csv_cell(&json!(-1), n), "-1", "a JSON number is a number");
+        assert_eq!(csv_cell(&json!(-0.5), n), "-0.5");
+    }
+
+    #[test]
+    fn table_cells_show_control_and_bidi_characters_escaped() {
+        let call = Call {
+            staff_name: Some("\u{1b}]0;owned\u{7}\u{1b}[31mred\r\nforged row".into()),
+            call_uuid: Some("\u{202e}gpj.exe\u{9b}".into()),
+            ..Call::default()
+        };
+        let record = CallRecord {
+            call_group_id: Some("g".into()),
+            call,
+        };
+        let line = table_row(&record, &TimeZone::UTC);
+        assert!(
+            !line.chars().any(ccsqm_client::is_unsafe_for_terminal),
+            "{line:?}"
+        );
+        assert!(line.contains(r"\u{1b}]0;owned"), "{line}");
+        assert!(line.contains(r"\u{202e}gpj.exe\u{9b}"), "{line}");
     }
 
     #[test]

@@ -746,17 +746,26 @@ fn secrets_never_appear_in_any_output_log_or_file() {
     assert_no_secret("a wrong app secret", &output, dir.path());
 }
 
-#[test]
-fn secrets_of_the_environment_never_appear_when_the_sandbox_server_starts() {
-    let mut child = ccsqm()
-        .env("CCSQM_TOKEN", SECRET_TOKEN)
-        .env("CCSQM_APP_SECRET", SECRET_APP_SECRET)
+/// Starts `ccsqm sandbox` with `env` and `args`, reads its banner (stdout) until it is ready,
+/// stops it, and returns (banner, stderr): stderr is read to its end once the process is gone.
+fn sandbox_server_output(env: &[(&str, &str)], args: &[&str]) -> (String, String) {
+    let mut cmd = ccsqm();
+    for (name, value) in env {
+        cmd.env(name, value);
+    }
+    let mut child = cmd
         .args(["sandbox", "--port", "0", "--calls", "10", "-vv"])
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let err = std::thread::spawn(move || {
+        let mut text = String::new();
+        err.read_to_string(&mut text).map(|_| text)
+    });
     let mut banner = String::new();
     let mut lines = BufReader::new(child.stdout.take().unwrap());
     while !banner.contains("Press Ctrl-C") {
@@ -766,11 +775,89 @@ fn secrets_of_the_environment_never_appear_when_the_sandbox_server_starts() {
         }
         banner.push_str(&line);
     }
+    // A request, so that the server logs something of its own.
+    if let Some(url) = banner
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+    {
+        let _ = run_within(
+            ccsqm()
+                .env("CCSQM_BASE_URL", url)
+                .env("CCSQM_USER_ID", "sandbox-user")
+                .env("CCSQM_APP_KEY", "sandbox-app-key")
+                .env("CCSQM_APP_SECRET", SECRET_APP_SECRET)
+                .args(["details", "--max-retries", "0"]),
+            Duration::from_secs(20),
+        );
+    }
     child.kill().unwrap();
     child.wait().unwrap();
+    (banner, err.join().unwrap().unwrap())
+}
+
+#[test]
+fn secrets_of_the_environment_never_appear_when_the_sandbox_server_starts() {
+    let (banner, err) = sandbox_server_output(
+        &[
+            ("CCSQM_TOKEN", SECRET_TOKEN),
+            ("CCSQM_APP_SECRET", SECRET_APP_SECRET),
+        ],
+        &[],
+    );
     assert!(
         banner.contains("listening on http://127.0.0.1:"),
         "{banner}"
     );
-    assert!(!banner.contains(SECRET_TOKEN) && !banner.contains(SECRET_APP_SECRET));
+    for secret in [SECRET_TOKEN, SECRET_APP_SECRET] {
+        assert!(!banner.contains(secret), "{secret} in the banner: {banner}");
+        assert!(!err.contains(secret), "{secret} on stderr: {err}");
+    }
+}
+
+#[test]
+fn secrets_the_sandbox_server_takes_its_app_secret_from_a_file_or_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("app_secret");
+    std::fs::write(&file, format!("{SECRET_APP_SECRET}\n")).unwrap();
+    let from_file = ["--app-secret-file".to_owned(), file.display().to_string()];
+    let from_file: Vec<&str> = from_file.iter().map(String::as_str).collect();
+    for (env, args) in [
+        (
+            vec![("CCSQM_SANDBOX_APP_SECRET", SECRET_APP_SECRET)],
+            vec![],
+        ),
+        (vec![], from_file),
+    ] {
+        let (banner, err) = sandbox_server_output(&env, &args);
+        assert!(banner.contains("listening on"), "{banner}");
+        assert!(!banner.contains(SECRET_APP_SECRET), "{banner}");
+        assert!(!err.contains(SECRET_APP_SECRET), "{err}");
+        assert!(
+            !banner.contains("sandbox-app-secret"),
+            "not the default: {banner}"
+        );
+    }
+    // There is no flag for the value itself.
+    let output = ccsqm()
+        .args(["sandbox", "--port", "0", "--app-secret", SECRET_APP_SECRET])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        !stderr(&output).contains(SECRET_APP_SECRET),
+        "{}",
+        stderr(&output)
+    );
+    // A missing file is bad usage.
+    let output = ccsqm()
+        .args(["sandbox", "--port", "0", "--app-secret-file"])
+        .arg(dir.path().join("missing"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("--app-secret-file"),
+        "{}",
+        stderr(&output)
+    );
 }

@@ -39,6 +39,23 @@ impl std::fmt::Debug for Auth {
     }
 }
 
+impl Auth {
+    /// The credentials this source sends or holds: what server text must never show.
+    pub(crate) fn secrets(&self) -> Vec<Secret> {
+        match self {
+            Auth::None => Vec::new(),
+            Auth::Bearer(header) => header
+                .to_str()
+                .ok()
+                .and_then(|h| h.strip_prefix("Bearer "))
+                .map(Secret::from)
+                .into_iter()
+                .collect(),
+            Auth::AkSk(source) => source.secrets(),
+        }
+    }
+}
+
 /// Tokens from `tokenByAkSk`, cached; at most one token request is in flight at a time.
 pub(crate) struct TokenSource {
     pub(crate) app_key: String,
@@ -47,6 +64,8 @@ pub(crate) struct TokenSource {
     /// The current token. The lock is held while a token is requested, so that concurrent
     /// requests wait for that one token instead of asking for their own.
     current: tokio::sync::Mutex<Option<Token>>,
+    /// The tokens issued lately, for redaction.
+    issued: std::sync::Mutex<Vec<Secret>>,
 }
 
 impl std::fmt::Debug for TokenSource {
@@ -75,6 +94,7 @@ impl TokenSource {
             app_secret,
             lifetime,
             current: tokio::sync::Mutex::new(None),
+            issued: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -126,35 +146,10 @@ impl TokenSource {
     fn fetch<'a>(&'a self, client: &'a Client) -> TokenFuture<'a> {
         Box::pin(async move {
             let sent = Instant::now();
-            let response = client
-                .token_by_ak_sk()
-                .x_token_expire(self.lifetime)
-                .body(TokenByAkSkRequest {
-                    app_key: self.app_key.clone(),
-                    app_secret: self.app_secret.clone(),
-                })
-                .send()
-                .await
-                .map_err(ApiError::from_token_error)?
-                .into_inner();
-            let lifetime = match response.expires.as_deref().map(str::trim) {
-                Some(expires) => match expires.parse::<u64>() {
-                    Ok(seconds) => Duration::from_secs(seconds),
-                    Err(_) => {
-                        tracing::warn!(
-                            expires,
-                            "tokenByAkSk: Expires is not a number of seconds; assuming the \
-                             requested lifetime"
-                        );
-                        Duration::from_secs(self.lifetime.get())
-                    }
-                },
-                None => Duration::from_secs(self.lifetime.get()),
-            };
-            // Honoured as given, but a day at most (a nonsense value must not overflow).
-            let lifetime = lifetime.min(Duration::from_secs(86_400));
+            let issued = self.issue(client).await?;
+            let lifetime = issued.lifetime;
             let margin = TOKEN_REFRESH_MARGIN.min(lifetime / 5);
-            let header = bearer_header(&response.access_token).ok_or_else(|| ApiError::Token {
+            let header = bearer_header(&issued.access_token).ok_or_else(|| ApiError::Token {
                 message: "the AccessToken cannot be sent as an HTTP header value".to_owned(),
                 source: None,
             })?;
@@ -163,12 +158,153 @@ impl TokenSource {
                 "tokenByAkSk: new access token"
             );
             Ok(Token {
-                secret: response.access_token,
+                secret: issued.access_token,
                 header,
                 refresh_at: sent + lifetime - margin,
             })
         })
     }
+
+    /// Asks `tokenByAkSk` for a token, and reads its answer tolerantly: an `Expires` that is not
+    /// a positive whole number of seconds gets [`default_lifetime`](Self::default_lifetime)
+    /// (with a warning), an empty `AccessToken` is an error of the token interface.
+    pub(crate) async fn issue(&self, client: &Client) -> Result<IssuedToken, ApiError> {
+        let sent = client
+            .token_by_ak_sk()
+            .x_token_expire(self.lifetime)
+            .body(TokenByAkSkRequest {
+                app_key: self.app_key.clone(),
+                app_secret: self.app_secret.clone(),
+            })
+            .send()
+            .await;
+        let (access_token, expires) = match sent {
+            Ok(response) => {
+                let response = response.into_inner();
+                (
+                    response.access_token,
+                    response.expires.map(serde_json::Value::String),
+                )
+            }
+            // The spec says `Expires` is a string; a server that sends a number is still read.
+            Err(crate::Error::InvalidResponsePayload(bytes, error)) => {
+                match serde_json::from_slice::<TolerantTokenResponse>(&bytes) {
+                    Ok(response) => (response.access_token, response.expires),
+                    Err(_) => {
+                        return Err(ApiError::from_token_error(
+                            crate::Error::InvalidResponsePayload(bytes, error),
+                            &self.secrets(),
+                        ))
+                    }
+                }
+            }
+            Err(error) => return Err(ApiError::from_token_error(error, &self.secrets())),
+        };
+        if access_token.expose().trim().is_empty() {
+            return Err(ApiError::token_unreadable("its AccessToken is empty"));
+        }
+        self.remember(&access_token);
+        let (lifetime, expires_note) = self.lifetime_of(expires.as_ref());
+        Ok(IssuedToken {
+            access_token,
+            lifetime,
+            expires: expires.map(|e| match e {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            }),
+            expires_note,
+        })
+    }
+
+    /// The lifetime assumed when `Expires` says nothing usable: the default token lifetime, or
+    /// the lifetime requested when that is shorter.
+    pub(crate) fn default_lifetime(&self) -> Duration {
+        DEFAULT_TOKEN_LIFETIME.min(Duration::from_secs(self.lifetime.get()))
+    }
+
+    /// The lifetime `Expires` gives (honoured as given, but a day at most), and, when it was
+    /// not usable, why the default was taken.
+    fn lifetime_of(&self, expires: Option<&serde_json::Value>) -> (Duration, Option<String>) {
+        use serde_json::Value;
+        let seconds = match expires {
+            None | Some(Value::Null) => return (self.default_lifetime(), None),
+            Some(Value::String(s)) => s.trim().parse::<u64>().ok(),
+            Some(Value::Number(n)) => n.as_u64(),
+            Some(_) => None,
+        };
+        match seconds.filter(|s| *s > 0) {
+            Some(seconds) => {
+                let lifetime = Duration::from_secs(seconds.min(86_400));
+                let note = matches!(expires, Some(Value::Number(_))).then(|| {
+                    format!(
+                        "Expires is a JSON number, not the documented string: read as {seconds} \
+                         seconds"
+                    )
+                });
+                if let Some(note) = &note {
+                    tracing::warn!("tokenByAkSk: {note}");
+                }
+                (lifetime, note)
+            }
+            None => {
+                let default = self.default_lifetime();
+                let shown = expires.map(|e| e.to_string()).unwrap_or_default();
+                let note = format!(
+                    "Expires {} is not a positive whole number of seconds: assuming {} seconds",
+                    crate::visible(&crate::redact(&shown, &[self.app_secret.expose()])),
+                    default.as_secs()
+                );
+                tracing::warn!("tokenByAkSk: {note}");
+                (default, Some(note))
+            }
+        }
+    }
+
+    /// Keeps the last tokens issued, so that server text echoing them can be redacted.
+    fn remember(&self, token: &Secret) {
+        let mut issued = self.issued.lock().unwrap_or_else(|e| e.into_inner());
+        if issued.len() >= REMEMBERED_TOKENS {
+            issued.remove(0);
+        }
+        issued.push(token.clone());
+    }
+
+    /// The app secret and the tokens issued lately: what server text must never show.
+    pub(crate) fn secrets(&self) -> Vec<Secret> {
+        let issued = self.issued.lock().unwrap_or_else(|e| e.into_inner());
+        std::iter::once(self.app_secret.clone())
+            .chain(issued.iter().cloned())
+            .collect()
+    }
+}
+
+/// How many of the tokens issued last are kept for redaction.
+const REMEMBERED_TOKENS: usize = 4;
+
+/// `tokenByAkSk`'s answer read tolerantly: `Expires` of any JSON type.
+#[derive(serde::Deserialize)]
+struct TolerantTokenResponse {
+    #[serde(rename = "AccessToken")]
+    access_token: Secret,
+    #[serde(rename = "Expires", default)]
+    expires: Option<serde_json::Value>,
+}
+
+/// A token from `tokenByAkSk`, and how long the client takes it to be valid. Its `Debug` never
+/// shows the token.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct IssuedToken {
+    /// The `AccessToken`.
+    pub access_token: Secret,
+    /// How long the token is taken to be valid from when it was requested: `Expires`, or, when
+    /// `Expires` is absent, zero, negative or not a number, the default lifetime
+    /// ([`DEFAULT_TOKEN_LIFETIME`], or the lifetime requested when shorter).
+    pub lifetime: Duration,
+    /// `Expires` as the server sent it (a JSON number as its text), if it did.
+    pub expires: Option<String>,
+    /// Why `Expires` was not taken as it is, when it was not (also logged at `warn`).
+    pub expires_note: Option<String>,
 }
 
 /// `Bearer {token}`, marked sensitive (so that `Debug` of the header hides it too).

@@ -1,8 +1,14 @@
 //! [`ApiError`]: what went wrong with a request, in one type.
 
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
 use reqwest::StatusCode;
 
-use crate::Error;
+use crate::server_text::{redact, visible};
+use crate::{Error, Secret};
 
 /// How many characters of an unreadable body an [`ApiError`] keeps.
 const BODY_START_CHARS: usize = 200;
@@ -105,28 +111,34 @@ pub enum ApiError {
     },
 
     /// The server answered with an error status (after the retries, where they apply).
-    #[error("HTTP {status}{}{}",
+    #[error("HTTP {status}{}{}{}",
         guidance.map(|g| format!(": {g}")).unwrap_or_default(),
-        body_start.as_ref().map(|b| format!(" (body starts with {b:?})")).unwrap_or_default())]
+        retry_after.map(|w| format!(" (the server asked to wait {}; not waiting)", human_wait(w)))
+            .unwrap_or_default(),
+        body_start.as_ref().map(|b| format!(" (body starts with \"{b}\")")).unwrap_or_default())]
     Status {
         /// The HTTP status.
         status: StatusCode,
         /// The vendor's guidance for 400, 401, 404 and 500 (see [`vendor_guidance`]).
         guidance: Option<&'static str>,
         /// The start of the body, for undocumented statuses whose body was readable (an HTML
-        /// error page from a gateway, say).
+        /// error page from a gateway, say): credentials removed, control characters escaped.
         body_start: Option<String>,
+        /// The wait the last answer's `Retry-After` asked for, if it had one: the retries had
+        /// ended (or the wait was past the retry time), so the client did not wait.
+        retry_after: Option<Duration>,
     },
 
     /// A response arrived, but its body is not what the spec describes.
     #[error("unreadable response body (HTTP {status}): {reason}{}",
-        body_start.as_ref().map(|b| format!("; it starts with {b:?}")).unwrap_or_default())]
+        body_start.as_ref().map(|b| format!("; it starts with \"{b}\"")).unwrap_or_default())]
     UnreadableBody {
         /// The HTTP status.
         status: StatusCode,
-        /// Why it could not be read.
+        /// Why it could not be read (credentials removed, control characters escaped).
         reason: String,
-        /// The start of the body. `None` for the token interface, whose body carries the token.
+        /// The start of the body (credentials removed, control characters escaped). `None`
+        /// for the token interface, whose body carries the token.
         body_start: Option<String>,
     },
 
@@ -158,6 +170,8 @@ impl ApiError {
             ApiError::Token { source, .. } => match source.as_deref().map(ApiError::kind) {
                 Some(ErrorKind::Network) => ErrorKind::Network,
                 Some(ErrorKind::Server | ErrorKind::Business) => ErrorKind::Server,
+                // A 200 whose body holds no usable token is the interface's failure too.
+                Some(ErrorKind::UnreadableBody) => ErrorKind::UnreadableBody,
                 _ => ErrorKind::Auth,
             },
             ApiError::Network { .. } => ErrorKind::Network,
@@ -188,11 +202,18 @@ impl ApiError {
         }
     }
 
-    fn status_error(status: StatusCode, body_start: Option<String>) -> Self {
+    fn status_error(
+        status: StatusCode,
+        headers: Option<&reqwest::header::HeaderMap>,
+        body_start: Option<String>,
+    ) -> Self {
         ApiError::Status {
             status,
             guidance: vendor_guidance(status.as_u16()),
             body_start,
+            retry_after: headers
+                .and_then(|h| crate::retry::retry_after(h, SystemTime::now()))
+                .filter(|_| crate::retry::is_retryable_status(status)),
         }
     }
 
@@ -205,41 +226,68 @@ impl ApiError {
         }
     }
 
+    /// The token interface answered 200 without a usable token.
+    pub(crate) fn token_unreadable(reason: &str) -> Self {
+        let source = ApiError::UnreadableBody {
+            status: StatusCode::OK,
+            reason: reason.to_owned(),
+            body_start: None,
+        };
+        ApiError::Token {
+            message: source.to_string(),
+            source: Some(Box::new(source)),
+        }
+    }
+
     /// Converts an error of the generated code, reading the start of the body of an
-    /// undocumented status (which [`From`] cannot do).
-    pub(crate) async fn read(error: Error) -> Self {
+    /// undocumented status (which [`From`] cannot do), with `secrets` (and any `Bearer`
+    /// value) removed from every piece of server text it keeps.
+    pub(crate) async fn read(error: Error, secrets: &[Secret]) -> Self {
         match error {
             Error::UnexpectedResponse(response) => {
                 let status = response.status();
+                let headers = response.headers().clone();
                 let body_start = response
                     .bytes()
                     .await
                     .ok()
                     .filter(|b| !b.is_empty())
-                    .map(|b| body_start(&b));
-                Self::status_error(status, body_start)
+                    .map(|b| body_start(&b, secrets));
+                Self::status_error(status, Some(&headers), body_start)
             }
-            other => other.into(),
+            other => Self::convert(other, secrets),
         }
     }
 
     /// Converts an error of the token interface: its bodies are never kept (they carry the
-    /// token).
-    pub(crate) fn from_token_error(error: Error) -> Self {
+    /// token); what is kept has `secrets` removed.
+    pub(crate) fn from_token_error(error: Error, secrets: &[Secret]) -> Self {
         let source = match error {
             Error::InvalidResponsePayload(_, e) => ApiError::UnreadableBody {
                 status: StatusCode::OK,
-                reason: e.to_string(),
+                reason: server_text(&e.to_string(), secrets),
                 body_start: None,
             },
-            Error::UnexpectedResponse(response) => Self::status_error(response.status(), None),
-            other => other.into(),
+            Error::UnexpectedResponse(response) => {
+                Self::status_error(response.status(), Some(response.headers()), None)
+            }
+            other => Self::convert(other, secrets),
         };
         let source = match source {
             // The vendor's guidance is about the query interface, not this one.
-            ApiError::Status { status, .. } => ApiError::Status {
+            ApiError::Status {
+                status,
+                retry_after,
+                ..
+            } => ApiError::Status {
                 status,
                 guidance: None,
+                body_start: None,
+                retry_after,
+            },
+            ApiError::UnreadableBody { status, reason, .. } => ApiError::UnreadableBody {
+                status,
+                reason,
                 body_start: None,
             },
             other => other,
@@ -249,18 +297,15 @@ impl ApiError {
             source: Some(Box::new(source)),
         }
     }
-}
 
-/// Converts the generated code's error. The start of the body of an undocumented status is
-/// not read (it needs `await`); the client's own methods do read it.
-impl From<Error> for ApiError {
-    fn from(error: Error) -> Self {
+    /// Converts the generated code's error, removing `secrets` from the server text it keeps.
+    fn convert(error: Error, secrets: &[Secret]) -> Self {
         match error {
             Error::InvalidRequest(message) => ApiError::InvalidRequest(message),
-            Error::Custom(message) => ApiError::Token {
+            Error::Custom(message) => unstash_token_error(&message).unwrap_or(ApiError::Token {
                 message,
                 source: None,
-            },
+            }),
             Error::CommunicationError(e) | Error::InvalidUpgrade(e) => Self::network(e),
             Error::ResponseBodyError(e) => {
                 if let Some(cap) = crate::body_limit::too_large(&e) {
@@ -273,28 +318,97 @@ impl From<Error> for ApiError {
                 } else {
                     ApiError::UnreadableBody {
                         status: e.status().unwrap_or(StatusCode::OK),
-                        reason: e.to_string(),
+                        reason: server_text(&e.to_string(), secrets),
                         body_start: None,
                     }
                 }
             }
-            Error::ErrorResponse(response) => Self::status_error(response.status(), None),
+            Error::ErrorResponse(response) => {
+                Self::status_error(response.status(), Some(response.headers()), None)
+            }
             Error::InvalidResponsePayload(bytes, e) => ApiError::UnreadableBody {
                 status: StatusCode::OK,
-                reason: e.to_string(),
-                body_start: Some(body_start(&bytes)),
+                reason: server_text(&e.to_string(), secrets),
+                body_start: Some(body_start(&bytes, secrets)),
             },
-            Error::UnexpectedResponse(response) => Self::status_error(response.status(), None),
+            Error::UnexpectedResponse(response) => {
+                Self::status_error(response.status(), Some(response.headers()), None)
+            }
         }
     }
 }
 
-/// The first characters of a body, as text.
-fn body_start(bytes: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(BODY_START_CHARS * 4)]);
+/// Converts the generated code's error. The start of the body of an undocumented status is
+/// not read (it needs `await`); the client's own methods do read it. Without the client's
+/// credentials at hand, server text kept here has only its `Bearer` values removed; the
+/// client's own methods remove its token and app secret too.
+impl From<Error> for ApiError {
+    fn from(error: Error) -> Self {
+        Self::convert(error, &[])
+    }
+}
+
+/// Token failures raised in the hooks of the generated builders travel as
+/// [`Error::Custom`]`(String)`: the typed error waits here, under a number the message ends
+/// with, until [`From`] takes it back. At most [`STASHED`] wait (the oldest go first).
+static TOKEN_ERRORS: Mutex<VecDeque<(u64, ApiError)>> = Mutex::new(VecDeque::new());
+static NEXT_TOKEN_ERROR: AtomicU64 = AtomicU64::new(1);
+const STASHED: usize = 32;
+const STASH_TAG: &str = " [token error #";
+
+/// Keeps `error` for [`unstash_token_error`]; the message that refers to it.
+pub(crate) fn stash_token_error(error: ApiError) -> String {
+    let id = NEXT_TOKEN_ERROR.fetch_add(1, Ordering::Relaxed);
+    let message = format!("{error}{STASH_TAG}{id}]");
+    let mut stash = TOKEN_ERRORS.lock().unwrap_or_else(|e| e.into_inner());
+    if stash.len() >= STASHED {
+        stash.pop_front();
+    }
+    stash.push_back((id, error));
+    message
+}
+
+/// The error a message of [`stash_token_error`] refers to, if it is still kept.
+fn unstash_token_error(message: &str) -> Option<ApiError> {
+    let id: u64 = message
+        .rsplit_once(STASH_TAG)?
+        .1
+        .strip_suffix(']')?
+        .parse()
+        .ok()?;
+    let mut stash = TOKEN_ERRORS.lock().unwrap_or_else(|e| e.into_inner());
+    let at = stash.iter().position(|(i, _)| *i == id)?;
+    stash.remove(at).map(|(_, error)| error)
+}
+
+/// Server text as an error may keep it: credentials removed, control characters visible.
+fn server_text(text: &str, secrets: &[Secret]) -> String {
+    let secrets: Vec<&str> = secrets.iter().map(Secret::expose).collect();
+    visible(&redact(text, &secrets)).into_owned()
+}
+
+/// A wait for people: `45 s`, `3 min`, `27 h`, `400 days`.
+pub(crate) fn human_wait(wait: Duration) -> String {
+    let s = wait.as_secs();
+    match s {
+        0..120 => format!("{s} s"),
+        120..7_200 => format!("{} min", s / 60),
+        7_200..172_800 => format!("{} h", s / 3_600),
+        _ => format!("{} days", s / 86_400),
+    }
+}
+
+/// The first characters of a body, as text: credentials removed (in the whole body first, so
+/// that a cut cannot leave part of one), control characters visible.
+fn body_start(bytes: &[u8], secrets: &[Secret]) -> String {
+    // Enough past the start that no credential that reaches it can be cut by the window.
+    let window = bytes.len().min(BODY_START_CHARS * 4 + 64 * 1024);
+    let text = String::from_utf8_lossy(&bytes[..window]);
+    let secrets: Vec<&str> = secrets.iter().map(Secret::expose).collect();
+    let text = redact(&text, &secrets);
     let mut start: String = text.chars().take(BODY_START_CHARS).collect();
-    if text.chars().nth(BODY_START_CHARS).is_some() || bytes.len() > BODY_START_CHARS * 4 {
+    if text.chars().nth(BODY_START_CHARS).is_some() || window < bytes.len() {
         start.push('…');
     }
-    start
+    visible(&start).into_owned()
 }

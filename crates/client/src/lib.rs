@@ -6,23 +6,28 @@ extern crate self as ccsqm_client;
 
 mod auth;
 mod body_limit;
+mod client_builder;
 mod error;
 #[allow(clippy::all, missing_docs, unused)]
 mod generated;
+mod hooks;
 mod page_info;
 mod paging;
 mod raw;
 mod record;
 mod retry;
 mod secret;
+mod server_text;
 mod session;
 /// The facts of the spec: operations, fields and enumerations (generated).
 #[allow(missing_docs)]
 pub mod spec;
 mod spec_types;
+mod url_policy;
 
-pub use auth::{DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME, TOKEN_REFRESH_MARGIN};
+pub use auth::{IssuedToken, DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME, TOKEN_REFRESH_MARGIN};
 pub use body_limit::DEFAULT_MAX_BODY_SIZE;
+pub use client_builder::{BuildError, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
 pub use error::{vendor_guidance, ApiError, ErrorKind};
 pub use generated::*;
 pub use page_info::Paging;
@@ -31,4 +36,5 @@ pub use raw::RawResponse;
 pub use record::CallRecord;
 pub use retry::RetryPolicy;
 pub use secret::Secret;
-pub use session::{BuildError, ClientBuilder, Session, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
+pub use server_text::{is_unsafe_for_terminal, redact, visible, REDACTED};
+pub use session::Session;

@@ -77,7 +77,8 @@ impl Client {
             .map_err(|e| ApiError::from(Error::CommunicationError(e)))?;
         let status = response.status();
         if !status.is_success() {
-            return Err(ApiError::read(Error::UnexpectedResponse(response)).await);
+            let secrets = self.session().shared.auth.secrets();
+            return Err(ApiError::read(Error::UnexpectedResponse(response), &secrets).await);
         }
         let body = response
             .bytes()

@@ -92,11 +92,14 @@ pub(crate) fn is_retryable_error(error: &reqwest::Error) -> bool {
         || error.is_decode()
 }
 
-/// The wait a `Retry-After` header asks for: delay-seconds or an HTTP date.
+/// The wait a `Retry-After` header asks for: delay-seconds (any number of digits: more than
+/// `u64` holds reads as `u64::MAX` seconds) or an HTTP date.
 pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(Duration::from_secs(
+            value.parse::<u64>().unwrap_or(u64::MAX),
+        ));
     }
     let at = jiff::fmt::rfc2822::DateTimeParser::new()
         .parse_timestamp(value)
@@ -156,5 +159,12 @@ mod tests {
         assert_eq!(retry_after(&headers, now), Some(Duration::ZERO));
         headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&headers, now), None);
+        for huge in ["18446744073709551615", "99999999999999999999999"] {
+            headers.insert(RETRY_AFTER, HeaderValue::from_static(huge));
+            assert_eq!(
+                retry_after(&headers, now),
+                Some(Duration::from_secs(u64::MAX))
+            );
+        }
     }
 }

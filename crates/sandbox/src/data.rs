@@ -329,7 +329,8 @@ impl DataSet {
         request: &ccsqm_client::types::AppraisecallDetailsRequest,
     ) -> Result<AppraisecallDetailsResponse, InvalidRequest> {
         let filter = Filter::new(self, request)?;
-        let limit = request.limit.get();
+        // A `limit` above the maximum is clamped: every request the spec allows is answered.
+        let limit = request.limit.get().min(MAX_LIMIT);
         let skip = (request.page.get() - 1).saturating_mul(limit);
 
         // Calls are sorted by call time, newest first: the call window is a slice.
@@ -434,7 +435,8 @@ enum Keyword {
     Text(String),
 }
 
-/// The sandbox's own maximum of `limit` (the vendor's is undocumented).
+/// The sandbox's own maximum of `limit` (the vendor's is undocumented): a larger `limit` is
+/// answered as this one.
 pub const MAX_LIMIT: u64 = 1000;
 
 impl Filter {
@@ -461,18 +463,14 @@ impl Filter {
             upload_to: _,
         } = req;
         let invalid = |s: String| Err(InvalidRequest(s));
-        if req.limit.get() > MAX_LIMIT {
-            return invalid(format!(
-                "limit: {} is above the sandbox's maximum of {MAX_LIMIT}",
-                req.limit
-            ));
-        }
-        // The generated type holds `page` as an unsigned 64-bit number; the spec says int64.
-        if req.page.get() > i64::MAX as u64 {
-            return invalid(format!(
-                "page: {} is above the int64 maximum of the spec",
-                req.page
-            ));
+        // The generated type holds `page` and `limit` as unsigned 64-bit numbers; the spec says
+        // int64.
+        for (name, value) in [("page", req.page), ("limit", req.limit)] {
+            if value.get() > i64::MAX as u64 {
+                return invalid(format!(
+                    "{name}: {value} is above the int64 maximum of the spec"
+                ));
+            }
         }
         for (name, value) in [
             ("duration_min", req.duration_min),
@@ -482,22 +480,8 @@ impl Filter {
                 return invalid(format!("{name}: {v} is negative"));
             }
         }
-        for (from_name, from, to_name, to) in [
-            ("call_from", req.call_from, "call_to", req.call_to),
-            ("upload_from", req.upload_from, "upload_to", req.upload_to),
-            (
-                "duration_min",
-                req.duration_min,
-                "duration_max",
-                req.duration_max,
-            ),
-        ] {
-            if let (Some(from), Some(to)) = (from, to) {
-                if from > to {
-                    return invalid(format!("{from_name}: {from} is after {to_name} ({to})"));
-                }
-            }
-        }
+        // A window whose bounds are reversed (`call_from` after `call_to`, and so on) is valid
+        // and matches nothing: the filters below find no call in it.
 
         let types = CodeSet::of(req.call_types.iter().map(|t| **t));
         let statuses = CodeSet::of(req.status.iter().map(|s| **s));

@@ -84,6 +84,9 @@ pub enum Error {
     /// The data set could not be generated (its task panicked).
     #[error("generating the data set failed")]
     Generate,
+    /// A setting of the server could not be read (the app secret's file, say).
+    #[error("{0}")]
+    Config(String),
 }
 
 /// Configures and starts a [`Sandbox`].

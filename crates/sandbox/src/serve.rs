@@ -47,9 +47,11 @@ pub struct ServeArgs {
     /// App key accepted by tokenByAkSk.
     #[arg(long, default_value = crate::DEFAULT_APP_KEY)]
     pub app_key: String,
-    /// App secret accepted by tokenByAkSk.
-    #[arg(long, default_value = crate::DEFAULT_APP_SECRET, hide_default_value = true)]
-    pub app_secret: String,
+    /// A file holding the app secret accepted by tokenByAkSk (else the variable
+    /// CCSQM_SANDBOX_APP_SECRET, else the default, sandbox-app-secret). A secret has no flag of
+    /// its own: a flag's value is visible to other users of the machine.
+    #[arg(long, value_name = "PATH")]
+    pub app_secret_file: Option<std::path::PathBuf>,
     /// Operator ID accepted as x-UserId.
     #[arg(long, default_value = crate::DEFAULT_USER_ID)]
     pub user_id: String,
@@ -94,7 +96,47 @@ fn parse_latency(s: &str) -> Result<Latency, String> {
     }
 }
 
+/// The variable that holds the sandbox's app secret, when it is not the default.
+pub const APP_SECRET_ENV: &str = "CCSQM_SANDBOX_APP_SECRET";
+
+/// Where the app secret came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretSource {
+    /// `--app-secret-file`.
+    File,
+    /// `CCSQM_SANDBOX_APP_SECRET`.
+    Environment,
+    /// The documented default, `sandbox-app-secret`.
+    Default,
+}
+
 impl ServeArgs {
+    /// The app secret: from `--app-secret-file` (its content without surrounding blanks), else
+    /// `CCSQM_SANDBOX_APP_SECRET`, else the default; and where it came from.
+    pub fn app_secret(&self) -> Result<(String, SecretSource), String> {
+        if let Some(path) = &self.app_secret_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("--app-secret-file {}: {e}", path.display()))?;
+            let secret = text.trim();
+            if secret.is_empty() {
+                return Err(format!(
+                    "--app-secret-file {}: the file is empty",
+                    path.display()
+                ));
+            }
+            return Ok((secret.to_owned(), SecretSource::File));
+        }
+        match std::env::var(APP_SECRET_ENV) {
+            Ok(secret) if !secret.is_empty() => Ok((secret, SecretSource::Environment)),
+            Ok(_) | Err(std::env::VarError::NotPresent) => {
+                Ok((crate::DEFAULT_APP_SECRET.to_owned(), SecretSource::Default))
+            }
+            Err(std::env::VarError::NotUnicode(_)) => {
+                Err(format!("{APP_SECRET_ENV} is not valid UTF-8"))
+            }
+        }
+    }
+
     /// Checks what clap cannot check flag by flag; the message names the flags. A command
     /// reports it as bad usage, before starting anything.
     pub fn check(&self) -> Result<(), String> {
@@ -119,6 +161,7 @@ impl ServeArgs {
                 self.bind
             ));
         }
+        self.app_secret()?;
         if self.calls > crate::MAX_CALLS {
             return Err(format!(
                 "--calls {}: the sandbox generates at most {}",
@@ -147,6 +190,7 @@ impl ServeArgs {
 /// finish.
 pub async fn serve(args: ServeArgs) -> Result<(), Error> {
     let faults = args.faults();
+    let (app_secret, secret_source) = args.app_secret().map_err(Error::Config)?;
     let started = Instant::now();
     let sandbox = Sandbox::builder()
         .addr(SocketAddr::new(args.bind, args.port))
@@ -154,7 +198,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), Error> {
         .calls(args.calls)
         .seed(args.seed)
         .app_key(args.app_key)
-        .app_secret(args.app_secret)
+        .app_secret(app_secret)
         .user_id(args.user_id)
         .faults(faults)
         .start()
@@ -172,18 +216,28 @@ pub async fn serve(args: ServeArgs) -> Result<(), Error> {
         started.elapsed().as_millis()
     );
     println!("  app_key:    {}", credentials.app_key);
-    // Printing the sandbox's own secret is the point: it is not a real credential.
-    println!("  app_secret: {}", credentials.app_secret.expose());
+    // Printing the default secret is the point: it is not a credential. One given in a file or
+    // the environment is not printed.
+    let shown_secret = match secret_source {
+        SecretSource::Default => credentials.app_secret.expose().to_owned(),
+        SecretSource::File => "(the content of --app-secret-file)".to_owned(),
+        SecretSource::Environment => format!("(the value of {APP_SECRET_ENV})"),
+    };
+    println!("  app_secret: {shown_secret}");
     println!("  x-UserId:   {}", credentials.user_id);
     if faults != Faults::none() {
         println!("  faults:     {faults:?}");
     }
+    let exported_secret = match secret_source {
+        SecretSource::Default => credentials.app_secret.expose(),
+        _ => "<the app secret>",
+    };
     println!(
         "To use it: export CCSQM_BASE_URL={} CCSQM_USER_ID={} CCSQM_APP_KEY={} CCSQM_APP_SECRET={}",
         sandbox.base_url(),
         credentials.user_id,
         credentials.app_key,
-        credentials.app_secret.expose()
+        exported_secret
     );
     println!("Press Ctrl-C to stop.");
     if let Err(e) = tokio::signal::ctrl_c().await {

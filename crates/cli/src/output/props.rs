@@ -7,7 +7,10 @@
 //! `f64`, the others to text, as the spec's `Call` schema types them) and an empty cell to an absent field, so the one thing CSV cannot
 //! tell apart is an absent text field from an empty one: the expected record has empty texts
 //! as absent. Floats read back to the same bits there too (the cell is the shortest text that
-//! reads back exactly).
+//! reads back exactly). Under the default `--csv-formulas neutralise`, a text cell that starts
+//! with `=`, `+`, `-`, `@`, a tab, a carriage return or `'` has a `'` in front: the reader
+//! removes that one `'` (and checks it was due); no text cell starts like a formula. With
+//! `keep`, cells are read back as they are.
 //!
 //! Numbers are finite: JSON has no NaN or infinity, so no response holds one; a record that
 //! does is refused by both writers with an error (rather than written as `null` or an empty
@@ -42,6 +45,7 @@ fn text() -> impl Strategy<Value = String> {
     prop_oneof![
         any::<String>(),
         "[a-z0-9,;\"' \t\r\n-]{0,12}",
+        "[=+@'\t\r-][a-z0-9=()+-]{0,8}",
         Just(String::new()),
         Just("\"".to_owned()),
         Just("\r\n".to_owned()),
@@ -113,7 +117,15 @@ prop_compose! {
 }
 
 fn write_all(format: Format, records: &[CallRecord]) -> io::Result<Vec<u8>> {
-    let mut writer = CallWriter::new(Vec::new(), format, TimeZone::UTC);
+    write_with(format, CsvFormulas::default(), records)
+}
+
+fn write_with(
+    format: Format,
+    formulas: CsvFormulas,
+    records: &[CallRecord],
+) -> io::Result<Vec<u8>> {
+    let mut writer = CallWriter::new(Vec::new(), format, TimeZone::UTC).csv_formulas(formulas);
     for record in records {
         writer.write(record)?;
     }
@@ -138,8 +150,15 @@ fn as_csv_sees_it(record: &CallRecord) -> CallRecord {
     serde_json::from_value(value).unwrap()
 }
 
-/// Reads CSV back into records, each cell by its column.
+/// Reads CSV written with the default (formulas neutralised) back into records.
 fn read_csv(bytes: &[u8]) -> Vec<CallRecord> {
+    read_csv_with(bytes, CsvFormulas::Neutralise)
+}
+
+/// Reads CSV back into records, each cell by its column. Under
+/// [`CsvFormulas::Neutralise`], a text cell that starts with `'` had one put in front (it
+/// started with `=`, `+`, `-`, `@`, a tab, a carriage return or `'`): it is removed.
+fn read_csv_with(bytes: &[u8], formulas: CsvFormulas) -> Vec<CallRecord> {
     let mut reader = csv::Reader::from_reader(bytes);
     let header: Vec<String> = reader
         .headers()
@@ -169,7 +188,17 @@ fn read_csv(bytes: &[u8]) -> Vec<CallRecord> {
                         .unwrap_or_else(|e| panic!("{column}: {cell:?}: {e}"));
                     serde_json::Value::from(n)
                 } else {
-                    serde_json::Value::from(cell)
+                    let text = match formulas {
+                        CsvFormulas::Neutralise => {
+                            let undone = cell.strip_prefix('\'');
+                            if let Some(undone) = undone {
+                                assert!(undone.starts_with(FORMULA_STARTS), "{column}: {cell:?}");
+                            }
+                            undone.unwrap_or(cell)
+                        }
+                        CsvFormulas::Keep => cell,
+                    };
+                    serde_json::Value::from(text)
                 };
                 fields.insert(column.to_string(), value);
             }
@@ -235,6 +264,36 @@ proptest! {
         let read = read_csv(&out);
         let expected: Vec<CallRecord> = records.iter().map(as_csv_sees_it).collect();
         assert_same(&read, &expected);
+    }
+
+    #[test]
+    fn csv_with_formulas_kept_reads_back_to_the_same_calls(
+        records in prop::collection::vec(record(), 0..6),
+    ) {
+        let out = write_with(Format::Csv, CsvFormulas::Keep, &records).unwrap();
+        let read = read_csv_with(&out, CsvFormulas::Keep);
+        let expected: Vec<CallRecord> = records.iter().map(as_csv_sees_it).collect();
+        assert_same(&read, &expected);
+    }
+
+    #[test]
+    fn csv_neutralises_every_text_cell_that_starts_like_a_formula(
+        records in prop::collection::vec(record(), 1..4),
+    ) {
+        let out = write_all(Format::Csv, &records).unwrap();
+        let mut reader = csv::Reader::from_reader(&out[..]);
+        for row in reader.records() {
+            let row = row.unwrap();
+            for (column, cell) in csv_columns().zip(row.iter()) {
+                let number = is_number(column_kind(column)) || is_integer(column_kind(column));
+                if !number {
+                    prop_assert!(
+                        !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                        "{}: {:?}", column, cell
+                    );
+                }
+            }
+        }
     }
 
     #[test]
