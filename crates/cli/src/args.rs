@@ -270,8 +270,9 @@ pub struct TokenArgs {
     #[command(flatten)]
     pub connection: Connection,
 
-    /// The token's lifetime in seconds (X-Token-Expire), 1 to 3600.
-    #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    /// The token's lifetime in seconds (X-Token-Expire): from 1 to the spec's maximum.
+    #[arg(long, default_value_t = ccsqm_client::DEFAULT_TOKEN_LIFETIME.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=ccsqm_client::MAX_TOKEN_LIFETIME.as_secs()))]
     pub expire: u64,
 }
 

@@ -11,10 +11,26 @@ use reqwest::header::HeaderValue;
 use crate::types::TokenByAkSkRequest;
 use crate::{ApiError, Client, Secret};
 
-/// The longest token lifetime the token interface grants (`X-Token-Expire`), in seconds.
-pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
-/// The token lifetime requested by default (`X-Token-Expire`), as in the vendor's example.
-pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(600);
+/// The `X-Token-Expire` header of `tokenByAkSk`, as the spec describes it.
+const TOKEN_EXPIRE: &crate::spec::Field = match crate::spec::TOKEN_BY_AK_SK.header("X-Token-Expire")
+{
+    Some(header) => header,
+    None => panic!("spec/ccsqm.yaml: tokenByAkSk has no X-Token-Expire header parameter"),
+};
+
+/// The longest token lifetime the token interface grants: the `maximum` of `X-Token-Expire` in
+/// the spec.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(match TOKEN_EXPIRE.maximum {
+    Some(max) if max >= 1.0 => max as u64,
+    _ => panic!("spec/ccsqm.yaml: X-Token-Expire of tokenByAkSk needs a maximum of 1 or more"),
+});
+/// The token lifetime requested by default: the `example` of `X-Token-Expire` in the spec (the
+/// vendor's example).
+pub const DEFAULT_TOKEN_LIFETIME: Duration =
+    Duration::from_secs(match TOKEN_EXPIRE.example_integer() {
+        Some(seconds) if seconds >= 1 => seconds as u64,
+        _ => panic!("spec/ccsqm.yaml: X-Token-Expire of tokenByAkSk needs a whole-number example"),
+    });
 /// A token is replaced this long before it expires at the latest (or after four fifths of its
 /// lifetime, when that comes first), so that no request carries a token about to expire.
 pub const TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(60);

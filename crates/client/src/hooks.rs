@@ -17,12 +17,21 @@ use crate::{redact, Client, Error, Secret};
 const MIN_SECRET_IN_DATA: usize = 8;
 
 /// The operation that issues tokens: it is the one operation sent without `Authorization`.
-const TOKEN_OPERATION: &str = "token_by_ak_sk";
+const TOKEN_OPERATION: &str = crate::spec::Operation::TokenByAkSk.info().id;
+
+/// Whether the spec sends the operation with `Authorization: Bearer {token}` (its `security`);
+/// an operation the spec does not know is.
+fn authenticated(operation_id: &str) -> bool {
+    crate::spec::Operation::ALL
+        .iter()
+        .find(|op| op.info().id == operation_id)
+        .is_none_or(|op| op.info().authenticated)
+}
 
 /// Runs on every request the generated code builds.
 ///
 /// `pre` removes the `api-version` header that progenitor adds (the API does not declare it),
-/// adds `Authorization: Bearer {token}` to every operation but `tokenByAkSk`, and sends
+/// adds `Authorization: Bearer {token}` to every operation the spec secures, and sends
 /// `tokenByAkSk` to the token base URL. `exec` sends the request, retrying it as the
 /// [`RetryPolicy`](crate::RetryPolicy) says, and once with a new token after a 401 to a token from `tokenByAkSk`.
 impl ClientHooks<Session> for Client {
@@ -45,6 +54,9 @@ impl ClientHooks<Session> for Client {
                     .parse()
                     .map_err(|e| Error::InvalidRequest(format!("token URL: {e}")))?;
             }
+            return Ok(());
+        }
+        if !authenticated(info.operation_id) {
             return Ok(());
         }
         let value = match &self.inner.shared.auth {

@@ -119,3 +119,104 @@ impl Enumeration {
         self.values.iter().map(|v| v.code)
     }
 }
+
+impl OperationSpec {
+    /// The header parameter `name` (ASCII case ignored, as HTTP does).
+    pub const fn header(&self, name: &str) -> Option<&'static Field> {
+        let headers = self.headers;
+        let mut i = 0;
+        while i < headers.len() {
+            if same_ascii_case_insensitive(headers[i].name.as_bytes(), name.as_bytes()) {
+                return Some(&headers[i]);
+            }
+            i += 1;
+        }
+        None
+    }
+}
+
+impl Field {
+    /// The example, when it is a whole number (for constants derived from the spec).
+    pub const fn example_integer(&self) -> Option<i64> {
+        let Some(text) = self.example else {
+            return None;
+        };
+        let bytes = text.as_bytes();
+        if bytes.is_empty() {
+            return None;
+        }
+        let (negative, mut i) = if bytes[0] == b'-' {
+            (true, 1)
+        } else {
+            (false, 0)
+        };
+        if i == bytes.len() {
+            return None;
+        }
+        let mut value: i64 = 0;
+        while i < bytes.len() {
+            let digit = bytes[i];
+            if !digit.is_ascii_digit() {
+                return None;
+            }
+            value = match value.checked_mul(10) {
+                Some(v) => match v.checked_add((digit - b'0') as i64) {
+                    Some(v) => v,
+                    None => return None,
+                },
+                None => return None,
+            };
+            i += 1;
+        }
+        Some(if negative { -value } else { value })
+    }
+}
+
+/// `a` and `b` equal, ASCII case ignored (in a `const fn`).
+const fn same_ascii_case_insensitive(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if !a[i].eq_ignore_ascii_case(&b[i]) {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::spec::TOKEN_BY_AK_SK;
+
+    #[test]
+    fn the_token_lifetimes_are_the_specs() {
+        let expire = TOKEN_BY_AK_SK.header("x-token-expire").unwrap();
+        assert_eq!(expire.name, "X-Token-Expire");
+        assert_eq!(
+            crate::MAX_TOKEN_LIFETIME.as_secs_f64(),
+            expire.maximum.unwrap()
+        );
+        assert_eq!(
+            crate::DEFAULT_TOKEN_LIFETIME.as_secs() as i64,
+            expire.example_integer().unwrap()
+        );
+        assert!(TOKEN_BY_AK_SK.header("X-Nothing").is_none());
+    }
+
+    #[test]
+    fn examples_read_as_integers_only_when_they_are() {
+        let field = |example| super::Field {
+            example,
+            ..TOKEN_BY_AK_SK.headers[0]
+        };
+        assert_eq!(field(Some("600")).example_integer(), Some(600));
+        assert_eq!(field(Some("-12")).example_integer(), Some(-12));
+        for bad in ["", "-", "6.5", "\"600\"", "99999999999999999999"] {
+            assert_eq!(field(Some(bad)).example_integer(), None, "{bad}");
+        }
+        assert_eq!(field(None).example_integer(), None);
+    }
+}

@@ -36,9 +36,9 @@ pub const DETAILS_PATH: &str = Operation::AppraisecallDetails.info().path;
 /// Path of `tokenByAkSk` (from the spec).
 pub const TOKEN_PATH: &str = Operation::TokenByAkSk.info().path;
 /// Token lifetime when `X-Token-Expire` is absent (the vendor's example value).
-pub const DEFAULT_TOKEN_LIFETIME: u64 = 600;
+pub const DEFAULT_TOKEN_LIFETIME: u64 = ccsqm_client::DEFAULT_TOKEN_LIFETIME.as_secs();
 /// The longest token lifetime `X-Token-Expire` may ask for (documented by the vendor).
-pub const MAX_TOKEN_LIFETIME: u64 = 3600;
+pub const MAX_TOKEN_LIFETIME: u64 = ccsqm_client::MAX_TOKEN_LIFETIME.as_secs();
 
 /// Everything the handlers share.
 #[derive(Debug)]
@@ -142,7 +142,10 @@ async fn token(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Byt
             _ => {
                 return text(
                     StatusCode::BAD_REQUEST,
-                    "X-Token-Expire: must be a whole number of seconds from 1 to 3600",
+                    &format!(
+                        "X-Token-Expire: must be a whole number of seconds from 1 to \
+                         {MAX_TOKEN_LIFETIME}"
+                    ),
                 )
             }
         },
