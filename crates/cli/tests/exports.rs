@@ -12,7 +12,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 mod common;
-use common::{ccsqm, stderr, stdout, uuids_of_ndjson};
+use common::{ccsqm, run_within, stderr, stdout, uuids_of_ndjson, wait_within};
 
 const USER_ID: &str = "1611917095665261978";
 const PREVIOUS: &str = "the previous, complete export\n";
@@ -120,47 +120,6 @@ fn honest(calls: u64, cap: u64) -> impl Fn(&Value, u64) -> (u16, Vec<u8>) {
         let size = limit.min(cap);
         let first = (page - 1) * size;
         (200, page_of(first..(first + size).min(calls), json!(calls)))
-    }
-}
-
-/// Runs `cmd`, failing the test (rather than hanging) if it takes longer than `limit`.
-fn run_within(cmd: &mut Command, limit: Duration) -> Output {
-    let started = Instant::now();
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        out.read_to_end(&mut buf).map(|_| buf)
-    });
-    let err = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        err.read_to_end(&mut buf).map(|_| buf)
-    });
-    let status = wait_within(&mut child, started, limit);
-    Output {
-        status,
-        stdout: out.join().unwrap().unwrap(),
-        stderr: err.join().unwrap().unwrap(),
-    }
-}
-
-fn wait_within(child: &mut Child, started: Instant, limit: Duration) -> std::process::ExitStatus {
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if started.elapsed() > limit {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            panic!("ccsqm did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
     }
 }
 

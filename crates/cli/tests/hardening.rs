@@ -13,7 +13,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,49 +21,12 @@ use ccsqm_sandbox::Sandbox;
 use serde_json::{json, Value};
 
 mod common;
-use common::{ccsqm, stderr, stdout};
+use common::{ccsqm, run_within, stderr, stdout};
 
 const USER_ID: &str = "1611917095665261978";
 const SECRET_TOKEN: &str = "tok-RECOGNISABLE-7f3e1d";
 const SECRET_APP_SECRET: &str = "appsecret-RECOGNISABLE-c0ffee";
 const TOKEN_PATH: &str = "tokenByAkSk";
-
-/// Runs `cmd`, failing the test (rather than hanging) if it takes longer than `limit`.
-fn run_within(cmd: &mut Command, limit: Duration) -> Output {
-    let started = Instant::now();
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        out.read_to_end(&mut buf).map(|_| buf)
-    });
-    let err = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        err.read_to_end(&mut buf).map(|_| buf)
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > limit {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            panic!("{cmd:?} did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    Output {
-        status,
-        stdout: out.join().unwrap().unwrap(),
-        stderr: err.join().unwrap().unwrap(),
-    }
-}
 
 fn run(cmd: &mut Command) -> Output {
     run_within(cmd, Duration::from_secs(30))

@@ -15,56 +15,16 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ccsqm_sandbox::{Faults, Latency, Sandbox};
 use httpmock::MockServer;
 use serde_json::{json, Value};
 
 mod common;
-use common::{ccsqm, stderr, stdout, uuids_of_ndjson};
+use common::{ccsqm, run_timed, stderr, stdout, uuids_of_ndjson};
 
 const USER_ID: &str = "1611917095665261978";
-
-/// Runs `cmd`, failing the test (rather than hanging) if it takes longer than `limit`.
-fn run_within(cmd: &mut Command, limit: Duration) -> (Output, Duration) {
-    let started = Instant::now();
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Read both pipes on threads, so that a large output cannot block the child.
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        out.read_to_end(&mut buf).map(|_| buf)
-    });
-    let err = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        err.read_to_end(&mut buf).map(|_| buf)
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > limit {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            panic!("{cmd:?} did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let elapsed = started.elapsed();
-    let output = Output {
-        status,
-        stdout: out.join().unwrap().unwrap(),
-        stderr: err.join().unwrap().unwrap(),
-    };
-    (output, elapsed)
-}
 
 /// A multi-threaded runtime for in-process sandboxes: they serve on its threads while the test
 /// thread waits for the `ccsqm` process.
@@ -129,7 +89,7 @@ fn faults_an_export_through_20_percent_failures_has_every_call_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     for concurrency in ["1", "4"] {
         let file = dir.path().join(format!("calls-{concurrency}.ndjson"));
-        let (output, elapsed) = run_within(
+        let (output, elapsed) = run_timed(
             ccsqm_at_sandbox(&sandbox)
                 .args(["details", "--all", "--limit", "50", "-v", "--concurrency"])
                 .arg(concurrency)
@@ -163,7 +123,7 @@ fn export_when_all_fail(faults: Faults, extra: &[&str]) -> (Output, Duration, Ve
     let token = sandbox.issue_token(Duration::from_secs(600));
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("calls.csv");
-    let (output, elapsed) = run_within(
+    let (output, elapsed) = run_timed(
         ccsqm()
             .env("CCSQM_BASE_URL", sandbox.base_url())
             .env("CCSQM_USER_ID", &sandbox.credentials().user_id)
@@ -250,7 +210,7 @@ const fn expect(code: i32, says: &'static [&'static str]) -> Expect {
 /// Runs `ccsqm details` (one page, ndjson) against `base_url` with a 1 s timeout and no retry,
 /// and checks the exit code, the one line on stderr, and that it neither panics nor hangs.
 fn check_details_against(base_url: &str, what: &str, expected: &Expect) -> Output {
-    let (output, elapsed) = run_within(
+    let (output, elapsed) = run_timed(
         ccsqm()
             .env("CCSQM_BASE_URL", base_url)
             .env("CCSQM_TOKEN", "hostile-test-token")
@@ -526,7 +486,7 @@ fn hostile_a_long_retry_after_ends_the_retries_instead_of_hanging() {
     let mock = server.mock(|_, then| {
         then.status(503).header("retry-after", "3600");
     });
-    let (output, elapsed) = run_within(
+    let (output, elapsed) = run_timed(
         ccsqm()
             .env("CCSQM_BASE_URL", server.base_url())
             .env("CCSQM_TOKEN", "hostile-test-token")
@@ -709,7 +669,7 @@ fn secrets_never_appear_in_any_output_log_or_file() {
         let mut cmd = ccsqm();
         env(&mut cmd);
         cmd.args(&args).arg("-vv");
-        let (output, _) = run_within(&mut cmd, Duration::from_secs(30));
+        let (output, _) = run_timed(&mut cmd, Duration::from_secs(30));
         let what = args.join(" ");
         assert_eq!(
             output.status.code(),
@@ -741,7 +701,7 @@ fn secrets_never_appear_in_any_output_log_or_file() {
     ak_sk(&mut cmd);
     cmd.env("CCSQM_APP_SECRET", format!("{SECRET_APP_SECRET}-wrong"))
         .args(["details", "-vv"]);
-    let (output, _) = run_within(&mut cmd, Duration::from_secs(30));
+    let (output, _) = run_timed(&mut cmd, Duration::from_secs(30));
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
     assert_no_secret("a wrong app secret", &output, dir.path());
 }
@@ -780,7 +740,7 @@ fn sandbox_server_output(env: &[(&str, &str)], args: &[&str]) -> (String, String
         .split_whitespace()
         .find(|w| w.starts_with("http://127.0.0.1:"))
     {
-        let _ = run_within(
+        let _ = run_timed(
             ccsqm()
                 .env("CCSQM_BASE_URL", url)
                 .env("CCSQM_USER_ID", "sandbox-user")

@@ -2,8 +2,10 @@
 
 #![allow(dead_code)] // each test file uses its own part
 
+use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -49,4 +51,54 @@ pub fn uuids_of_ndjson(text: &str) -> Vec<String> {
                 .to_owned()
         })
         .collect()
+}
+
+/// Runs `cmd` (stdin closed, both pipes read on threads so a large output cannot block it),
+/// failing the test rather than hanging if it takes longer than `limit`; how long it took.
+pub fn run_timed(cmd: &mut Command, limit: Duration) -> (Output, Duration) {
+    let started = Instant::now();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        out.read_to_end(&mut buf).map(|_| buf)
+    });
+    let err = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        err.read_to_end(&mut buf).map(|_| buf)
+    });
+    let status = wait_within(&mut child, started, limit);
+    let elapsed = started.elapsed();
+    let output = Output {
+        status,
+        stdout: out.join().unwrap().unwrap(),
+        stderr: err.join().unwrap().unwrap(),
+    };
+    (output, elapsed)
+}
+
+/// [`run_timed`], without the time.
+pub fn run_within(cmd: &mut Command, limit: Duration) -> Output {
+    run_timed(cmd, limit).0
+}
+
+/// Waits for `child`, killing it and failing the test once `limit` has passed since `started`.
+pub fn wait_within(child: &mut Child, started: Instant, limit: Duration) -> ExitStatus {
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if started.elapsed() > limit {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("ccsqm did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
