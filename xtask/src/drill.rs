@@ -217,23 +217,45 @@ fn seed_target(root: &Path, target: &Path) -> Result<()> {
     if target.join("debug").exists() || !built.join("deps").exists() {
         return Ok(());
     }
-    std::fs::create_dir_all(target.join("debug"))?;
-    for dir in ["deps", "build", ".fingerprint"] {
-        if !built.join(dir).exists() {
-            continue;
+    let seeded = (|| -> Result<()> {
+        let debug = target.join("debug");
+        std::fs::create_dir_all(debug.join("deps"))?;
+        for dir in ["build", ".fingerprint"] {
+            if built.join(dir).exists() {
+                copy(&[built.join(dir)], &debug)?;
+            }
         }
-        let status = Command::new("cp")
-            .arg("-a")
-            .arg(built.join(dir))
-            .arg(target.join("debug"))
-            .status()
-            .context("running cp -a")?;
-        if !status.success() {
-            // Another file system: the copy builds from scratch instead.
-            let _ = std::fs::remove_dir_all(target);
-            return Ok(());
+        // Libraries and their dep-info only: the test executables (most of the size) are not
+        // needed to build `ccsqm`.
+        let libraries: Vec<PathBuf> = std::fs::read_dir(built.join("deps"))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| {
+                path.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("lib") || n.ends_with(".d"))
+            })
+            .collect();
+        for chunk in libraries.chunks(500) {
+            copy(chunk, &debug.join("deps"))?;
         }
+        Ok(())
+    })();
+    if seeded.is_err() {
+        // The copy then builds from scratch instead.
+        let _ = std::fs::remove_dir_all(target);
     }
+    Ok(())
+}
+
+/// `cp -a` of `paths` into the folder `into`.
+fn copy(paths: &[PathBuf], into: &Path) -> Result<()> {
+    let status = Command::new("cp")
+        .arg("-a")
+        .args(paths)
+        .arg(into)
+        .status()
+        .context("running cp -a")?;
+    ensure!(status.success(), "cp -a into {} failed", into.display());
     Ok(())
 }
 
