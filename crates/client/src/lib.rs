@@ -18,6 +18,7 @@ mod session;
 #[allow(missing_docs)]
 pub mod spec;
 mod spec_types;
+mod transcripts;
 
 pub use auth::{DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME, TOKEN_REFRESH_MARGIN};
 pub use error::{vendor_guidance, ApiError, ErrorKind};
@@ -28,3 +29,4 @@ pub use record::CallRecord;
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use session::{BuildError, ClientBuilder, Session, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
+pub use transcripts::TranscriptStream;

@@ -58,6 +58,7 @@ fn route(router: Router<Arc<AppState>>, operation: Operation) -> Router<Arc<AppS
     let handler = match operation {
         Operation::AppraisecallDetails => post(details),
         Operation::TokenByAkSk => post(token),
+        Operation::AppraisecallDetail => post(not_implemented),
     };
     debug_assert_eq!(
         spec.method, "POST",
