@@ -127,6 +127,8 @@ impl Connection {
 pub enum Command {
     /// Query inspected calls (appraisecall/details): one page, or every page with --all.
     Details(Box<DetailsArgs>),
+    /// Print the transcripts of calls (appraisecall/detail), by call_uuid or from stdin.
+    Transcript(Box<crate::transcript::TranscriptArgs>),
     /// Obtain an access token from the app key and app secret (tokenByAkSk), and print it.
     Token(TokenArgs),
     /// Run the sandbox: a local CCSQM server with generated data, until Ctrl-C.

@@ -10,6 +10,7 @@ mod output;
 mod progress;
 mod request;
 mod timearg;
+mod transcript;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -89,6 +90,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Details(args) => details(&cli, args).await,
         Command::Api(args) => api::run(args).await,
         Command::Token(args) => token(args).await,
+        Command::Transcript(args) => transcript::run(args).await,
         Command::Sandbox(args) => {
             args.check().map_err(UsageError)?;
             Ok(ccsqm_sandbox::serve::serve(args.clone()).await?)

@@ -22,7 +22,7 @@ pub fn command_of(operation: Operation) -> Option<&'static str> {
     match operation {
         Operation::AppraisecallDetails => Some("details"),
         Operation::TokenByAkSk => Some("token"),
-        Operation::AppraisecallDetail => None,
+        Operation::AppraisecallDetail => Some("transcript"),
     }
 }
 
