@@ -188,6 +188,11 @@ pub struct DetailsArgs {
     #[arg(help_heading = "Output", long)]
     pub dry_run: bool,
 
+    /// Add each call's transcript (appraisecall/detail) to its line as `segments` (ndjson only;
+    /// with --all, --concurrency transcripts at a time).
+    #[arg(help_heading = "Output", long)]
+    pub with_transcript: bool,
+
     #[command(flatten)]
     pub connection: Connection,
 }

@@ -186,10 +186,22 @@ async fn details(cli: &Cli, args: &DetailsArgs) -> Result<()> {
     let request: ccsqm_models::AppraisecallDetailsRequest =
         serde_json::from_value(serde_json::Value::Object(body))
             .map_err(|e| UsageError(format!("the request body: {e}")))?;
-    let format = args.output.unwrap_or_else(|| default_format(args));
+    let format = match args.output {
+        Some(format) => format,
+        // A terminal's table cannot hold segments: lines of JSON.
+        None if args.with_transcript && args.output_file.is_none() => Format::Ndjson,
+        None => default_format(args),
+    };
     if args.all && format == Format::Json {
         anyhow::bail!(UsageError(
             "--output json prints one page (the API's response); with --all use ndjson or csv"
+                .into()
+        ));
+    }
+    if args.with_transcript && format != Format::Ndjson {
+        anyhow::bail!(UsageError(
+            "--with-transcript adds segments to each call's line: use --output ndjson (table \
+             and csv cannot hold them, json is the API's page as sent)"
                 .into()
         ));
     }
@@ -205,6 +217,33 @@ async fn details(cli: &Cli, args: &DetailsArgs) -> Result<()> {
     if format == Format::Json {
         let page = client.details_page(request).await?;
         output::write_page_json(&mut sink, &page)?;
+        return sink.commit();
+    }
+    if args.with_transcript {
+        let concurrency = usize::try_from(args.concurrency).unwrap_or(1);
+        let progress = progress::Bar::new(cli.quiet || !args.all);
+        let mut calls = args
+            .all
+            .then(|| client.calls(request.clone()).concurrency(concurrency));
+        let result = match &mut calls {
+            Some(calls) => {
+                transcript::details::write(&client, calls, concurrency, &mut sink, |n| {
+                    progress.update(n, None)
+                })
+                .await
+            }
+            None => {
+                let page = client.details_page(request).await?;
+                let records =
+                    futures_util::stream::iter(ccsqm_models::CallRecord::from_page(page).map(Ok));
+                transcript::details::write(&client, records, concurrency, &mut sink, |_| {}).await
+            }
+        };
+        progress.finish();
+        for warning in calls.iter().flat_map(|c| c.warnings()) {
+            eprintln!("ccsqm: warning: {warning}");
+        }
+        result?;
         return sink.commit();
     }
     let mut writer = CallWriter::new(&mut sink, format, jiff::tz::TimeZone::system());

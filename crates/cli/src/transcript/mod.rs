@@ -1,6 +1,7 @@
 //! `ccsqm transcript`: the transcripts of calls (`appraisecall/detail`), from arguments or
 //! stdin, in input order, with bounded concurrency.
 
+pub mod details;
 pub mod input;
 pub mod write;
 
