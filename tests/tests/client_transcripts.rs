@@ -125,3 +125,91 @@ async fn no_input_is_no_item() {
         .await;
     assert!(items.is_empty());
 }
+
+/// A server that reads requests and holds every answer until released: it counts the requests
+/// it holds.
+async fn holding_server() -> (
+    String,
+    tokio::sync::watch::Receiver<usize>,
+    tokio::sync::watch::Sender<bool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (held_tx, held_rx) = tokio::sync::watch::channel(0usize);
+    let (release_tx, release_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        loop {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let held = held_tx.clone();
+            let mut release = release_rx.clone();
+            tokio::spawn(async move {
+                loop {
+                    // One request: its headers, then its Content-Length bytes.
+                    let mut request = Vec::new();
+                    let mut byte = [0u8; 1];
+                    while !request.ends_with(b"\r\n\r\n") {
+                        if socket.read(&mut byte).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        request.push(byte[0]);
+                    }
+                    let head = String::from_utf8_lossy(&request).to_lowercase();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    let mut body = vec![0u8; length];
+                    socket.read_exact(&mut body).await.unwrap();
+                    held.send_modify(|n| *n += 1);
+                    release.wait_for(|r| *r).await.unwrap();
+                    let answer = "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n";
+                    socket.write_all(answer.as_bytes()).await.unwrap();
+                }
+            });
+        }
+    });
+    (url, held_rx, release_tx)
+}
+
+/// The stream takes a `call_uuid` from its input only while fewer than `concurrency` requests
+/// are unanswered: with every answer held, it has taken exactly `concurrency` of 12.
+#[tokio::test]
+async fn transcripts_are_bounded_by_the_concurrency() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    for concurrency in [1usize, 3, 5] {
+        let (url, mut held, release) = holding_server().await;
+        let client = Client::builder(&url)
+            .allow_insecure_http(true)
+            .bearer_token(TOKEN)
+            .user_id(USER_ID)
+            .build()
+            .unwrap();
+        let taken = Arc::new(AtomicUsize::new(0));
+        let counter = taken.clone();
+        let uuids = futures_util::stream::iter((0..12).map(move |i| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            format!("call-{i}")
+        }));
+        let reader = tokio::spawn(async move {
+            client
+                .transcripts(uuids)
+                .concurrency(concurrency)
+                .collect::<Vec<_>>()
+                .await
+        });
+        held.wait_for(|n| *n >= concurrency).await.unwrap();
+        assert_eq!(taken.load(Ordering::SeqCst), concurrency);
+        assert_eq!(*held.borrow(), concurrency);
+        release.send(true).unwrap();
+        let items = reader.await.unwrap();
+        assert_eq!(items.len(), 12);
+        assert_eq!(taken.load(Ordering::SeqCst), 12);
+        for (i, (uuid, result)) in items.iter().enumerate() {
+            assert_eq!(uuid, &format!("call-{i}"));
+            assert_eq!(result.as_ref().unwrap_err().kind(), ErrorKind::NotFound);
+        }
+    }
+}

@@ -269,7 +269,7 @@ pub fn command() -> clap::Command {
                 .map(|c| format!("ccsqm {c}"))
                 .unwrap_or_default();
             format!(
-                "\n  {:<22} {command:<14} ccsqm api {}",
+                "\n  {:<22} {command:<17} ccsqm api {}",
                 op.info().id,
                 op.info().id
             )
