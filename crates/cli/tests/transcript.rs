@@ -434,3 +434,101 @@ fn the_token_never_appears() {
     assert!(!stderr(&output).contains(TOKEN) && !stdout(&output).contains(TOKEN));
     assert!(stderr(&output).contains("stopped"), "{}", stderr(&output));
 }
+
+/// `--with-transcript` when one call's transcript cannot be fetched: every call is written,
+/// that one without `segments`, and the run fails with the class of the failure.
+#[test]
+fn details_with_a_missing_transcript_fails_after_writing_every_call() {
+    let server = MockServer::start();
+    let page: ccsqm_models::AppraisecallDetailsResponse =
+        serde_json::from_value(common::fixture("seed-response.json")).unwrap();
+    server.appraisecall_details(|_, then| {
+        then.ok(&page);
+    });
+    let uuids: Vec<String> = page
+        .data
+        .iter()
+        .flat_map(|g| &g.calls)
+        .map(|c| c.call_uuid.clone().unwrap())
+        .collect();
+    for (k, uuid) in uuids.iter().enumerate() {
+        let body = AppraisecallDetailRequest {
+            call_uuid: uuid.clone(),
+        };
+        let answer: AppraisecallDetailResponse = serde_json::from_value(json!({
+            "call_uuid": uuid,
+            "segments": [{"segment_id": 1, "speaker": "staff", "start_time": 0.0,
+                          "end_time": 1.0, "asr_text": format!("hello {k}")}]
+        }))
+        .unwrap();
+        server.appraisecall_detail(|when, then| {
+            when.body(&body);
+            if k == 2 {
+                then.not_found();
+            } else {
+                then.ok(&answer);
+            }
+        });
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("calls.ndjson");
+    let output = ccsqm_at(&server)
+        .args(["details", "--with-transcript"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(4), "{}", stderr(&output));
+    let lines = ndjson(&stdout(&output));
+    assert_eq!(lines.len(), uuids.len());
+    for (k, line) in lines.iter().enumerate() {
+        assert_eq!(line["call_uuid"], uuids[k].as_str());
+        if k == 2 {
+            assert!(line.get("segments").is_none(), "{line}");
+        } else {
+            assert_eq!(line["segments"][0]["asr_text"], format!("hello {k}"));
+        }
+    }
+    assert!(stderr(&output).contains(&format!("call {}: transcript: HTTP 404", uuids[2])));
+    let output = ccsqm_at(&server)
+        .args(["details", "--with-transcript", "--output-file"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(4));
+    assert!(!file.exists());
+}
+
+/// The format follows the output file's extension; a call given twice is written twice.
+#[test]
+fn output_files_by_extension_and_every_input_once() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, starts) in [
+        ("a.vtt", "WEBVTT\n"),
+        ("a.json", "[\n{"),
+        ("a.txt", "== call "),
+        ("a.out", "{\"call_uuid\""),
+    ] {
+        let file = dir.path().join(name);
+        let output = ccsqm()
+            .args(["transcript", "--sandbox", VENDOR_CALLS[0], "--output-file"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{name}: {}", stderr(&output));
+        let written = std::fs::read_to_string(&file).unwrap();
+        assert!(written.starts_with(starts), "{name}: {written}");
+    }
+    let twice = ccsqm()
+        .args([
+            "transcript",
+            "--sandbox",
+            "-o",
+            "json",
+            VENDOR_CALLS[1],
+            VENDOR_CALLS[1],
+        ])
+        .output()
+        .unwrap();
+    let responses: Value = serde_json::from_str(&stdout(&twice)).unwrap();
+    assert_eq!(responses.as_array().unwrap().len(), 2);
+    assert_eq!(responses[0], responses[1]);
+}
