@@ -186,21 +186,22 @@ enum UserId {
     Optional,
 }
 
-/// The Bearer token and `x-UserId` of a query: `Err` is the answer (401, or 400 for a missing
-/// required `x-UserId`).
-fn authorize(state: &AppState, headers: &HeaderMap, user_id: UserId) -> Result<(), Response> {
+/// The Bearer token and `x-UserId` of a query: `Err` is the answer's status and text (401, or
+/// 400 for a missing required `x-UserId`).
+fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+    user_id: UserId,
+) -> Result<(), (StatusCode, &'static str)> {
     let Some(authorization) = headers.get(header::AUTHORIZATION) else {
-        return Err(text(
-            StatusCode::UNAUTHORIZED,
-            "Authorization: missing header",
-        ));
+        return Err((StatusCode::UNAUTHORIZED, "Authorization: missing header"));
     };
     let Some(token) = authorization
         .to_str()
         .ok()
         .and_then(|v| v.strip_prefix("Bearer "))
     else {
-        return Err(text(
+        return Err((
             StatusCode::UNAUTHORIZED,
             "Authorization: expected `Bearer {AccessToken}`",
         ));
@@ -208,29 +209,23 @@ fn authorize(state: &AppState, headers: &HeaderMap, user_id: UserId) -> Result<(
     match state.tokens.check(token) {
         Ok(()) => {}
         Err(TokenError::Unknown) => {
-            return Err(text(
-                StatusCode::UNAUTHORIZED,
-                "Authorization: unknown token",
-            ))
+            return Err((StatusCode::UNAUTHORIZED, "Authorization: unknown token"))
         }
         Err(TokenError::Expired) => {
-            return Err(text(
-                StatusCode::UNAUTHORIZED,
-                "Authorization: token expired",
-            ))
+            return Err((StatusCode::UNAUTHORIZED, "Authorization: token expired"))
         }
     }
     match headers.get("x-userid").map(HeaderValue::to_str) {
         None if user_id == UserId::Optional => Ok(()),
-        None => Err(text(StatusCode::BAD_REQUEST, "x-UserId: missing header")),
+        None => Err((StatusCode::BAD_REQUEST, "x-UserId: missing header")),
         Some(Ok(user)) if user == state.credentials.user_id => Ok(()),
-        Some(_) => Err(text(StatusCode::UNAUTHORIZED, "x-UserId: unknown operator")),
+        Some(_) => Err((StatusCode::UNAUTHORIZED, "x-UserId: unknown operator")),
     }
 }
 
 async fn details(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(refused) = authorize(&state, &headers, UserId::Required) {
-        return refused;
+    if let Err((status, reason)) = authorize(&state, &headers, UserId::Required) {
+        return text(status, reason);
     }
     let request: AppraisecallDetailsRequest = match parse(&body) {
         Ok(r) => r,
@@ -245,8 +240,8 @@ async fn details(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
 /// `appraisecall/detail`: the call whose `call_uuid` the body names, with its transcript; an
 /// unknown `call_uuid` is 404 (the vendor's answer is undocumented).
 async fn detail(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(refused) = authorize(&state, &headers, UserId::Optional) {
-        return refused;
+    if let Err((status, reason)) = authorize(&state, &headers, UserId::Optional) {
+        return text(status, reason);
     }
     let request: AppraisecallDetailRequest = match parse(&body) {
         Ok(r) => r,

@@ -134,7 +134,7 @@ fn segments(call: &Call, dialog: &str) -> Vec<Segment> {
         staff_cs = staff_cs * duration_cs / total;
         customer_cs = customer_cs * duration_cs / total;
     }
-    let is_staff = |k: usize| k % 2 == 0;
+    let is_staff = |k: usize| k.is_multiple_of(2);
     let length = |staff: bool| -> u64 {
         lines
             .iter()
