@@ -1,8 +1,9 @@
 //! The vendor's examples and every example in the spec against the generated types.
 
 use ccsqm_client::types::{
-    AppraisecallDetailsRequest, AppraisecallDetailsResponse, CallType, InspectionStatus,
-    TokenByAkSkRequest, TokenByAkSkResponse,
+    AppraisecallDetailRequest, AppraisecallDetailResponse, AppraisecallDetailsRequest,
+    AppraisecallDetailsResponse, CallType, InspectionStatus, TokenByAkSkRequest,
+    TokenByAkSkResponse,
 };
 use ccsqm_tests::{assert_same_json, fixture, spec};
 use serde::{de::DeserializeOwned, Serialize};
@@ -206,6 +207,8 @@ fn check_example(schema: &str, example: &Value, at: &str) {
     let written = match schema {
         "AppraisecallDetailsRequest" => round_trip::<AppraisecallDetailsRequest>(example).1,
         "AppraisecallDetailsResponse" => round_trip::<AppraisecallDetailsResponse>(example).1,
+        "AppraisecallDetailRequest" => round_trip::<AppraisecallDetailRequest>(example).1,
+        "AppraisecallDetailResponse" => round_trip::<AppraisecallDetailResponse>(example).1,
         "TokenByAkSkRequest" => round_trip::<TokenByAkSkRequest>(example).1,
         "TokenByAkSkResponse" => round_trip::<TokenByAkSkResponse>(example).1,
         other => panic!("{at}: add a check for examples of schema {other}"),
@@ -249,4 +252,102 @@ fn token_response_secret_stays_out_of_debug() {
         serde_json::to_value(&request).unwrap()["app_secret"],
         "sk-987654321"
     );
+}
+
+const DETAIL: &str = ccsqm_client::spec::APPRAISECALL_DETAIL.path;
+
+/// `appraisecall/detail`: the vendor's example request, and the one segment the notes give,
+/// verbatim in the spec, read through the generated types and the typed view.
+#[test]
+fn detail_examples_are_the_vendors() {
+    let spec = spec();
+    let op = &spec["paths"][DETAIL]["post"];
+    let request = &op["requestBody"]["content"]["application/json"]["examples"]["notes"]["value"];
+    assert_eq!(
+        *request,
+        json!({"call_uuid": "822bbf4d-c4f8-473a-9144-199058375be8"})
+    );
+    let response =
+        &op["responses"]["200"]["content"]["application/json"]["examples"]["notes"]["value"];
+    assert_eq!(
+        response["segments"][0],
+        json!({"start_time": 0.0, "asr_text": "...", "speaker": "customer", "end_time": 11.32,
+               "segment_id": 1})
+    );
+    let (typed, written): (AppraisecallDetailResponse, _) = round_trip(response);
+    assert_eq!(written, *response);
+    let transcript = ccsqm_models::Transcript::new(typed);
+    let segment = &transcript.segments[0];
+    assert_eq!(segment.party, ccsqm_models::Party::Customer);
+    assert_eq!(segment.start, Some(std::time::Duration::ZERO));
+    assert_eq!(segment.end, Some(std::time::Duration::from_secs_f64(11.32)));
+    assert_eq!(segment.segment_id, Some(1));
+    assert_eq!(transcript.text(), "...");
+    for status in ["400", "401", "404", "500"] {
+        assert_eq!(
+            op["responses"][status], spec["paths"][DETAILS]["post"]["responses"][status],
+            "{status}: the same as appraisecall/details"
+        );
+    }
+}
+
+/// The vendor's table types `call_id` as a number, its example sends a UUID string: both read,
+/// to the same typed view, and write back as they came.
+#[test]
+fn detail_call_id_reads_as_string_or_number() {
+    for (sent, text) in [
+        (
+            json!("3b9cd7a9-d38c-4aa0-a35d-77f6abb9f497"),
+            "3b9cd7a9-d38c-4aa0-a35d-77f6abb9f497",
+        ),
+        (json!(1600226440112042215_i64), "1600226440112042215"),
+        (json!(-7), "-7"),
+    ] {
+        let body = json!({"call_id": sent, "call_uuid": "u"});
+        let (typed, written): (AppraisecallDetailResponse, _) = round_trip(&body);
+        assert_eq!(written, body, "{sent} writes back as it came");
+        let transcript = ccsqm_models::Transcript::new(typed);
+        assert_eq!(transcript.call_id().as_deref(), Some(text));
+    }
+    let wrong = json!({"call_id": {"id": 1}});
+    assert!(serde_json::from_value::<AppraisecallDetailResponse>(wrong).is_err());
+}
+
+/// `speaker` as a party name (the example), as a channel name, or as a number (one edition):
+/// all read; the party comes from the name, or from `left_channel`/`right_channel`.
+#[test]
+fn detail_speaker_reads_as_string_or_number() {
+    use ccsqm_models::Party;
+    for (left, right) in [("customer", "staff"), ("staff", "customer")] {
+        let body = json!({
+            "left_channel": left, "right_channel": right,
+            "segments": [
+                {"speaker": "customer"}, {"speaker": "staff"}, {"speaker": "STAFF"},
+                {"speaker": "left"}, {"speaker": "right"}, {"speaker": 1}, {"speaker": "robot"},
+                {}
+            ]
+        });
+        let (typed, written): (AppraisecallDetailResponse, _) = round_trip(&body);
+        assert_eq!(written, body);
+        let parties: Vec<Party> = ccsqm_models::Transcript::new(typed)
+            .segments
+            .iter()
+            .map(|s| s.party)
+            .collect();
+        let of = |who: &str| Party::from_name(who);
+        assert_eq!(
+            parties,
+            [
+                Party::Customer,
+                Party::Agent,
+                Party::Agent,
+                of(left),
+                of(right),
+                Party::Unknown,
+                Party::Unknown,
+                Party::Unknown
+            ],
+            "left {left}, right {right}"
+        );
+    }
 }

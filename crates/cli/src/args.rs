@@ -133,6 +133,8 @@ impl Connection {
 pub enum Command {
     /// Query inspected calls (appraisecall/details): one page, or every page with --all.
     Details(Box<DetailsArgs>),
+    /// Print the transcripts of calls (appraisecall/detail), by call_uuid or from stdin.
+    Transcript(Box<crate::transcript::TranscriptArgs>),
     /// Obtain an access token from the app key and app secret (tokenByAkSk), and print it.
     Token(TokenArgs),
     /// Run the sandbox: a local CCSQM server with generated data, until Ctrl-C.
@@ -208,6 +210,11 @@ pub struct DetailsArgs {
     /// equivalent curl command; send nothing.
     #[arg(help_heading = "Output", long)]
     pub dry_run: bool,
+
+    /// Add each call's transcript (appraisecall/detail) to its line as `segments` (ndjson only;
+    /// with --all, --concurrency transcripts at a time).
+    #[arg(help_heading = "Output", long)]
+    pub with_transcript: bool,
 
     #[command(flatten)]
     pub connection: Connection,
@@ -287,7 +294,7 @@ pub fn command() -> clap::Command {
                 .map(|c| format!("ccsqm {c}"))
                 .unwrap_or_default();
             format!(
-                "\n  {:<22} {command:<14} ccsqm api {}",
+                "\n  {:<22} {command:<17} ccsqm api {}",
                 op.info().id,
                 op.info().id
             )

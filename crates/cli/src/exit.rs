@@ -21,7 +21,7 @@ pub const SERVER: u8 = 5;
 pub const NETWORK: u8 = 6;
 
 /// The class of a failed request.
-fn of_api(error: &ApiError) -> u8 {
+pub fn of_api(error: &ApiError) -> u8 {
     match error.kind() {
         ErrorKind::InvalidRequest => USAGE,
         ErrorKind::Auth => AUTH,
@@ -44,6 +44,9 @@ pub fn code(error: &anyhow::Error) -> u8 {
     }
     if error.downcast_ref::<crate::UsageError>().is_some() {
         return USAGE;
+    }
+    if let Some(partial) = error.downcast_ref::<crate::transcript::PartialFailure>() {
+        return partial.code;
     }
     OTHER
 }

@@ -12,6 +12,7 @@ mod request;
 mod signals;
 mod sink;
 mod timearg;
+mod transcript;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -109,6 +110,7 @@ async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<()> {
         Command::Details(args) => details(&cli, args, flags).await,
         Command::Api(args) => api::run(args, flags).await,
         Command::Token(args) => token(args, flags).await,
+        Command::Transcript(args) => transcript::run(args, flags).await,
         Command::Sandbox(args) => {
             args.check().map_err(UsageError)?;
             Ok(ccsqm_sandbox::serve::serve(args.clone()).await?)
@@ -238,8 +240,17 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
         .transpose()?;
     let format = match args.output {
         Some(format) => format,
+        // A terminal's table cannot hold segments: lines of JSON.
+        None if args.with_transcript && args.output_file.is_none() => Format::Ndjson,
         None => default_format(args, target.as_ref())?,
     };
+    if args.with_transcript && format != Format::Ndjson {
+        anyhow::bail!(UsageError(
+            "--with-transcript adds segments to each call's line: use --output ndjson (table \
+             and csv cannot hold them, json is the API's page as sent)"
+                .into()
+        ));
+    }
     let (settings, _sandbox) = target_of(&args.connection, flags).await?;
     if args.dry_run {
         // The same checks as a real run: the client is built, and not used.
@@ -256,6 +267,36 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
     if format == Format::Json && !args.all {
         let page = client.details_page(request).await?;
         output::write_page_json(&mut sink, &page)?;
+        return sink.commit();
+    }
+    if args.with_transcript {
+        let concurrency = usize::try_from(args.concurrency).unwrap_or(1);
+        let progress = progress::Bar::new(cli.quiet || !args.all);
+        let mut calls = args.all.then(|| {
+            client
+                .calls(request.clone())
+                .concurrency(concurrency)
+                .allow_partial(args.allow_partial)
+        });
+        let result = match &mut calls {
+            Some(calls) => {
+                transcript::details::write(&client, calls, concurrency, &mut sink, |n| {
+                    progress.update(n, None)
+                })
+                .await
+            }
+            None => {
+                let page = client.details_page(request).await?;
+                let records =
+                    futures_util::stream::iter(ccsqm_models::CallRecord::from_page(page).map(Ok));
+                transcript::details::write(&client, records, concurrency, &mut sink, |_| {}).await
+            }
+        };
+        progress.finish();
+        for warning in calls.iter().flat_map(|c| c.warnings()) {
+            eprintln!("ccsqm: warning: {warning}");
+        }
+        result?;
         return sink.commit();
     }
     let mut writer = CallWriter::new(&mut sink, format, jiff::tz::TimeZone::system())

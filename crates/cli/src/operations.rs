@@ -22,6 +22,7 @@ pub fn command_of(operation: Operation) -> Option<&'static str> {
     match operation {
         Operation::AppraisecallDetails => Some("details"),
         Operation::TokenByAkSk => Some("token"),
+        Operation::AppraisecallDetail => Some("transcript"),
     }
 }
 

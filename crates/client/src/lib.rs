@@ -23,6 +23,7 @@ mod session;
 #[allow(missing_docs)]
 pub mod spec;
 mod spec_types;
+mod transcripts;
 mod url_policy;
 
 pub use auth::{IssuedToken, DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME, TOKEN_REFRESH_MARGIN};
@@ -38,3 +39,4 @@ pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use server_text::{is_unsafe_for_terminal, redact, visible, REDACTED};
 pub use session::Session;
+pub use transcripts::TranscriptStream;

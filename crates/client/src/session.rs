@@ -84,6 +84,15 @@ impl Client {
         }
     }
 
+    /// With an app key and app secret, obtains the token before a request (a failure is
+    /// [`ApiError::Token`], not the error of the request).
+    pub(crate) async fn token_first(&self) -> Result<(), ApiError> {
+        if let Auth::AkSk(source) = &self.inner.shared.auth {
+            source.header(self).await?;
+        }
+        Ok(())
+    }
+
     /// The access token the client sends: the fixed one, or the current token obtained from
     /// `tokenByAkSk` (requested now if there is none or it is about to expire); `None` when the
     /// client has no credential.

@@ -66,6 +66,69 @@ pub mod operations {
             Self(self.0.status(500u16))
         }
     }
+    pub struct AppraisecallDetailWhen(::httpmock::When);
+    impl AppraisecallDetailWhen {
+        pub fn new(inner: ::httpmock::When) -> Self {
+            Self(inner.method(::httpmock::Method::POST).path_matches(
+                regex::Regex::new("^/apiaccess/CCSQM/rest/ccisqm/v1/appraisecall/detail$").unwrap(),
+            ))
+        }
+        pub fn into_inner(self) -> ::httpmock::When {
+            self.0
+        }
+        pub fn x_user_id<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.header("x-UserId", value.to_string()))
+            } else {
+                Self(self.0.header_missing("x-UserId"))
+            }
+        }
+        pub fn x_app_key<'a, T>(self, value: T) -> Self
+        where
+            T: Into<Option<&'a str>>,
+        {
+            if let Some(value) = value.into() {
+                Self(self.0.header("x-app-key", value.to_string()))
+            } else {
+                Self(self.0.header_missing("x-app-key"))
+            }
+        }
+        pub fn body(self, value: &types::AppraisecallDetailRequest) -> Self {
+            Self(self.0.json_body_obj(value))
+        }
+    }
+    pub struct AppraisecallDetailThen(::httpmock::Then);
+    impl AppraisecallDetailThen {
+        pub fn new(inner: ::httpmock::Then) -> Self {
+            Self(inner)
+        }
+        pub fn into_inner(self) -> ::httpmock::Then {
+            self.0
+        }
+        pub fn ok(self, value: &types::AppraisecallDetailResponse) -> Self {
+            Self(
+                self.0
+                    .status(200u16)
+                    .header("content-type", "application/json")
+                    .json_body_obj(value),
+            )
+        }
+        pub fn bad_request(self) -> Self {
+            Self(self.0.status(400u16))
+        }
+        pub fn unauthorized(self) -> Self {
+            Self(self.0.status(401u16))
+        }
+        pub fn not_found(self) -> Self {
+            Self(self.0.status(404u16))
+        }
+        pub fn internal_server_error(self) -> Self {
+            Self(self.0.status(500u16))
+        }
+    }
     pub struct TokenByAkSkWhen(::httpmock::When);
     impl TokenByAkSkWhen {
         pub fn new(inner: ::httpmock::When) -> Self {
@@ -125,6 +188,9 @@ pub trait MockServerExt {
     fn appraisecall_details<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::AppraisecallDetailsWhen, operations::AppraisecallDetailsThen);
+    fn appraisecall_detail<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::AppraisecallDetailWhen, operations::AppraisecallDetailThen);
     fn token_by_ak_sk<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::TokenByAkSkWhen, operations::TokenByAkSkThen);
@@ -138,6 +204,17 @@ impl MockServerExt for ::httpmock::MockServer {
             config_fn(
                 operations::AppraisecallDetailsWhen::new(when),
                 operations::AppraisecallDetailsThen::new(then),
+            )
+        })
+    }
+    fn appraisecall_detail<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
+    where
+        F: FnOnce(operations::AppraisecallDetailWhen, operations::AppraisecallDetailThen),
+    {
+        self.mock(|when, then| {
+            config_fn(
+                operations::AppraisecallDetailWhen::new(when),
+                operations::AppraisecallDetailThen::new(then),
             )
         })
     }

@@ -9,6 +9,8 @@
 //! - [`CallRecord::from_page`]: a page's `data[].calls[]` as one [`CallRecord`] per call, with
 //!   its group's `call_group_id` (the one way to walk a page; the paging stream yields the same
 //!   records), and [`CallExt`], typed views of a [`Call`];
+//! - [`Transcript`]: an `appraisecall/detail` response with typed segments ([`Party`],
+//!   durations) and the whole dialog as text;
 //! - [`request_schema`], [`response_schema`], [`call_schema`]: JSON Schemas of the data.
 //!
 //! ```
@@ -34,6 +36,7 @@ mod generated;
 mod rows;
 mod schema;
 mod timestamps;
+mod transcript;
 
 /// The generated types, as a module: `types::CallType` and `types::InspectionStatus` are the
 /// validated newtypes the request takes (see the conversions of [`CallType`] and
@@ -42,8 +45,9 @@ pub use ccsqm_client::types;
 /// The generated data types (the enums of the same names are this crate's [`CallType`] and
 /// [`InspectionStatus`]; the generated ones are under [`types`]).
 pub use ccsqm_client::types::{
-    AppraisecallDetailsRequest, AppraisecallDetailsResponse, Call, CallGroup, TokenByAkSkRequest,
-    TokenByAkSkResponse,
+    AppraisecallDetailRequest, AppraisecallDetailResponse, AppraisecallDetailsRequest,
+    AppraisecallDetailsResponse, Call, CallGroup, Emotion, FlexibleCallId, Segment, SegmentSpeaker,
+    TokenByAkSkRequest, TokenByAkSkResponse,
 };
 /// The page information of a response (hand-written in `ccsqm-client`: it reads `total`
 /// tolerantly).
@@ -58,3 +62,4 @@ pub use codes::{CallType, InspectionStatus, ParseCodeError, UndocumentedCodeErro
 pub use rows::CallExt;
 pub use schema::{call_schema, request_schema, response_schema};
 pub use timestamps::utc_from_unix_seconds;
+pub use transcript::{call_id_text, Party, Transcript, TranscriptSegment};

@@ -3,6 +3,7 @@
 
 use std::cmp::Reverse;
 use std::collections::HashSet;
+use std::sync::OnceLock;
 
 use ccsqm_client::types::{AppraisecallDetailsResponse, Call};
 
@@ -117,6 +118,8 @@ pub struct DataSet {
     records: Vec<Record>,
     agents: Vec<Agent>,
     vendor_calls: Vec<(String, Call)>,
+    /// `(hash of call_uuid, position)`, sorted: built on the first lookup by UUID.
+    by_uuid: OnceLock<Vec<(u64, u32)>>,
 }
 
 impl std::fmt::Debug for DataSet {
@@ -224,7 +227,39 @@ impl DataSet {
             records,
             agents,
             vendor_calls,
+            by_uuid: OnceLock::new(),
         }
+    }
+
+    /// The position of the call whose `call_uuid` is `call_uuid` (exactly), if any. The first
+    /// lookup builds an index of the data set (12 bytes a call).
+    pub fn position(&self, call_uuid: &str) -> Option<usize> {
+        let index = self.by_uuid.get_or_init(|| {
+            let mut index: Vec<(u64, u32)> = (0..self.len())
+                .filter_map(|i| Some((uuid_hash(&self.call_uuid(i)?), i as u32)))
+                .collect();
+            index.sort_unstable();
+            index
+        });
+        let key = uuid_hash(call_uuid);
+        let first = index.partition_point(|&(k, _)| k < key);
+        index[first..]
+            .iter()
+            .take_while(|&&(k, _)| k == key)
+            .map(|&(_, i)| i as usize)
+            .find(|&i| self.call_uuid(i).as_deref() == Some(call_uuid))
+    }
+
+    /// The `call_uuid` of call `index`.
+    fn call_uuid(&self, index: usize) -> Option<String> {
+        let r = self.records.get(index)?;
+        if r.vendor > 0 {
+            return self
+                .vendor_calls
+                .get(usize::from(r.vendor - 1))
+                .and_then(|(_, call)| call.call_uuid.clone());
+        }
+        Some(self.uuid(index))
     }
 
     /// The seed the data set was generated from.
@@ -675,6 +710,13 @@ fn generated_call(
         vendor: 0,
         phrases: dialog::choose(rng, transferred),
     }
+}
+
+/// FNV-1a of a `call_uuid`, the key of [`DataSet::position`]'s index.
+fn uuid_hash(uuid: &str) -> u64 {
+    uuid.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// A documented code as a record keeps it (a test checks that every one fits).

@@ -10,6 +10,7 @@ mod rng;
 mod sample;
 pub mod serve;
 mod server;
+mod transcript;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -24,7 +25,10 @@ pub use data::{
     VENDOR_EXAMPLE,
 };
 pub use faults::{ErrorStatuses, Faults, Latency};
-pub use server::{DEFAULT_TOKEN_LIFETIME, DETAILS_PATH, MAX_TOKEN_LIFETIME, TOKEN_PATH};
+pub use server::{
+    DEFAULT_TOKEN_LIFETIME, DETAILS_PATH, DETAIL_PATH, MAX_TOKEN_LIFETIME, TOKEN_PATH,
+};
+pub use transcript::has_transcript;
 
 /// The default `app_key` of a sandbox.
 pub const DEFAULT_APP_KEY: &str = "sandbox-app-key";

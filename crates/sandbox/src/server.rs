@@ -19,7 +19,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use ccsqm_client::spec::Operation;
-use ccsqm_client::types::{AppraisecallDetailsRequest, TokenByAkSkRequest, TokenByAkSkResponse};
+use ccsqm_client::types::{
+    AppraisecallDetailRequest, AppraisecallDetailsRequest, TokenByAkSkRequest, TokenByAkSkResponse,
+};
 use http_body::{Frame, SizeHint};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
@@ -33,6 +35,8 @@ use crate::Credentials;
 
 /// Path of `appraisecall/details` (from the spec).
 pub const DETAILS_PATH: &str = Operation::AppraisecallDetails.info().path;
+/// Path of `appraisecall/detail` (from the spec).
+pub const DETAIL_PATH: &str = Operation::AppraisecallDetail.info().path;
 /// Path of `tokenByAkSk` (from the spec).
 pub const TOKEN_PATH: &str = Operation::TokenByAkSk.info().path;
 /// Token lifetime when `X-Token-Expire` is absent (the vendor's example value).
@@ -58,6 +62,7 @@ fn route(router: Router<Arc<AppState>>, operation: Operation) -> Router<Arc<AppS
     let handler = match operation {
         Operation::AppraisecallDetails => post(details),
         Operation::TokenByAkSk => post(token),
+        Operation::AppraisecallDetail => post(detail),
     };
     debug_assert_eq!(
         spec.method, "POST",
@@ -176,33 +181,54 @@ async fn token(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Byt
     })
 }
 
-async fn details(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+/// Whether a query operation requires `x-UserId` (it is optional for `appraisecall/detail` in
+/// the vendor's newer editions).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum UserId {
+    Required,
+    Optional,
+}
+
+/// The Bearer token and `x-UserId` of a query: `Err` is the answer's status and text (401, or
+/// 400 for a missing required `x-UserId`).
+fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+    user_id: UserId,
+) -> Result<(), (StatusCode, &'static str)> {
     let Some(authorization) = headers.get(header::AUTHORIZATION) else {
-        return text(StatusCode::UNAUTHORIZED, "Authorization: missing header");
+        return Err((StatusCode::UNAUTHORIZED, "Authorization: missing header"));
     };
     let Some(token) = authorization
         .to_str()
         .ok()
         .and_then(|v| v.strip_prefix("Bearer "))
     else {
-        return text(
+        return Err((
             StatusCode::UNAUTHORIZED,
             "Authorization: expected `Bearer {AccessToken}`",
-        );
+        ));
     };
     match state.tokens.check(token) {
         Ok(()) => {}
         Err(TokenError::Unknown) => {
-            return text(StatusCode::UNAUTHORIZED, "Authorization: unknown token")
+            return Err((StatusCode::UNAUTHORIZED, "Authorization: unknown token"))
         }
         Err(TokenError::Expired) => {
-            return text(StatusCode::UNAUTHORIZED, "Authorization: token expired")
+            return Err((StatusCode::UNAUTHORIZED, "Authorization: token expired"))
         }
     }
     match headers.get("x-userid").map(HeaderValue::to_str) {
-        None => return text(StatusCode::BAD_REQUEST, "x-UserId: missing header"),
-        Some(Ok(user)) if user == state.credentials.user_id => {}
-        Some(_) => return text(StatusCode::UNAUTHORIZED, "x-UserId: unknown operator"),
+        None if user_id == UserId::Optional => Ok(()),
+        None => Err((StatusCode::BAD_REQUEST, "x-UserId: missing header")),
+        Some(Ok(user)) if user == state.credentials.user_id => Ok(()),
+        Some(_) => Err((StatusCode::UNAUTHORIZED, "x-UserId: unknown operator")),
+    }
+}
+
+async fn details(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err((status, reason)) = authorize(&state, &headers, UserId::Required) {
+        return text(status, reason);
     }
     let request: AppraisecallDetailsRequest = match parse(&body) {
         Ok(r) => r,
@@ -211,6 +237,29 @@ async fn details(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
     match state.data.details(&request) {
         Ok(page) => json(&page),
         Err(reason) => text(StatusCode::BAD_REQUEST, &reason.0),
+    }
+}
+
+/// `appraisecall/detail`: the call whose `call_uuid` the body names, with its transcript; an
+/// unknown `call_uuid` is 404 (the vendor's answer is undocumented).
+async fn detail(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err((status, reason)) = authorize(&state, &headers, UserId::Optional) {
+        return text(status, reason);
+    }
+    let request: AppraisecallDetailRequest = match parse(&body) {
+        Ok(r) => r,
+        Err(reason) => return text(StatusCode::BAD_REQUEST, &reason),
+    };
+    let found = state
+        .data
+        .position(&request.call_uuid)
+        .and_then(|index| crate::transcript::detail(&state.data, index));
+    match found {
+        Some(response) => json(&response),
+        None => text(
+            StatusCode::NOT_FOUND,
+            "call_uuid: no call with this UUID in the data set",
+        ),
     }
 }
 

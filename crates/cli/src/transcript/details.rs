@@ -1,0 +1,99 @@
+//! `ccsqm details --with-transcript`: each call's NDJSON line with its transcript's `segments`.
+
+use std::io::Write;
+
+use anyhow::Result;
+use ccsqm_client::{ApiError, CallRecord, Client};
+use ccsqm_models::Segment;
+use futures_util::stream::{Stream, StreamExt};
+use serde::Serialize;
+
+use super::write::printable;
+use super::PartialFailure;
+use crate::exit;
+
+/// A call's line: the call with its `call_group_id`, then `segments` (absent when the
+/// transcript could not be fetched; empty when the call has none).
+#[derive(Serialize)]
+struct WithSegments<'a> {
+    #[serde(flatten)]
+    record: &'a CallRecord,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    segments: Option<&'a [Segment]>,
+}
+
+/// Writes each call of `records` as an NDJSON line with its segments, fetching up to
+/// `concurrency` transcripts at a time, in the calls' order. An error of `records` ends the
+/// run with that error; a transcript that cannot be fetched is reported, its call written
+/// without `segments`, and the run ends with a [`PartialFailure`] once every call is written.
+/// `progress` is told how many calls are written.
+pub async fn write<S>(
+    client: &Client,
+    records: S,
+    concurrency: usize,
+    out: &mut impl Write,
+    mut progress: impl FnMut(u64),
+) -> Result<()>
+where
+    S: Stream<Item = Result<CallRecord, ApiError>>,
+{
+    let mut with_transcripts = std::pin::pin!(records
+        .map(|record| {
+            let client = client.clone();
+            async move {
+                let record = record?;
+                let transcript = match record.call.call_uuid.clone() {
+                    Some(uuid) => Some(client.transcript(uuid).await),
+                    None => None,
+                };
+                Ok::<_, ApiError>((record, transcript))
+            }
+        })
+        .buffered(concurrency.max(1)));
+    let mut written = 0u64;
+    let mut failed = 0u64;
+    let mut first_code = None;
+    while let Some(item) = with_transcripts.next().await {
+        let (record, transcript) = item?;
+        let uuid = record.call.call_uuid.as_deref().unwrap_or("");
+        let segments = match &transcript {
+            Some(Ok(response)) => Some(response.segments.as_slice()),
+            Some(Err(error)) => {
+                eprintln!("ccsqm: call {}: transcript: {error}", printable(uuid));
+                failed += 1;
+                first_code.get_or_insert(exit::of_api(error));
+                None
+            }
+            None => {
+                let id = record.call.call_id.as_deref().unwrap_or("");
+                eprintln!(
+                    "ccsqm: call with call_id {:?}: no call_uuid, so no transcript",
+                    printable(id)
+                );
+                failed += 1;
+                first_code.get_or_insert(exit::SERVER);
+                None
+            }
+        };
+        serde_json::to_writer(
+            &mut *out,
+            &WithSegments {
+                record: &record,
+                segments,
+            },
+        )?;
+        out.write_all(b"\n")?;
+        written += 1;
+        progress(written);
+    }
+    match first_code {
+        None => Ok(()),
+        Some(code) => Err(PartialFailure {
+            message: format!(
+                "the transcripts of {failed} of {written} call(s) could not be fetched"
+            ),
+            code,
+        }
+        .into()),
+    }
+}

@@ -1,0 +1,72 @@
+//! The calls `ccsqm transcript` is asked for: arguments, or stdin lines (NDJSON calls as
+//! `ccsqm details -o ndjson` writes them, or bare UUIDs).
+
+use std::io::BufRead;
+
+use crate::UsageError;
+
+/// Reads every `call_uuid` of `input`, one per non-blank line: a JSON object's `call_uuid`, or
+/// the line itself (trimmed). A line that is neither is a usage error naming the line.
+pub fn read_lines(input: impl BufRead) -> Result<Vec<String>, UsageError> {
+    let mut uuids = Vec::new();
+    for (number, line) in input.lines().enumerate() {
+        let at = number + 1;
+        let line = line.map_err(|e| UsageError(format!("stdin, line {at}: {e}")))?;
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let uuid = if line.starts_with('{') {
+            let value: serde_json::Value = serde_json::from_str(line)
+                .map_err(|e| UsageError(format!("stdin, line {at}: not a JSON object: {e}")))?;
+            match value.get("call_uuid").and_then(|u| u.as_str()) {
+                Some(uuid) => uuid.to_owned(),
+                None => {
+                    return Err(UsageError(format!(
+                        "stdin, line {at}: a JSON object without a call_uuid string"
+                    )))
+                }
+            }
+        } else {
+            line.to_owned()
+        };
+        uuids.push(checked(&uuid).map_err(|e| UsageError(format!("stdin, line {at}: {e}")))?);
+    }
+    Ok(uuids)
+}
+
+/// A `call_uuid` as given: not empty, without spaces or control characters.
+pub fn checked(uuid: &str) -> Result<String, String> {
+    if uuid.is_empty() {
+        return Err("an empty call_uuid".to_owned());
+    }
+    if uuid.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("a call_uuid holds no spaces or control characters".to_owned());
+    }
+    Ok(uuid.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ndjson_calls_and_bare_uuids_read() {
+        let input = "{\"call_group_id\":\"g\",\"call_uuid\":\"u-1\",\"status\":2}\n\n  u-2  \n\
+                     {\"call_uuid\":\"u-3\"}\n";
+        assert_eq!(read_lines(input.as_bytes()).unwrap(), ["u-1", "u-2", "u-3"]);
+    }
+
+    #[test]
+    fn bad_lines_are_named() {
+        for (input, line) in [
+            ("u-1\n{\"call_id\":\"x\"}\n", "line 2"),
+            ("{not json\n", "line 1"),
+            ("u-1\nu 2\n", "line 2"),
+            ("{\"call_uuid\": 5}\n", "line 1"),
+        ] {
+            let error = read_lines(input.as_bytes()).unwrap_err().0;
+            assert!(error.contains(line), "{input:?}: {error}");
+        }
+    }
+}
