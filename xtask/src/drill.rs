@@ -415,8 +415,8 @@ fn operation(d: &Drill) -> Result<()> {
     )?;
     d.edit(
         "crates/sandbox/src/server.rs",
-        "        Operation::TokenByAkSk => post(token),\n",
-        "        Operation::TokenByAkSk => post(token),\n        Operation::AppraisecallDrill => post(not_implemented),\n",
+        "        Operation::TokenByAkSk => on(method, token),\n",
+        "        Operation::TokenByAkSk => on(method, token),\n        Operation::AppraisecallDrill => on(method, not_implemented),\n",
     )?;
     d.fails(
         "ccsqm-cli",
