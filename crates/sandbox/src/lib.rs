@@ -6,6 +6,7 @@ mod dialog;
 mod faults;
 #[allow(clippy::all)]
 mod generated;
+mod query_cache;
 mod rng;
 mod sample;
 pub mod serve;
