@@ -101,6 +101,7 @@ fn twenty_percent_faults() -> Faults {
         truncate_rate: 0.05,
         latency: Latency::Range(Duration::ZERO, Duration::from_millis(20)),
         seed: 2024,
+        ..Faults::none()
     }
 }
 

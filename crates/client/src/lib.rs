@@ -4,6 +4,7 @@
 // the same paths work in the generated mocks of `ccsqm-httpmock`.
 extern crate self as ccsqm_client;
 
+mod adaptive;
 mod auth;
 mod body_limit;
 mod error;
@@ -21,6 +22,7 @@ mod session;
 pub mod spec;
 mod spec_types;
 
+pub use adaptive::MAX_CONCURRENCY;
 pub use auth::{DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME, TOKEN_REFRESH_MARGIN};
 pub use body_limit::DEFAULT_MAX_BODY_SIZE;
 pub use error::{vendor_guidance, ApiError, ErrorKind};
