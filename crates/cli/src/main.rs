@@ -243,11 +243,12 @@ async fn export_all(
     writer: &mut CallWriter<&mut sink::Sink>,
     replaced_on_success: bool,
 ) -> Result<()> {
-    let concurrency = usize::try_from(args.concurrency).unwrap_or(1);
-    let mut calls = client
-        .calls(request)
-        .concurrency(concurrency)
-        .allow_partial(args.allow_partial);
+    let calls = client.calls(request).allow_partial(args.allow_partial);
+    // `--concurrency N` pins it; without it, it adapts to the server (up to 32 pages at a time).
+    let mut calls = match args.concurrency {
+        Some(n) => calls.concurrency(usize::try_from(n).unwrap_or(1)),
+        None => calls.adaptive(),
+    };
     let progress = progress::Bar::new(cli.quiet);
     let mut shown = 0;
     let result = loop {
@@ -259,7 +260,7 @@ async fn export_all(
         match next {
             Some(Ok(record)) => {
                 writer.write(&record)?;
-                progress.update(calls.received(), calls.total());
+                progress.update(calls.received(), calls.total(), calls.current_concurrency());
             }
             Some(Err(error)) => break Err(error),
             None => break Ok(()),
