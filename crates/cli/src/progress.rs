@@ -27,6 +27,7 @@ impl Bar {
             },
         );
         bar.set_style(style);
+        bar.set_message("1 page");
         bar.enable_steady_tick(Duration::from_millis(200));
         Self(Some(bar))
     }
