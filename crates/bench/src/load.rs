@@ -177,10 +177,9 @@ fn token(base_url: &str) -> Result<String, String> {
             "app_secret": ccsqm_sandbox::DEFAULT_APP_SECRET,
         }),
     )?;
-    answer["access_token"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| format!("no access_token from {base_url}"))
+    let answer: ccsqm_client::types::TokenByAkSkResponse =
+        serde_json::from_value(answer).map_err(|e| format!("tokenByAkSk of {base_url}: {e}"))?;
+    Ok(answer.access_token.expose().to_owned())
 }
 
 /// Runs wrk against `url` with `body` at a random page of `pages`; its requests/s, non-2xx
@@ -286,6 +285,7 @@ pub fn run(ccsqm: &Path, root: &Path, work: &Path, quick: bool) -> Result<Load, 
                 step(&format!("load: Prism, pages of {limit}, {secs} s"));
                 let result = wrk(work, &details, "t", &broad, limit, 1, secs);
                 if let Ok((rps, errors, p50, p99)) = result {
+                    eprintln!("    {rps:.0} requests/s ({errors} non-2xx), p50 {p50:.2} ms, p99 {p99:.2} ms");
                     runs.push(LoadRun {
                         server: "Prism".into(),
                         shape: "any (its static example: 6 calls)".into(),
