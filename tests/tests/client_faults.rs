@@ -81,6 +81,7 @@ async fn every_call_exactly_once_through_20_percent_faults() {
             truncate_rate: 0.05,
             latency: Latency::Range(Duration::ZERO, Duration::from_millis(10)),
             seed: 11,
+            ..Faults::none()
         })
         .start()
         .await

@@ -229,6 +229,20 @@ impl SandboxProcess {
         Ok(sandbox)
     }
 
+    /// Its resident memory now, in KiB (`VmRSS`), 0 when unknown.
+    pub fn rss_kib(&self) -> u64 {
+        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .ok()
+            .and_then(|status| {
+                status
+                    .lines()
+                    .find_map(|l| l.strip_prefix("VmRSS:"))
+                    .and_then(|v| v.split_whitespace().next())
+                    .and_then(|v| v.parse().ok())
+            })
+            .unwrap_or(0)
+    }
+
     fn stop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
             // SAFETY: kill(2) with our own child's pid, not yet reaped.

@@ -175,9 +175,11 @@ pub struct DetailsArgs {
     #[arg(help_heading = "Paging", long)]
     pub all: bool,
 
-    /// With --all: how many pages to fetch at a time (calls are still written in order).
-    #[arg(help_heading = "Paging", long, default_value_t = 1, requires = "all", value_name = "N", allow_hyphen_values = true, value_parser = concurrency)]
-    pub concurrency: u64,
+    /// With --all: fetch N pages at a time (calls are still written in order). Without it, the
+    /// concurrency adapts: it grows while answers stay as fast and no 429/503 comes, halves on
+    /// them, honours Retry-After, and never exceeds 32.
+    #[arg(help_heading = "Paging", long, requires = "all", value_name = "N", allow_hyphen_values = true, value_parser = concurrency)]
+    pub concurrency: Option<u64>,
 
     /// With --all: accept a partial export. Pages that do not add up (fewer or more calls than
     /// paging.total, a short page, repeated calls, a changing total, endless pages) are then

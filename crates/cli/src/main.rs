@@ -270,18 +270,23 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
         return sink.commit();
     }
     if args.with_transcript {
-        let concurrency = usize::try_from(args.concurrency).unwrap_or(1);
+        // Transcripts: `--concurrency N` at a time, else 4; the pages adapt as for `--all`.
+        let pinned = args.concurrency.map(|n| usize::try_from(n).unwrap_or(1));
+        let concurrency = pinned.unwrap_or(4);
         let progress = progress::Bar::new(cli.quiet || !args.all);
         let mut calls = args.all.then(|| {
-            client
+            let calls = client
                 .calls(request.clone())
-                .concurrency(concurrency)
-                .allow_partial(args.allow_partial)
+                .allow_partial(args.allow_partial);
+            match pinned {
+                Some(n) => calls.concurrency(n),
+                None => calls.adaptive(),
+            }
         });
         let result = match &mut calls {
             Some(calls) => {
                 transcript::details::write(&client, calls, concurrency, &mut sink, |n| {
-                    progress.update(n, None)
+                    progress.update(n, None, concurrency)
                 })
                 .await
             }
@@ -331,11 +336,12 @@ async fn export_all(
     writer: &mut CallWriter<&mut sink::Sink>,
     replaced_on_success: bool,
 ) -> Result<()> {
-    let concurrency = usize::try_from(args.concurrency).unwrap_or(1);
-    let mut calls = client
-        .calls(request)
-        .concurrency(concurrency)
-        .allow_partial(args.allow_partial);
+    let calls = client.calls(request).allow_partial(args.allow_partial);
+    // `--concurrency N` pins it; without it, it adapts to the server (up to 32 pages at a time).
+    let mut calls = match args.concurrency {
+        Some(n) => calls.concurrency(usize::try_from(n).unwrap_or(1)),
+        None => calls.adaptive(),
+    };
     let progress = progress::Bar::new(cli.quiet);
     let mut shown = 0;
     let result = loop {
@@ -347,7 +353,7 @@ async fn export_all(
         match next {
             Some(Ok(record)) => {
                 writer.write(&record)?;
-                progress.update(calls.received(), calls.total());
+                progress.update(calls.received(), calls.total(), calls.current_concurrency());
             }
             Some(Err(error)) => break Err(error),
             None => break Ok(()),

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
-/// Calls fetched of `paging.total`, with the rate and the time left.
+/// Calls fetched of `paging.total`, with the rate, the pages fetched at a time, and the time
+/// left.
 pub struct Bar(Option<ProgressBar>);
 
 impl Bar {
@@ -16,7 +17,7 @@ impl Bar {
         }
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
         let style = ProgressStyle::with_template(
-            "{bar:30} {human_pos}/{human_len} calls  {rate} calls/s  ETA {eta}",
+            "{bar:30} {human_pos}/{human_len} calls  {rate} calls/s  {msg} at a time  ETA {eta}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .with_key(
@@ -26,13 +27,20 @@ impl Bar {
             },
         );
         bar.set_style(style);
+        bar.set_message("1 page");
         bar.enable_steady_tick(Duration::from_millis(200));
         Self(Some(bar))
     }
 
-    /// `received` calls so far, of `total` (once the first page told it).
-    pub fn update(&self, received: u64, total: Option<u64>) {
+    /// `received` calls so far, of `total` (once the first page told it), fetching
+    /// `concurrency` pages at a time.
+    pub fn update(&self, received: u64, total: Option<u64>, concurrency: usize) {
         if let Some(bar) = &self.0 {
+            let pages = match concurrency {
+                1 => "1 page".to_owned(),
+                n => format!("{n} pages"),
+            };
+            bar.set_message(pages);
             if let Some(total) = total {
                 bar.set_length(total.max(received));
             }

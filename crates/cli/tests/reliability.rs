@@ -61,6 +61,7 @@ fn twenty_percent_faults() -> Faults {
         truncate_rate: 0.05,
         latency: Latency::Range(Duration::ZERO, Duration::from_millis(20)),
         seed: 2024,
+        ..Faults::none()
     }
 }
 
@@ -110,6 +111,55 @@ fn faults_an_export_through_20_percent_failures_has_every_call_exactly_once() {
         let written: BTreeSet<String> = written.into_iter().collect();
         assert_eq!(written, expected, "exactly the sandbox's calls");
         eprintln!("concurrency {concurrency}: {retries} retries, {elapsed:?}");
+    }
+}
+
+/// A server that answers at most N requests at a time (429 with `Retry-After` above): `--all`
+/// with no concurrency flag adapts to it, uses its capacity, meets few 429s, and writes every
+/// call once.
+#[test]
+fn faults_an_export_with_no_flag_adapts_to_a_servers_capacity() {
+    let rt = runtime();
+    for capacity in [2usize, 5] {
+        let sandbox = rt
+            .block_on(
+                Sandbox::builder()
+                    .calls(1_200)
+                    .faults(Faults {
+                        latency: Latency::Fixed(Duration::from_millis(20)),
+                        ..Faults::none()
+                    })
+                    .max_in_flight(std::num::NonZeroUsize::new(capacity).unwrap())
+                    .start(),
+            )
+            .unwrap();
+        let data = sandbox.data().clone();
+        let expected: BTreeSet<String> = (0..data.len())
+            .map(|i| data.call(i).unwrap().call_uuid.unwrap())
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("calls.ndjson");
+        let (output, _) = run_timed(
+            ccsqm_at_sandbox(&sandbox)
+                .args(["details", "--all", "--limit", "10", "--output-file"])
+                .arg(&file),
+            Duration::from_secs(120),
+        );
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let written = uuids_of_ndjson(&std::fs::read_to_string(&file).unwrap());
+        assert_eq!(written.len(), expected.len(), "no call lost or repeated");
+        assert_eq!(written.into_iter().collect::<BTreeSet<_>>(), expected);
+        let pages = data.len().div_ceil(10) as u64;
+        let throttled = sandbox.throttled();
+        assert!(
+            throttled * 10 <= pages,
+            "capacity {capacity}: {throttled} 429s for {pages} pages"
+        );
+        let peak = sandbox.peak_in_flight();
+        assert!(
+            peak + 1 >= capacity,
+            "its capacity is used: peak {peak} of {capacity}"
+        );
     }
 }
 

@@ -141,8 +141,9 @@ impl ClientHooks<Session> for Client {
                     }
                 }
                 Ok(response) if is_retryable_status(response.status()) => {
-                    retry_after(response.headers(), SystemTime::now())
-                        .unwrap_or_else(|| policy.backoff(retry + 1))
+                    let asked = retry_after(response.headers(), SystemTime::now());
+                    crate::adaptive::report(response.status().as_u16(), asked);
+                    asked.unwrap_or_else(|| policy.backoff(retry + 1))
                 }
                 Err(error) if is_retryable_error(error) => policy.backoff(retry + 1),
                 _ => return result,

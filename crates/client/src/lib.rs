@@ -4,6 +4,7 @@
 // the same paths work in the generated mocks of `ccsqm-httpmock`.
 extern crate self as ccsqm_client;
 
+mod adaptive;
 mod auth;
 mod body_limit;
 mod client_builder;
@@ -26,6 +27,7 @@ mod spec_types;
 mod transcripts;
 mod url_policy;
 
+pub use adaptive::MAX_CONCURRENCY;
 pub use auth::{IssuedToken, DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME, TOKEN_REFRESH_MARGIN};
 pub use body_limit::DEFAULT_MAX_BODY_SIZE;
 pub use client_builder::{BuildError, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};

@@ -5,10 +5,13 @@ use std::future::Future;
 use std::hash::{BuildHasher, RandomState};
 use std::num::NonZeroU64;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use futures_util::stream::{FuturesOrdered, Stream, StreamExt};
 
+use crate::adaptive::{PageSignals, Window, MAX_CONCURRENCY};
 use crate::types::{AppraisecallDetailsRequest, AppraisecallDetailsResponse};
 use crate::{ApiError, CallRecord, Client};
 
@@ -147,12 +150,19 @@ impl Drop for PageTask {
 ///
 /// It fetches `request.page` first (normally 1), then the following pages with the same
 /// `request.limit`, and ends after the page that brings the calls seen to `paging.total`, or
-/// after a short or empty page. An error ends it (after the client's retries). With
-/// [`CallStream::concurrency`] `n` > 1, once the first page has told `paging.total`, up to `n`
-/// pages are fetched at a time, and calls are still yielded in page order; at most `n` pages
-/// are held in memory (plus the one being yielded), whatever the total. Page requests run as
-/// tasks of the Tokio runtime, so they go on while the reader handles earlier calls; dropping
-/// the stream cancels them.
+/// after a short or empty page. An error ends it (after the client's retries). Once the first
+/// page has told `paging.total`, several pages are fetched at a time, and calls are still
+/// yielded in page order; at most that many pages are held in memory (plus the one being
+/// yielded), whatever the total. Page requests run as tasks of the Tokio runtime, so they go
+/// on while the reader handles earlier calls; dropping the stream cancels them. By default one
+/// page at a time; [`CallStream::concurrency`] pins another number.
+///
+/// **Adaptive concurrency** ([`CallStream::adaptive`], what `ccsqm details --all` uses): how
+/// many pages at a time starts at 1, grows while answers come as fast as the fastest seen and
+/// no `429`/`503` arrives (doubling each round at first, then one page per round), halves on a
+/// `429` or `503` (once per round, even if a retry then succeeded), holds back new pages until
+/// a `Retry-After` has passed, and never exceeds [`MAX_CONCURRENCY`](crate::MAX_CONCURRENCY)
+/// (32) or [`CallStream::max_concurrency`]. [`CallStream::current_concurrency`] tells it.
 ///
 /// **Complete, or an error.** The stream checks that the pages add up: every call is yielded
 /// once, and the calls number `paging.total`. A count mismatch, a short page while the total
@@ -177,7 +187,9 @@ pub struct CallStream {
     request: AppraisecallDetailsRequest,
     /// The page size: `request.limit`, or the size the server really returns.
     limit: u64,
-    concurrency: usize,
+    concurrency: Concurrency,
+    /// While a `Retry-After` holds back new pages: when it ends.
+    pause: Option<Pin<Box<tokio::time::Sleep>>>,
     allow_partial: bool,
     /// Calls before the first page asked for (its pages counted as full).
     before: u64,
@@ -207,6 +219,22 @@ pub struct CallStream {
     error: Option<ApiError>,
     /// No page is requested or accepted any more.
     done: bool,
+}
+
+/// How many pages a [`CallStream`] fetches at a time.
+#[derive(Clone, Debug)]
+enum Concurrency {
+    Pinned(usize),
+    Adaptive(Arc<Window>),
+}
+
+impl Concurrency {
+    fn size(&self) -> usize {
+        match self {
+            Concurrency::Pinned(n) => *n,
+            Concurrency::Adaptive(window) => window.size(),
+        }
+    }
 }
 
 impl std::fmt::Debug for CallStream {
@@ -253,7 +281,8 @@ impl Client {
             before: (request.page.get() - 1).saturating_mul(limit),
             next_page: request.page.get(),
             request,
-            concurrency: 1,
+            concurrency: Concurrency::Pinned(1),
+            pause: None,
             allow_partial: false,
             last_page: None,
             page_bound: None,
@@ -275,11 +304,45 @@ impl Client {
 }
 
 impl CallStream {
-    /// Fetch up to `n` pages at a time once the first page has told the total (default 1:
-    /// one page after the other). `0` counts as 1.
+    /// Pins the concurrency: `n` pages at a time once the first page has told the total,
+    /// whatever the answers (default 1: one page after the other). `0` counts as 1. Undoes
+    /// [`CallStream::adaptive`].
     pub fn concurrency(mut self, n: usize) -> Self {
-        self.concurrency = n.max(1);
+        self.concurrency = Concurrency::Pinned(n.max(1));
         self
+    }
+
+    /// Adaptive concurrency (see [`CallStream`]), up to
+    /// [`MAX_CONCURRENCY`](crate::MAX_CONCURRENCY) pages at a time. Undoes a pinned
+    /// [`CallStream::concurrency`].
+    pub fn adaptive(self) -> Self {
+        self.max_concurrency(MAX_CONCURRENCY)
+    }
+
+    /// Adaptive concurrency (see [`CallStream`]) up to `n` pages at a time; `0` counts as 1.
+    /// Undoes a pinned [`CallStream::concurrency`].
+    pub fn max_concurrency(mut self, n: usize) -> Self {
+        match &self.concurrency {
+            Concurrency::Adaptive(window) => window.set_ceiling(n),
+            Concurrency::Pinned(_) => {
+                self.concurrency = Concurrency::Adaptive(Arc::new(Window::new(n)));
+            }
+        }
+        self
+    }
+
+    /// How many pages it may fetch at a time now (pinned, or as adapted so far).
+    pub fn current_concurrency(&self) -> usize {
+        self.concurrency.size()
+    }
+
+    /// How many pages met a `429` or `503` answer (retried, or not) so far; always 0 with a
+    /// pinned concurrency, which does not watch for them.
+    pub fn throttled_pages(&self) -> u64 {
+        match &self.concurrency {
+            Concurrency::Pinned(_) => 0,
+            Concurrency::Adaptive(window) => window.throttled(),
+        }
     }
 
     /// Accept a partial result (default `false`): what would end the stream with
@@ -329,6 +392,7 @@ impl CallStream {
     /// No page is requested or accepted any more.
     fn stop(&mut self) {
         self.done = true;
+        self.pause = None;
         self.in_flight = FuturesOrdered::new();
         self.ready.clear();
     }
@@ -358,10 +422,20 @@ impl CallStream {
             return;
         }
         let window = if self.first_page_in && self.last_page.is_some() {
-            self.concurrency
+            self.concurrency.size()
         } else {
             1
         };
+        if let Concurrency::Adaptive(adaptive) = &self.concurrency {
+            if let Some(until) = adaptive.paused_until(Instant::now()) {
+                // A `Retry-After`: no new page until it has passed (`poll_next` waits).
+                if self.pause.is_none() {
+                    let until = tokio::time::Instant::from_std(until);
+                    self.pause = Some(Box::pin(tokio::time::sleep_until(until)));
+                }
+                return;
+            }
+        }
         while self.in_flight.len() + self.ready.len() < window {
             if self.first_page_in && self.last_page.is_some_and(|last| self.next_page > last) {
                 break;
@@ -380,7 +454,22 @@ impl CallStream {
             body.page = number;
             body.limit = limit;
             let client = self.client.clone();
-            let task = tokio::spawn(async move { (page, client.details_page(body).await) });
+            let task = match &self.concurrency {
+                Concurrency::Pinned(_) => {
+                    tokio::spawn(async move { (page, client.details_page(body).await) })
+                }
+                Concurrency::Adaptive(window) => {
+                    let window = window.clone();
+                    let sending = window.sending();
+                    tokio::spawn(async move {
+                        let signals = Arc::new(PageSignals::new(window.clone(), sending));
+                        let sent = Instant::now();
+                        let result = signals.clone().scope(client.details_page(body)).await;
+                        window.answered(sent.elapsed(), signals.throttled());
+                        (page, result)
+                    })
+                }
+            };
             self.in_flight.push_back(PageTask(task));
             self.next_page += 1;
         }
@@ -550,6 +639,12 @@ impl Stream for CallStream {
         let this = self.get_mut();
         loop {
             this.schedule();
+            if let Some(pause) = &mut this.pause {
+                if pause.as_mut().poll(cx).is_ready() {
+                    this.pause = None;
+                    continue;
+                }
+            }
             // Drive the requests in flight even while calls are waiting to be taken.
             while let Poll::Ready(Some(page)) = this.in_flight.poll_next_unpin(cx) {
                 this.ready.push_back(page);
@@ -567,7 +662,7 @@ impl Stream for CallStream {
                 None if this.error.is_some() => {
                     return Poll::Ready(this.error.take().map(Err));
                 }
-                None if this.in_flight.is_empty() => {
+                None if this.in_flight.is_empty() && this.pause.is_none() => {
                     this.done = true;
                     return Poll::Ready(None);
                 }

@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 use ccsqm_client::types::{AppraisecallDetailsResponse, Call};
 
 use crate::dialog;
+use crate::query_cache::{QueryCache, QueryKey};
 use crate::rng::{mix, SplitMix64};
 
 /// Default number of generated calls (the six calls of the vendor's example come on top).
@@ -120,6 +121,8 @@ pub struct DataSet {
     vendor_calls: Vec<(String, Call)>,
     /// `(hash of call_uuid, position)`, sorted: built on the first lookup by UUID.
     by_uuid: OnceLock<Vec<(u64, u32)>>,
+    /// The matches of recent queries.
+    queries: QueryCache,
 }
 
 impl std::fmt::Debug for DataSet {
@@ -228,6 +231,7 @@ impl DataSet {
             agents,
             vendor_calls,
             by_uuid: OnceLock::new(),
+            queries: QueryCache::default(),
         }
     }
 
@@ -367,8 +371,34 @@ impl DataSet {
         // A `limit` above the maximum is clamped: every request the spec allows is answered.
         let limit = request.limit.get().min(MAX_LIMIT);
         let skip = (request.page.get() - 1).saturating_mul(limit);
+        // Every page of a query slices the same matches: scanned once, then kept.
+        let matches = self
+            .queries
+            .get_or_scan(QueryKey::of(request), || self.scan(request, &filter));
+        let page: Vec<usize> = usize::try_from(skip)
+            .ok()
+            .and_then(|skip| matches.get(skip..))
+            .unwrap_or_default()
+            .iter()
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .map(|&p| p as usize)
+            .collect();
+        Ok(AppraisecallDetailsResponse {
+            data: self.group(&page),
+            paging: Some(ccsqm_client::Paging {
+                total: Some(matches.len() as i64),
+            }),
+        })
+    }
 
-        // Calls are sorted by call time, newest first: the call window is a slice.
+    /// The positions of every call that `filter` (of `request`) matches, in order: a scan of
+    /// the calls of the request's call window (calls are sorted by call time, newest first, so
+    /// the window is a slice).
+    fn scan(
+        &self,
+        request: &ccsqm_client::types::AppraisecallDetailsRequest,
+        filter: &Filter,
+    ) -> Vec<u32> {
         let start = match request.call_to {
             Some(to) => self.records.partition_point(|r| r.call_time > to),
             None => 0,
@@ -377,12 +407,34 @@ impl DataSet {
             Some(from) => self.records.partition_point(|r| r.call_time >= from),
             None => self.records.len(),
         };
+        let window = &self.records[start..end.max(start)];
+        window
+            .iter()
+            .enumerate()
+            .filter(|(_, record)| filter.matches(record))
+            .map(|(offset, _)| (start + offset) as u32)
+            .collect()
+    }
+
+    /// `details` by a full scan of the calls, with no cache: what the cache must agree with.
+    #[cfg(test)]
+    pub(crate) fn details_by_scan(
+        &self,
+        request: &ccsqm_client::types::AppraisecallDetailsRequest,
+    ) -> Result<AppraisecallDetailsResponse, InvalidRequest> {
+        let filter = Filter::new(self, request)?;
+        let limit = request.limit.get();
+        let skip = (request.page.get() - 1).saturating_mul(limit);
         let mut total = 0u64;
         let mut page = Vec::new();
-        for (offset, record) in self.records[start..end.max(start)].iter().enumerate() {
-            if filter.matches(record) {
+        for (pos, record) in self.records.iter().enumerate() {
+            let in_window = request.call_to.is_none_or(|to| record.call_time <= to)
+                && request
+                    .call_from
+                    .is_none_or(|from| record.call_time >= from);
+            if in_window && filter.matches(record) {
                 if total >= skip && total - skip < limit {
-                    page.push(start + offset);
+                    page.push(pos);
                 }
                 total += 1;
             }

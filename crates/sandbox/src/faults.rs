@@ -101,6 +101,10 @@ impl std::str::FromStr for ErrorStatuses {
 /// answering; with probability `truncate_rate` it sends the headers and only the first half of
 /// the body, then closes the connection. The three rates add up to at most 1. A rate of 1.0
 /// makes a fault certain; the same seed and the same sequence of requests give the same faults.
+///
+/// A capacity, `max_in_flight`, is the fault of a server that cannot take more: a request that
+/// arrives while that many are being answered gets `429 Too Many Requests` with
+/// `Retry-After: 1` at once (no latency, no other fault).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Faults {
     /// Share of requests answered with an error status (one of `error_statuses`, in turn).
@@ -115,7 +119,13 @@ pub struct Faults {
     pub latency: Latency,
     /// Seed of the fault generator.
     pub seed: u64,
+    /// The most requests answered at a time; more are answered 429 with `Retry-After`
+    /// ([`RETRY_AFTER_SECS`]). `None`: no limit (the default).
+    pub max_in_flight: Option<std::num::NonZeroUsize>,
 }
+
+/// The `Retry-After` of the 429 answers of a sandbox at capacity, in seconds.
+pub const RETRY_AFTER_SECS: u64 = 1;
 
 impl Faults {
     /// No faults at all.

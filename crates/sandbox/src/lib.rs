@@ -6,6 +6,7 @@ mod dialog;
 mod faults;
 #[allow(clippy::all)]
 mod generated;
+mod query_cache;
 mod rng;
 mod sample;
 pub mod serve;
@@ -24,7 +25,7 @@ pub use data::{
     DataSet, InvalidRequest, DEFAULT_CALLS, FIRST_CALL_TIME, MAX_CALLS, MAX_LIMIT, SPAN_DAYS,
     VENDOR_EXAMPLE,
 };
-pub use faults::{ErrorStatuses, Faults, Latency};
+pub use faults::{ErrorStatuses, Faults, Latency, RETRY_AFTER_SECS};
 pub use server::{
     DEFAULT_TOKEN_LIFETIME, DETAILS_PATH, DETAIL_PATH, MAX_TOKEN_LIFETIME, TOKEN_PATH,
 };
@@ -182,6 +183,13 @@ impl SandboxBuilder {
         self
     }
 
+    /// The most requests answered at a time (a capacity fault: more get 429 with
+    /// `Retry-After`); see [`Faults::max_in_flight`]. Set after [`SandboxBuilder::faults`].
+    pub fn max_in_flight(mut self, n: std::num::NonZeroUsize) -> Self {
+        self.faults.max_in_flight = Some(n);
+        self
+    }
+
     /// Generates the data set, binds the address and starts serving in the background, on the
     /// current tokio runtime.
     pub async fn start(self) -> Result<Sandbox, Error> {
@@ -217,6 +225,7 @@ impl SandboxBuilder {
             credentials: self.credentials.clone(),
             tokens: auth::Tokens::new(),
             faults: Mutex::new(faults::FaultState::new(self.faults)),
+            load: server::Load::default(),
         });
         let (stop, stopped) = oneshot::channel();
         let router = server::router(state.clone());
@@ -292,6 +301,18 @@ impl Sandbox {
             .bearer_token(self.issue_token(Duration::from_secs(MAX_TOKEN_LIFETIME)))
             .user_id(self.state.credentials.user_id.as_str())
             .build()
+    }
+
+    /// How many requests the sandbox has answered 429 because it was at capacity
+    /// ([`Faults::max_in_flight`]), since it started.
+    pub fn throttled(&self) -> u64 {
+        self.state.load.throttled()
+    }
+
+    /// The most requests it has been answering at a time, since it started (requests answered
+    /// 429 at capacity do not count).
+    pub fn peak_in_flight(&self) -> usize {
+        self.state.load.peak()
     }
 
     /// Replaces the faults in force (their generator restarts from their seed).

@@ -25,8 +25,23 @@ fn bits(field: &Field, key: u64) -> u64 {
     mix(key ^ mix(name))
 }
 
+/// The field's example, parsed once per thread and field: every call served builds a sample
+/// call, so parsing the examples' JSON each time would cost microseconds per call.
 fn example<T: serde::de::DeserializeOwned>(field: &Field) -> Option<T> {
-    field.example.and_then(|e| serde_json::from_str(e).ok())
+    thread_local! {
+        static PARSED: std::cell::RefCell<std::collections::HashMap<usize, Option<serde_json::Value>>> =
+            std::cell::RefCell::default();
+    }
+    let text = field.example?;
+    // Keyed by the address of the static example text: one entry per field of the spec.
+    let key = text.as_ptr() as usize;
+    PARSED.with(|parsed| {
+        let mut parsed = parsed.borrow_mut();
+        let value = parsed
+            .entry(key)
+            .or_insert_with(|| serde_json::from_str(text).ok());
+        value.as_ref().and_then(|v| T::deserialize(v).ok())
+    })
 }
 
 /// A text value.

@@ -13,6 +13,7 @@ Examples:
   {bin} --port 8080 --calls 100000 --seed 42
   {bin} --fail-rate 0.1 --drop-rate 0.05 --latency 50..400
   {bin} --fail-rate 0.2 --fail-statuses 502,503,504   # only faults a client retries
+  {bin} --max-in-flight 8 --latency 20   # a server that takes 8 requests at a time
   {bin} --bind 0.0.0.0 --allow-non-loopback   # reachable from other machines
 
 Then, in another terminal, with the printed settings:
@@ -74,6 +75,9 @@ pub struct ServeArgs {
     /// Seed of the fault generator.
     #[arg(long, default_value_t = 0)]
     pub fault_seed: u64,
+    /// Capacity: answer at most N requests at a time; more get 429 with Retry-After: 1.
+    #[arg(long, value_name = "N")]
+    pub max_in_flight: Option<std::num::NonZeroUsize>,
 }
 
 fn rate(s: &str) -> Result<f64, String> {
@@ -181,6 +185,7 @@ impl ServeArgs {
             truncate_rate: self.truncate_rate,
             latency: self.latency.unwrap_or_default(),
             seed: self.fault_seed,
+            max_in_flight: self.max_in_flight,
         }
     }
 }

@@ -6,7 +6,9 @@
 //! drop its connection.
 
 use std::convert::Infallible;
+use std::num::NonZeroUsize;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -30,7 +32,7 @@ use tower::ServiceExt;
 
 use crate::auth::{TokenError, Tokens};
 use crate::data::DataSet;
-use crate::faults::{Fault, FaultState};
+use crate::faults::{Fault, FaultState, RETRY_AFTER_SECS};
 use crate::Credentials;
 
 /// Path of `appraisecall/details` (from the spec).
@@ -51,6 +53,54 @@ pub(crate) struct AppState {
     pub credentials: Credentials,
     pub tokens: Tokens,
     pub faults: Mutex<FaultState>,
+    pub load: Load,
+}
+
+/// The requests being answered, for the capacity fault.
+#[derive(Debug, Default)]
+pub(crate) struct Load {
+    in_flight: AtomicUsize,
+    peak: AtomicUsize,
+    throttled: AtomicU64,
+}
+
+impl Load {
+    /// Takes a place among the requests being answered, unless `max` are already.
+    fn enter(&self, max: Option<NonZeroUsize>) -> Option<InFlight<'_>> {
+        let limit = max.map_or(usize::MAX, NonZeroUsize::get);
+        let taken = self
+            .in_flight
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < limit).then_some(n + 1)
+            });
+        match taken {
+            Ok(before) => {
+                self.peak.fetch_max(before + 1, Ordering::AcqRel);
+                Some(InFlight(self))
+            }
+            Err(_) => {
+                self.throttled.fetch_add(1, Ordering::AcqRel);
+                None
+            }
+        }
+    }
+
+    pub fn throttled(&self) -> u64 {
+        self.throttled.load(Ordering::Acquire)
+    }
+
+    pub fn peak(&self) -> usize {
+        self.peak.load(Ordering::Acquire)
+    }
+}
+
+/// A request being answered: leaves its place when dropped (answered, or its connection gone).
+struct InFlight<'a>(&'a Load);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// The handler of each operation of the spec, at the spec's method and path.
@@ -278,6 +328,22 @@ impl ConnControl {
 }
 
 async fn inject_faults(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let max_in_flight = state
+        .faults
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .faults
+        .max_in_flight;
+    let Some(_in_flight) = state.load.enter(max_in_flight) else {
+        let mut answer = text(
+            StatusCode::TOO_MANY_REQUESTS,
+            "sandbox: at capacity (--max-in-flight)",
+        );
+        answer
+            .headers_mut()
+            .insert(header::RETRY_AFTER, RETRY_AFTER_SECS.into());
+        return answer;
+    };
     let (fault, latency) = state
         .faults
         .lock()

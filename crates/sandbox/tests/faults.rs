@@ -198,3 +198,47 @@ async fn invalid_faults_are_refused() {
         .unwrap_err();
     assert!(matches!(err, ccsqm_sandbox::Error::Faults(_)), "{err}");
 }
+
+#[tokio::test]
+async fn above_its_capacity_it_answers_429_with_retry_after() {
+    let sandbox = Sandbox::builder()
+        .calls(20)
+        .faults(Faults {
+            // Long enough that the requests below overlap, whatever the machine's load.
+            latency: Latency::Fixed(Duration::from_millis(1500)),
+            ..Faults::none()
+        })
+        .max_in_flight(std::num::NonZeroUsize::new(2).unwrap())
+        .start()
+        .await
+        .unwrap();
+    let token = sandbox.issue_token(Duration::from_secs(60));
+    let http = reqwest::Client::new();
+    let send = || {
+        http.post(format!("{}{DETAILS_PATH}", sandbox.base_url()))
+            .header("Authorization", format!("Bearer {}", token.expose()))
+            .header("x-UserId", &sandbox.credentials().user_id)
+            .json(&all(10))
+            .send()
+    };
+    let answers = futures_util::future::join_all((0..5).map(|_| send())).await;
+    let mut statuses: Vec<u16> = Vec::new();
+    for answer in answers {
+        let answer = answer.unwrap();
+        if answer.status() == 429 {
+            let retry_after = answer.headers().get("retry-after").unwrap();
+            assert_eq!(
+                retry_after.to_str().unwrap(),
+                ccsqm_sandbox::RETRY_AFTER_SECS.to_string()
+            );
+        }
+        statuses.push(answer.status().as_u16());
+    }
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 200, 429, 429, 429]);
+    assert_eq!(sandbox.throttled(), 3);
+    assert_eq!(sandbox.peak_in_flight(), 2);
+    // The places are free again once answered.
+    assert_eq!(send().await.unwrap().status(), 200);
+    assert_eq!(sandbox.throttled(), 3);
+}
