@@ -131,7 +131,7 @@ pub fn render(spec_text: &str) -> Result<Vec<(&'static str, String)>> {
             SANDBOX_OUT,
             format_source(
                 &crate::facts::sandbox_sample(&spec)?,
-                "a call with every field derived from its schema",
+                "the unset fields of a call, from their schemas",
             )?,
         ),
     ])

@@ -198,26 +198,29 @@ pub fn sandbox_sample(spec: &OpenAPI) -> Result<String> {
     writeln!(
         out,
         "use ccsqm_client::spec::schemas::{} as SCHEMA;\nuse ccsqm_client::types::{SAMPLED_SCHEMA};\n\n\
-         /// A `{SAMPLED_SCHEMA}` whose every field holds a deterministic value derived from its schema\n\
-         /// in `spec/ccsqm.yaml` (see [`crate::sample`]), for `key`. The sandbox's own generators\n\
-         /// replace the fields they know; a field added to the spec is served with this value.\n\
-         pub(crate) fn sample_{}(key: u64) -> {SAMPLED_SCHEMA} {{\n    {SAMPLED_SCHEMA} {{",
+         /// Sets every optional field of `call` that is still unset to a deterministic value\n\
+         /// derived from its schema in `spec/ccsqm.yaml` (see [`crate::sample`]), for `key`: the\n\
+         /// sandbox's own generators set the fields they know, and a field added to the spec is\n\
+         /// served with this value. A set field costs one test.\n\
+         pub(crate) fn fill_{}_from_schema(call: &mut {SAMPLED_SCHEMA}, key: u64) {{",
         screaming(SAMPLED_SCHEMA),
         snake(SAMPLED_SCHEMA)
     )?;
     for (index, (field, property)) in object.properties.iter().enumerate() {
         let property = property.clone().unbox();
         let f = field_of(spec, field, &property, object.required.contains(field))?;
+        if f.required && !f.nullable {
+            // Not an `Option`: whether it is set cannot be told; the sandbox must set it.
+            continue;
+        }
         let sampler = match f.kind.as_str() {
             "Kind::String" | "Kind::Secret" => "text",
             "Kind::Integer" | "Kind::UnixSeconds" => "integer",
             "Kind::Number" => "number",
             "Kind::Boolean" => "boolean",
             k if k.starts_with("Kind::Enum") => "integer",
-            _ => {
-                writeln!(out, "        {}: Default::default(),", rust_field(field))?;
-                continue;
-            }
+            // Arrays and objects stay empty.
+            _ => continue,
         };
         let value = format!("crate::sample::{sampler}(&SCHEMA.fields[{index}], key)");
         let value = if f.kind.starts_with("Kind::Enum") {
@@ -225,14 +228,13 @@ pub fn sandbox_sample(spec: &OpenAPI) -> Result<String> {
         } else {
             value
         };
-        let value = if f.required && !f.nullable {
-            format!("{value}.unwrap_or_default()")
-        } else {
-            value
-        };
-        writeln!(out, "        {}: {value},", rust_field(field))?;
+        let field = rust_field(field);
+        writeln!(
+            out,
+            "    if call.{field}.is_none() {{\n        call.{field} = {value};\n    }}"
+        )?;
     }
-    out.push_str("    }\n}\n");
+    out.push_str("}\n");
     Ok(out)
 }
 

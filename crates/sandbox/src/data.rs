@@ -313,10 +313,9 @@ impl DataSet {
             let cs = u64::from(r.duration_cs) * (10_000 - u64::from(ratio_bp)) / 10_000;
             cs as f64 / 100.0
         };
-        // Every field the spec adds later is served from its schema (`sample_call`); while the
-        // fields above are all the spec has, the update is needless, and allowed to be.
+        // While the fields below are all the spec has, the update is needless, and allowed to be.
         #[allow(clippy::needless_update)]
-        Some(Call {
+        let mut call = Call {
             call_id: Some(uuid.clone()),
             call_time: Some(r.call_time),
             call_type: Some(i64::from(r.call_type)),
@@ -340,8 +339,11 @@ impl DataSet {
             staff_name: Some(agent.name.clone()),
             status: Some(i64::from(r.status)),
             upload_time: Some(r.call_time + i64::from(r.upload_delay)),
-            ..crate::generated::sample_call(index as u64 ^ self.seed)
-        })
+            ..Call::default()
+        };
+        // Every field the spec adds later is served from its schema.
+        crate::generated::fill_call_from_schema(&mut call, index as u64 ^ self.seed);
+        Some(call)
     }
 
     /// The `call_group_id` of call `index`.
