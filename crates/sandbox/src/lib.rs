@@ -8,6 +8,7 @@ mod faults;
 mod generated;
 mod rng;
 mod sample;
+#[cfg(feature = "server-cli")]
 pub mod serve;
 mod server;
 
