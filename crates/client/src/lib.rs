@@ -27,7 +27,9 @@ mod url_policy;
 
 pub use auth::{IssuedToken, DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME, TOKEN_REFRESH_MARGIN};
 pub use body_limit::DEFAULT_MAX_BODY_SIZE;
-pub use client_builder::{BuildError, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
+pub use client_builder::{
+    BuildError, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, USER_AGENT,
+};
 pub use error::{vendor_guidance, ApiError, ErrorKind};
 pub use generated::*;
 pub use page_info::Paging;
@@ -38,3 +40,11 @@ pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use server_text::{is_unsafe_for_terminal, redact, visible, REDACTED};
 pub use session::Session;
+
+// Third-party crates whose types appear in the public API, re-exported so that a service uses
+// the very versions this crate was built with (see "Versions of what you depend on" in the
+// crate docs).
+pub use http;
+pub use progenitor_client;
+pub use reqwest;
+pub use schemars;
