@@ -45,7 +45,11 @@ fn api_info(spec: &OpenAPI, out: &mut String) -> Result<()> {
         "/// The spec's `info.version`: the version of the API this crate was generated from\n\
          /// (also the build metadata of the crate's version, `+api.{{API_VERSION}}`)."
     )?;
-    writeln!(out, "pub const API_VERSION: &str = {:?};\n", spec.info.version)?;
+    writeln!(
+        out,
+        "pub const API_VERSION: &str = {:?};\n",
+        spec.info.version
+    )?;
     Ok(())
 }
 
