@@ -224,7 +224,7 @@ fn operations(spec: &OpenAPI) -> BTreeMap<String, Op> {
                 };
                 params.insert(format!("{place} {}", data.name), (data.required, ty));
             }
-            let body = op.request_body.as_ref().and_then(|body| match body {
+            let body = op.request_body.as_ref().map(|body| match body {
                 ReferenceOr::Item(body) => {
                     let ty = body
                         .content
@@ -233,9 +233,9 @@ fn operations(spec: &OpenAPI) -> BTreeMap<String, Op> {
                         .and_then(|m| m.schema.as_ref())
                         .map(|s| type_name(spec, s))
                         .unwrap_or_else(|| "none".to_owned());
-                    Some((body.required, ty))
+                    (body.required, ty)
                 }
-                ReferenceOr::Reference { reference } => Some((true, reference.clone())),
+                ReferenceOr::Reference { reference } => (true, reference.clone()),
             });
             out.insert(
                 id,
