@@ -45,6 +45,7 @@ pub use spec::{API_TITLE, API_VERSION};
 // Third-party crates whose types appear in the public API, re-exported so that a service uses
 // the very versions this crate was built with (see "Versions of what you depend on" in the
 // crate docs).
+pub use futures_util;
 pub use http;
 pub use progenitor_client;
 pub use reqwest;
