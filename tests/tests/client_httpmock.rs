@@ -182,3 +182,50 @@ fn bad_settings_are_refused_when_building() {
         .expect_err("a token with a newline cannot be a header");
     assert!(!format!("{bad_token:?} {bad_token}").contains(TOKEN));
 }
+
+#[tokio::test]
+async fn the_default_user_agent_names_ccsqm_client_and_its_version() {
+    let server = MockServer::start_async().await;
+    let mock = server.appraisecall_details(|when, then| {
+        when.into_inner().header(
+            "user-agent",
+            format!("ccsqm-client/{}", env!("CARGO_PKG_VERSION")),
+        );
+        then.ok(&seed_page());
+    });
+    assert!(ccsqm_client::USER_AGENT.starts_with("ccsqm-client/"));
+    send_seed(&client(&server, None)).await.unwrap();
+    mock.assert_async().await;
+}
+
+#[tokio::test]
+async fn a_caller_supplied_http_client_sends_the_requests_with_its_own_settings() {
+    let server = MockServer::start_async().await;
+    let user_agent = "billing-service/2.3";
+    // Its default header and user agent show that this very client sent the request; the
+    // authentication and x-UserId are still the ccsqm client's.
+    let mut headers = ccsqm_client::reqwest::header::HeaderMap::new();
+    headers.insert("x-service", "billing".parse().unwrap());
+    let http = ccsqm_client::reqwest::Client::builder()
+        .user_agent(user_agent)
+        .default_headers(headers)
+        .build()
+        .unwrap();
+    let mock = server.appraisecall_details(|when, then| {
+        when.x_user_id(USER_ID)
+            .into_inner()
+            .header("user-agent", user_agent)
+            .header("x-service", "billing")
+            .header("authorization", format!("Bearer {TOKEN}"));
+        then.ok(&seed_page());
+    });
+    let client = Client::builder(&server.base_url())
+        .bearer_token(TOKEN)
+        .user_id(USER_ID)
+        .http_client(http)
+        .build()
+        .unwrap();
+    let page = send_seed(&client).await.unwrap().into_inner();
+    mock.assert_async().await;
+    assert_eq!(page, seed_page());
+}

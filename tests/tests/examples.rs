@@ -351,3 +351,14 @@ fn detail_speaker_reads_as_string_or_number() {
         );
     }
 }
+
+/// The sandbox ships its own copy of the vendor's example (a published crate cannot include
+/// files outside its folder): it must stay the very fixture the tests use.
+#[test]
+fn the_sandbox_serves_the_vendors_example_fixture_verbatim() {
+    assert_eq!(
+        ccsqm_sandbox::VENDOR_EXAMPLE,
+        include_str!("../fixtures/seed-response.json"),
+        "crates/sandbox/fixtures/vendor-example.json differs from tests/fixtures/seed-response.json"
+    );
+}

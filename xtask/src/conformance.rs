@@ -106,6 +106,7 @@ fn build_sandbox(root: &Path) -> Result<PathBuf> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.args(["build", "-p", "ccsqm-sandbox", "--bin", "ccsqm-sandbox"])
+        .args(["--features", "server-cli"])
         .args(["--message-format", "json-render-diagnostics"])
         .current_dir(root)
         .stdout(Stdio::piped());

@@ -29,10 +29,28 @@ pub fn spec_facts(spec: &OpenAPI) -> Result<String> {
          //! fact of the spec is written once.\n\n\
          pub use crate::spec_types::{EnumValue, Enumeration, Field, Kind, OperationSpec, Schema};\n\n",
     );
+    api_info(spec, &mut out)?;
     operations(spec, &mut out)?;
     enumerations(spec, &mut out)?;
     schemas(spec, &mut out)?;
     Ok(out)
+}
+
+/// The spec's `info.title` and `info.version`, as public constants.
+fn api_info(spec: &OpenAPI, out: &mut String) -> Result<()> {
+    writeln!(out, "/// The spec's `info.title`.")?;
+    writeln!(out, "pub const API_TITLE: &str = {:?};\n", spec.info.title)?;
+    writeln!(
+        out,
+        "/// The spec's `info.version`: the version of the API this crate was generated from\n\
+         /// (also the build metadata of the crate's version, `+api.{{API_VERSION}}`)."
+    )?;
+    writeln!(
+        out,
+        "pub const API_VERSION: &str = {:?};\n",
+        spec.info.version
+    )?;
+    Ok(())
 }
 
 fn operations(spec: &OpenAPI, out: &mut String) -> Result<()> {

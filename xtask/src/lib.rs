@@ -1,5 +1,6 @@
 //! The project's automation, as a library so that its tests can drive it.
 
+pub mod api_diff;
 pub mod bench;
 pub mod codegen;
 pub mod conformance;
@@ -16,6 +17,9 @@ usage: cargo xtask <command>
 commands:
   codegen          regenerate every generated file from spec/ccsqm.yaml
   codegen --check  regenerate in memory; fail with a diff if a committed file differs
+  api-diff         the API's changes since the last release (spec/released/<version>.yaml),
+                   breaking ones marked; fails on a breaking change without a breaking
+                   version bump and a CHANGELOG.md section
   spec-lint        validate spec/ccsqm.yaml with openapi-spec-validator and Redocly CLI
                    (installed under target/spec-tools on first use)
   bench [--quick]  build release binaries and run the benchmarks (crates/bench): prints a

@@ -8,6 +8,7 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         ["codegen"] => xtask::codegen::generate(&xtask::project_root(), false),
         ["codegen", "--check"] => xtask::codegen::generate(&xtask::project_root(), true),
+        ["api-diff"] => xtask::api_diff::run(&xtask::project_root()),
         ["bench", rest @ ..] => xtask::bench::run(&xtask::project_root(), rest),
         ["spec-drill"] => xtask::drill::run(&xtask::project_root()),
         ["spec-loop"] => xtask::drill::time_loop(&xtask::project_root()),

@@ -15,6 +15,8 @@ use crate::{Client, RetryPolicy, Secret};
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time allowed for a whole request, from sending it to reading the whole response.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The `User-Agent` the client sends unless given its own HTTP client: `ccsqm-client/{version}`.
+pub const USER_AGENT: &str = concat!("ccsqm-client/", env!("CARGO_PKG_VERSION"));
 
 /// Why a [`Client`] could not be built. Its `Debug` and `Display` never show a credential.
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +100,7 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     allow_insecure_http: bool,
     max_body_size: u64,
+    http_client: Option<reqwest::Client>,
 }
 
 impl ClientBuilder {
@@ -115,6 +118,7 @@ impl ClientBuilder {
             retry: RetryPolicy::default(),
             allow_insecure_http: false,
             max_body_size: crate::DEFAULT_MAX_BODY_SIZE,
+            http_client: None,
         }
     }
 
@@ -199,6 +203,35 @@ impl ClientBuilder {
         self
     }
 
+    /// Sends the requests through `client`, an HTTP client configured by the caller: a proxy, a
+    /// private CA, a client certificate (mTLS), its own `User-Agent`, connection pooling shared
+    /// with the rest of a service. The builder's [`connect_timeout`](Self::connect_timeout)
+    /// and [`timeout`](Self::timeout) then do not apply (set them on `client`), nor does its
+    /// [`USER_AGENT`] or its redirect policy: build `client` with
+    /// `reqwest::redirect::Policy::none()` so that no credential follows a redirect elsewhere.
+    /// Everything else (authentication, retries, the size cap, redaction) works as usual.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use ccsqm_client::reqwest;
+    ///
+    /// let http = reqwest::Client::builder()
+    ///     .user_agent("billing-service/2.3 (ccsqm-client)")
+    ///     .redirect(reqwest::redirect::Policy::none())
+    ///     .build()?;
+    /// let client = ccsqm_client::Client::builder("https://service.besclouds.com")
+    ///     .bearer_token("my-token")
+    ///     .user_id("1611917095665261978")
+    ///     .http_client(http)
+    ///     .build()?;
+    /// # let _ = client;
+    /// # Ok(()) }
+    /// ```
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
     /// Checks the settings and builds the client (HTTPS through rustls; redirects are not
     /// followed, so that no credential is sent elsewhere).
     pub fn build(self) -> Result<Client, BuildError> {
@@ -242,13 +275,16 @@ impl ClientBuilder {
         if let Some(app_key) = &app_key {
             header_value(app_key, "the app key (x-app-key)")?;
         }
-        let http = reqwest::Client::builder()
-            .connect_timeout(self.connect_timeout)
-            .timeout(self.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("ccsqm-client/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(BuildError::Http)?;
+        let http = match self.http_client {
+            Some(http) => http,
+            None => reqwest::Client::builder()
+                .connect_timeout(self.connect_timeout)
+                .timeout(self.timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(USER_AGENT)
+                .build()
+                .map_err(BuildError::Http)?,
+        };
         let session = Session {
             shared: Arc::new(Shared {
                 auth,

@@ -30,7 +30,9 @@ mod url_policy;
 pub use adaptive::MAX_CONCURRENCY;
 pub use auth::{IssuedToken, DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME, TOKEN_REFRESH_MARGIN};
 pub use body_limit::DEFAULT_MAX_BODY_SIZE;
-pub use client_builder::{BuildError, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
+pub use client_builder::{
+    BuildError, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, USER_AGENT,
+};
 pub use error::{vendor_guidance, ApiError, ErrorKind};
 pub use generated::*;
 pub use page_info::Paging;
@@ -41,4 +43,32 @@ pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use server_text::{is_unsafe_for_terminal, redact, visible, REDACTED};
 pub use session::Session;
+pub use spec::{API_TITLE, API_VERSION};
 pub use transcripts::TranscriptStream;
+
+// Third-party crates whose types appear in the public API, re-exported so that a service uses
+// the very versions this crate was built with (see "Versions of what you depend on" in the
+// crate docs).
+pub use futures_util;
+pub use http;
+pub use progenitor_client;
+pub use reqwest;
+pub use schemars;
+
+#[cfg(test)]
+mod version_tests {
+    /// The crate's version carries the spec's `info.version` as build metadata
+    /// (`0.1.0+api.1.0.0`), so that a dependency's version says which API it speaks.
+    #[test]
+    fn crate_version_names_the_spec_version() {
+        let version = env!("CARGO_PKG_VERSION");
+        let metadata = version.split_once('+').map(|(_, m)| m);
+        assert_eq!(
+            metadata,
+            Some(format!("api.{}", crate::API_VERSION).as_str()),
+            "the workspace's version {version} must end in +api.{} (spec/ccsqm.yaml's \
+             info.version): set it in the root Cargo.toml",
+            crate::API_VERSION
+        );
+    }
+}

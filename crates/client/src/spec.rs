@@ -9,6 +9,13 @@
 
 pub use crate::spec_types::{EnumValue, Enumeration, Field, Kind, OperationSpec, Schema};
 
+/// The spec's `info.title`.
+pub const API_TITLE: &str = "CCSQM";
+
+/// The spec's `info.version`: the version of the API this crate was generated from
+/// (also the build metadata of the crate's version, `+api.{API_VERSION}`).
+pub const API_VERSION: &str = "1.0.0";
+
 /// An operation of `spec/ccsqm.yaml`, by its `operationId`.
 ///
 /// A new operation in the spec is a new variant: the build then fails where each

@@ -22,9 +22,10 @@ pub const FIRST_CALL_TIME: i64 = 1_623_974_400;
 /// Generated calls spread over this many days from [`FIRST_CALL_TIME`].
 pub const SPAN_DAYS: u64 = 180;
 
-/// The vendor's example response (`tests/fixtures/seed-response.json`), whose six calls are
+/// The vendor's example response (`fixtures/vendor-example.json`, a copy of the workspace's
+/// `tests/fixtures/seed-response.json` kept inside the crate for `cargo package`), whose six calls are
 /// always part of the data set, verbatim.
-pub const VENDOR_EXAMPLE: &str = include_str!("../../../tests/fixtures/seed-response.json");
+pub const VENDOR_EXAMPLE: &str = include_str!("../fixtures/vendor-example.json");
 
 /// The documented call types and inspection statuses come from the spec
 /// (`ccsqm_client::spec::enums`): a value added there is generated and filtered here with no

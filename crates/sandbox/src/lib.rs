@@ -9,6 +9,7 @@ mod generated;
 mod query_cache;
 mod rng;
 mod sample;
+#[cfg(feature = "server-cli")]
 pub mod serve;
 mod server;
 mod transcript;

@@ -1,5 +1,5 @@
 //! Running a sandbox as a server until Ctrl-C: the flags and the entry point shared by the
-//! `ccsqm-sandbox` binary and `ccsqm sandbox`.
+//! `ccsqm-sandbox` binary and `ccsqm sandbox`. Only with the `server-cli` feature (it needs clap).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
