@@ -264,7 +264,9 @@ fn response_field(d: &Drill) -> Result<()> {
         "\n    Call:\n",
         "      properties:\n",
         "        drill_score:\n          description: A score added by the spec drill.\n          \
-         type: number\n          format: double\n          minimum: 0\n          maximum: 5\n",
+         type: number\n          format: double\n          minimum: 0\n          maximum: 5\n        \
+         drill_tier:\n          description: A tier added by the spec drill.\n          \
+         type: string\n          enum: [gold, silver]\n",
     )?;
     d.codegen()?;
     d.builds("ccsqm-cli")?;
@@ -289,6 +291,12 @@ fn response_field(d: &Drill) -> Result<()> {
     ensure!(
         ndjson.contains("\"drill_score\":"),
         "NDJSON lacks drill_score: {ndjson}"
+    );
+    ensure!(
+        ["gold", "silver"]
+            .iter()
+            .any(|tier| ndjson.contains(&format!("\"drill_tier\":\"{tier}\""))),
+        "the sandbox serves no drill_tier of its enum: {ndjson}"
     );
     let schema = d.ccsqm(&["schema", "call"])?;
     ensure!(

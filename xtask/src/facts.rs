@@ -231,25 +231,15 @@ pub fn sandbox_sample(spec: &OpenAPI) -> Result<String> {
             // Not an `Option`: whether it is set cannot be told; the sandbox must set it.
             continue;
         }
-        let sampler = match f.kind.as_str() {
-            "Kind::String" | "Kind::Secret" => "text",
-            "Kind::Integer" | "Kind::UnixSeconds" => "integer",
-            "Kind::Number" => "number",
-            "Kind::Boolean" => "boolean",
-            k if k.starts_with("Kind::Enum") => "integer",
+        if f.kind.starts_with("Kind::Array") || f.kind.starts_with("Kind::Object") {
             // Arrays and objects stay empty.
-            _ => continue,
-        };
-        let value = format!("crate::sample::{sampler}(&SCHEMA.fields[{index}], key)");
-        let value = if f.kind.starts_with("Kind::Enum") {
-            format!("{value}.and_then(|code| code.try_into().ok())")
-        } else {
-            value
-        };
+            continue;
+        }
         let field = rust_field(field);
         writeln!(
             out,
-            "    if call.{field}.is_none() {{\n        call.{field} = {value};\n    }}"
+            "    if call.{field}.is_none() {{\n        call.{field} = \
+             crate::sample::value(&SCHEMA.fields[{index}], key);\n    }}"
         )?;
     }
     out.push_str("}\n");
@@ -370,6 +360,7 @@ struct FieldFacts {
     minimum: Option<f64>,
     maximum: Option<f64>,
     example: Option<String>,
+    values: Vec<String>,
 }
 
 fn field_of(
@@ -398,6 +389,7 @@ fn field_of(
         minimum,
         maximum,
         example: data.example.as_ref().map(|e| e.to_string()),
+        values: inline_enum(&resolved),
     })
 }
 
@@ -445,13 +437,46 @@ fn kind(spec: &OpenAPI, schema: &ReferenceOr<Schema>) -> Result<String> {
     })
 }
 
+/// The values of a schema's own `enum`, as JSON text (not for the named integer enumerations,
+/// which are [`enum_values`]).
+fn inline_enum(schema: &Schema) -> Vec<String> {
+    if schema
+        .schema_data
+        .extensions
+        .contains_key("x-enum-varnames")
+    {
+        return Vec::new();
+    }
+    match &schema.schema_kind {
+        SchemaKind::Type(Type::String(s)) => s
+            .enumeration
+            .iter()
+            .flatten()
+            .map(|v| serde_json::Value::from(v.as_str()).to_string())
+            .collect(),
+        SchemaKind::Type(Type::Integer(i)) => i
+            .enumeration
+            .iter()
+            .flatten()
+            .map(|v| v.to_string())
+            .collect(),
+        SchemaKind::Type(Type::Number(n)) => n
+            .enumeration
+            .iter()
+            .flatten()
+            .map(|v| serde_json::Value::from(*v).to_string())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 fn field_literal(f: &FieldFacts) -> Result<String> {
     let option = |v: Option<f64>| match v {
         Some(v) => format!("Some({v:?})"),
         None => "None".into(),
     };
     Ok(format!(
-        "Field {{\n    name: {:?},\n    description: {:?},\n    kind: {},\n    required: {},\n    nullable: {},\n    minimum: {},\n    maximum: {},\n    example: {},\n}}",
+        "Field {{\n    name: {:?},\n    description: {:?},\n    kind: {},\n    required: {},\n    nullable: {},\n    minimum: {},\n    maximum: {},\n    example: {},\n    values: &{:?},\n}}",
         f.name,
         f.description,
         f.kind,
@@ -462,7 +487,8 @@ fn field_literal(f: &FieldFacts) -> Result<String> {
         match &f.example {
             Some(e) => format!("Some({e:?})"),
             None => "None".into(),
-        }
+        },
+        f.values
     ))
 }
 

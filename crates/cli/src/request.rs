@@ -253,6 +253,14 @@ impl TypedValueParser for ValueParser {
     }
 
     fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        if !self.field.values.is_empty() {
+            return Some(Box::new(self.field.values.iter().map(
+                |v| match serde_json::from_str::<Value>(v) {
+                    Ok(Value::String(s)) => PossibleValue::new(s),
+                    _ => PossibleValue::new(*v),
+                },
+            )));
+        }
         match self.item {
             Kind::Enum(e) => Some(Box::new(
                 e.values
@@ -281,6 +289,22 @@ fn convert(field: &Field, kind: &Kind, text: &str) -> Result<Value, String> {
             Ok(())
         }
     };
+    // The schema's own `enum`: only its values are sent.
+    if !field.values.is_empty() && !matches!(kind, Kind::Array(_)) {
+        let value = match kind {
+            Kind::String | Kind::Secret => Value::String(text.to_owned()),
+            _ => serde_json::from_str(text.trim()).unwrap_or(Value::Null),
+        };
+        let listed: Vec<Value> = field
+            .values
+            .iter()
+            .filter_map(|v| serde_json::from_str(v).ok())
+            .collect();
+        return match listed.contains(&value) {
+            true => Ok(value),
+            false => Err(format!("expected one of {}", listed_text(&listed))),
+        };
+    }
     match kind {
         Kind::String | Kind::Secret => Ok(Value::String(text.to_owned())),
         Kind::Integer | Kind::UnixSeconds => {
@@ -360,6 +384,17 @@ pub fn value_of(
             .map_err(|e| e.to_string()),
         _ => convert(field, kind, text),
     }
+}
+
+fn listed_text(values: &[Value]) -> String {
+    values
+        .iter()
+        .map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The request body the flags describe, in the schema's field order: each field given, its

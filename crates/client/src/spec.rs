@@ -68,6 +68,7 @@ pub const APPRAISECALL_DETAILS: OperationSpec = OperationSpec {
             minimum: None,
             maximum: None,
             example: Some("\"1611917095665261978\""),
+            values: &[],
         },
         Field {
             name: "x-app-key",
@@ -78,6 +79,7 @@ pub const APPRAISECALL_DETAILS: OperationSpec = OperationSpec {
             minimum: None,
             maximum: None,
             example: None,
+            values: &[],
         },
     ],
     body: Some(&schemas::APPRAISECALL_DETAILS_REQUEST),
@@ -102,6 +104,7 @@ pub const APPRAISECALL_DETAIL: OperationSpec = OperationSpec {
             minimum: None,
             maximum: None,
             example: Some("\"1611917095665261978\""),
+            values: &[],
         },
         Field {
             name: "x-app-key",
@@ -112,6 +115,7 @@ pub const APPRAISECALL_DETAIL: OperationSpec = OperationSpec {
             minimum: None,
             maximum: None,
             example: None,
+            values: &[],
         },
     ],
     body: Some(&schemas::APPRAISECALL_DETAIL_REQUEST),
@@ -136,6 +140,7 @@ pub const TOKEN_BY_AK_SK: OperationSpec = OperationSpec {
             minimum: Some(1.0),
             maximum: Some(3600.0),
             example: Some("600"),
+            values: &[],
         },
     ],
     body: Some(&schemas::TOKEN_BY_AK_SK_REQUEST),
@@ -200,6 +205,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: Some("1621333149"),
+                values: &[],
             },
             Field {
                 name: "call_to",
@@ -210,6 +216,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: Some("1623925149"),
+                values: &[],
             },
             Field {
                 name: "call_types",
@@ -220,6 +227,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: Some("[0,2]"),
+                values: &[],
             },
             Field {
                 name: "limit",
@@ -230,6 +238,7 @@ pub mod schemas {
                 minimum: Some(1.0),
                 maximum: None,
                 example: Some("10"),
+                values: &[],
             },
             Field {
                 name: "page",
@@ -240,6 +249,7 @@ pub mod schemas {
                 minimum: Some(1.0),
                 maximum: None,
                 example: Some("1"),
+                values: &[],
             },
             Field {
                 name: "status",
@@ -250,6 +260,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: Some("[2]"),
+                values: &[],
             },
             Field {
                 name: "keyword",
@@ -260,6 +271,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "staff_id",
@@ -270,6 +282,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "staff_name",
@@ -280,6 +293,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "upload_from",
@@ -290,6 +304,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: Some("1621333149"),
+                values: &[],
             },
             Field {
                 name: "upload_to",
@@ -300,6 +315,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: Some("1623925149"),
+                values: &[],
             },
             Field {
                 name: "duration_min",
@@ -310,6 +326,7 @@ pub mod schemas {
                 minimum: Some(0.0),
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "duration_max",
@@ -320,6 +337,7 @@ pub mod schemas {
                 minimum: Some(0.0),
                 maximum: None,
                 example: None,
+                values: &[],
             },
         ],
     };
@@ -338,6 +356,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "data",
@@ -348,6 +367,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
         ],
     };
@@ -365,6 +385,7 @@ pub mod schemas {
             minimum: Some(0.0),
             maximum: None,
             example: Some("6"),
+            values: &[],
         }],
     };
 
@@ -382,6 +403,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "call_group_id",
@@ -392,6 +414,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
         ],
     };
@@ -410,6 +433,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "call_time",
@@ -420,6 +444,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "call_type",
@@ -430,6 +455,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "call_uuid",
@@ -440,6 +466,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "deal",
@@ -450,6 +477,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "duration",
@@ -460,6 +488,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "file_name",
@@ -470,6 +499,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "left_channel",
@@ -480,6 +510,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "left_silence_time",
@@ -490,6 +521,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "left_speech_ratio",
@@ -500,6 +532,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "left_speed",
@@ -510,6 +543,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "right_channel",
@@ -520,6 +554,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "right_silence_time",
@@ -530,6 +565,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "right_speech_ratio",
@@ -540,6 +576,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "right_speed",
@@ -550,6 +587,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "staff_id",
@@ -560,6 +598,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "status",
@@ -570,6 +609,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "upload_time",
@@ -580,6 +620,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "staff_name",
@@ -590,6 +631,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "create_time",
@@ -600,6 +642,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "inspect_status",
@@ -610,6 +653,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "complain_status",
@@ -620,6 +664,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "review_status",
@@ -630,6 +675,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
         ],
     };
@@ -648,6 +694,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: Some("\"822bbf4d-c4f8-473a-9144-199058375be8\""),
+                values: &[],
             },
         ],
     };
@@ -666,6 +713,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "call_time",
@@ -676,6 +724,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "call_type",
@@ -686,6 +735,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "call_uuid",
@@ -696,6 +746,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "deal",
@@ -706,6 +757,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "duration",
@@ -716,6 +768,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "file_name",
@@ -726,6 +779,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "left_channel",
@@ -736,6 +790,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "left_silence_time",
@@ -746,6 +801,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "left_speech_ratio",
@@ -756,6 +812,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "left_speed",
@@ -766,6 +823,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "right_channel",
@@ -776,6 +834,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "right_silence_time",
@@ -786,6 +845,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "right_speech_ratio",
@@ -796,6 +856,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "right_speed",
@@ -806,6 +867,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "staff_id",
@@ -816,6 +878,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "staff_name",
@@ -826,6 +889,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "status",
@@ -836,6 +900,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "upload_time",
@@ -846,6 +911,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "create_time",
@@ -856,6 +922,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "segments",
@@ -866,6 +933,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "left_emotions",
@@ -876,6 +944,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "rule_severity_violation_count",
@@ -886,6 +955,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
         ],
     };
@@ -904,6 +974,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "speaker",
@@ -914,6 +985,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "start_time",
@@ -924,6 +996,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "end_time",
@@ -934,6 +1007,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "asr_text",
@@ -944,6 +1018,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "status",
@@ -954,6 +1029,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
         ],
     };
@@ -972,6 +1048,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "score",
@@ -982,6 +1059,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
         ],
     };
@@ -1000,6 +1078,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "app_secret",
@@ -1010,6 +1089,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
         ],
     };
@@ -1028,6 +1108,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "ApplyType",
@@ -1038,6 +1119,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "CreateTime",
@@ -1048,6 +1130,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "Expires",
@@ -1058,6 +1141,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "Scope",
@@ -1068,6 +1152,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "AppKey",
@@ -1078,6 +1163,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
             Field {
                 name: "UserID",
@@ -1088,6 +1174,7 @@ pub mod schemas {
                 minimum: None,
                 maximum: None,
                 example: None,
+                values: &[],
             },
         ],
     };

@@ -60,6 +60,9 @@ pub struct Field {
     pub maximum: Option<f64>,
     /// The schema's `example`, as JSON text.
     pub example: Option<&'static str>,
+    /// The values of the schema's own `enum` (not of a referenced enumeration, see
+    /// [`Kind::Enum`]), each as JSON text; empty when it has none.
+    pub values: &'static [&'static str],
 }
 
 /// What values a [`Field`] holds, from its schema's type and format.

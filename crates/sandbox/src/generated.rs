@@ -10,72 +10,72 @@ use ccsqm_client::types::Call;
 /// served with this value. A set field costs one test.
 pub(crate) fn fill_call_from_schema(call: &mut Call, key: u64) {
     if call.call_id.is_none() {
-        call.call_id = crate::sample::text(&SCHEMA.fields[0], key);
+        call.call_id = crate::sample::value(&SCHEMA.fields[0], key);
     }
     if call.call_time.is_none() {
-        call.call_time = crate::sample::integer(&SCHEMA.fields[1], key);
+        call.call_time = crate::sample::value(&SCHEMA.fields[1], key);
     }
     if call.call_type.is_none() {
-        call.call_type = crate::sample::integer(&SCHEMA.fields[2], key);
+        call.call_type = crate::sample::value(&SCHEMA.fields[2], key);
     }
     if call.call_uuid.is_none() {
-        call.call_uuid = crate::sample::text(&SCHEMA.fields[3], key);
+        call.call_uuid = crate::sample::value(&SCHEMA.fields[3], key);
     }
     if call.deal.is_none() {
-        call.deal = crate::sample::number(&SCHEMA.fields[4], key);
+        call.deal = crate::sample::value(&SCHEMA.fields[4], key);
     }
     if call.duration.is_none() {
-        call.duration = crate::sample::number(&SCHEMA.fields[5], key);
+        call.duration = crate::sample::value(&SCHEMA.fields[5], key);
     }
     if call.file_name.is_none() {
-        call.file_name = crate::sample::text(&SCHEMA.fields[6], key);
+        call.file_name = crate::sample::value(&SCHEMA.fields[6], key);
     }
     if call.left_channel.is_none() {
-        call.left_channel = crate::sample::text(&SCHEMA.fields[7], key);
+        call.left_channel = crate::sample::value(&SCHEMA.fields[7], key);
     }
     if call.left_silence_time.is_none() {
-        call.left_silence_time = crate::sample::number(&SCHEMA.fields[8], key);
+        call.left_silence_time = crate::sample::value(&SCHEMA.fields[8], key);
     }
     if call.left_speech_ratio.is_none() {
-        call.left_speech_ratio = crate::sample::number(&SCHEMA.fields[9], key);
+        call.left_speech_ratio = crate::sample::value(&SCHEMA.fields[9], key);
     }
     if call.left_speed.is_none() {
-        call.left_speed = crate::sample::number(&SCHEMA.fields[10], key);
+        call.left_speed = crate::sample::value(&SCHEMA.fields[10], key);
     }
     if call.right_channel.is_none() {
-        call.right_channel = crate::sample::text(&SCHEMA.fields[11], key);
+        call.right_channel = crate::sample::value(&SCHEMA.fields[11], key);
     }
     if call.right_silence_time.is_none() {
-        call.right_silence_time = crate::sample::number(&SCHEMA.fields[12], key);
+        call.right_silence_time = crate::sample::value(&SCHEMA.fields[12], key);
     }
     if call.right_speech_ratio.is_none() {
-        call.right_speech_ratio = crate::sample::number(&SCHEMA.fields[13], key);
+        call.right_speech_ratio = crate::sample::value(&SCHEMA.fields[13], key);
     }
     if call.right_speed.is_none() {
-        call.right_speed = crate::sample::number(&SCHEMA.fields[14], key);
+        call.right_speed = crate::sample::value(&SCHEMA.fields[14], key);
     }
     if call.staff_id.is_none() {
-        call.staff_id = crate::sample::text(&SCHEMA.fields[15], key);
+        call.staff_id = crate::sample::value(&SCHEMA.fields[15], key);
     }
     if call.status.is_none() {
-        call.status = crate::sample::integer(&SCHEMA.fields[16], key);
+        call.status = crate::sample::value(&SCHEMA.fields[16], key);
     }
     if call.upload_time.is_none() {
-        call.upload_time = crate::sample::integer(&SCHEMA.fields[17], key);
+        call.upload_time = crate::sample::value(&SCHEMA.fields[17], key);
     }
     if call.staff_name.is_none() {
-        call.staff_name = crate::sample::text(&SCHEMA.fields[18], key);
+        call.staff_name = crate::sample::value(&SCHEMA.fields[18], key);
     }
     if call.create_time.is_none() {
-        call.create_time = crate::sample::integer(&SCHEMA.fields[19], key);
+        call.create_time = crate::sample::value(&SCHEMA.fields[19], key);
     }
     if call.inspect_status.is_none() {
-        call.inspect_status = crate::sample::integer(&SCHEMA.fields[20], key);
+        call.inspect_status = crate::sample::value(&SCHEMA.fields[20], key);
     }
     if call.complain_status.is_none() {
-        call.complain_status = crate::sample::integer(&SCHEMA.fields[21], key);
+        call.complain_status = crate::sample::value(&SCHEMA.fields[21], key);
     }
     if call.review_status.is_none() {
-        call.review_status = crate::sample::integer(&SCHEMA.fields[22], key);
+        call.review_status = crate::sample::value(&SCHEMA.fields[22], key);
     }
 }

@@ -44,6 +44,27 @@ fn example<T: serde::de::DeserializeOwned>(field: &Field) -> Option<T> {
     })
 }
 
+/// A value of the field's schema, as the generated type of the field holds it (through its
+/// JSON, so that any type progenitor generates for the field reads it): one of the schema's own
+/// `enum` values when it has some, else a value of its kind; `None` for arrays and objects.
+pub(crate) fn value<T: serde::de::DeserializeOwned>(field: &Field, key: u64) -> Option<T> {
+    let json = if field.values.is_empty() {
+        match field.kind {
+            Kind::String | Kind::Secret => text(field, key).map(serde_json::Value::from),
+            Kind::Integer | Kind::UnixSeconds | Kind::Enum(_) => {
+                integer(field, key).map(serde_json::Value::from)
+            }
+            Kind::Number => number(field, key).map(serde_json::Value::from),
+            Kind::Boolean => boolean(field, key).map(serde_json::Value::from),
+            Kind::Array(_) | Kind::Object(_) | Kind::Other => None,
+        }
+    } else {
+        let pick = field.values[(bits(field, key) % field.values.len() as u64) as usize];
+        serde_json::from_str(pick).ok()
+    }?;
+    serde_json::from_value(json).ok()
+}
+
 /// A text value.
 pub(crate) fn text(field: &Field, key: u64) -> Option<String> {
     example(field).or_else(|| Some(format!("{}-{}", field.name, bits(field, key) % 1000)))
@@ -86,7 +107,6 @@ pub(crate) fn number(field: &Field, key: u64) -> Option<f64> {
 }
 
 /// A boolean value.
-#[allow(dead_code)] // called by `generated.rs` when the schema has a boolean field
 pub(crate) fn boolean(field: &Field, key: u64) -> Option<bool> {
     Some(bits(field, key) & 1 == 1)
 }
@@ -114,5 +134,15 @@ mod tests {
         };
         assert!((1..=5).all(|_| (0..100).all(|k| (1..=5).contains(&integer(&bounded, k).unwrap()))));
         assert_eq!(text(field("call_id"), 7), text(field("call_id"), 7));
+        let listed = Field {
+            values: &["\"gold\"", "\"silver\""],
+            ..*field("call_id")
+        };
+        for key in 0..20 {
+            let tier: String = value(&listed, key).unwrap();
+            assert!(["gold", "silver"].contains(&tier.as_str()), "{tier}");
+        }
+        let ratio: f64 = value(field("left_speech_ratio"), 3).unwrap();
+        assert!(ratio.is_finite());
     }
 }
