@@ -8,7 +8,7 @@
 //! Run them with `cargo test -p ccsqm-cli --test exports`.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 mod common;
-use common::{ccsqm, run_within, stderr, stdout, uuids_of_ndjson, wait_within};
+use common::{ccsqm, read_request, run_within, stderr, stdout, uuids_of_ndjson, wait_within};
 
 const USER_ID: &str = "1611917095665261978";
 const PREVIOUS: &str = "the previous, complete export\n";
@@ -65,30 +65,6 @@ fn respond(mut stream: TcpStream, status: u16, body: &[u8]) {
     );
     let _ = stream.write_all(head.as_bytes());
     let _ = stream.write_all(body);
-}
-
-/// Reads a request's head and its `Content-Length` bytes of body.
-fn read_request(stream: TcpStream) -> std::io::Result<(TcpStream, Vec<u8>)> {
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut reader = BufReader::new(stream);
-    let mut length = 0usize;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-        if line == "\r\n" {
-            break;
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    Ok((reader.into_inner(), body))
 }
 
 /// A page holding the calls numbered `numbers`, each in its own group, with `total`.

@@ -22,7 +22,7 @@ use httpmock::MockServer;
 use serde_json::{json, Value};
 
 mod common;
-use common::{ccsqm, run_timed, stderr, stdout, uuids_of_ndjson};
+use common::{ccsqm, read_request, run_timed, stderr, stdout, uuids_of_ndjson};
 
 const USER_ID: &str = "1611917095665261978";
 
@@ -449,37 +449,13 @@ fn raw_server(answer: fn(TcpStream)) -> String {
         for stream in listener.incoming() {
             let Ok(stream) = stream else { return };
             std::thread::spawn(move || {
-                if let Ok(stream) = read_request(stream) {
+                if let Ok(stream) = read_request(stream).map(|(stream, _)| stream) {
                     answer(stream);
                 }
             });
         }
     });
     format!("http://{addr}")
-}
-
-/// Reads a request's head and its `Content-Length` bytes of body.
-fn read_request(stream: TcpStream) -> std::io::Result<TcpStream> {
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut reader = BufReader::new(stream);
-    let mut length = 0usize;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-        if line == "\r\n" {
-            break;
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    Ok(reader.into_inner())
 }
 
 #[test]

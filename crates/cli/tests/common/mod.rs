@@ -2,7 +2,8 @@
 
 #![allow(dead_code)] // each test file uses its own part
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -101,4 +102,28 @@ pub fn wait_within(child: &mut Child, started: Instant, limit: Duration) -> Exit
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// Reads a request's head and its `Content-Length` bytes of body (for the tests' raw servers).
+pub fn read_request(stream: TcpStream) -> std::io::Result<(TcpStream, Vec<u8>)> {
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut reader = BufReader::new(stream);
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+        if line == "\r\n" {
+            break;
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    Ok((reader.into_inner(), body))
 }
