@@ -392,22 +392,16 @@ fn shapes(spec: &OpenAPI) -> BTreeMap<String, Shape> {
 }
 
 fn enum_values(schema: &Schema) -> BTreeSet<String> {
-    match &schema.schema_kind {
-        SchemaKind::Type(Type::String(s)) => s.enumeration.iter().flatten().cloned().collect(),
-        SchemaKind::Type(Type::Integer(i)) => i
-            .enumeration
-            .iter()
-            .flatten()
-            .map(|v| v.to_string())
-            .collect(),
-        SchemaKind::Type(Type::Number(n)) => n
-            .enumeration
-            .iter()
-            .flatten()
-            .map(|v| v.to_string())
-            .collect(),
-        _ => BTreeSet::new(),
-    }
+    crate::facts::schema_enum(schema)
+        .into_iter()
+        .map(|v| match v {
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Number(n) if !n.is_i64() => {
+                n.as_f64().map(|x| x.to_string()).unwrap_or_default()
+            }
+            other => other.to_string(),
+        })
+        .collect()
 }
 
 fn diff_schemas(old: &OpenAPI, new: &OpenAPI, changes: &mut Vec<Change>) {

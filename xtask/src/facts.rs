@@ -447,24 +447,29 @@ fn inline_enum(schema: &Schema) -> Vec<String> {
     {
         return Vec::new();
     }
+    schema_enum(schema).iter().map(|v| v.to_string()).collect()
+}
+
+/// The values of a schema's `enum` (string, integer or number), in the spec's order.
+pub fn schema_enum(schema: &Schema) -> Vec<serde_json::Value> {
     match &schema.schema_kind {
         SchemaKind::Type(Type::String(s)) => s
             .enumeration
             .iter()
             .flatten()
-            .map(|v| serde_json::Value::from(v.as_str()).to_string())
+            .map(|v| serde_json::Value::from(v.as_str()))
             .collect(),
         SchemaKind::Type(Type::Integer(i)) => i
             .enumeration
             .iter()
             .flatten()
-            .map(|v| v.to_string())
+            .map(|v| (*v).into())
             .collect(),
         SchemaKind::Type(Type::Number(n)) => n
             .enumeration
             .iter()
             .flatten()
-            .map(|v| serde_json::Value::from(*v).to_string())
+            .map(|v| (*v).into())
             .collect(),
         _ => Vec::new(),
     }

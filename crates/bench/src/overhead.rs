@@ -64,7 +64,10 @@ impl Baseline {
         let http = reqwest::Client::new();
         let token: serde_json::Value = http
             .post(format!("{base_url}{TOKEN_PATH}"))
-            .header("X-Token-Expire", "3600")
+            .header(
+                "X-Token-Expire",
+                ccsqm_client::MAX_TOKEN_LIFETIME.as_secs().to_string(),
+            )
             .json(&serde_json::json!({
                 "app_key": DEFAULT_APP_KEY, "app_secret": DEFAULT_APP_SECRET
             }))

@@ -7,6 +7,7 @@ use std::io::{Read, Write};
 
 use anyhow::{Context, Result};
 use ccsqm_client::spec::{Field, Kind, Operation, OperationSpec};
+use ccsqm_client::SessionHeader;
 use jiff::tz::TimeZone;
 use serde_json::{Map, Value};
 
@@ -71,9 +72,7 @@ fn list() -> Result<()> {
         writeln!(out, "{}  {} {}", spec.id, spec.method, spec.path)?;
         writeln!(out, "    {}", spec.summary)?;
         for header in spec.headers {
-            let source = if header.name.eq_ignore_ascii_case("x-UserId")
-                || header.name.eq_ignore_ascii_case("x-app-key")
-            {
+            let source = if SessionHeader::of(header.name).is_some() {
                 " (from the configuration)"
             } else {
                 ""
@@ -247,8 +246,7 @@ fn headers(spec: &OperationSpec, given: &[String]) -> Result<Vec<(String, String
         headers.push((header.name.to_owned(), text));
     }
     for header in spec.headers {
-        let from_config = header.name.eq_ignore_ascii_case("x-UserId")
-            || header.name.eq_ignore_ascii_case("x-app-key");
+        let from_config = SessionHeader::of(header.name).is_some();
         if header.required && !from_config && !headers.iter().any(|(n, _)| n == header.name) {
             return Err(UsageError(format!(
                 "{} requires the header {}: -H {}=VALUE",

@@ -3,6 +3,7 @@
 use std::io::{self, Write};
 
 use ccsqm_client::spec::{Kind, OperationSpec};
+use ccsqm_client::SessionHeader;
 
 use crate::config::{Credentials, Settings};
 
@@ -33,12 +34,13 @@ pub fn write(
         all.push(("Authorization".to_owned(), "Bearer ***".to_owned()));
     }
     for header in operation.headers {
-        if header.name.eq_ignore_ascii_case("x-UserId") {
-            all.push((header.name.to_owned(), settings.user_id.clone()));
-        } else if header.name.eq_ignore_ascii_case("x-app-key") {
-            if let Some(app_key) = &settings.app_key {
-                all.push((header.name.to_owned(), app_key.clone()));
-            }
+        let value = match SessionHeader::of(header.name) {
+            Some(SessionHeader::UserId) => Some(&settings.user_id),
+            Some(SessionHeader::AppKey) => settings.app_key.as_ref(),
+            None => None,
+        };
+        if let Some(value) = value {
+            all.push((header.name.to_owned(), value.clone()));
         }
     }
     all.extend(headers.iter().cloned());

@@ -46,8 +46,8 @@ pub enum BuildError {
     /// Both a Bearer token and an app key and app secret were set: choose one.
     #[error("both a bearer token and an app key/app secret were given: choose one")]
     TwoCredentials,
-    /// The token lifetime is not between 1 and 3600 seconds.
-    #[error("the token lifetime must be 1 to 3600 seconds, not {seconds}")]
+    /// The token lifetime is not between 1 second and [`MAX_TOKEN_LIFETIME`](crate::MAX_TOKEN_LIFETIME).
+    #[error("the token lifetime must be 1 to {} seconds, not {seconds}", crate::MAX_TOKEN_LIFETIME.as_secs())]
     TokenLifetime {
         /// The lifetime asked for, in seconds.
         seconds: u64,
@@ -146,7 +146,7 @@ impl ClientBuilder {
         self
     }
 
-    /// The token lifetime requested with `X-Token-Expire`: 1 s to 3600 s, whole seconds
+    /// The token lifetime requested with `X-Token-Expire`: 1 s to [`MAX_TOKEN_LIFETIME`](crate::MAX_TOKEN_LIFETIME), whole seconds
     /// (default [`DEFAULT_TOKEN_LIFETIME`]). The server's `Expires` decides.
     pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
         self.token_lifetime = lifetime;

@@ -37,7 +37,7 @@ pub use error::{vendor_guidance, ApiError, ErrorKind};
 pub use generated::*;
 pub use page_info::Paging;
 pub use paging::{CallStream, PagingWarning};
-pub use raw::RawResponse;
+pub use raw::{RawResponse, SessionHeader};
 pub use record::CallRecord;
 pub use retry::RetryPolicy;
 pub use secret::Secret;

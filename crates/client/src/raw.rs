@@ -9,6 +9,29 @@ use reqwest::StatusCode;
 use crate::spec::Operation;
 use crate::{ApiError, Client, Error};
 
+/// A header parameter of the spec whose value comes from the client's [`Session`](crate::Session)
+/// rather than from the caller: the operator ID and the app key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionHeader {
+    /// `x-UserId`.
+    UserId,
+    /// `x-app-key`.
+    AppKey,
+}
+
+impl SessionHeader {
+    /// The session header a header parameter named `name` is (ASCII case ignored), if any.
+    pub fn of(name: &str) -> Option<Self> {
+        if name.eq_ignore_ascii_case("x-UserId") {
+            Some(Self::UserId)
+        } else if name.eq_ignore_ascii_case("x-app-key") {
+            Some(Self::AppKey)
+        } else {
+            None
+        }
+    }
+}
+
 /// A successful answer of [`Client::send_raw`].
 #[derive(Clone, Debug)]
 pub struct RawResponse {
@@ -36,12 +59,10 @@ impl Client {
             .request(method, format!("{}{}", self.baseurl(), spec.path))
             .header(ACCEPT, "application/json");
         for header in spec.headers {
-            let session = if header.name.eq_ignore_ascii_case("x-UserId") {
-                Some(self.session().user_id())
-            } else if header.name.eq_ignore_ascii_case("x-app-key") {
-                self.session().app_key()
-            } else {
-                None
+            let session = match SessionHeader::of(header.name) {
+                Some(SessionHeader::UserId) => Some(self.session().user_id()),
+                Some(SessionHeader::AppKey) => self.session().app_key(),
+                None => None,
             };
             if let Some(value) = session {
                 request = request.header(header.name, value);

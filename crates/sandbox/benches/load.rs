@@ -70,7 +70,10 @@ fn body(limit: u64) -> String {
 async fn token(http: &reqwest::Client, url: &str) -> String {
     let response: serde_json::Value = http
         .post(format!("{url}{TOKEN_PATH}"))
-        .header("X-Token-Expire", "3600")
+        .header(
+            "X-Token-Expire",
+            ccsqm_client::MAX_TOKEN_LIFETIME.as_secs().to_string(),
+        )
         .json(&serde_json::json!({"app_key": DEFAULT_APP_KEY, "app_secret": DEFAULT_APP_SECRET}))
         .send()
         .await
