@@ -151,6 +151,15 @@ pub enum Command {
     },
     /// Print the man page (roff), e.g. `ccsqm man > ccsqm.1`.
     Man,
+    /// Set up a profile of the config file, question by question (the app secret without echo;
+    /// answers one a line from stdin when it is not a terminal), checked by one token request
+    /// before anything is written; the secret goes to the keyring when there is one.
+    Configure(crate::configure::ConfigureArgs),
+    /// The configuration in effect: `ccsqm config show`.
+    Config {
+        #[command(subcommand)]
+        command: crate::config_show::ConfigCommand,
+    },
     /// Call any operation of the spec by its operationId, with the same credentials, retries and
     /// timeouts; the JSON response on stdout (like `gh api`).
     Api(Box<ApiArgs>),

@@ -42,7 +42,9 @@ pub fn code(error: &anyhow::Error) -> u8 {
     if let Some(api) = error.downcast_ref::<ApiError>() {
         return of_api(api);
     }
-    if error.downcast_ref::<crate::UsageError>().is_some() {
+    if error.downcast_ref::<crate::UsageError>().is_some()
+        || error.downcast_ref::<crate::config::MissingSettings>().is_some()
+    {
         return USAGE;
     }
     if let Some(partial) = error.downcast_ref::<crate::transcript::PartialFailure>() {

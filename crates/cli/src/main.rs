@@ -3,8 +3,11 @@
 mod api;
 mod args;
 mod config;
+mod config_show;
+mod configure;
 mod dry_run;
 mod exit;
+mod keyring;
 mod operations;
 mod output;
 mod progress;
@@ -51,6 +54,16 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         // `ccsqm ... | head`: the reader is gone, which is not an error of ours.
         Err(e) if exit::is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<config::MissingSettings>().is_some() => {
+            // Our own lines, one per missing setting (each made visible: it names files).
+            let text = e
+                .downcast_ref::<config::MissingSettings>()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            let lines: Vec<_> = text.lines().map(ccsqm_client::visible).collect();
+            eprintln!("ccsqm: {}", lines.join("\n"));
+            ExitCode::from(exit::USAGE)
+        }
         Err(e) => {
             // Server text can be part of the message: it must not drive the terminal.
             eprintln!("ccsqm: {}", ccsqm_client::visible(&message(&e)));
@@ -111,6 +124,12 @@ async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<()> {
         Command::Api(args) => api::run(args, flags).await,
         Command::Token(args) => token(args, flags).await,
         Command::Transcript(args) => transcript::run(args, flags).await,
+        Command::Configure(args) => configure::run(args).await,
+        Command::Config { command } => {
+            // The matches of `show`: they tell a flag from its variable.
+            let flags = flags.subcommand().map(|(_, m)| m).unwrap_or(flags);
+            config_show::run(command, flags)
+        }
         Command::Sandbox(args) => {
             args.check().map_err(UsageError)?;
             Ok(ccsqm_sandbox::serve::serve(args.clone()).await?)
@@ -156,7 +175,8 @@ pub(crate) async fn target_of(
             }),
             user_id: credentials.user_id.clone(),
             app_key: Some(credentials.app_key.clone()),
-            sources: vec![("every setting", "--sandbox".to_owned())],
+            sources: vec![("every setting", config::Origin::Flag("--sandbox"))],
+            profile: String::new(),
         };
         settings.log_sources();
         return Ok((settings, Some(sandbox)));

@@ -461,7 +461,7 @@ fn missing_configuration_is_a_usage_error() {
                 ("CCSQM_BASE_URL", "https://x.example"),
                 ("CCSQM_USER_ID", USER_ID),
             ],
-            "no credentials",
+            "1 setting is missing",
         ),
         (
             &[

@@ -13,6 +13,13 @@ use crate::{Error, Secret};
 /// How many characters of an unreadable body an [`ApiError`] keeps.
 const BODY_START_CHARS: usize = 200;
 
+/// The header in which the client passes the start of an error status's body (credentials
+/// removed, control characters escaped, at most [`BODY_START_CHARS`] characters) from its
+/// transport to [`ApiError`]: the generated code drops the body of a documented status. A
+/// header of this name sent by a server is removed. The generated builders' `ErrorResponse`
+/// carries it too.
+pub(crate) const BODY_START_HEADER: &str = "x-ccsqm-body-start";
+
 /// The vendor's guidance for the documented error statuses of `appraisecall/details`: the
 /// descriptions of `components.responses` in `spec/ccsqm.yaml` (a test compares them).
 const GUIDANCE: [(u16, &str); 4] = [
@@ -115,14 +122,15 @@ pub enum ApiError {
         guidance.map(|g| format!(": {g}")).unwrap_or_default(),
         retry_after.map(|w| format!(" (the server asked to wait {}; not waiting)", human_wait(w)))
             .unwrap_or_default(),
-        body_start.as_ref().map(|b| format!(" (body starts with \"{b}\")")).unwrap_or_default())]
+        body_start.as_ref().map(|b| format!("; the server said: \"{b}\"")).unwrap_or_default())]
     Status {
         /// The HTTP status.
         status: StatusCode,
         /// The vendor's guidance for 400, 401, 404 and 500 (see [`vendor_guidance`]).
         guidance: Option<&'static str>,
-        /// The start of the body, for undocumented statuses whose body was readable (an HTML
-        /// error page from a gateway, say): credentials removed, control characters escaped.
+        /// The start of the body, when it had one (the server's reason for a 400, an HTML
+        /// error page from a gateway): credentials removed, control characters escaped, at
+        /// most 200 characters. Never the token interface's.
         body_start: Option<String>,
         /// The wait the last answer's `Retry-After` asked for, if it had one: the retries had
         /// ended (or the wait was past the retry time), so the client did not wait.
@@ -323,9 +331,11 @@ impl ApiError {
                     }
                 }
             }
-            Error::ErrorResponse(response) => {
-                Self::status_error(response.status(), Some(response.headers()), None)
-            }
+            Error::ErrorResponse(response) => Self::status_error(
+                response.status(),
+                Some(response.headers()),
+                carried_body_start(response.headers(), secrets),
+            ),
             Error::InvalidResponsePayload(bytes, e) => ApiError::UnreadableBody {
                 status: StatusCode::OK,
                 reason: server_text(&e.to_string(), secrets),
@@ -398,9 +408,21 @@ pub(crate) fn human_wait(wait: Duration) -> String {
     }
 }
 
+/// The start of the body the transport passed on in [`BODY_START_HEADER`], with `secrets`
+/// removed (again: the transport removed the ones it had).
+fn carried_body_start(
+    headers: &reqwest::header::HeaderMap,
+    secrets: &[Secret],
+) -> Option<String> {
+    let value = headers.get(BODY_START_HEADER)?;
+    let text = String::from_utf8_lossy(value.as_bytes());
+    let secrets: Vec<&str> = secrets.iter().map(Secret::expose).collect();
+    Some(visible(&redact(&text, &secrets)).into_owned()).filter(|t| !t.is_empty())
+}
+
 /// The first characters of a body, as text: credentials removed (in the whole body first, so
 /// that a cut cannot leave part of one), control characters visible.
-fn body_start(bytes: &[u8], secrets: &[Secret]) -> String {
+pub(crate) fn body_start(bytes: &[u8], secrets: &[Secret]) -> String {
     // Enough past the start that no credential that reaches it can be cut by the window.
     let window = bytes.len().min(BODY_START_CHARS * 4 + 64 * 1024);
     let text = String::from_utf8_lossy(&bytes[..window]);

@@ -249,6 +249,16 @@ async fn send_buffered(
     if body.len() != received {
         headers.insert(reqwest::header::CONTENT_LENGTH, body.len().into());
     }
+    // The generated code drops the body of a documented error status (400, 401, 404, 500):
+    // its start travels on in a header of ours, for the error to show (never a token
+    // interface's, which would carry the token).
+    headers.remove(crate::error::BODY_START_HEADER);
+    if !status.is_success() && !token_operation && !body.is_empty() {
+        let start = crate::error::body_start(&body, &[]);
+        if let Ok(value) = reqwest::header::HeaderValue::from_bytes(start.as_bytes()) {
+            headers.insert(crate::error::BODY_START_HEADER, value);
+        }
+    }
     let mut buffered = http::Response::new(reqwest::Body::from(body));
     *buffered.status_mut() = status;
     *buffered.version_mut() = version;
