@@ -151,11 +151,15 @@ pub enum Command {
     },
     /// Print the man page (roff), e.g. `ccsqm man > ccsqm.1`.
     Man,
-    /// Set up a profile of the config file, question by question (the app secret without echo;
-    /// answers one a line from stdin when it is not a terminal), checked by one token request
-    /// before anything is written; the secret goes to the keyring when there is one.
+    /// Set up a profile (address, user ID, app key and secret), checked by a token request.
+    ///
+    /// Question by question: an empty answer keeps the value shown in [brackets]; the app
+    /// secret is read without echo (answers are read one a line from stdin when it is not a
+    /// terminal). One token request (tokenByAkSk) checks them before anything is written; the
+    /// config file is written atomically with mode 0600, and the secret goes to the operating
+    /// system's keyring when there is one, else into the file (said which).
     Configure(crate::configure::ConfigureArgs),
-    /// The configuration in effect: `ccsqm config show`.
+    /// Show the settings in effect and where each came from: `ccsqm config show`.
     Config {
         #[command(subcommand)]
         command: crate::config_show::ConfigCommand,

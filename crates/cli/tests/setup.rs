@@ -429,3 +429,90 @@ fn a_400_shows_the_servers_reason_escaped_and_without_secrets_under_the_vendors_
     assert!(err.contains("xxxx…"), "{err}");
     assert!(err.len() < 2_000, "bounded: {} bytes", err.len());
 }
+
+/// At a terminal (a pseudo-terminal made by util-linux `script`): the questions are asked
+/// there, the answers echoed, but not the secret.
+#[test]
+fn configure_at_a_terminal_reads_the_secret_without_echo() {
+    use std::io::Read;
+    use std::sync::{Arc, Mutex};
+    if Command::new("script").arg("--version").output().is_err() {
+        panic!("util-linux `script` is needed for the terminal test");
+    }
+    let site = site();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    let command = format!(
+        "{} configure --config {}",
+        env!("CARGO_BIN_EXE_ccsqm"),
+        config.display()
+    );
+    let template = ccsqm_without_keyring();
+    let mut cmd = Command::new("script");
+    cmd.args(["-q", "-e", "-c", &command, "/dev/null"]);
+    for (name, value) in template.get_envs() {
+        match value {
+            Some(value) => cmd.env(name, value),
+            None => cmd.env_remove(name),
+        };
+    }
+    let started = std::time::Instant::now();
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let screen = Arc::new(Mutex::new(Vec::new()));
+    let mut out = child.stdout.take().unwrap();
+    let reader = {
+        let screen = screen.clone();
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = out.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                screen.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+        })
+    };
+    let mut stdin = child.stdin.take().unwrap();
+    let url = site.sandbox.base_url().to_owned();
+    let steps = [
+        ("API address", url.as_str()),
+        ("Token interface address", ""),
+        ("User ID", site.user_id.as_str()),
+        ("App key", site.app_key.as_str()),
+        ("App secret", site.app_secret.as_str()),
+    ];
+    let mut seen = 0;
+    for (prompt, answer) in steps {
+        // Wait for the question before answering: an answer typed earlier would be echoed
+        // by the terminal before ccsqm could turn echo off.
+        loop {
+            let text = String::from_utf8_lossy(&screen.lock().unwrap()).into_owned();
+            if let Some(at) = text[seen..].find(prompt) {
+                seen += at + prompt.len();
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "no {prompt:?} question: {text}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        stdin.write_all(format!("{answer}\r").as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+    let status = wait_within(&mut child, started, Duration::from_secs(60));
+    drop(stdin);
+    reader.join().unwrap();
+    let text = String::from_utf8_lossy(&screen.lock().unwrap()).into_owned();
+    assert!(status.success(), "{text}");
+    assert!(text.contains(&site.user_id), "the answers are echoed: {text}");
+    assert!(!text.contains(&site.app_secret), "the secret is not: {text}");
+    let written = std::fs::read_to_string(&config).unwrap();
+    assert!(written.contains(&site.app_secret), "kept in the file: {written}");
+    assert_eq!(mode(&config), 0o600);
+}
