@@ -408,12 +408,11 @@ pub fn find(
     let loaded = load_profile(connection, flags)?;
     let profile = loaded.profile;
     let profile_name = loaded.described;
-    let flag_or_env = |id: &str, flag: &'static str, env: &'static str| {
-        match flags.given_on_command_line(id) {
+    let flag_or_env =
+        |id: &str, flag: &'static str, env: &'static str| match flags.given_on_command_line(id) {
             Some(false) => Origin::Env(env),
             _ => Origin::Flag(flag),
-        }
-    };
+        };
     let in_profile = |key: &'static str| Origin::Profile {
         key,
         profile: profile_name.clone(),
@@ -465,9 +464,12 @@ pub fn find(
     if let Some(path) = &connection.token_file {
         match flags.given_on_command_line("token_file") {
             Some(false) => {
-                environment.token = Some((Place::File(path.clone()), Origin::Env("CCSQM_TOKEN_FILE")))
+                environment.token =
+                    Some((Place::File(path.clone()), Origin::Env("CCSQM_TOKEN_FILE")))
             }
-            _ => command_line.token = Some((Place::File(path.clone()), Origin::Flag("--token-file"))),
+            _ => {
+                command_line.token = Some((Place::File(path.clone()), Origin::Flag("--token-file")))
+            }
         }
     }
     if let Some(path) = &connection.app_secret_file {

@@ -66,13 +66,12 @@ fn show(args: &ShowArgs, flags: &clap::ArgMatches) -> Result<()> {
         env_secret("CCSQM_APP_SECRET"),
     )?;
     let missing = found.missing();
-    let clap_origin = |id: &str, flag: &'static str, env: &'static str| match flags
-        .given_on_command_line(id)
-    {
-        Some(true) => Origin::Flag(flag),
-        Some(false) => Origin::Env(env),
-        None => Origin::Default,
-    };
+    let clap_origin =
+        |id: &str, flag: &'static str, env: &'static str| match flags.given_on_command_line(id) {
+            Some(true) => Origin::Flag(flag),
+            Some(false) => Origin::Env(env),
+            None => Origin::Default,
+        };
     let shown = |found: &Option<(String, Origin)>| {
         (
             found.as_ref().map(|(v, _)| v.clone()),
@@ -235,7 +234,13 @@ fn show(args: &ShowArgs, flags: &clap::ArgMatches) -> Result<()> {
                     from(row.origin.as_ref()),
                 ]);
             }
-            let width = |i: usize| lines.iter().map(|l| l[i].chars().count()).max().unwrap_or(0);
+            let width = |i: usize| {
+                lines
+                    .iter()
+                    .map(|l| l[i].chars().count())
+                    .max()
+                    .unwrap_or(0)
+            };
             let (w0, w1) = (width(0), width(1));
             for [setting, value, from] in &lines {
                 let line = format!("{setting:<w0$}  {value:<w1$}  {from}");

@@ -96,13 +96,14 @@ pub async fn run(args: &ConfigureArgs) -> Result<()> {
             .map_err(|why| UsageError(format!("config file {}: {why}", path.display())))?,
         Err(_) => String::new(),
     };
-    let mut document: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
-        UsageError(format!(
-            "config file {}: not valid TOML ({}); fix it or name another file with --config",
-            path.display(),
-            e.message()
-        ))
-    })?;
+    let mut document: toml_edit::DocumentMut =
+        text.parse().map_err(|e: toml_edit::TomlError| {
+            UsageError(format!(
+                "config file {}: not valid TOML ({}); fix it or name another file with --config",
+                path.display(),
+                e.message()
+            ))
+        })?;
     let current = current(&path, &text, &args.profile)?;
 
     let stdin = std::io::stdin();
@@ -259,10 +260,7 @@ fn current(path: &Path, text: &str, name: &str) -> Result<Current> {
                 Some((secret, format!("in the keyring, account {account:?}"))),
                 None,
             ),
-            Err(why) => (
-                None,
-                Some(format!("the keyring entry {account:?}: {why}")),
-            ),
+            Err(why) => (None, Some(format!("the keyring entry {account:?}: {why}"))),
         },
         (None, None, None) => (None, None),
     };
@@ -417,7 +415,12 @@ impl<R: BufRead> Prompter<R> {
     /// An answer that cannot be empty (an empty line keeps `current`).
     fn required(&mut self, question: &str, current: Option<&str>) -> Result<String> {
         loop {
-            self.prompt(question, current.map(|c| ccsqm_client::visible(c).into_owned()).as_deref());
+            self.prompt(
+                question,
+                current
+                    .map(|c| ccsqm_client::visible(c).into_owned())
+                    .as_deref(),
+            );
             let answer = self.line(question)?;
             match (answer.is_empty(), current) {
                 (false, _) => return Ok(answer),
@@ -491,9 +494,12 @@ mod tests {
 
     /// The settings `ccsqm details --config <path>` resolves, as `find` gives them.
     fn found(path: &Path) -> crate::config::Found {
-        let cli = crate::args::try_parse_from(["ccsqm", "details", "--config"].into_iter().map(
-            std::ffi::OsString::from,
-        ).chain([path.as_os_str().to_owned()]))
+        let cli = crate::args::try_parse_from(
+            ["ccsqm", "details", "--config"]
+                .into_iter()
+                .map(std::ffi::OsString::from)
+                .chain([path.as_os_str().to_owned()]),
+        )
         .unwrap();
         let crate::args::Command::Details(details) = cli.command else {
             unreachable!()
@@ -522,10 +528,16 @@ mod tests {
         )
         .unwrap();
         assert!(note.contains("in the keyring"), "{note}");
-        assert!(notes.iter().any(|n| n.contains("removed token")), "{notes:?}");
+        assert!(
+            notes.iter().any(|n| n.contains("removed token")),
+            "{notes:?}"
+        );
         let text = document.to_string();
         assert!(!text.contains(&secret) && !text.contains("old"), "{text}");
-        assert!(text.starts_with("# mine\n[other]\nuser_id = \"x\""), "{text}");
+        assert!(
+            text.starts_with("# mine\n[other]\nuser_id = \"x\""),
+            "{text}"
+        );
         write_atomically(&path, text.as_bytes()).unwrap();
         #[cfg(unix)]
         {

@@ -43,7 +43,9 @@ pub fn code(error: &anyhow::Error) -> u8 {
         return of_api(api);
     }
     if error.downcast_ref::<crate::UsageError>().is_some()
-        || error.downcast_ref::<crate::config::MissingSettings>().is_some()
+        || error
+            .downcast_ref::<crate::config::MissingSettings>()
+            .is_some()
     {
         return USAGE;
     }

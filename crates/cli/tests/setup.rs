@@ -32,8 +32,11 @@ fn runtime() -> tokio::runtime::Runtime {
 /// `ccsqm` where no keyring can be reached (no D-Bus session bus): the fallback is tested.
 fn ccsqm_without_keyring() -> Command {
     let mut cmd = ccsqm();
-    cmd.env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/ccsqm-test-bus")
-        .env("XDG_RUNTIME_DIR", "/nonexistent");
+    cmd.env(
+        "DBUS_SESSION_BUS_ADDRESS",
+        "unix:path=/nonexistent/ccsqm-test-bus",
+    )
+    .env("XDG_RUNTIME_DIR", "/nonexistent");
     cmd
 }
 
@@ -183,14 +186,20 @@ fn configure_keeps_the_other_profiles_and_comments_and_writes_nothing_on_a_short
     let site = site();
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.toml");
-    let other = "# my settings\n[prod]\ndomain = \"ccsqm.example\" # the real one\nuser_id = \"7\"\n";
+    let other =
+        "# my settings\n[prod]\ndomain = \"ccsqm.example\" # the real one\nuser_id = \"7\"\n";
     std::fs::write(&config, other).unwrap();
 
     // stdin ends before the secret: exit 2, the file untouched.
     let output = configure(
         &config,
         &["--profile", "lab"],
-        &format!("{}\n\n{}\n{}\n", site.sandbox.base_url(), site.user_id, site.app_key),
+        &format!(
+            "{}\n\n{}\n{}\n",
+            site.sandbox.base_url(),
+            site.user_id,
+            site.app_key
+        ),
     );
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(2), "{err}");
@@ -223,7 +232,16 @@ fn configure_keeps_the_other_profiles_and_comments_and_writes_nothing_on_a_short
     assert_eq!(mode(&config), 0o600);
 
     let output = run(ccsqm()
-        .args(["details", "-o", "ndjson", "--limit", "2", "--profile", "lab", "--config"])
+        .args([
+            "details",
+            "-o",
+            "ndjson",
+            "--limit",
+            "2",
+            "--profile",
+            "lab",
+            "--config",
+        ])
         .arg(&config));
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
 }
@@ -241,8 +259,7 @@ fn config_show_says_each_value_and_where_it_came_from_and_masks_secrets() {
         ),
     )
     .unwrap();
-    std::fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o600))
-        .unwrap();
+    std::fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     // A symbolic link to it: the real path is shown.
     let link = dir.path().join("link.toml");
     std::os::unix::fs::symlink(&config, &link).unwrap();
@@ -257,7 +274,10 @@ fn config_show_says_each_value_and_where_it_came_from_and_masks_secrets() {
     let shown: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(
         shown["config_file"]["path"],
-        std::fs::canonicalize(&config).unwrap().display().to_string()
+        std::fs::canonicalize(&config)
+            .unwrap()
+            .display()
+            .to_string()
     );
     assert_eq!(shown["config_file"]["source"], "flag");
     assert_eq!(shown["profile"]["name"], "default");
@@ -292,7 +312,10 @@ fn config_show_says_each_value_and_where_it_came_from_and_masks_secrets() {
         .env("CCSQM_APP_SECRET", &env_secret));
     let out = stdout(&output);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert!(!out.contains(&env_secret) && !out.contains(&secret), "{out}");
+    assert!(
+        !out.contains(&env_secret) && !out.contains(&secret),
+        "{out}"
+    );
     let line = out.lines().find(|l| l.starts_with("app secret")).unwrap();
     assert!(
         line.contains("********") && line.contains("environment: CCSQM_APP_SECRET"),
@@ -327,7 +350,11 @@ fn missing_settings_are_reported_together_before_any_request() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    for command in [&["details"][..], &["transcript", "3b9cd7a9-d38c-4aa0-a35d-77f6abb9f497"], &["token"]] {
+    for command in [
+        &["details"][..],
+        &["transcript", "3b9cd7a9-d38c-4aa0-a35d-77f6abb9f497"],
+        &["token"],
+    ] {
         let output = run(ccsqm().args(command).env("CCSQM_BASE_URL", &url));
         let err = stderr(&output);
         assert_eq!(output.status.code(), Some(2), "{command:?}: {err}");
@@ -358,7 +385,10 @@ fn missing_settings_are_reported_together_before_any_request() {
         .env("CCSQM_USER_ID", "7"));
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(2), "{err}");
-    assert!(err.contains("1 setting is missing") && err.contains("credentials"), "{err}");
+    assert!(
+        err.contains("1 setting is missing") && err.contains("credentials"),
+        "{err}"
+    );
     let output = run(ccsqm()
         .args(["details", "--dry-run"])
         .env("CCSQM_BASE_URL", &url)
@@ -383,7 +413,10 @@ fn a_400_shows_the_servers_reason_escaped_and_without_secrets_under_the_vendors_
             .header("content-type", "application/json")
             .body(&body);
     });
-    for command in [&["details", "-o", "ndjson"][..], &["transcript", "3b9cd7a9-d38c-4aa0-a35d-77f6abb9f497"]] {
+    for command in [
+        &["details", "-o", "ndjson"][..],
+        &["transcript", "3b9cd7a9-d38c-4aa0-a35d-77f6abb9f497"],
+    ] {
         let output = run(ccsqm()
             .args(command)
             .env("CCSQM_BASE_URL", server.base_url())
@@ -397,10 +430,14 @@ fn a_400_shows_the_servers_reason_escaped_and_without_secrets_under_the_vendors_
         );
         assert!(err.contains(&reason), "the server's reason: {err}");
         let guidance_at = err.find("Incorrect request").unwrap();
-        assert!(err.find(&reason).unwrap() > guidance_at, "after the guidance: {err}");
+        assert!(
+            err.find(&reason).unwrap() > guidance_at,
+            "after the guidance: {err}"
+        );
         assert!(!err.contains(&token), "no token: {err}");
         assert!(
-            !err.chars().any(|c| c == '\u{1b}' || c == '\u{7}' || c == '\u{202e}'),
+            !err.chars()
+                .any(|c| c == '\u{1b}' || c == '\u{7}' || c == '\u{202e}'),
             "no control character: {err:?}"
         );
         assert!(err.contains(r"\u{1b}]0;pwned"), "shown escaped: {err}");
@@ -510,9 +547,41 @@ fn configure_at_a_terminal_reads_the_secret_without_echo() {
     reader.join().unwrap();
     let text = String::from_utf8_lossy(&screen.lock().unwrap()).into_owned();
     assert!(status.success(), "{text}");
-    assert!(text.contains(&site.user_id), "the answers are echoed: {text}");
-    assert!(!text.contains(&site.app_secret), "the secret is not: {text}");
+    assert!(
+        text.contains(&site.user_id),
+        "the answers are echoed: {text}"
+    );
+    assert!(
+        !text.contains(&site.app_secret),
+        "the secret is not: {text}"
+    );
     let written = std::fs::read_to_string(&config).unwrap();
-    assert!(written.contains(&site.app_secret), "kept in the file: {written}");
+    assert!(
+        written.contains(&site.app_secret),
+        "kept in the file: {written}"
+    );
     assert_eq!(mode(&config), 0o600);
+}
+
+#[test]
+fn a_servers_own_body_start_header_is_not_taken_for_its_body() {
+    use httpmock::MockServer;
+    let server = MockServer::start();
+    let forged = unique("forged reason");
+    server.mock(|when, then| {
+        when.method(httpmock::Method::POST);
+        then.status(404).header("x-ccsqm-body-start", &forged);
+    });
+    let output = run(ccsqm()
+        .args(["details", "-o", "ndjson"])
+        .env("CCSQM_BASE_URL", server.base_url())
+        .env("CCSQM_TOKEN", unique("tok"))
+        .env("CCSQM_USER_ID", "7"));
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(4), "{err}");
+    assert!(err.contains("The requested content is not found"), "{err}");
+    assert!(
+        !err.contains(&forged) && !err.contains("the server said"),
+        "{err}"
+    );
 }

@@ -410,10 +410,7 @@ pub(crate) fn human_wait(wait: Duration) -> String {
 
 /// The start of the body the transport passed on in [`BODY_START_HEADER`], with `secrets`
 /// removed (again: the transport removed the ones it had).
-fn carried_body_start(
-    headers: &reqwest::header::HeaderMap,
-    secrets: &[Secret],
-) -> Option<String> {
+fn carried_body_start(headers: &reqwest::header::HeaderMap, secrets: &[Secret]) -> Option<String> {
     let value = headers.get(BODY_START_HEADER)?;
     let text = String::from_utf8_lossy(value.as_bytes());
     let secrets: Vec<&str> = secrets.iter().map(Secret::expose).collect();
