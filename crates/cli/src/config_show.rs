@@ -53,6 +53,12 @@ pub fn run(command: &ConfigCommand, flags: &clap::ArgMatches) -> Result<()> {
 
 fn show(args: &ShowArgs, flags: &clap::ArgMatches) -> Result<()> {
     let c = &args.connection;
+    if c.sandbox {
+        eprintln!(
+            "ccsqm: with --sandbox, the address and credentials are the built-in sandbox's; \
+             without it, these:"
+        );
+    }
     let env_secret = |name: &str| {
         std::env::var(name)
             .ok()
