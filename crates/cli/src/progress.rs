@@ -56,6 +56,20 @@ impl Bar {
         }
     }
 
+    /// Whether the bar is drawn (stderr is a terminal, and not `-q`).
+    pub fn is_drawn(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// Runs `f` with the bar hidden, then draws it again: what `f` writes to the terminal is
+    /// not drawn over, nor draws over the bar.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.0 {
+            Some(bar) => bar.suspend(f),
+            None => f(),
+        }
+    }
+
     /// Removes the bar.
     pub fn finish(&self) {
         if let Some(bar) = &self.0 {

@@ -125,7 +125,12 @@ fn write_with(
     formulas: CsvFormulas,
     records: &[CallRecord],
 ) -> io::Result<Vec<u8>> {
-    let mut writer = CallWriter::new(Vec::new(), format, TimeZone::UTC).csv_formulas(formulas);
+    let mut writer = CallWriter::new(
+        Vec::new(),
+        format,
+        super::cells::Zone::parse("UTC").unwrap(),
+    )
+    .csv_formulas(formulas);
     for record in records {
         writer.write(record)?;
     }
