@@ -17,7 +17,8 @@ impl Bar {
         }
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
         let style = ProgressStyle::with_template(
-            "{bar:30} {human_pos}/{human_len} calls  {rate} calls/s  {msg} at a time  ETA {eta}",
+            // The bar takes what the terminal's width leaves: the line never wraps.
+            "{wide_bar} {human_pos}/{human_len} calls  {rate} calls/s  {msg} at a time  ETA {eta}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .with_key(
