@@ -556,6 +556,7 @@ fn jq_runs_on_each_call_strings_raw() {
         &["--jq", "env"],
         &["--jq", ".", "-o", "csv"],
         &["--jq", ".", "-o", "table"],
+        &["--jq", ".", "--with-transcript"],
     ] {
         let output = run(args);
         assert_eq!(

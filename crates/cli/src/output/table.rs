@@ -122,7 +122,7 @@ impl Table {
     pub fn write(&mut self, out: &mut dyn Write, record: &CallRecord) -> io::Result<()> {
         let row = self.cells(record)?;
         if self.widths.is_some() {
-            return self.render(out, &[row], false);
+            return self.render(out, &[row]);
         }
         self.pending.push(row);
         if self.pending.len() >= self.sample {
@@ -161,11 +161,11 @@ impl Table {
         self.widths = Some(widths);
         let mut rows = vec![headers];
         rows.append(&mut self.pending);
-        self.render(out, &rows, true)
+        self.render(out, &rows)
     }
 
     /// Writes `rows` in the fixed widths, each on one line, cut to its columns.
-    fn render(&self, out: &mut dyn Write, rows: &[Vec<String>], _header: bool) -> io::Result<()> {
+    fn render(&self, out: &mut dyn Write, rows: &[Vec<String>]) -> io::Result<()> {
         let Some(widths) = &self.widths else {
             return Ok(());
         };
