@@ -241,14 +241,10 @@ impl Table {
     }
 }
 
-/// The width of `text` on a terminal, as comfy-table measures it.
+/// The width of `text` on a terminal (columns: two for a Chinese character, none for a
+/// combining accent), as comfy-table measures it.
 fn display_width(text: &str) -> usize {
-    let mut table = comfy_table::Table::new();
-    table.add_row(vec![text]);
-    table
-        .column_max_content_widths()
-        .first()
-        .map_or(0, |w| usize::from(*w))
+    unicode_width::UnicodeWidthStr::width(text)
 }
 
 /// The widths of the columns that fit in `max` (all when there is no limit), given the width
