@@ -25,7 +25,7 @@ use super::cells::{self, Zone};
 /// Space between two columns.
 const GAP: usize = 2;
 /// The narrowest a column is made to fit (a narrower content keeps its own width).
-const MIN_WIDTH: usize = 6;
+const MIN_WIDTH: usize = 8;
 
 /// Which of the default columns hold free text (agent, channels, UUID).
 const DEFAULT_TEXT: [bool; 8] = [false, true, false, false, false, true, true, true];
