@@ -286,6 +286,7 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
         let pinned = args.concurrency.map(|n| usize::try_from(n).unwrap_or(1));
         let concurrency = pinned.unwrap_or(4);
         let progress = progress::Bar::new(cli.quiet || !args.all);
+        let started = std::time::Instant::now();
         let mut calls = args.all.then(|| {
             let calls = client
                 .calls(request.clone())
@@ -314,7 +315,18 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
             eprintln!("ccsqm: warning: {warning}");
         }
         result?;
-        return sink.commit();
+        sink.commit()?;
+        if let Some(calls) = calls.as_ref().filter(|_| !cli.quiet) {
+            let summary = summary::Summary {
+                calls: calls.received(),
+                pages: calls.pages(),
+                elapsed: started.elapsed(),
+                retries: client.session().retries(),
+                warnings: calls.warnings().len(),
+            };
+            eprintln!("ccsqm: {summary}");
+        }
+        return Ok(());
     }
     let (page_number, limit) = (request.page.get(), request.limit.get());
     let table_width = output::table::available_width(terminal);
