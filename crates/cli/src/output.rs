@@ -181,26 +181,22 @@ impl<W: Write> CallWriter<W> {
                 self.out.write_all(b"\n")
             }
             Kind::JsonArray => {
+                check_finite(&record.call)?;
+                let (out, elements) = (&mut self.out, &mut self.elements);
                 match (&self.jq, &self.fields) {
                     (None, None) => {
-                        let first = self.elements == 0;
-                        self.out.write_all(if first { b"\n" } else { b",\n" })?;
-                        serde_json::to_writer(&mut self.out, record)?;
-                        self.elements += 1;
+                        next_element(out, elements)?;
+                        serde_json::to_writer(out, record)?;
                     }
                     (None, Some(fields)) => {
                         let pairs = selected(record, fields)?;
-                        let first = self.elements == 0;
-                        self.out.write_all(if first { b"\n" } else { b",\n" })?;
-                        fields::write_object(&mut self.out, &pairs)?;
-                        self.elements += 1;
+                        next_element(out, elements)?;
+                        fields::write_object(out, &pairs)?;
                     }
                     (Some(jq), _) => {
                         let input = jq_input(record, self.fields.as_deref())?;
-                        let (out, elements) = (&mut self.out, &mut self.elements);
                         jq.run(&input, |v| {
-                            out.write_all(if *elements == 0 { b"\n" } else { b",\n" })?;
-                            *elements += 1;
+                            next_element(out, elements)?;
                             jq::write_json(out, &v)
                         })?;
                     }
@@ -298,6 +294,13 @@ impl<W: Write> CallWriter<W> {
             }
         }
     }
+}
+
+/// Starts the next element of a JSON array: each on its own line, after a comma but the first.
+fn next_element(out: &mut impl Write, elements: &mut u64) -> io::Result<()> {
+    out.write_all(if *elements == 0 { b"\n" } else { b",\n" })?;
+    *elements += 1;
+    Ok(())
 }
 
 /// A call's `fields`, in their order, as JSON values.
