@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::output::{CsvFormulas, Format};
+use crate::output::cells::Zone;
+use crate::output::{CsvFormulas, CsvStyle, Format};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -32,7 +33,7 @@ pub struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
-    /// No progress bar.
+    /// No progress bar, table footer or export summary on stderr (warnings and errors stay).
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
@@ -211,6 +212,28 @@ pub struct DetailsArgs {
     /// '; numbers never change) or keep them as sent.
     #[arg(help_heading = "Output", long, value_enum, default_value_t = CsvFormulas::Neutralise)]
     pub csv_formulas: CsvFormulas,
+
+    /// CSV columns: machine (as the API sends them: Unix seconds, codes) or readable (RFC 3339
+    /// times in --tz, and beside each code its name: status_name, call_type_name).
+    #[arg(help_heading = "Output", long, value_enum, default_value_t = CsvStyle::Machine)]
+    pub csv_style: CsvStyle,
+
+    /// The time zone of the times shown (the table, --csv-style readable): an IANA name such as
+    /// Europe/Paris, UTC, or local (TZ, else the system's) [default: local].
+    #[arg(help_heading = "Output", long, value_name = "ZONE", value_parser = Zone::parse)]
+    pub tz: Option<Zone>,
+
+    /// Only these fields of each call, in this order (table, csv, ndjson, json): the spec's
+    /// names of a call's fields and call_group_id, comma-separated or repeated (see `ccsqm
+    /// schema call`); an unknown name is refused with the list.
+    #[arg(help_heading = "Output", long, value_name = "FIELD,...")]
+    pub fields: Vec<String>,
+
+    /// A jq filter (jaq) on JSON output, like gh --jq: run on each call as ndjson writes it
+    /// (with --all -o json, its results are the array's elements), or on the API's response
+    /// for -o json of one page; each result on its own line, strings raw.
+    #[arg(help_heading = "Output", long, value_name = "EXPR")]
+    pub jq: Option<String>,
 
     /// Write to this file instead of stdout. A regular file (or a new one) is written to a
     /// temporary file beside it, renamed over it on success, so a failed or interrupted export

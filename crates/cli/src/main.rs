@@ -14,6 +14,7 @@ mod progress;
 mod request;
 mod signals;
 mod sink;
+mod summary;
 mod timearg;
 mod transcript;
 
@@ -258,12 +259,16 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
         .as_deref()
         .map(sink::Target::check)
         .transpose()?;
+    let choice = output::choice::Choice::of(args)?;
     let format = match args.output {
         Some(format) => format,
-        // A terminal's table cannot hold segments: lines of JSON.
-        None if args.with_transcript && args.output_file.is_none() => Format::Ndjson,
+        // A terminal's table cannot hold segments, nor --jq's results: lines of JSON.
+        None if (args.with_transcript || choice.jq.is_some()) && args.output_file.is_none() => {
+            Format::Ndjson
+        }
         None => default_format(args, target.as_ref())?,
     };
+    choice.check(format, args)?;
     if args.with_transcript && format != Format::Ndjson {
         anyhow::bail!(UsageError(
             "--with-transcript adds segments to each call's line: use --output ndjson (table \
@@ -284,9 +289,16 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
     signals::install().context("listening for signals")?;
     let replaced_on_success = matches!(target, Some(sink::Target::Replace { .. }));
     let mut sink = sink::Sink::open(target)?;
+    let terminal = args.output_file.is_none() && std::io::stdout().is_terminal();
     if format == Format::Json && !args.all {
         let page = client.details_page(request).await?;
-        output::write_page_json(&mut sink, &page)?;
+        output::write_page(
+            &mut sink,
+            &page,
+            choice.fields.as_deref(),
+            choice.jq.as_ref(),
+            terminal,
+        )?;
         return sink.commit();
     }
     if args.with_transcript {
@@ -294,6 +306,7 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
         let pinned = args.concurrency.map(|n| usize::try_from(n).unwrap_or(1));
         let concurrency = pinned.unwrap_or(4);
         let progress = progress::Bar::new(cli.quiet || !args.all);
+        let started = std::time::Instant::now();
         let mut calls = args.all.then(|| {
             let calls = client
                 .calls(request.clone())
@@ -322,27 +335,71 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
             eprintln!("ccsqm: warning: {warning}");
         }
         result?;
-        return sink.commit();
+        sink.commit()?;
+        if let Some(calls) = calls.as_ref().filter(|_| !cli.quiet) {
+            let summary = summary::Summary {
+                calls: calls.received(),
+                pages: calls.pages(),
+                elapsed: started.elapsed(),
+                retries: client.session().retries(),
+                warnings: calls.warnings().len(),
+            };
+            eprintln!("ccsqm: {summary}");
+        }
+        return Ok(());
     }
-    let mut writer = CallWriter::new(&mut sink, format, jiff::tz::TimeZone::system())
-        .csv_formulas(args.csv_formulas);
+    let (page_number, limit) = (request.page.get(), request.limit.get());
+    let table_width = output::table::available_width(terminal);
+    let mut writer = CallWriter::new(&mut sink, format, choice.zone.clone())
+        .csv_formulas(args.csv_formulas)
+        .csv_style(args.csv_style)
+        .fields(choice.fields.clone())
+        .jq(choice.jq, terminal)
+        .table_layout(table_width, usize::try_from(limit).unwrap_or(100));
+    let mut footer = None;
+    let mut summary = None;
     if args.all {
-        export_all(
-            cli,
-            args,
-            &client,
-            request,
-            &mut writer,
-            replaced_on_success,
-        )
-        .await?;
+        summary = Some(
+            export_all(
+                cli,
+                args,
+                &client,
+                request,
+                &mut writer,
+                replaced_on_success,
+                terminal,
+            )
+            .await?,
+        );
     } else {
-        for record in ccsqm_models::CallRecord::from_page(client.details_page(request).await?) {
+        let page = client.details_page(request).await?;
+        let total = page
+            .paging
+            .as_ref()
+            .and_then(|p| p.total)
+            .and_then(|t| u64::try_from(t).ok());
+        let mut shown = 0;
+        for record in ccsqm_models::CallRecord::from_page(page) {
             writer.write(&record)?;
+            shown += 1;
+        }
+        if format == Format::Table {
+            footer = Some(summary::page_footer(shown, total, page_number, limit));
         }
     }
     writer.finish()?;
-    sink.commit()
+    sink.commit()?;
+    // After the rows: on a terminal, the last lines under the table.
+    match (footer, summary) {
+        (Some(footer), _) if !cli.quiet => eprintln!("{footer}"),
+        (_, Some(summary)) if !cli.quiet => eprintln!("ccsqm: {summary}"),
+        (_, Some(summary)) if summary.warnings > 0 => eprintln!(
+            "ccsqm: {} call(s) written, with {} paging warning(s)",
+            summary.calls, summary.warnings
+        ),
+        _ => {}
+    }
+    Ok(())
 }
 
 /// `--all`: every call, each paging warning on stderr as it is found, and their count at the
@@ -355,7 +412,9 @@ async fn export_all(
     request: ccsqm_client::types::AppraisecallDetailsRequest,
     writer: &mut CallWriter<&mut sink::Sink>,
     replaced_on_success: bool,
-) -> Result<()> {
+    terminal: bool,
+) -> Result<summary::Summary> {
+    let started = std::time::Instant::now();
     let calls = client.calls(request).allow_partial(args.allow_partial);
     // `--concurrency N` pins it; without it, it adapts to the server (up to 32 pages at a time).
     let mut calls = match args.concurrency {
@@ -363,6 +422,9 @@ async fn export_all(
         None => calls.adaptive(),
     };
     let progress = progress::Bar::new(cli.quiet);
+    // Rows and the bar on one terminal: rows are written with the bar hidden, then it is drawn
+    // again under them (neither draws over the other).
+    let shared_terminal = terminal && progress.is_drawn();
     let mut shown = 0;
     let result = loop {
         let next = calls.next().await;
@@ -372,7 +434,13 @@ async fn export_all(
         shown = calls.warnings().len();
         match next {
             Some(Ok(record)) => {
-                writer.write(&record)?;
+                match shared_terminal {
+                    true => progress.suspend(|| {
+                        writer.write(&record)?;
+                        writer.flush()
+                    })?,
+                    false => writer.write(&record)?,
+                }
                 progress.update(calls.received(), calls.total(), calls.current_concurrency());
             }
             Some(Err(error)) => break Err(error),
@@ -400,11 +468,13 @@ async fn export_all(
             "the export failed after {received} call(s){warnings}"
         ))),
         Err(error) => Err(error.into()),
-        Ok(()) if shown > 0 => {
-            eprintln!("ccsqm: {received} call(s) written{warnings}");
-            Ok(())
-        }
-        Ok(()) => Ok(()),
+        Ok(()) => Ok(summary::Summary {
+            calls: received,
+            pages: calls.pages(),
+            elapsed: started.elapsed(),
+            retries: client.session().retries(),
+            warnings: shown,
+        }),
     }
 }
 

@@ -4,9 +4,12 @@ use std::io::{self, Write};
 
 use ccsqm_client::spec::schemas::CALL;
 use ccsqm_models::types::Call;
-use ccsqm_models::{AppraisecallDetailsResponse, CallExt, CallRecord, CallType, InspectionStatus};
-use jiff::tz::TimeZone;
+use ccsqm_models::{AppraisecallDetailsResponse, CallRecord};
 use serde_json::Value;
+
+use self::cells::Zone;
+use self::jq::Jq;
+use self::table::Table;
 
 /// `--output`: how calls are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -18,8 +21,9 @@ pub enum Format {
     Ndjson,
     /// A header row, then one call per row: call_group_id and every call field.
     Csv,
-    /// For people: a chosen set of columns (local time, agent, type and status by name,
-    /// duration, speech ratios, UUID); csv and ndjson carry every field.
+    /// For people: a chosen set of columns (time in --tz, agent, type and status by name,
+    /// duration, speech ratios, UUID) or --fields, fitted to the terminal's width; csv and
+    /// ndjson carry every field.
     Table,
 }
 
@@ -55,12 +59,33 @@ pub enum CsvFormulas {
 /// neutralises them (which is itself quoted, so that the change can be undone).
 const FORMULA_STARTS: [char; 7] = ['=', '+', '-', '@', '\t', '\r', '\''];
 
+/// `--csv-style`: how CSV shows times and codes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum CsvStyle {
+    /// As the API sends them: times in Unix seconds, codes as numbers.
+    #[default]
+    Machine,
+    /// For people: times in RFC 3339 in the --tz time zone, and beside each code a
+    /// `<field>_name` column with its name (status_name, call_type_name).
+    Readable,
+}
+
 /// Writes calls one at a time, as they arrive.
 pub struct CallWriter<W: Write> {
     out: W,
     kind: Kind,
     header_done: bool,
     csv_formulas: CsvFormulas,
+    csv_style: CsvStyle,
+    zone: Zone,
+    fields: Option<Vec<&'static str>>,
+    jq: Option<Jq>,
+    /// Strings from `--jq` are escaped: stdout is a terminal.
+    terminal: bool,
+    /// Elements of the JSON array written so far.
+    elements: u64,
+    table_width: Option<usize>,
+    table_sample: usize,
 }
 
 enum Kind {
@@ -68,24 +93,34 @@ enum Kind {
     /// A JSON array of call records, one per line.
     JsonArray,
     Csv,
-    Table(TimeZone),
+    /// Made at the first call, with the options set by then.
+    Table(Option<Box<Table>>),
 }
 
 impl<W: Write> CallWriter<W> {
     /// A writer of `format` (for [`Format::Json`], a JSON array of calls; one page as the
-    /// API's response is [`write_page_json`]). `tz` is the time zone of the table's times.
-    pub fn new(out: W, format: Format, tz: TimeZone) -> Self {
+    /// API's response is [`write_page_json`]). `zone` is the time zone of the times shown
+    /// (the table, readable CSV).
+    pub fn new(out: W, format: Format, zone: Zone) -> Self {
         let kind = match format {
             Format::Ndjson => Kind::Ndjson,
             Format::Json => Kind::JsonArray,
             Format::Csv => Kind::Csv,
-            Format::Table => Kind::Table(tz),
+            Format::Table => Kind::Table(None),
         };
         Self {
             out,
             kind,
             header_done: false,
             csv_formulas: CsvFormulas::default(),
+            csv_style: CsvStyle::default(),
+            zone,
+            fields: None,
+            jq: None,
+            terminal: false,
+            elements: 0,
+            table_width: None,
+            table_sample: 100,
         }
     }
 
@@ -95,37 +130,117 @@ impl<W: Write> CallWriter<W> {
         self
     }
 
+    /// How CSV shows times and codes (default: as the API sends them).
+    pub fn csv_style(mut self, csv_style: CsvStyle) -> Self {
+        self.csv_style = csv_style;
+        self
+    }
+
+    /// Only these fields of each call (`--fields`), in this order.
+    pub fn fields(mut self, fields: Option<Vec<&'static str>>) -> Self {
+        self.fields = fields;
+        self
+    }
+
+    /// A jq filter run on each call (NDJSON, JSON array); `terminal`: its strings are escaped.
+    pub fn jq(mut self, jq: Option<Jq>, terminal: bool) -> Self {
+        self.jq = jq;
+        self.terminal = terminal;
+        self
+    }
+
+    /// The table's lines are at most `max_width` long; its widths are set by the first
+    /// `sample` calls (a page).
+    pub fn table_layout(mut self, max_width: Option<usize>, sample: usize) -> Self {
+        self.table_width = max_width;
+        self.table_sample = sample;
+        self
+    }
+
     /// Writes one call.
     pub fn write(&mut self, record: &CallRecord) -> io::Result<()> {
-        let first = !self.header_done;
-        if first {
+        if !self.header_done {
             self.header_done = true;
             self.header()?;
         }
-        match &self.kind {
+        match &mut self.kind {
             Kind::Ndjson => {
                 check_finite(&record.call)?;
-                serde_json::to_writer(&mut self.out, record)?;
+                match (&self.jq, &self.fields) {
+                    (None, None) => serde_json::to_writer(&mut self.out, record)?,
+                    (None, Some(fields)) => {
+                        let pairs = selected(record, fields)?;
+                        fields::write_object(&mut self.out, &pairs)?;
+                    }
+                    (Some(jq), _) => {
+                        let input = jq_input(record, self.fields.as_deref())?;
+                        let (out, terminal) = (&mut self.out, self.terminal);
+                        return jq.run(&input, |v| jq::write_line(out, &v, terminal));
+                    }
+                }
                 self.out.write_all(b"\n")
             }
             Kind::JsonArray => {
-                self.out.write_all(if first { b"\n" } else { b",\n" })?;
-                serde_json::to_writer(&mut self.out, record)?;
+                check_finite(&record.call)?;
+                let (out, elements) = (&mut self.out, &mut self.elements);
+                match (&self.jq, &self.fields) {
+                    (None, None) => {
+                        next_element(out, elements)?;
+                        serde_json::to_writer(out, record)?;
+                    }
+                    (None, Some(fields)) => {
+                        let pairs = selected(record, fields)?;
+                        next_element(out, elements)?;
+                        fields::write_object(out, &pairs)?;
+                    }
+                    (Some(jq), _) => {
+                        let input = jq_input(record, self.fields.as_deref())?;
+                        jq.run(&input, |v| {
+                            next_element(out, elements)?;
+                            jq::write_json(out, &v)
+                        })?;
+                    }
+                }
                 Ok(())
             }
             Kind::Csv => {
                 let fields = serde_json::to_value(record)?;
                 check_finite_fields(&fields, &record.call)?;
-                let row: Vec<String> = csv_columns()
-                    .map(|c| csv_cell(&fields[c], self.csv_formulas))
-                    .collect();
+                let mut row = Vec::new();
+                for column in self.csv_fields() {
+                    let value = &fields[column];
+                    let readable = self.csv_style == CsvStyle::Readable;
+                    match value.as_i64() {
+                        Some(seconds) if readable && cells::is_time(column) => row.push(
+                            self.zone
+                                .rfc3339(seconds)
+                                .unwrap_or_else(|| csv_cell(value, self.csv_formulas)),
+                        ),
+                        _ => row.push(csv_cell(value, self.csv_formulas)),
+                    }
+                    if let Some(enumeration) = cells::enumeration_of(column).filter(|_| readable) {
+                        row.push(cells::name_of(enumeration, value).unwrap_or("").to_owned());
+                    }
+                }
                 write_csv_row(&mut self.out, &row)
             }
-            Kind::Table(tz) => {
-                let line = table_row(record, tz);
-                writeln!(self.out, "{}", line.trim_end())
+            Kind::Table(table) => {
+                let table = table.get_or_insert_with(|| {
+                    Box::new(Table::new(
+                        self.fields.clone(),
+                        self.zone.clone(),
+                        self.table_width,
+                        self.table_sample,
+                    ))
+                });
+                table.write(&mut self.out, record)
             }
         }
+    }
+
+    /// Flushes what is written so far.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
     }
 
     /// Writes what a format needs even with no calls (the CSV header, the table's header), and
@@ -134,25 +249,109 @@ impl<W: Write> CallWriter<W> {
         if !self.header_done {
             self.header()?;
         }
-        if let Kind::JsonArray = self.kind {
-            self.out.write_all(b"\n]\n")?;
+        match &mut self.kind {
+            Kind::JsonArray => self.out.write_all(b"\n]\n")?,
+            Kind::Table(table) => {
+                let table = table.get_or_insert_with(|| {
+                    Box::new(Table::new(
+                        self.fields.clone(),
+                        self.zone.clone(),
+                        self.table_width,
+                        self.table_sample,
+                    ))
+                });
+                table.finish(&mut self.out)?;
+            }
+            _ => {}
         }
         self.out.flush()?;
         Ok(self.out)
     }
 
+    /// The fields of a CSV row: `--fields`, or `call_group_id` and every field of a call.
+    fn csv_fields(&self) -> Vec<&'static str> {
+        match &self.fields {
+            Some(fields) => fields.clone(),
+            None => csv_columns().collect(),
+        }
+    }
+
     fn header(&mut self) -> io::Result<()> {
         match &self.kind {
-            Kind::Ndjson => Ok(()),
+            Kind::Ndjson | Kind::Table(_) => Ok(()),
             Kind::JsonArray => self.out.write_all(b"["),
             Kind::Csv => {
-                let header: Vec<String> = csv_columns().map(str::to_owned).collect();
+                let mut header = Vec::new();
+                for column in self.csv_fields() {
+                    header.push(column.to_owned());
+                    if self.csv_style == CsvStyle::Readable
+                        && cells::enumeration_of(column).is_some()
+                    {
+                        header.push(format!("{column}_name"));
+                    }
+                }
                 write_csv_row(&mut self.out, &header)
             }
-            Kind::Table(_) => {
-                let line = table_line(TABLE_HEADER.map(String::from));
-                writeln!(self.out, "{}", line.trim_end())
-            }
+        }
+    }
+}
+
+/// Starts the next element of a JSON array: each on its own line, after a comma but the first.
+fn next_element(out: &mut impl Write, elements: &mut u64) -> io::Result<()> {
+    out.write_all(if *elements == 0 { b"\n" } else { b",\n" })?;
+    *elements += 1;
+    Ok(())
+}
+
+/// A call's `fields`, in their order, as JSON values.
+fn selected(
+    record: &CallRecord,
+    fields: &[&'static str],
+) -> io::Result<Vec<(&'static str, Value)>> {
+    let value = serde_json::to_value(record)?;
+    Ok(value
+        .as_object()
+        .map(|object| fields::select(object, fields))
+        .unwrap_or_default())
+}
+
+/// What `--jq` runs on: the call as NDJSON writes it (with `--fields`, only those).
+fn jq_input(record: &CallRecord, fields: Option<&[&'static str]>) -> io::Result<Value> {
+    match fields {
+        None => Ok(serde_json::to_value(record)?),
+        Some(fields) => Ok(Value::Object(
+            selected(record, fields)?
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+        )),
+    }
+}
+
+/// Writes one page (`-o json` without `--all`): the API's response, pretty-printed, with only
+/// `fields` in each call; or with `jq`, the filter's results on the response, one a line.
+pub fn write_page(
+    out: &mut dyn Write,
+    page: &AppraisecallDetailsResponse,
+    fields: Option<&[&'static str]>,
+    jq: Option<&Jq>,
+    terminal: bool,
+) -> io::Result<()> {
+    if fields.is_none() && jq.is_none() {
+        return write_page_json(out, page);
+    }
+    for group in &page.data {
+        group.calls.iter().try_for_each(check_finite)?;
+    }
+    let mut value = serde_json::to_value(page)?;
+    if let Some(fields) = fields {
+        fields::select_in_page(&mut value, fields);
+    }
+    match jq {
+        Some(jq) => jq.run(&value, |v| jq::write_line(out, &v, terminal)),
+        None => {
+            serde_json::to_writer_pretty(&mut *out, &value)?;
+            out.write_all(b"\n")
         }
     }
 }
@@ -202,106 +401,17 @@ fn write_csv_row(out: &mut impl Write, row: &[String]) -> io::Result<()> {
     writer.flush()
 }
 
-const TABLE_HEADER: [&str; 8] = [
-    "CALL TIME",
-    "AGENT",
-    "TYPE",
-    "STATUS",
-    "DURATION",
-    "LEFT",
-    "RIGHT",
-    "CALL UUID",
-];
-const TABLE_WIDTHS: [usize; 8] = [19, 20, 5, 28, 9, 15, 15, 0];
-
-/// One line of the table. Cells hold server text: their control and bidirectional characters
-/// are shown escaped ([`ccsqm_client::visible`]), so that none can drive the terminal.
-fn table_line(cells: [String; 8]) -> String {
-    let mut line = String::new();
-    for (cell, width) in cells.iter().zip(TABLE_WIDTHS) {
-        let cell = truncate(&ccsqm_client::visible(cell), width);
-        line.push_str(&format!("{cell:<width$}  "));
-    }
-    line
-}
-
-fn truncate(cell: &str, width: usize) -> String {
-    if width == 0 || cell.chars().count() <= width {
-        return cell.to_owned();
-    }
-    let mut short: String = cell.chars().take(width - 1).collect();
-    short.push('…');
-    short
-}
-
-fn table_row(record: &CallRecord, tz: &TimeZone) -> String {
-    let call = &record.call;
-    let time = call
-        .call_time()
-        .map(|t| {
-            t.to_zoned_datetime(tz.clone())
-                .strftime("%Y-%m-%d %H:%M:%S")
-                .to_string()
-        })
-        .unwrap_or_default();
-    let agent = call
-        .staff_name
-        .clone()
-        .or_else(|| call.staff_id.clone())
-        .unwrap_or_default();
-    let name = |n: Option<String>| n.unwrap_or_default();
-    let channel = |who: &Option<String>, ratio: Option<f64>| match (who, ratio) {
-        (Some(who), Some(r)) => format!("{who} {:.0}%", r * 100.0),
-        (None, Some(r)) => format!("{:.0}%", r * 100.0),
-        (Some(who), None) => who.clone(),
-        (None, None) => String::new(),
-    };
-    table_line([
-        time,
-        agent,
-        name(call.call_type.map(|c| CallType::from_code(c).to_string())),
-        name(
-            call.status
-                .map(|s| InspectionStatus::from_code(s).to_string()),
-        ),
-        call.duration.map(duration).unwrap_or_default(),
-        channel(&call.left_channel, call.left_speech_ratio),
-        channel(&call.right_channel, call.right_speech_ratio),
-        call.call_uuid.clone().unwrap_or_default(),
-    ])
-}
-
-/// `164.22` seconds as `2m44s`; under a minute as `41.5s`.
-fn duration(seconds: f64) -> String {
-    if !seconds.is_finite() || seconds < 0.0 {
-        return format!("{seconds}s");
-    }
-    if seconds < 60.0 {
-        return format!("{seconds:.1}s");
-    }
-    let whole = seconds.round() as u64;
-    let (h, m, s) = (whole / 3600, whole % 3600 / 60, whole % 60);
-    if h > 0 {
-        format!("{h}h{m:02}m{s:02}s")
-    } else {
-        format!("{m}m{s:02}s")
-    }
-}
-
+pub mod cells;
+pub mod choice;
+pub mod fields;
+pub mod jq;
 #[cfg(test)]
 mod props;
+pub mod table;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_read_like_durations() {
-        assert_eq!(duration(164.22), "2m44s");
-        assert_eq!(duration(41.5), "41.5s");
-        assert_eq!(duration(3725.0), "1h02m05s");
-        assert_eq!(duration(-1.0), "-1s");
-    }
 
     #[test]
     fn csv_cells_that_start_like_formulas_are_neutralised_unless_kept() {
@@ -329,32 +439,5 @@ mod tests {
         }
         assert_eq!(csv_cell(&json!(-1), n), "-1", "a JSON number is a number");
         assert_eq!(csv_cell(&json!(-0.5), n), "-0.5");
-    }
-
-    #[test]
-    fn table_cells_show_control_and_bidi_characters_escaped() {
-        let call = Call {
-            staff_name: Some("\u{1b}]0;owned\u{7}\u{1b}[31mred\r\nforged row".into()),
-            call_uuid: Some("\u{202e}gpj.exe\u{9b}".into()),
-            ..Call::default()
-        };
-        let record = CallRecord {
-            call_group_id: Some("g".into()),
-            call,
-        };
-        let line = table_row(&record, &TimeZone::UTC);
-        assert!(
-            !line.chars().any(ccsqm_client::is_unsafe_for_terminal),
-            "{line:?}"
-        );
-        assert!(line.contains(r"\u{1b}]0;owned"), "{line}");
-        assert!(line.contains(r"\u{202e}gpj.exe\u{9b}"), "{line}");
-    }
-
-    #[test]
-    fn long_cells_are_cut_to_their_column() {
-        assert_eq!(truncate("abcdef", 4), "abc…");
-        assert_eq!(truncate("abcd", 4), "abcd");
-        assert_eq!(truncate("any length", 0), "any length");
     }
 }

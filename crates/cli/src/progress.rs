@@ -17,7 +17,8 @@ impl Bar {
         }
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
         let style = ProgressStyle::with_template(
-            "{bar:30} {human_pos}/{human_len} calls  {rate} calls/s  {msg} at a time  ETA {eta}",
+            // The bar takes what the terminal's width leaves: the line never wraps.
+            "{wide_bar} {human_pos}/{human_len} calls  {rate} calls/s  {msg} at a time  ETA {eta}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .with_key(
@@ -53,6 +54,20 @@ impl Bar {
         match &self.0 {
             Some(bar) => bar.suspend(|| eprintln!("{line}")),
             None => eprintln!("{line}"),
+        }
+    }
+
+    /// Whether the bar is drawn (stderr is a terminal, and not `-q`).
+    pub fn is_drawn(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// Runs `f` with the bar hidden, then draws it again: what `f` writes to the terminal is
+    /// not drawn over, nor draws over the bar.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.0 {
+            Some(bar) => bar.suspend(f),
+            None => f(),
         }
     }
 

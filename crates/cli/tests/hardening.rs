@@ -327,6 +327,8 @@ fn injection_server_text_never_drives_the_terminal() {
         .env("CCSQM_BASE_URL", &url)
         .env("CCSQM_USER_ID", USER_ID)
         .env("CCSQM_TOKEN", "t")
+        // No width limit: every cell whole, to be seen escaped.
+        .env_remove("COLUMNS")
         .args(["details", "-o", "table"]));
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let table = stdout(&output);
@@ -485,7 +487,12 @@ fn hostile_an_expires_the_client_cannot_use_gets_the_default_lifetime_with_a_war
     // A usable Expires: no warning at all.
     let (output, tokens, _) = export_with_expires(json!("600"), &all);
     assert_eq!((output.status.code(), tokens), (Some(0), 1));
-    assert_eq!(stderr(&output), "");
+    let err = stderr(&output);
+    assert_eq!(err.lines().count(), 1, "only the export's summary: {err}");
+    assert!(
+        err.starts_with("ccsqm: 3 call(s) written, with 0 paging warning(s);"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -210,6 +210,12 @@ fn details_with_transcript_adds_the_segments() {
     assert!(output.status.success(), "{}", stderr(&output));
     let lines = ndjson(&stdout(&output));
     assert_eq!(lines.len(), ccsqm_sandbox::DEFAULT_CALLS + 6);
+    let summary = format!(
+        "ccsqm: {} call(s) written, with 0 paging warning(s); {} page(s) in ",
+        lines.len(),
+        lines.len().div_ceil(40)
+    );
+    assert!(stderr(&output).starts_with(&summary), "{}", stderr(&output));
     let plain = ccsqm()
         .args(["details", "--sandbox", "--all", "--limit", "40"])
         .output()

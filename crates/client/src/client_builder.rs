@@ -293,6 +293,7 @@ impl ClientBuilder {
                 token_base_url: self.token_base_url,
                 retry: self.retry,
                 max_body_size: self.max_body_size,
+                retries: Default::default(),
             }),
         };
         Ok(Client::new_with_client(&self.base_url, http, session))

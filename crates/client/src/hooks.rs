@@ -167,6 +167,10 @@ impl ClientHooks<Session> for Client {
                 return result;
             }
             retry += 1;
+            self.inner
+                .shared
+                .retries
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::warn!(
                 method,
                 path,

@@ -208,6 +208,8 @@ pub struct CallStream {
     first_total: Option<u64>,
     total: Option<u64>,
     received: u64,
+    /// Pages taken so far.
+    pages: u64,
     /// The `limit` asked for, while page 2 is asked for with the size of a short first page
     /// that came without a total: it tells a capped `limit` from the end of the calls.
     probing: Option<u64>,
@@ -293,6 +295,7 @@ impl Client {
             first_total: None,
             total: None,
             received: 0,
+            pages: 0,
             probing: None,
             seen: HashSet::new(),
             keys: RandomState::new(),
@@ -363,6 +366,11 @@ impl CallStream {
     /// How many calls the stream has taken from pages so far (yielded, or about to be).
     pub fn received(&self) -> u64 {
         self.received
+    }
+
+    /// How many pages the stream has taken so far (their calls yielded, or about to be).
+    pub fn pages(&self) -> u64 {
+        self.pages
     }
 
     /// What was odd about the pages so far, in the order found: read it while the stream
@@ -497,6 +505,7 @@ impl CallStream {
             .and_then(|t| u64::try_from(t).ok());
         let first = !self.first_page_in;
         self.first_page_in = true;
+        self.pages += 1;
         match (self.total, page_total) {
             // Reported for the first page, and for a page after others that had a total.
             (Some(_), None) => self.warn(PagingWarning::MissingTotal { page }),

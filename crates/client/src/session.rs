@@ -23,6 +23,8 @@ pub(crate) struct Shared {
     pub(crate) token_base_url: Option<String>,
     pub(crate) retry: RetryPolicy,
     pub(crate) max_body_size: u64,
+    /// Attempts sent again after a failure, by this client and its clones.
+    pub(crate) retries: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Session {
@@ -47,6 +49,14 @@ impl Session {
     /// How failed requests are retried.
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.shared.retry
+    }
+
+    /// How many attempts were sent again after a failure (a retry), by this client and its
+    /// clones, so far: for a summary of an export.
+    pub fn retries(&self) -> u64 {
+        self.shared
+            .retries
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The base URL of `tokenByAkSk`, when it differs from the API's.

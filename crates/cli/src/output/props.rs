@@ -125,7 +125,12 @@ fn write_with(
     formulas: CsvFormulas,
     records: &[CallRecord],
 ) -> io::Result<Vec<u8>> {
-    let mut writer = CallWriter::new(Vec::new(), format, TimeZone::UTC).csv_formulas(formulas);
+    let mut writer = CallWriter::new(
+        Vec::new(),
+        format,
+        super::cells::Zone::parse("UTC").unwrap(),
+    )
+    .csv_formulas(formulas);
     for record in records {
         writer.write(record)?;
     }
@@ -310,7 +315,7 @@ proptest! {
         bad in prop::sample::select(vec![f64::NAN, f64::INFINITY, f64::NEG_INFINITY]),
     ) {
         let record = with_number(&record, column, bad);
-        for format in [Format::Ndjson, Format::Csv] {
+        for format in [Format::Ndjson, Format::Csv, Format::Json] {
             let error = write_all(format, std::slice::from_ref(&record)).unwrap_err();
             prop_assert_eq!(error.kind(), io::ErrorKind::InvalidData);
             prop_assert!(error.to_string().contains(column), "{}", error);

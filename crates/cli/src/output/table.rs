@@ -1,0 +1,497 @@
+//! `-o table`: calls for people, in columns that fit the terminal.
+//!
+//! The columns are a chosen set (time, agent, type, status, duration, channels, UUID), or the
+//! `--fields` asked for. Their widths come from the first page (the rows are held until it is
+//! complete, at most one page), fitted to the width available: the terminal's when stdout is
+//! one, else `COLUMNS` when set, else no limit. When the columns are too wide together, the
+//! widest are narrowed first (never below a few characters), and when even that is too wide,
+//! the last columns are left out (said on stderr); a cell longer than its column is cut, with
+//! `…`. So no line is ever longer than the width: a row never wraps. Later pages keep the
+//! widths, so `--all` streams in aligned columns.
+//!
+//! comfy-table lays out the cells: it measures text by its display width (a Chinese name is
+//! two columns a character, an emoji two, a combining accent none) and cuts by grapheme.
+//! Cells hold server text: their control and bidirectional characters are escaped first
+//! ([`ccsqm_client::visible`]), so that none can drive the terminal.
+
+use std::io::{self, Write};
+
+use ccsqm_models::{CallExt, CallRecord};
+use comfy_table::{ColumnConstraint, Row, Width};
+use serde_json::Value;
+
+use super::cells::{self, Zone};
+
+/// Space between two columns.
+const GAP: usize = 2;
+/// The narrowest a column is made to fit (a narrower content keeps its own width).
+const MIN_WIDTH: usize = 8;
+
+/// Which of the default columns hold free text (agent, channels, UUID).
+const DEFAULT_TEXT: [bool; 8] = [false, true, false, false, false, true, true, true];
+
+/// The chosen columns of the default table.
+const DEFAULT_HEADERS: [&str; 8] = [
+    "CALL TIME",
+    "AGENT",
+    "TYPE",
+    "STATUS",
+    "DURATION",
+    "LEFT",
+    "RIGHT",
+    "CALL UUID",
+];
+
+/// The width a table may take: the terminal's when stdout is one (`COLUMNS` if its size is
+/// unknown), else `COLUMNS` when it is set, else no limit.
+pub fn available_width(stdout_is_terminal: bool) -> Option<usize> {
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|c| *c > 0);
+    if stdout_is_terminal {
+        if let Some((terminal_size::Width(w), _)) =
+            terminal_size::terminal_size_of(std::io::stdout())
+        {
+            if w > 0 {
+                return Some(usize::from(w));
+            }
+        }
+    }
+    columns
+}
+
+/// What the table shows.
+enum Columns {
+    Default,
+    Fields(Vec<&'static str>),
+}
+
+/// A table, written row by row once the first page has set the widths.
+pub struct Table {
+    columns: Columns,
+    zone: Zone,
+    max_width: Option<usize>,
+    /// Rows held until the widths are fixed: the first page.
+    sample: usize,
+    pending: Vec<Vec<String>>,
+    /// The widths of the columns shown (the first `widths.len()`), once fixed.
+    widths: Option<Vec<usize>>,
+}
+
+impl Table {
+    /// A table of the default columns, or of `fields`; times in `zone`; lines at most
+    /// `max_width` long; widths fixed after `sample` rows (the page size).
+    pub fn new(
+        fields: Option<Vec<&'static str>>,
+        zone: Zone,
+        max_width: Option<usize>,
+        sample: usize,
+    ) -> Self {
+        Table {
+            columns: fields.map_or(Columns::Default, Columns::Fields),
+            zone,
+            max_width,
+            sample: sample.max(1),
+            pending: Vec::new(),
+            widths: None,
+        }
+    }
+
+    /// The column titles: a time column says its time zone.
+    pub fn headers(&self) -> Vec<String> {
+        match &self.columns {
+            Columns::Default => DEFAULT_HEADERS
+                .iter()
+                .map(|h| match *h {
+                    "CALL TIME" => format!("{h} ({})", self.zone.label),
+                    h => h.to_owned(),
+                })
+                .collect(),
+            Columns::Fields(fields) => fields
+                .iter()
+                .map(|f| match cells::is_time(f) {
+                    true => format!("{} ({})", f.to_uppercase(), self.zone.label),
+                    false => f.to_uppercase(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Adds a call; writes the rows once the widths are known.
+    pub fn write(&mut self, out: &mut dyn Write, record: &CallRecord) -> io::Result<()> {
+        let row = self.cells(record)?;
+        if self.widths.is_some() {
+            return self.render(out, &[row]);
+        }
+        self.pending.push(row);
+        if self.pending.len() >= self.sample {
+            self.flush_pending(out)?;
+        }
+        Ok(())
+    }
+
+    /// Writes what is held (the header, at least).
+    pub fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        if self.widths.is_none() {
+            self.flush_pending(out)?;
+        }
+        Ok(())
+    }
+
+    fn flush_pending(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        let headers = self.headers();
+        let mut natural: Vec<usize> = headers.iter().map(|h| display_width(h)).collect();
+        for row in &self.pending {
+            for (w, cell) in natural.iter_mut().zip(row) {
+                *w = (*w).max(display_width(cell));
+            }
+        }
+        let widths = fit(&natural, &self.flexible(), self.max_width);
+        if widths.len() < headers.len() {
+            let left_out = &headers[widths.len()..];
+            eprintln!(
+                "ccsqm: the table leaves out {} column(s) that do not fit in {} characters ({}): \
+                 widen the terminal, set COLUMNS, or choose with --fields",
+                left_out.len(),
+                self.max_width.unwrap_or_default(),
+                left_out.join(", ")
+            );
+        }
+        self.widths = Some(widths);
+        let mut rows = vec![headers];
+        rows.append(&mut self.pending);
+        self.render(out, &rows)
+    }
+
+    /// Writes `rows` in the fixed widths, each on one line, cut to its columns.
+    fn render(&self, out: &mut dyn Write, rows: &[Vec<String>]) -> io::Result<()> {
+        let Some(widths) = &self.widths else {
+            return Ok(());
+        };
+        let mut table = comfy_table::Table::new();
+        table
+            .load_style(comfy_table::presets::NOTHING)
+            // Cut a long cell where it reaches its width, not at a word: NUL never occurs in a
+            // cell (control characters are escaped).
+            .set_delimiter('\0')
+            .set_truncation_indicator("…");
+        for cells in rows {
+            let mut row = Row::from(cells.iter().take(widths.len()).cloned().collect::<Vec<_>>());
+            row.max_height(1);
+            table.add_row(row);
+        }
+        let last = widths.len().saturating_sub(1);
+        let constraints: Vec<ColumnConstraint> = widths
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let gap = if i == last { 0 } else { GAP };
+                let total = u16::try_from(w + gap).unwrap_or(u16::MAX);
+                ColumnConstraint::Absolute(Width::Fixed(total))
+            })
+            .collect();
+        table.set_constraints(constraints);
+        for i in 0..widths.len() {
+            if let Some(column) = table.column_mut(i) {
+                let gap = if i == last { 0 } else { GAP as u16 };
+                column.set_padding((0, gap));
+            }
+        }
+        for line in table.lines() {
+            writeln!(out, "{}", line.trim_end())?;
+        }
+        Ok(())
+    }
+
+    fn cells(&self, record: &CallRecord) -> io::Result<Vec<String>> {
+        let cells = match &self.columns {
+            Columns::Default => default_cells(record, &self.zone),
+            Columns::Fields(fields) => {
+                let value = serde_json::to_value(record)?;
+                fields
+                    .iter()
+                    .map(|f| {
+                        cells::for_people(f, value.get(*f).unwrap_or(&Value::Null), &self.zone)
+                    })
+                    .collect()
+            }
+        };
+        Ok(cells
+            .iter()
+            .map(|c| ccsqm_client::visible(c).into_owned())
+            .collect())
+    }
+}
+
+impl Table {
+    /// Which columns hold free text (names, UUIDs, channels), which may be cut; the others
+    /// (times, codes, numbers) keep their width.
+    fn flexible(&self) -> Vec<bool> {
+        match &self.columns {
+            Columns::Default => DEFAULT_TEXT.to_vec(),
+            Columns::Fields(fields) => fields
+                .iter()
+                .map(|f| {
+                    cells::call_field(f)
+                        .is_none_or(|field| field.kind == ccsqm_client::spec::Kind::String)
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The width of `text` on a terminal (columns: two for a Chinese character, none for a
+/// combining accent), as comfy-table measures it.
+fn display_width(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
+}
+
+/// The widths of the columns that fit in `max` (all when there is no limit), given the width
+/// each one's content needs and whether it holds free text: the widest text columns are
+/// narrowed first, one character at a time, never below [`MIN_WIDTH`] (the others keep their
+/// width); when that is still too wide, the last columns are left out.
+pub fn fit(natural: &[usize], flexible: &[bool], max: Option<usize>) -> Vec<usize> {
+    let line = |widths: &[usize]| -> usize {
+        widths.iter().sum::<usize>() + GAP * widths.len().saturating_sub(1)
+    };
+    let Some(max) = max else {
+        return natural.to_vec();
+    };
+    if line(natural) <= max {
+        return natural.to_vec();
+    }
+    let least: Vec<usize> = natural
+        .iter()
+        .zip(flexible.iter().chain(std::iter::repeat(&true)))
+        .map(|(w, flexible)| if *flexible { (*w).min(MIN_WIDTH) } else { *w })
+        .collect();
+    let mut shown = natural.len();
+    while shown > 1 && line(&least[..shown]) > max {
+        shown -= 1;
+    }
+    let mut widths = natural[..shown].to_vec();
+    if shown == 1 {
+        widths[0] = widths[0].min(max).max(1);
+        return widths;
+    }
+    let mut excess = line(&widths).saturating_sub(max);
+    while excess > 0 {
+        // The widest column that can still give a character (the last of equals).
+        let Some(i) = (0..shown)
+            .filter(|&i| widths[i] > least[i])
+            .max_by_key(|&i| (widths[i], i))
+        else {
+            break;
+        };
+        widths[i] -= 1;
+        excess -= 1;
+    }
+    widths
+}
+
+fn default_cells(record: &CallRecord, zone: &Zone) -> Vec<String> {
+    let call = &record.call;
+    let time = call
+        .call_time()
+        .map(|t| {
+            t.to_zoned_datetime(zone.tz.clone())
+                .strftime("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_default();
+    let agent = call
+        .staff_name
+        .clone()
+        .or_else(|| call.staff_id.clone())
+        .unwrap_or_default();
+    let named = |field: &str, code: Option<i64>| {
+        code.map(|c| cells::for_people(field, &Value::from(c), zone))
+            .unwrap_or_default()
+    };
+    let channel = |who: &Option<String>, ratio: Option<f64>| match (who, ratio) {
+        (Some(who), Some(r)) => format!("{who} {:.0}%", r * 100.0),
+        (None, Some(r)) => format!("{:.0}%", r * 100.0),
+        (Some(who), None) => who.clone(),
+        (None, None) => String::new(),
+    };
+    vec![
+        time,
+        agent,
+        named("call_type", call.call_type),
+        named("status", call.status),
+        call.duration.map(duration).unwrap_or_default(),
+        channel(&call.left_channel, call.left_speech_ratio),
+        channel(&call.right_channel, call.right_speech_ratio),
+        call.call_uuid.clone().unwrap_or_default(),
+    ]
+}
+
+/// `164.22` seconds as `2m44s`; under a minute as `41.5s`.
+fn duration(seconds: f64) -> String {
+    if !seconds.is_finite() || seconds < 0.0 {
+        return format!("{seconds}s");
+    }
+    if seconds < 60.0 {
+        return format!("{seconds:.1}s");
+    }
+    let whole = seconds.round() as u64;
+    let (h, m, s) = (whole / 3600, whole % 3600 / 60, whole % 60);
+    if h > 0 {
+        format!("{h}h{m:02}m{s:02}s")
+    } else {
+        format!("{m}m{s:02}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ccsqm_models::types::Call;
+
+    fn utc() -> Zone {
+        Zone::parse("UTC").unwrap()
+    }
+
+    fn record(call: Call) -> CallRecord {
+        CallRecord {
+            call_group_id: Some("g".into()),
+            call,
+        }
+    }
+
+    fn render(table: &mut Table, calls: &[Call]) -> String {
+        let mut out = Vec::new();
+        for call in calls {
+            table.write(&mut out, &record(call.clone())).unwrap();
+        }
+        table.finish(&mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn durations_read_like_durations() {
+        assert_eq!(duration(164.22), "2m44s");
+        assert_eq!(duration(41.5), "41.5s");
+        assert_eq!(duration(3725.0), "1h02m05s");
+        assert_eq!(duration(-1.0), "-1s");
+    }
+
+    #[test]
+    fn widths_fit_by_narrowing_the_widest_then_leaving_columns_out() {
+        let text = [true; 4];
+        assert_eq!(fit(&[10, 40, 5], &text, None), [10, 40, 5]);
+        assert_eq!(fit(&[10, 40, 5], &text, Some(59)), [10, 40, 5]);
+        assert_eq!(fit(&[10, 40, 5], &text, Some(50)), [10, 31, 5]);
+        // the widest first, down to the next widest, then both
+        assert_eq!(fit(&[20, 30, 5], &text, Some(43)), [17, 17, 5]);
+        // only text columns give characters
+        assert_eq!(
+            fit(&[20, 30, 5], &[false, true, false], Some(43)),
+            [20, 14, 5]
+        );
+        assert_eq!(fit(&[30, 20, 5], &[false, true, false], Some(33)), [30]);
+        // too narrow for every column at its least: the last ones are left out
+        assert_eq!(fit(&[20, 30, 20, 20], &text, Some(20)), [9, 9]);
+        assert_eq!(fit(&[50], &text, Some(8)), [8]);
+        for max in 1..120 {
+            let widths = fit(&[19, 20, 5, 28, 9, 15, 15, 36], &DEFAULT_TEXT, Some(max));
+            let line = widths.iter().sum::<usize>() + GAP * (widths.len() - 1);
+            assert!(
+                line <= max || widths.len() == 1 && widths[0] <= max,
+                "{max}: {widths:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn no_line_is_longer_than_the_width_with_wide_characters() {
+        let call = Call {
+            staff_name: Some("王小明王小明王小明王小明".into()),
+            call_uuid: Some("3b9cd7a9-d38c-4aa0-a35d-77f6abb9f497".into()),
+            left_channel: Some("customer".into()),
+            left_speech_ratio: Some(0.5),
+            status: Some(2),
+            call_type: Some(0),
+            call_time: Some(1_622_633_782),
+            duration: Some(61.0),
+            ..Call::default()
+        };
+        for width in [40, 61, 80, 100, 132] {
+            let mut table = Table::new(None, utc(), Some(width), 100);
+            let text = render(&mut table, &[call.clone(), call.clone()]);
+            assert_eq!(text.lines().count(), 3, "{text}");
+            for line in text.lines() {
+                assert!(display_width(line) <= width, "{width}: {line:?}");
+            }
+            assert!(text.contains("CALL TIME (UTC)"), "{text}");
+        }
+        let mut wide = Table::new(None, utc(), None, 100);
+        let text = render(&mut wide, &[call]);
+        assert!(text.contains("王小明王小明王小明王小明"), "{text}");
+        assert!(
+            text.contains("3b9cd7a9-d38c-4aa0-a35d-77f6abb9f497"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn rows_after_the_first_page_keep_its_widths() {
+        let short = Call {
+            staff_name: Some("Ann".into()),
+            ..Call::default()
+        };
+        let long = Call {
+            staff_name: Some("A much longer agent name".into()),
+            ..Call::default()
+        };
+        let mut table = Table::new(Some(vec!["staff_name", "status"]), utc(), None, 1);
+        let text = render(&mut table, &[short, long]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "STAFF_NAME  STATUS");
+        assert_eq!(lines[1], "Ann");
+        assert_eq!(lines[2], "A much lo…");
+    }
+
+    #[test]
+    fn table_cells_show_control_and_bidi_characters_escaped() {
+        let call = Call {
+            staff_name: Some("\u{1b}]0;owned\u{7}\u{1b}[31mred\r\nforged row".into()),
+            call_uuid: Some("\u{202e}gpj.exe\u{9b}".into()),
+            ..Call::default()
+        };
+        let mut table = Table::new(None, utc(), None, 100);
+        let text = render(&mut table, &[call]);
+        assert!(
+            !text
+                .chars()
+                .any(|c| c != '\n' && ccsqm_client::is_unsafe_for_terminal(c)),
+            "{text:?}"
+        );
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(text.contains(r"\u{1b}]0;owned"), "{text}");
+        assert!(text.contains(r"\u{202e}gpj.exe\u{9b}"), "{text}");
+    }
+
+    #[test]
+    fn fields_show_times_in_the_zone_and_codes_by_name() {
+        let call = Call {
+            call_time: Some(1_622_633_782),
+            status: Some(9),
+            call_type: Some(2),
+            ..Call::default()
+        };
+        let zone = Zone::parse("Asia/Shanghai").unwrap();
+        let mut table = Table::new(
+            Some(vec!["call_time", "status", "call_type"]),
+            zone,
+            None,
+            10,
+        );
+        let text = render(&mut table, &[call]);
+        assert!(text.starts_with("CALL_TIME (Asia/Shanghai)"), "{text}");
+        assert!(text.contains("2021-06-02 19:36:22"), "{text}");
+        assert!(text.contains("inspection-failed"), "{text}");
+        assert!(text.contains("text"), "{text}");
+    }
+}
