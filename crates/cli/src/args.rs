@@ -116,6 +116,14 @@ pub struct Connection {
     #[arg(long, env = "CCSQM_MAX_BODY_SIZE", value_name = "SIZE", allow_hyphen_values = true,
           value_parser = byte_size, default_value = "64MiB")]
     pub max_body_size: u64,
+
+    /// The built-in sandbox's data (with --sandbox).
+    #[command(flatten, next_help_heading = "Sandbox (with --sandbox)")]
+    pub sandbox_data: ccsqm_sandbox::serve::DataArgs,
+
+    /// The built-in sandbox's faults (with --sandbox).
+    #[command(flatten)]
+    pub sandbox_faults: ccsqm_sandbox::serve::FaultArgs,
 }
 
 impl Connection {
@@ -149,8 +157,14 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff), e.g. `ccsqm man > ccsqm.1`.
-    Man,
+    /// Print the man page (roff), e.g. `ccsqm man > ccsqm.1`; with --dir, write a page for
+    /// every subcommand too (ccsqm.1, ccsqm-details.1, ...).
+    Man {
+        /// Write ccsqm.1 and a page per subcommand (ccsqm-details.1, ...) into this directory
+        /// (created if missing) instead of the main page to stdout.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Call any operation of the spec by its operationId, with the same credentials, retries and
     /// timeouts; the JSON response on stdout (like `gh api`).
     Api(Box<ApiArgs>),

@@ -5,10 +5,13 @@ mod args;
 mod config;
 mod dry_run;
 mod exit;
+mod man;
+mod no_match;
 mod operations;
 mod output;
 mod progress;
 mod request;
+mod sandbox_flags;
 mod signals;
 mod sink;
 mod timearg;
@@ -131,10 +134,7 @@ async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<()> {
             clap_complete::generate(*shell, &mut command, "ccsqm", &mut std::io::stdout().lock());
             Ok(())
         }
-        Command::Man => {
-            clap_mangen::Man::new(args::command()).render(&mut std::io::stdout().lock())?;
-            Ok(())
-        }
+        Command::Man { dir } => man::run(args::command(), dir.as_deref(), cli.quiet),
     }
 }
 
@@ -145,7 +145,7 @@ pub(crate) async fn target_of(
     flags: &clap::ArgMatches,
 ) -> Result<(Settings, Option<Sandbox>)> {
     if connection.sandbox {
-        let sandbox = Sandbox::builder().start().await?;
+        let sandbox = sandbox_flags::start(connection).await?;
         let credentials = sandbox.credentials();
         let settings = Settings {
             base_url: sandbox.base_url().to_owned(),
@@ -161,6 +161,7 @@ pub(crate) async fn target_of(
         settings.log_sources();
         return Ok((settings, Some(sandbox)));
     }
+    sandbox_flags::refuse_without_sandbox(flags)?;
     let env_secret = |name: &str| {
         std::env::var(name)
             .ok()
@@ -230,9 +231,9 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
         jiff::Timestamp::now(),
         &jiff::tz::TimeZone::system(),
     )?;
-    let request: ccsqm_models::AppraisecallDetailsRequest =
-        serde_json::from_value(serde_json::Value::Object(body))
-            .map_err(|e| UsageError(format!("the request body: {e}")))?;
+    let body = serde_json::Value::Object(body);
+    let request: ccsqm_models::AppraisecallDetailsRequest = serde_json::from_value(body.clone())
+        .map_err(|e| UsageError(format!("the request body: {e}")))?;
     let target = args
         .output_file
         .as_deref()
@@ -251,7 +252,14 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
                 .into()
         ));
     }
-    let (settings, _sandbox) = target_of(&args.connection, flags).await?;
+    let (settings, sandbox) = target_of(&args.connection, flags).await?;
+    // An empty result is said on stderr, with the filters sent and the sandbox's data.
+    let no_match = |matched: u64| {
+        if matched == 0 && !cli.quiet {
+            let schema = operations::DETAILS_REQUEST;
+            eprint!("{}", no_match::note(schema, &body, sandbox.as_ref()));
+        }
+    };
     if args.dry_run {
         // The same checks as a real run: the client is built, and not used.
         build_client(&settings, &args.connection, false, None)?;
@@ -267,6 +275,7 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
     if format == Format::Json && !args.all {
         let page = client.details_page(request).await?;
         output::write_page_json(&mut sink, &page)?;
+        no_match(page.data.iter().map(|g| g.calls.len() as u64).sum());
         return sink.commit();
     }
     if args.with_transcript {
@@ -283,6 +292,7 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
                 None => calls.adaptive(),
             }
         });
+        let mut matched = 0;
         let result = match &mut calls {
             Some(calls) => {
                 transcript::details::write(&client, calls, concurrency, &mut sink, |n| {
@@ -292,6 +302,7 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
             }
             None => {
                 let page = client.details_page(request).await?;
+                matched = page.data.iter().map(|g| g.calls.len() as u64).sum();
                 let records =
                     futures_util::stream::iter(ccsqm_models::CallRecord::from_page(page).map(Ok));
                 transcript::details::write(&client, records, concurrency, &mut sink, |_| {}).await
@@ -302,11 +313,12 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
             eprintln!("ccsqm: warning: {warning}");
         }
         result?;
+        no_match(calls.as_ref().map_or(matched, |c| c.received()));
         return sink.commit();
     }
     let mut writer = CallWriter::new(&mut sink, format, jiff::tz::TimeZone::system())
         .csv_formulas(args.csv_formulas);
-    if args.all {
+    let matched = if args.all {
         export_all(
             cli,
             args,
@@ -315,13 +327,17 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
             &mut writer,
             replaced_on_success,
         )
-        .await?;
+        .await?
     } else {
+        let mut matched = 0;
         for record in ccsqm_models::CallRecord::from_page(client.details_page(request).await?) {
             writer.write(&record)?;
+            matched += 1;
         }
-    }
+        matched
+    };
     writer.finish()?;
+    no_match(matched);
     sink.commit()
 }
 
@@ -335,7 +351,7 @@ async fn export_all(
     request: ccsqm_client::types::AppraisecallDetailsRequest,
     writer: &mut CallWriter<&mut sink::Sink>,
     replaced_on_success: bool,
-) -> Result<()> {
+) -> Result<u64> {
     let calls = client.calls(request).allow_partial(args.allow_partial);
     // `--concurrency N` pins it; without it, it adapts to the server (up to 32 pages at a time).
     let mut calls = match args.concurrency {
@@ -382,9 +398,9 @@ async fn export_all(
         Err(error) => Err(error.into()),
         Ok(()) if shown > 0 => {
             eprintln!("ccsqm: {received} call(s) written{warnings}");
-            Ok(())
+            Ok(received)
         }
-        Ok(()) => Ok(()),
+        Ok(()) => Ok(received),
     }
 }
 
