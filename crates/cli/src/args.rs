@@ -157,8 +157,7 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff), e.g. `ccsqm man > ccsqm.1`; with --dir, write a page for
-    /// every subcommand too (ccsqm.1, ccsqm-details.1, ...).
+    /// Print the man page (roff); with --dir DIR, a page per subcommand too (ccsqm-details.1).
     Man {
         /// Write ccsqm.1 and a page per subcommand (ccsqm-details.1, ...) into this directory
         /// (created if missing) instead of the main page to stdout.

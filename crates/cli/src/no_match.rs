@@ -64,7 +64,7 @@ fn shown(kind: &Kind, value: &Value) -> String {
                 .iter()
                 .all(|v| items.contains(&Value::from(v.code)));
             if every && items.len() == e.values.len() {
-                format!("(all {} {}s)", items.len(), e.kind)
+                format!("(all {} documented values)", items.len())
             } else {
                 let names: Vec<String> = items.iter().map(|i| shown(&Kind::Enum(e), i)).collect();
                 names.join(",")
@@ -97,7 +97,10 @@ mod tests {
         let note = note(DETAILS_REQUEST, &body, None);
         let first = note.lines().next().unwrap();
         assert!(first.contains("--call-from 2023-11-14T22:13:20Z"), "{note}");
-        assert!(first.contains("--call-type (all 2 call types)"), "{note}");
+        assert!(
+            first.contains("--call-type (all 2 documented values)"),
+            "{note}"
+        );
         assert!(
             first.contains("--status inspection-succeeded,asr-no-speech "),
             "{note}"
