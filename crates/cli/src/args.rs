@@ -14,15 +14,19 @@ Examples:
   # One page of failed inspections of voice calls, as a table
   ccsqm details --call-type voice --status inspection-failed --page 1 --limit 50
 
-  # Export every call uploaded in May 2021 to CSV, 4 pages at a time
-  ccsqm details --upload-from 2021-05-01 --upload-to 2021-05-31 --all --concurrency 4 \\
-      --output csv --output-file calls.csv
+  # Export every call uploaded in the last 30 days to CSV, 4 pages at a time
+  ccsqm details --upload-from 30d --all --concurrency 4 --output-file calls.csv
+
+  # Calls of a date range (local dates: from the first second of one to the last of the other)
+  ccsqm details --call-from 2021-06-01 --call-to 2021-06-30 -o ndjson
 
   # See the exact request, with the token hidden, without sending it
   ccsqm details --keyword refund --dry-run
 
 Configuration: flags > environment (CCSQM_*) > a profile of the config file
-(--config, default: <config dir>/ccsqm/config.toml; --profile, default: default).";
+(--config, default: <config dir>/ccsqm/config.toml; --profile, default: default).
+The examples without --sandbox run against `ccsqm sandbox` too, with the variables it prints
+(CCSQM_BASE_URL, CCSQM_USER_ID, CCSQM_APP_KEY, CCSQM_APP_SECRET).";
 
 /// Query the inspected calls of Huawei Cloud CCSQM (Call Center Smart Quality Management).
 #[derive(Debug, Parser)]

@@ -8,13 +8,14 @@ use anyhow::{Context, Result};
 /// Writes the main page to stdout, or every page into `dir` (created if missing), listing the
 /// files written on stderr unless `quiet`.
 pub(crate) fn run(command: clap::Command, dir: Option<&Path>, quiet: bool) -> Result<()> {
+    // No page for `ccsqm help`: the main page does not refer to one it cannot have.
+    let mut command = command.disable_help_subcommand(true);
+    command.build();
     let Some(dir) = dir else {
         clap_mangen::Man::new(command).render(&mut std::io::stdout().lock())?;
         return Ok(());
     };
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut command = command.disable_help_subcommand(true);
-    command.build();
     let mut written = Vec::new();
     write_pages(command, dir, &mut written)?;
     if !quiet {

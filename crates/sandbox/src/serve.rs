@@ -255,14 +255,36 @@ pub async fn serve(args: ServeArgs) -> Result<(), Error> {
         .user_id(args.user_id.clone())
         .faults(args.faults());
     let sandbox = args.data.apply(builder).start().await?;
+    // Listening for Ctrl-C before saying to press it: a Ctrl-C right after the banner stops the
+    // server gracefully too.
+    let ctrl_c = ctrl_c()?;
     print!("{}", banner(&sandbox, secret_source, started.elapsed()));
     println!("Press Ctrl-C to stop.");
-    if let Err(e) = tokio::signal::ctrl_c().await {
-        eprintln!("waiting for Ctrl-C: {e}");
-    }
+    ctrl_c.await;
     println!("stopping: letting open requests finish");
     sandbox.shutdown().await;
     Ok(())
+}
+
+/// A future that completes on Ctrl-C (SIGINT), listening from now on.
+#[cfg(unix)]
+fn ctrl_c() -> Result<impl std::future::Future<Output = ()>, Error> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt())
+        .map_err(|e| Error::Config(format!("listening for Ctrl-C: {e}")))?;
+    Ok(async move {
+        interrupt.recv().await;
+    })
+}
+
+/// A future that completes on Ctrl-C.
+#[cfg(not(unix))]
+fn ctrl_c() -> Result<impl std::future::Future<Output = ()>, Error> {
+    Ok(async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            eprintln!("waiting for Ctrl-C: {e}");
+        }
+    })
 }
 
 /// What `ccsqm sandbox` prints when it is ready, for people: where it listens, its data (how
