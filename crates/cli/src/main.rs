@@ -254,10 +254,11 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
     }
     let (settings, sandbox) = target_of(&args.connection, flags).await?;
     // An empty result is said on stderr, with the filters sent and the sandbox's data.
-    let no_match = |matched: u64| {
+    // `total`: the page's `paging.total`, for one page (a page past the last is empty too).
+    let no_match = |matched: u64, total: Option<i64>| {
         if matched == 0 && !cli.quiet {
             let schema = operations::DETAILS_REQUEST;
-            eprint!("{}", no_match::note(schema, &body, sandbox.as_ref()));
+            eprint!("{}", no_match::note(schema, &body, total, sandbox.as_ref()));
         }
     };
     if args.dry_run {
@@ -275,7 +276,8 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
     if format == Format::Json && !args.all {
         let page = client.details_page(request).await?;
         output::write_page_json(&mut sink, &page)?;
-        no_match(page.data.iter().map(|g| g.calls.len() as u64).sum());
+        let total = page.paging.as_ref().and_then(|p| p.total);
+        no_match(page.data.iter().map(|g| g.calls.len() as u64).sum(), total);
         return sink.commit();
     }
     if args.with_transcript {
@@ -292,7 +294,7 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
                 None => calls.adaptive(),
             }
         });
-        let mut matched = 0;
+        let (mut matched, mut total) = (0, None);
         let result = match &mut calls {
             Some(calls) => {
                 transcript::details::write(&client, calls, concurrency, &mut sink, |n| {
@@ -303,6 +305,7 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
             None => {
                 let page = client.details_page(request).await?;
                 matched = page.data.iter().map(|g| g.calls.len() as u64).sum();
+                total = page.paging.as_ref().and_then(|p| p.total);
                 let records =
                     futures_util::stream::iter(ccsqm_models::CallRecord::from_page(page).map(Ok));
                 transcript::details::write(&client, records, concurrency, &mut sink, |_| {}).await
@@ -313,13 +316,13 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
             eprintln!("ccsqm: warning: {warning}");
         }
         result?;
-        no_match(calls.as_ref().map_or(matched, |c| c.received()));
+        no_match(calls.as_ref().map_or(matched, |c| c.received()), total);
         return sink.commit();
     }
     let mut writer = CallWriter::new(&mut sink, format, jiff::tz::TimeZone::system())
         .csv_formulas(args.csv_formulas);
-    let matched = if args.all {
-        export_all(
+    let (matched, total) = if args.all {
+        let received = export_all(
             cli,
             args,
             &client,
@@ -327,17 +330,20 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
             &mut writer,
             replaced_on_success,
         )
-        .await?
+        .await?;
+        (received, None)
     } else {
+        let page = client.details_page(request).await?;
+        let total = page.paging.as_ref().and_then(|p| p.total);
         let mut matched = 0;
-        for record in ccsqm_models::CallRecord::from_page(client.details_page(request).await?) {
+        for record in ccsqm_models::CallRecord::from_page(page) {
             writer.write(&record)?;
             matched += 1;
         }
-        matched
+        (matched, total)
     };
     writer.finish()?;
-    no_match(matched);
+    no_match(matched, total);
     sink.commit()
 }
 

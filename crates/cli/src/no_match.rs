@@ -7,9 +7,28 @@ use serde_json::Value;
 
 use crate::request;
 
-/// The note for a request (`body`, as sent) that matched no call: one line with the filters
-/// sent, one with a hint.
-pub(crate) fn note(schema: &Schema, body: &Value, sandbox: Option<&Sandbox>) -> String {
+/// The note for a request (`body`, as sent) that returned no call: one line with the filters
+/// sent, one with a hint. When the page's `paging.total` (`total`) says calls match, the page
+/// asked for is past the last one, and the note says that instead.
+pub(crate) fn note(
+    schema: &Schema,
+    body: &Value,
+    total: Option<i64>,
+    sandbox: Option<&Sandbox>,
+) -> String {
+    if let Some(total) = total.filter(|t| *t > 0) {
+        let page = body.get("page").and_then(Value::as_u64).unwrap_or(1);
+        let limit = body
+            .get("limit")
+            .and_then(Value::as_u64)
+            .unwrap_or(1)
+            .max(1);
+        let pages = (total as u64).div_ceil(limit);
+        return format!(
+            "ccsqm: page {page} holds no call: {total} call(s) match, on {pages} page(s) of \
+             {limit} (--all fetches every page)\n"
+        );
+    }
     let filters = filters(schema, body);
     let filters = match filters.is_empty() {
         true => "none".to_owned(),
@@ -94,7 +113,7 @@ mod tests {
             "status": [2, 31],
             "keyword": "refund \"now\"",
         });
-        let note = note(DETAILS_REQUEST, &body, None);
+        let note = note(DETAILS_REQUEST, &body, None, None);
         let first = note.lines().next().unwrap();
         assert!(first.contains("--call-from 2023-11-14T22:13:20Z"), "{note}");
         assert!(

@@ -257,6 +257,29 @@ fn an_empty_result_says_so_with_the_filters_and_the_sandboxs_data() {
         assert!(quiet.status.success());
         assert_eq!(stderr(&quiet), "", "{extra:?}");
     }
+    // A page past the last one: said so.
+    for format in ["table", "json", "ndjson"] {
+        let output = run_within(
+            ccsqm().args([
+                "details",
+                "--sandbox",
+                "--calls",
+                "20",
+                "--page",
+                "9",
+                "-o",
+                format,
+            ]),
+            LIMIT,
+        );
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert_eq!(
+            stderr(&output),
+            "ccsqm: page 9 holds no call: 26 call(s) match, on 1 page(s) of 100 (--all fetches \
+             every page)\n",
+            "{format}"
+        );
+    }
     // A query that matches: no note.
     let output = run_within(
         ccsqm().args(["details", "--sandbox", "--calls", "50", "-o", "ndjson"]),
