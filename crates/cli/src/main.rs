@@ -255,7 +255,7 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
     let (settings, sandbox) = target_of(&args.connection, flags).await?;
     // An empty result is said on stderr, with the filters sent and the sandbox's data.
     // `total`: the page's `paging.total`, for one page (a page past the last is empty too).
-    let no_match = |matched: u64, total: Option<i64>| {
+    let no_match = |(matched, total): (u64, Option<i64>)| {
         if matched == 0 && !cli.quiet {
             let schema = operations::DETAILS_REQUEST;
             eprint!("{}", no_match::note(schema, &body, total, sandbox.as_ref()));
@@ -276,8 +276,7 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
     if format == Format::Json && !args.all {
         let page = client.details_page(request).await?;
         output::write_page_json(&mut sink, &page)?;
-        let total = page.paging.as_ref().and_then(|p| p.total);
-        no_match(page.data.iter().map(|g| g.calls.len() as u64).sum(), total);
+        no_match(no_match::counts(&page));
         return sink.commit();
     }
     if args.with_transcript {
@@ -294,7 +293,7 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
                 None => calls.adaptive(),
             }
         });
-        let (mut matched, mut total) = (0, None);
+        let mut counts = (0, None);
         let result = match &mut calls {
             Some(calls) => {
                 transcript::details::write(&client, calls, concurrency, &mut sink, |n| {
@@ -304,8 +303,7 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
             }
             None => {
                 let page = client.details_page(request).await?;
-                matched = page.data.iter().map(|g| g.calls.len() as u64).sum();
-                total = page.paging.as_ref().and_then(|p| p.total);
+                counts = no_match::counts(&page);
                 let records =
                     futures_util::stream::iter(ccsqm_models::CallRecord::from_page(page).map(Ok));
                 transcript::details::write(&client, records, concurrency, &mut sink, |_| {}).await
@@ -316,12 +314,12 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
             eprintln!("ccsqm: warning: {warning}");
         }
         result?;
-        no_match(calls.as_ref().map_or(matched, |c| c.received()), total);
+        no_match(calls.as_ref().map_or(counts, |c| (c.received(), None)));
         return sink.commit();
     }
     let mut writer = CallWriter::new(&mut sink, format, jiff::tz::TimeZone::system())
         .csv_formulas(args.csv_formulas);
-    let (matched, total) = if args.all {
+    let counts = if args.all {
         let received = export_all(
             cli,
             args,
@@ -334,16 +332,14 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
         (received, None)
     } else {
         let page = client.details_page(request).await?;
-        let total = page.paging.as_ref().and_then(|p| p.total);
-        let mut matched = 0;
+        let counts = no_match::counts(&page);
         for record in ccsqm_models::CallRecord::from_page(page) {
             writer.write(&record)?;
-            matched += 1;
         }
-        (matched, total)
+        counts
     };
     writer.finish()?;
-    no_match(matched, total);
+    no_match(counts);
     sink.commit()
 }
 

@@ -2,10 +2,17 @@
 //! sandbox, what its data holds, so that an empty result is never a silent puzzle.
 
 use ccsqm_client::spec::{Kind, Schema};
+use ccsqm_models::AppraisecallDetailsResponse;
 use ccsqm_sandbox::Sandbox;
 use serde_json::Value;
 
 use crate::request;
+
+/// The calls of one page and its `paging.total`.
+pub(crate) fn counts(page: &AppraisecallDetailsResponse) -> (u64, Option<i64>) {
+    let calls = page.data.iter().map(|g| g.calls.len() as u64).sum();
+    (calls, page.paging.as_ref().and_then(|p| p.total))
+}
 
 /// The note for a request (`body`, as sent) that returned no call: one line with the filters
 /// sent, one with a hint. When the page's `paging.total` (`total`) says calls match, the page
