@@ -11,6 +11,9 @@ Examples:
   # Every call, from a built-in sandbox with generated data (no account needed)
   ccsqm details --sandbox --all
 
+  # Failed inspections of the last week, from the sandbox (its calls lead up to today)
+  ccsqm details --sandbox --call-from 7d --status inspection-failed -o table
+
   # One page of failed inspections of voice calls, as a table
   ccsqm details --call-type voice --status inspection-failed --page 1 --limit 50
 

@@ -11,6 +11,7 @@ pub const EXAMPLES: &str = "\
 Examples:
   {bin} --port 8080
   {bin} --port 8080 --calls 100000 --seed 42
+  {bin} --anchor 2024-03-01 --seed 7   # the same calls on any day (the data leads up to it)
   {bin} --fail-rate 0.1 --drop-rate 0.05 --latency 50..400
   {bin} --fail-rate 0.2 --fail-statuses 502,503,504   # only faults a client retries
   {bin} --max-in-flight 8 --latency 20   # a server that takes 8 requests at a time
