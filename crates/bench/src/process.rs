@@ -192,6 +192,8 @@ impl SandboxProcess {
         let mut child = Command::new(ccsqm)
             .args(["sandbox", "--port", &port.to_string()])
             .args(["--calls", &calls.to_string()])
+            // Calls at fixed times: the load's windows are set from FIRST_CALL_TIME.
+            .args(["--anchor", &ccsqm_sandbox::Anchor::EARLIEST.to_string()])
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

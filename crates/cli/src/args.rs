@@ -12,18 +12,25 @@ Examples:
   # Every call, from a built-in sandbox with generated data (no account needed)
   ccsqm details --sandbox --all
 
+  # Failed inspections of the last week, from the sandbox (its calls lead up to today)
+  ccsqm details --sandbox --call-from 7d --status inspection-failed -o table
+
   # One page of failed inspections of voice calls, as a table
   ccsqm details --call-type voice --status inspection-failed --page 1 --limit 50
 
-  # Export every call uploaded in May 2021 to CSV, 4 pages at a time
-  ccsqm details --upload-from 2021-05-01 --upload-to 2021-05-31 --all --concurrency 4 \\
-      --output csv --output-file calls.csv
+  # Export every call uploaded in the last 30 days to CSV, 4 pages at a time
+  ccsqm details --upload-from 30d --all --concurrency 4 --output-file calls.csv
+
+  # Calls of a date range (local dates: from the first second of one to the last of the other)
+  ccsqm details --call-from 2021-06-01 --call-to 2021-06-30 -o ndjson
 
   # See the exact request, with the token hidden, without sending it
   ccsqm details --keyword refund --dry-run
 
 Configuration: flags > environment (CCSQM_*) > a profile of the config file
-(--config, default: <config dir>/ccsqm/config.toml; --profile, default: default).";
+(--config, default: <config dir>/ccsqm/config.toml; --profile, default: default).
+The examples without --sandbox run against `ccsqm sandbox` too, with the variables it prints
+(CCSQM_BASE_URL, CCSQM_USER_ID, CCSQM_APP_KEY, CCSQM_APP_SECRET).";
 
 /// Query the inspected calls of Huawei Cloud CCSQM (Call Center Smart Quality Management).
 #[derive(Debug, Parser)]
@@ -117,6 +124,14 @@ pub struct Connection {
     #[arg(long, env = "CCSQM_MAX_BODY_SIZE", value_name = "SIZE", allow_hyphen_values = true,
           value_parser = byte_size, default_value = "64MiB")]
     pub max_body_size: u64,
+
+    /// The built-in sandbox's data (with --sandbox).
+    #[command(flatten, next_help_heading = "Sandbox (with --sandbox)")]
+    pub sandbox_data: ccsqm_sandbox::serve::DataArgs,
+
+    /// The built-in sandbox's faults (with --sandbox).
+    #[command(flatten)]
+    pub sandbox_faults: ccsqm_sandbox::serve::FaultArgs,
 }
 
 impl Connection {
@@ -150,8 +165,13 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff), e.g. `ccsqm man > ccsqm.1`.
-    Man,
+    /// Print the man page (roff); with --dir DIR, a page per subcommand too (ccsqm-details.1).
+    Man {
+        /// Write ccsqm.1 and a page per subcommand (ccsqm-details.1, ...) into this directory
+        /// (created if missing) instead of the main page to stdout.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Set up a profile (address, user ID, app key and secret), checked by a token request.
     ///
     /// Question by question: an empty answer keeps the value shown in [brackets]; the app

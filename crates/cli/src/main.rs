@@ -8,10 +8,13 @@ mod configure;
 mod dry_run;
 mod exit;
 mod keyring;
+mod man;
+mod no_match;
 mod operations;
 mod output;
 mod progress;
 mod request;
+mod sandbox_flags;
 mod signals;
 mod sink;
 mod summary;
@@ -151,10 +154,7 @@ async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<()> {
             clap_complete::generate(*shell, &mut command, "ccsqm", &mut std::io::stdout().lock());
             Ok(())
         }
-        Command::Man => {
-            clap_mangen::Man::new(args::command()).render(&mut std::io::stdout().lock())?;
-            Ok(())
-        }
+        Command::Man { dir } => man::run(args::command(), dir.as_deref(), cli.quiet),
     }
 }
 
@@ -165,7 +165,7 @@ pub(crate) async fn target_of(
     flags: &clap::ArgMatches,
 ) -> Result<(Settings, Option<Sandbox>)> {
     if connection.sandbox {
-        let sandbox = Sandbox::builder().start().await?;
+        let sandbox = sandbox_flags::start(connection).await?;
         let credentials = sandbox.credentials();
         let settings = Settings {
             base_url: sandbox.base_url().to_owned(),
@@ -182,6 +182,7 @@ pub(crate) async fn target_of(
         settings.log_sources();
         return Ok((settings, Some(sandbox)));
     }
+    sandbox_flags::refuse_without_sandbox(flags)?;
     let env_secret = |name: &str| {
         std::env::var(name)
             .ok()
@@ -251,9 +252,9 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
         jiff::Timestamp::now(),
         &jiff::tz::TimeZone::system(),
     )?;
-    let request: ccsqm_models::AppraisecallDetailsRequest =
-        serde_json::from_value(serde_json::Value::Object(body))
-            .map_err(|e| UsageError(format!("the request body: {e}")))?;
+    let body = serde_json::Value::Object(body);
+    let request: ccsqm_models::AppraisecallDetailsRequest = serde_json::from_value(body.clone())
+        .map_err(|e| UsageError(format!("the request body: {e}")))?;
     let target = args
         .output_file
         .as_deref()
@@ -276,7 +277,15 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
                 .into()
         ));
     }
-    let (settings, _sandbox) = target_of(&args.connection, flags).await?;
+    let (settings, sandbox) = target_of(&args.connection, flags).await?;
+    // An empty result is said on stderr, with the filters sent and the sandbox's data.
+    // `total`: the page's `paging.total`, for one page (a page past the last is empty too).
+    let no_match = |(matched, total): (u64, Option<i64>)| {
+        if matched == 0 && !cli.quiet {
+            let schema = operations::DETAILS_REQUEST;
+            eprint!("{}", no_match::note(schema, &body, total, sandbox.as_ref()));
+        }
+    };
     if args.dry_run {
         // The same checks as a real run: the client is built, and not used.
         build_client(&settings, &args.connection, false, None)?;
@@ -299,6 +308,7 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
             choice.jq.as_ref(),
             terminal,
         )?;
+        no_match(no_match::counts(&page));
         return sink.commit();
     }
     if args.with_transcript {
@@ -316,6 +326,7 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
                 None => calls.adaptive(),
             }
         });
+        let mut counts = (0, None);
         let result = match &mut calls {
             Some(calls) => {
                 transcript::details::write(&client, calls, concurrency, &mut sink, |n| {
@@ -325,6 +336,7 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
             }
             None => {
                 let page = client.details_page(request).await?;
+                counts = no_match::counts(&page);
                 let records =
                     futures_util::stream::iter(ccsqm_models::CallRecord::from_page(page).map(Ok));
                 transcript::details::write(&client, records, concurrency, &mut sink, |_| {}).await
@@ -335,6 +347,7 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
             eprintln!("ccsqm: warning: {warning}");
         }
         result?;
+        no_match(calls.as_ref().map_or(counts, |c| (c.received(), None)));
         sink.commit()?;
         if let Some(calls) = calls.as_ref().filter(|_| !cli.quiet) {
             let summary = summary::Summary {
@@ -358,21 +371,23 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
         .table_layout(table_width, usize::try_from(limit).unwrap_or(100));
     let mut footer = None;
     let mut summary = None;
-    if args.all {
-        summary = Some(
-            export_all(
-                cli,
-                args,
-                &client,
-                request,
-                &mut writer,
-                replaced_on_success,
-                terminal,
-            )
-            .await?,
-        );
+    let counts = if args.all {
+        let done = export_all(
+            cli,
+            args,
+            &client,
+            request,
+            &mut writer,
+            replaced_on_success,
+            terminal,
+        )
+        .await?;
+        let counts = (done.calls, None);
+        summary = Some(done);
+        counts
     } else {
         let page = client.details_page(request).await?;
+        let counts = no_match::counts(&page);
         let total = page
             .paging
             .as_ref()
@@ -383,11 +398,14 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
             writer.write(&record)?;
             shown += 1;
         }
-        if format == Format::Table {
+        // An empty page has the note of `no_match` instead.
+        if format == Format::Table && shown > 0 {
             footer = Some(summary::page_footer(shown, total, page_number, limit));
         }
-    }
+        counts
+    };
     writer.finish()?;
+    no_match(counts);
     sink.commit()?;
     // After the rows: on a terminal, the last lines under the table.
     match (footer, summary) {

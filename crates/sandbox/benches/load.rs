@@ -5,7 +5,8 @@
 //! cargo bench -p ccsqm-sandbox --bench load -- --url http://127.0.0.1:8080 --requests 20000
 //! ```
 //!
-//! Options: `--url URL` (default: start a sandbox in process), `--calls N` (in-process sandbox,
+//! Options: `--url URL` (default: start a sandbox in process; a sandbox of yours needs
+//! `--anchor 2021-12-15`, as the requests' windows are fixed times), `--calls N` (in-process sandbox,
 //! default 100 000), `--requests N` (default 20 000), `--concurrency N` (default 32),
 //! `--seconds S` (a time bound, default 60), `--limit N` (page size, default 100). The token
 //! comes from the target's `tokenByAkSk` with the sandbox's default credentials.
@@ -195,7 +196,12 @@ fn main() {
                 .build()
                 .expect("a runtime");
             let sandbox = server_rt
-                .block_on(Sandbox::builder().calls(args.calls).start())
+                .block_on(
+                    Sandbox::builder()
+                        .calls(args.calls)
+                        .anchor(ccsqm_sandbox::Anchor::EARLIEST)
+                        .start(),
+                )
                 .expect("the sandbox starts");
             println!("in-process sandbox: {} calls", sandbox.data().len());
             client_rt.block_on(run(sandbox.base_url().to_owned(), &args));

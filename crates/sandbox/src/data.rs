@@ -10,16 +10,18 @@ use ccsqm_client::types::{AppraisecallDetailsResponse, Call};
 use crate::dialog;
 use crate::query_cache::{QueryCache, QueryKey};
 use crate::rng::{mix, SplitMix64};
+use crate::Anchor;
 
 /// Default number of generated calls (the six calls of the vendor's example come on top).
-pub const DEFAULT_CALLS: usize = 500;
+pub const DEFAULT_CALLS: usize = 10_000;
 /// The most generated calls a data set may hold.
 pub const MAX_CALLS: usize = 10_000_000;
-/// Generated calls start at 2021-06-18T00:00:00Z, after the window of the vendor's example
-/// request (call times 1621333149..=1623925149), so that the example request returns exactly
-/// the vendor's example response.
+/// Generated calls start at 2021-06-18T00:00:00Z at the earliest anchor
+/// ([`crate::Anchor::EARLIEST`]), after the window of the vendor's example request (call times
+/// 1621333149..=1623925149), so that the example request returns exactly the vendor's example
+/// response; a later anchor moves them later by whole days.
 pub const FIRST_CALL_TIME: i64 = 1_623_974_400;
-/// Generated calls spread over this many days from [`FIRST_CALL_TIME`].
+/// Generated calls spread over this many days, up to their anchor ([`crate::Anchor`]).
 pub const SPAN_DAYS: u64 = 180;
 
 /// The vendor's example response (`fixtures/vendor-example.json`, a copy of the workspace's
@@ -116,6 +118,7 @@ struct Agent {
 /// it; the change would be said in its changelog.)
 pub struct DataSet {
     seed: u64,
+    anchor: Anchor,
     generated: usize,
     records: Vec<Record>,
     agents: Vec<Agent>,
@@ -130,6 +133,7 @@ impl std::fmt::Debug for DataSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DataSet")
             .field("seed", &self.seed)
+            .field("anchor", &self.anchor)
             .field("generated", &self.generated)
             .field("calls", &self.records.len())
             .field("agents", &self.agents.len())
@@ -143,10 +147,19 @@ impl std::fmt::Debug for DataSet {
 pub struct InvalidRequest(pub String);
 
 impl DataSet {
-    /// Generates `calls` calls from `seed`, plus the six calls of the vendor's example.
-    /// `calls` is capped at [`MAX_CALLS`].
+    /// Generates `calls` calls from `seed`, plus the six calls of the vendor's example, at the
+    /// earliest anchor ([`Anchor::EARLIEST`]: calls from [`FIRST_CALL_TIME`] on). `calls` is
+    /// capped at [`MAX_CALLS`].
     pub fn generate(seed: u64, calls: usize) -> Self {
+        Self::generate_at(seed, calls, Anchor::EARLIEST)
+    }
+
+    /// Generates `calls` calls from `seed` on the [`SPAN_DAYS`] days before `anchor`, plus the
+    /// six calls of the vendor's example. `calls` is capped at [`MAX_CALLS`].
+    pub fn generate_at(seed: u64, calls: usize, anchor: Anchor) -> Self {
         let calls = calls.min(MAX_CALLS);
+        // Whole days: the hours of the contact centre stay; the weekends follow the dates.
+        let shift_days = anchor.days_after_earliest();
         let mut rng = SplitMix64::new(seed);
         let agents = agents(&mut rng, calls);
         let statuses: Vec<u8> = STATUSES.values.iter().map(|v| code_u8(v.code)).collect();
@@ -182,7 +195,7 @@ impl DataSet {
             };
             group_number += 1;
             let first = records.len() as u32;
-            let mut time = start_time(&mut rng);
+            let mut time = start_time(&mut rng, shift_days);
             let mut previous_agent = None;
             for k in 0..size {
                 let record = generated_call(
@@ -227,6 +240,7 @@ impl DataSet {
 
         Self {
             seed,
+            anchor,
             generated: calls,
             records,
             agents,
@@ -270,6 +284,11 @@ impl DataSet {
     /// The seed the data set was generated from.
     pub fn seed(&self) -> u64 {
         self.seed
+    }
+
+    /// The anchor of the generated calls: the day they lead up to.
+    pub fn anchor(&self) -> Anchor {
+        self.anchor
     }
 
     /// The number of generated calls (the data set holds six more: the vendor's example).
@@ -685,15 +704,17 @@ fn agents(rng: &mut SplitMix64, calls: usize) -> Vec<Agent> {
 }
 
 /// When a group's first call starts: a day of the span (fewer at weekends), an hour by the
-/// contact centre's load, any second of it.
-fn start_time(rng: &mut SplitMix64) -> i64 {
+/// contact centre's load, any second of it. The span starts `shift_days` days after
+/// [`FIRST_CALL_TIME`].
+fn start_time(rng: &mut SplitMix64, shift_days: i64) -> i64 {
     let mut day = rng.below(SPAN_DAYS);
-    // FIRST_CALL_TIME is a Friday: days 1 and 2 of each week are the weekend.
-    if matches!(day % 7, 1 | 2) && rng.chance(6000) {
+    // FIRST_CALL_TIME is a Friday: days 1 and 2 of each week after it are the weekend.
+    let weekend = |day: u64| matches!((day as i64 + shift_days).rem_euclid(7), 1 | 2);
+    if weekend(day) && rng.chance(6000) {
         day = rng.below(SPAN_DAYS);
     }
     let hour = rng.weighted(&HOUR_WEIGHTS) as u64;
-    FIRST_CALL_TIME + (day * 86_400 + hour * 3600 + rng.below(3600)) as i64
+    FIRST_CALL_TIME + shift_days * 86_400 + (day * 86_400 + hour * 3600 + rng.below(3600)) as i64
 }
 
 fn generated_call(

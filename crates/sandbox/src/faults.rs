@@ -157,6 +157,69 @@ impl Faults {
     }
 }
 
+/// The faults in words, for people (the banner of `ccsqm sandbox`): e.g. `10 % of requests
+/// answered 500, 502 or 503 in turn; 50 to 400 ms (at random) added before each answer (fault
+/// seed 0)`; `none` without faults.
+impl std::fmt::Display for Faults {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let percent = |rate: f64| format!("{} %", (rate * 10_000.0).round() / 100.0);
+        let mut parts = Vec::new();
+        if self.error_rate > 0.0 {
+            let statuses: Vec<String> = self
+                .error_statuses
+                .as_slice()
+                .iter()
+                .map(u16::to_string)
+                .collect();
+            let statuses = match statuses.as_slice() {
+                [one] => one.clone(),
+                [init @ .., last] => format!("{} or {last} in turn", init.join(", ")),
+                [] => String::new(),
+            };
+            parts.push(format!(
+                "{} of requests answered {statuses}",
+                percent(self.error_rate)
+            ));
+        }
+        if self.drop_rate > 0.0 {
+            parts.push(format!(
+                "{} of connections closed without an answer",
+                percent(self.drop_rate)
+            ));
+        }
+        if self.truncate_rate > 0.0 {
+            parts.push(format!(
+                "{} of bodies cut in half",
+                percent(self.truncate_rate)
+            ));
+        }
+        match self.latency {
+            Latency::None => {}
+            Latency::Fixed(d) => {
+                parts.push(format!("{} ms added before each answer", d.as_millis()))
+            }
+            Latency::Range(min, max) => parts.push(format!(
+                "{} to {} ms (at random) added before each answer",
+                min.as_millis(),
+                max.as_millis()
+            )),
+        }
+        if let Some(last) = parts.last_mut() {
+            last.push_str(&format!(" (fault seed {})", self.seed));
+        }
+        if let Some(n) = self.max_in_flight {
+            parts.push(format!(
+                "at most {n} request(s) answered at a time (more get 429 with Retry-After: \
+                 {RETRY_AFTER_SECS})"
+            ));
+        }
+        match parts.is_empty() {
+            true => f.write_str("none"),
+            false => f.write_str(&parts.join("; ")),
+        }
+    }
+}
+
 /// What to do with one request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Fault {
@@ -217,6 +280,37 @@ impl FaultState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn faults_in_words() {
+        assert_eq!(Faults::none().to_string(), "none");
+        let faults = Faults {
+            error_rate: 0.1,
+            drop_rate: 0.05,
+            truncate_rate: 0.125,
+            latency: Latency::Range(Duration::from_millis(50), Duration::from_millis(400)),
+            seed: 7,
+            max_in_flight: std::num::NonZeroUsize::new(8),
+            ..Faults::none()
+        };
+        assert_eq!(
+            faults.to_string(),
+            "10 % of requests answered 500, 502 or 503 in turn; 5 % of connections closed \
+             without an answer; 12.5 % of bodies cut in half; 50 to 400 ms (at random) added \
+             before each answer (fault seed 7); at most 8 request(s) answered at a time (more \
+             get 429 with Retry-After: 1)"
+        );
+        let one = Faults {
+            error_rate: 1.0,
+            error_statuses: ErrorStatuses::new(&[503]).unwrap(),
+            latency: Latency::Fixed(Duration::from_millis(20)),
+            ..Faults::none()
+        };
+        assert_eq!(
+            one.to_string(),
+            "100 % of requests answered 503; 20 ms added before each answer (fault seed 0)"
+        );
+    }
 
     #[test]
     fn rates_are_checked() {

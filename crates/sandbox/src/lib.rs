@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod anchor;
 mod auth;
 mod data;
 mod dialog;
@@ -22,6 +23,7 @@ use ccsqm_client::Secret;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use anchor::{utc_minute, Anchor, AnchorError};
 pub use data::{
     DataSet, InvalidRequest, DEFAULT_CALLS, FIRST_CALL_TIME, MAX_CALLS, MAX_LIMIT, SPAN_DAYS,
     VENDOR_EXAMPLE,
@@ -100,6 +102,7 @@ pub enum Error {
 pub struct SandboxBuilder {
     calls: usize,
     seed: u64,
+    anchor: Option<Anchor>,
     data: Option<Arc<DataSet>>,
     credentials: Credentials,
     addr: SocketAddr,
@@ -112,6 +115,7 @@ impl Default for SandboxBuilder {
         Self {
             calls: DEFAULT_CALLS,
             seed: DEFAULT_SEED,
+            anchor: None,
             data: None,
             credentials: Credentials::default(),
             addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
@@ -134,8 +138,16 @@ impl SandboxBuilder {
         self
     }
 
-    /// Serves an existing data set instead of generating one (`calls` and `seed` are then
-    /// ignored): several sandboxes can share one.
+    /// The day the generated calls lead up to (default: [`Anchor::today`], when the sandbox
+    /// starts): they fall on the [`SPAN_DAYS`] days before it. Pin it ([`Anchor::EARLIEST`],
+    /// or a date) for calls at fixed times, e.g. in tests.
+    pub fn anchor(mut self, anchor: Anchor) -> Self {
+        self.anchor = Some(anchor);
+        self
+    }
+
+    /// Serves an existing data set instead of generating one (`calls`, `seed` and `anchor`
+    /// are then ignored): several sandboxes can share one.
     pub fn data(mut self, data: Arc<DataSet>) -> Self {
         self.data = Some(data);
         self
@@ -205,9 +217,11 @@ impl SandboxBuilder {
                     return Err(Error::TooManyCalls(self.calls));
                 }
                 let (seed, calls) = (self.seed, self.calls);
-                let data = tokio::task::spawn_blocking(move || DataSet::generate(seed, calls))
-                    .await
-                    .map_err(|_| Error::Generate)?;
+                let anchor = self.anchor.unwrap_or_else(Anchor::today);
+                let data =
+                    tokio::task::spawn_blocking(move || DataSet::generate_at(seed, calls, anchor))
+                        .await
+                        .map_err(|_| Error::Generate)?;
                 Arc::new(data)
             }
         };
@@ -314,6 +328,15 @@ impl Sandbox {
     /// 429 at capacity do not count).
     pub fn peak_in_flight(&self) -> usize {
         self.state.load.peak()
+    }
+
+    /// The faults in force.
+    pub fn faults(&self) -> Faults {
+        self.state
+            .faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .faults
     }
 
     /// Replaces the faults in force (their generator restarts from their seed).

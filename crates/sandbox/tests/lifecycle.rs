@@ -50,14 +50,35 @@ async fn debug_shows_no_secret_and_no_token() {
     assert!(debug.len() < 2000, "no dump of the data set: {debug}");
 }
 
+/// A child process killed when the test ends, even by a failed assertion (it would otherwise
+/// keep the test's output pipes open).
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn the_binary_prints_its_url_and_credentials_and_stops_on_ctrl_c() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ccsqm-sandbox"))
-        .args(["--port", "0", "--calls", "50", "--seed", "9"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut child = Child(
+        Command::new(env!("CARGO_BIN_EXE_ccsqm-sandbox"))
+            .args(["--port", "0", "--calls", "50", "--seed", "9"])
+            .args([
+                "--anchor",
+                "2022-03-01",
+                "--fail-rate",
+                "0.25",
+                "--latency",
+                "1..3",
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
     let mut printed = Vec::new();
     for line in lines.by_ref() {
         let line = line.unwrap();
@@ -69,19 +90,54 @@ fn the_binary_prints_its_url_and_credentials_and_stops_on_ctrl_c() {
     }
     let text = printed.join("\n");
     assert!(text.contains("listening on http://127.0.0.1:"), "{text}");
-    assert!(text.contains("56 calls (seed 9)"), "{text}");
+    assert!(text.contains("56 calls"), "{text}");
+    assert!(text.contains("50 generated, from 2021-"), "{text}");
+    assert!(text.contains("seed:       9"), "{text}");
+    assert!(text.contains("anchor:     2022-03-01"), "{text}");
     assert!(text.contains("sandbox-app-key") && text.contains("sandbox-app-secret"));
     assert!(text.contains("sandbox-user"));
+    assert!(
+        text.contains("export CCSQM_BASE_URL=http://127.0.0.1:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("25 % of requests answered 500, 502 or 503 in turn; 1 to 3 ms"),
+        "{text}"
+    );
+    // For people: no Rust `Debug` output.
+    for debug in [
+        "{",
+        "}",
+        "Some(",
+        "Faults",
+        "FaultConfig",
+        "Range(",
+        "Fixed(",
+    ] {
+        assert!(!text.contains(debug), "{debug:?} in the banner: {text}");
+    }
 
     // Ctrl-C: a graceful stop, exit status 0.
     let interrupted = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-INT", &child.0.id().to_string()])
         .status()
         .unwrap();
     assert!(interrupted.success());
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
-    assert!(child.wait().unwrap().success());
+    assert!(child.0.wait().unwrap().success());
     assert!(rest.iter().any(|l| l.starts_with("stopping")), "{rest:?}");
+}
+
+#[test]
+fn the_binary_refuses_an_anchor_too_early() {
+    let refused = Command::new(env!("CARGO_BIN_EXE_ccsqm-sandbox"))
+        .args(["--port", "0", "--anchor", "2021-06-01"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("2021-12-15 or later"), "{stderr}");
+    assert!(stderr.contains("--anchor"), "{stderr}");
 }
 
 #[test]
@@ -103,6 +159,7 @@ fn the_binary_refuses_other_addresses_and_shows_examples() {
         "--port",
         "--calls",
         "--seed",
+        "--anchor",
         "--fail-rate",
         "--latency",
         "Examples:",

@@ -7,7 +7,7 @@ use ccsqm_client::types::AppraisecallDetailsResponse;
 use ccsqm_client::{Client, ErrorKind, RetryPolicy};
 use ccsqm_consumer_example::{summarize, CallSummary, SummaryError};
 use ccsqm_httpmock::MockServerExt;
-use ccsqm_sandbox::{ErrorStatuses, Faults, Sandbox, FIRST_CALL_TIME};
+use ccsqm_sandbox::{ErrorStatuses, Faults, Sandbox};
 use httpmock::MockServer;
 use serde_json::json;
 
@@ -100,7 +100,9 @@ async fn with_a_sandbox_every_page_of_the_window_is_counted() {
         .start()
         .await
         .unwrap();
-    let (from, to) = (FIRST_CALL_TIME + 10 * DAY, FIRST_CALL_TIME + 120 * DAY);
+    // The data leads up to the sandbox's anchor (today, unless pinned with `.anchor(...)`).
+    let start = sandbox.data().anchor().first_call_time();
+    let (from, to) = (start + 10 * DAY, start + 120 * DAY);
     let want = expected(&sandbox, from, to);
     assert!(want.total > 100, "the window spans several pages");
 
@@ -129,7 +131,8 @@ async fn with_injected_faults_the_summary_is_exact_or_an_error() {
         .start()
         .await
         .unwrap();
-    let (from, to) = (FIRST_CALL_TIME, FIRST_CALL_TIME + 180 * DAY);
+    let start = sandbox.data().anchor().first_call_time();
+    let (from, to) = (start, start + 180 * DAY);
     let want = expected(&sandbox, from, to);
 
     let summary = summarize(&client(sandbox.base_url(), Some(&sandbox), 20), from, to)

@@ -59,7 +59,8 @@ pub struct TranscriptArgs {
 const EXAMPLES: &str = "\
 Examples:
   # Two calls, as a conversation
-  ccsqm transcript --sandbox 3b9cd7a9-d38c-4aa0-a35d-77f6abb9f497 2ef38e9b-36dd-4c1f-97cb-a665a2d9de3a
+  ccsqm transcript --sandbox 3b9cd7a9-d38c-4aa0-a35d-77f6abb9f497 \\
+      2ef38e9b-36dd-4c1f-97cb-a665a2d9de3a
 
   # Every call that mentions a refund, four transcripts at a time, one segment per line
   ccsqm details --keyword refund --all | ccsqm transcript --stdin --concurrency 4 -o ndjson

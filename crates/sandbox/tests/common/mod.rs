@@ -5,18 +5,22 @@ use std::collections::HashSet;
 use std::num::NonZeroU64;
 
 use ccsqm_client::types::{AppraisecallDetailsRequest, AppraisecallDetailsResponse, Call};
-use ccsqm_sandbox::{DataSet, Sandbox};
+use ccsqm_sandbox::{Anchor, DataSet, Sandbox};
 
 /// Every documented inspection status (from the spec).
 pub fn all_statuses() -> impl Iterator<Item = i64> {
     ccsqm_client::spec::enums::INSPECTION_STATUS.codes()
 }
 
-/// A sandbox of `calls` generated calls, seed 3.
+/// The anchor the tests pin, so that calls fall at fixed times (from `FIRST_CALL_TIME`).
+pub const ANCHOR: Anchor = Anchor::EARLIEST;
+
+/// A sandbox of `calls` generated calls, seed 3, at [`ANCHOR`].
 pub async fn sandbox(calls: usize) -> Sandbox {
     Sandbox::builder()
         .calls(calls)
         .seed(3)
+        .anchor(ANCHOR)
         .start()
         .await
         .expect("the sandbox starts")
