@@ -2,7 +2,9 @@
 
 use std::path::Path;
 
-use xtask::codegen::{self, CLIENT_OUT, HTTPMOCK_OUT, MODELS_OUT, SANDBOX_OUT, SPEC, SPEC_OUT};
+use xtask::codegen::{
+    self, CLIENT_OUT, HTTPMOCK_OUT, MODELS_OUT, SANDBOX_OUT, SPEC, SPEC_OUT, SYNC_OUT,
+};
 
 /// Plain `cargo test` catches generated code that was not regenerated after a spec change.
 #[test]
@@ -38,6 +40,7 @@ fn check_fails_on_a_changed_spec_and_codegen_fixes_it() {
         SPEC_OUT,
         MODELS_OUT,
         SANDBOX_OUT,
+        SYNC_OUT,
     ] {
         copy(&root, tmp.path(), rel);
     }
@@ -57,6 +60,8 @@ fn check_fails_on_a_changed_spec_and_codegen_fixes_it() {
     let outputs = codegen::render(&codegen::read_spec(tmp.path()).unwrap()).unwrap();
     let diff = codegen::drift(tmp.path(), &outputs).unwrap();
     assert!(diff.contains(&format!("--- a/{CLIENT_OUT}")), "{diff}");
+    // The new field is a new column of `ccsqm sync`'s table.
+    assert!(diff.contains(&format!("--- a/{SYNC_OUT}")), "{diff}");
     assert!(
         diff.lines()
             .any(|l| l.starts_with('+') && l.contains("team_name")),

@@ -11,6 +11,7 @@ mod progress;
 mod request;
 mod signals;
 mod sink;
+mod sync;
 mod timearg;
 mod transcript;
 
@@ -111,6 +112,7 @@ async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<()> {
         Command::Api(args) => api::run(args, flags).await,
         Command::Token(args) => token(args, flags).await,
         Command::Transcript(args) => transcript::run(args, flags).await,
+        Command::Sync(args) => sync::run(&cli, args, flags).await,
         Command::Sandbox(args) => {
             args.check().map_err(UsageError)?;
             Ok(ccsqm_sandbox::serve::serve(args.clone()).await?)
