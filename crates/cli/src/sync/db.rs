@@ -139,7 +139,10 @@ impl Db {
     pub async fn execute(&mut self, sql: &str, params: &[SqlValue]) -> Result<u64, DbError> {
         match self {
             Db::Sqlite(db) => {
-                let mut statement = db.conn.prepare_cached(sql).map_err(sqlite_error)?;
+                let mut statement = db
+                    .conn
+                    .prepare_cached(&sqlite_parameters(sql))
+                    .map_err(sqlite_error)?;
                 let changed = statement
                     .execute(rusqlite::params_from_iter(params.iter()))
                     .map_err(sqlite_error)?;
@@ -167,7 +170,10 @@ impl Db {
     ) -> Result<Vec<Vec<SqlValue>>, DbError> {
         match self {
             Db::Sqlite(db) => {
-                let mut statement = db.conn.prepare_cached(sql).map_err(sqlite_error)?;
+                let mut statement = db
+                    .conn
+                    .prepare_cached(&sqlite_parameters(sql))
+                    .map_err(sqlite_error)?;
                 let width = statement.column_count();
                 let rows = statement
                     .query_map(rusqlite::params_from_iter(params.iter()), |row| {
@@ -222,6 +228,21 @@ impl Db {
             self.query(sql, &[SqlValue::Text(table.to_owned())]).await?,
         ))
     }
+}
+
+/// `$1`, `$2`, … as SQLite's `?1`, `?2`, … (SQLite reads `$1` as a parameter *named* `1`,
+/// numbered by first appearance, not by its digits). The statements hold no `$` otherwise.
+fn sqlite_parameters(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn strings(rows: Vec<Vec<SqlValue>>) -> Vec<String> {
@@ -433,4 +454,15 @@ impl tokio_postgres::types::ToSql for SqlValue {
     }
 
     tokio_postgres::types::to_sql_checked!();
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn numbered_parameters_become_sqlites() {
+        assert_eq!(
+            super::sqlite_parameters("VALUES ($2, $10, $1, $1) WHERE x = 'a'"),
+            "VALUES (?2, ?10, ?1, ?1) WHERE x = 'a'"
+        );
+    }
 }

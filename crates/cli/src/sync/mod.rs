@@ -14,6 +14,7 @@ mod round;
 mod schema;
 mod status;
 mod stop;
+mod upsert;
 mod url;
 
 use anyhow::Result;
@@ -23,8 +24,8 @@ use crate::args::{Cli, Connection};
 use crate::UsageError;
 
 pub use db::DbError;
-pub use round::MissingKey;
 pub use stop::Interrupted;
+pub use upsert::MissingKey;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -34,7 +35,7 @@ Examples:
   # Into PostgreSQL (the password in the environment, not on the command line), every 5 minutes
   CCSQM_DB=postgres://ccsqm:secret@db.example/calls ccsqm sync --watch 5m
 
-  # The first run reads every call; --since limits it
+  # The first run reads every call; --since limits it (or fills in older calls later)
   ccsqm sync --db calls.sqlite3 --since 2021-05-01
 
   # The checkpoint, the calls still in progress and the recent runs
@@ -50,8 +51,9 @@ pub struct SyncArgs {
     #[command(flatten)]
     pub db: DbArg,
 
-    /// Without a checkpoint (the first run): read the calls uploaded from this time on
-    /// [default: every call]. Same forms as --upload-from.
+    /// Read the calls uploaded from this time on, instead of from the checkpoint (to fill in
+    /// older calls, or to limit the first run) [default: the checkpoint less --overlap; the
+    /// first run: every call]. Same forms as --upload-from.
     #[arg(help_heading = "Window", long, value_name = "TIME")]
     pub since: Option<String>,
 
@@ -147,6 +149,9 @@ pub async fn run(cli: &Cli, args: &SyncArgs, flags: &clap::ArgMatches) -> Result
     }
 }
 
+/// The longest span accepted: a hundred years.
+const MAX_SPAN: i64 = 36_600 * 86_400;
+
 /// `30s`, `15m`, `1h`, `2d`, `1w`, or whole seconds: a span in seconds (at least 1).
 fn span_seconds(text: &str) -> Result<i64, String> {
     let text = text.trim();
@@ -165,8 +170,8 @@ fn span_seconds(text: &str) -> Result<i64, String> {
         _ => return Err(bad()),
     };
     match n.checked_mul(unit) {
-        Some(seconds) if seconds > 0 && seconds <= 100 * 366 * 86_400 => Ok(seconds),
-        _ => Err(bad()),
+        Some(seconds) if seconds > 0 && seconds <= MAX_SPAN => Ok(seconds),
+        _ => Err(format!("{}, from 1s to 36600d", bad())),
     }
 }
 

@@ -5,8 +5,8 @@
 //! exactly one window however long after the call itself it was uploaded (`call_from`/`call_to`
 //! would miss a call uploaded after its window was read). A run reads:
 //!
-//! 1. the calls uploaded from the checkpoint less `--overlap` (first run: `--since`, or every
-//!    call) to a bound fixed at its start (`--until`, default now), all call types and every
+//! 1. the calls uploaded from the checkpoint less `--overlap` (or from `--since`; without
+//!    either, every call) to a bound fixed at its start (`--until`, default now), all call types and every
 //!    documented status, page by page: each page's calls are upserted by `call_uuid` in one
 //!    transaction, with the run's counts; the transaction of the last page also moves the
 //!    checkpoint to the bound. A run that stops early leaves the checkpoint where it was, and
@@ -23,10 +23,10 @@ use ccsqm_client::{ApiError, CallRecord, Client};
 use futures_util::StreamExt;
 
 use super::db::{Access, Db, DbError};
-use super::generated::{CALL_COLUMNS, IN_PROGRESS_STATUSES, KEY, STATUS_COLUMN};
-use super::schema::{column_list, key_index, row_of, SqlValue};
+use super::generated::{IN_PROGRESS_STATUSES, STATUS_COLUMN};
+use super::schema::SqlValue;
 use super::stop::{Interrupted, Stop};
-use super::{migrate, url, SyncArgs};
+use super::{migrate, upsert, url, SyncArgs};
 use crate::args::Cli;
 use crate::progress;
 use crate::timearg::{self, Bound};
@@ -70,17 +70,21 @@ pub async fn sync(cli: &Cli, args: &SyncArgs, flags: &clap::ArgMatches) -> Resul
         create_default_folder(args, path)?;
     }
     let mut db = Db::open(&url, Access::Write).await?;
+    // The lock first: what is read next cannot change until this sync ends.
+    db.lock(&shown).await?;
     let state = migrate::inspect(&mut db).await?;
     let plan = migrate::plan(&state, &shown)?;
-    db.lock(&shown).await?;
     if let Some(done) = migrate::apply(&mut db, &plan, now.as_second()).await? {
         eprintln!("ccsqm: {shown}: {done}");
     }
 
     let stop = Stop::install().context("listening for signals")?;
+    let mut since = since;
     loop {
         let bound = until.unwrap_or_else(|| jiff::Timestamp::now().as_second());
         let summary = run_once(&mut db, &client, cli, args, since, bound, &stop).await?;
+        // `--since` is the first round's: the next ones go on from the checkpoint.
+        since = None;
         eprintln!("ccsqm: {shown}: {summary}");
         let Some(interval) = args.watch else {
             return Ok(());
@@ -116,10 +120,11 @@ async fn run_once(
 ) -> Result<String> {
     let started = jiff::Timestamp::now().as_second();
     let checkpoint = checkpoint(db).await?;
-    let from = checkpoint
-        .map(|c| c.saturating_sub(args.overlap))
-        .or(since)
+    let from = since
+        .or(checkpoint.map(|c| c.saturating_sub(args.overlap)))
         .map(|f| f.min(bound));
+    // A bound before the checkpoint (`--until` in the past) does not move it back.
+    let new_checkpoint = checkpoint.map_or(bound, |c| c.max(bound));
     let run = begin_run(db, started, from, bound).await?;
     let mut counts = Counts::default();
     let mut fetch = Fetch {
@@ -131,7 +136,9 @@ async fn run_once(
         progress: progress::Bar::new(cli.quiet),
     };
     let result = async {
-        fetch.window(from, bound, Some(bound), &mut counts).await?;
+        fetch
+            .window(from, bound, Some(new_checkpoint), &mut counts)
+            .await?;
         let horizon = bound.saturating_sub(args.horizon);
         if let Some(from) = from {
             for (first, last) in windows(&in_progress_times(fetch.db, horizon, from).await?) {
@@ -279,9 +286,7 @@ async fn write_page(
     }
     db.begin().await?;
     let result = async {
-        for record in records {
-            upsert(db, record, now, &mut next).await?;
-        }
+        upsert::page(db, records, now, &mut next).await?;
         db.execute(
             "UPDATE sync_runs SET pages = $1, inserted = $2, updated = $3, unchanged = $4, \
              rechecked = $5 WHERE id = $6",
@@ -332,78 +337,6 @@ async fn write_page(
             Err(error)
         }
     }
-}
-
-/// A call the table cannot hold (no `call_uuid`): a failure of the server's data (exit 5).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct MissingKey(pub String);
-
-/// Inserts the call, updates it when a field changed, or only notes that it was seen.
-async fn upsert(db: &mut Db, record: &CallRecord, now: i64, counts: &mut Counts) -> Result<()> {
-    let mut row = row_of(record);
-    let key = row[key_index()].clone();
-    if key.as_str().is_none() {
-        let call_id = record.call.call_id.as_deref().unwrap_or("?");
-        anyhow::bail!(MissingKey(format!(
-            "the server sent a call without {KEY} (call_id {call_id:?}): it cannot be stored \
-             (the table is keyed by {KEY}); nothing of its page was committed"
-        )));
-    }
-    let n = CALL_COLUMNS.len();
-    let existing = db
-        .query(
-            &format!("SELECT {} FROM calls WHERE \"{KEY}\" = $1", column_list()),
-            std::slice::from_ref(&key),
-        )
-        .await?;
-    match existing.into_iter().next() {
-        None => {
-            let placeholders: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
-            let sql = format!(
-                "INSERT INTO calls ({}, first_seen, last_seen, last_changed) VALUES ({}, ${t}, \
-                 ${t}, ${t})",
-                column_list(),
-                placeholders.join(", "),
-                t = n + 1
-            );
-            row.push(SqlValue::Integer(now));
-            db.execute(&sql, &row).await?;
-            counts.inserted += 1;
-        }
-        Some(stored) => {
-            let stored: Vec<SqlValue> = stored
-                .into_iter()
-                .zip(CALL_COLUMNS)
-                .map(|(v, c)| v.typed(c.sql))
-                .collect();
-            if stored == row {
-                db.execute(
-                    &format!("UPDATE calls SET last_seen = $1 WHERE \"{KEY}\" = $2"),
-                    &[SqlValue::Integer(now), key],
-                )
-                .await?;
-                counts.unchanged += 1;
-            } else {
-                let sets: Vec<String> = CALL_COLUMNS
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| format!("\"{}\" = ${}", c.name, i + 1))
-                    .collect();
-                let sql = format!(
-                    "UPDATE calls SET {}, last_seen = ${t}, last_changed = ${t} WHERE \"{KEY}\" = ${k}",
-                    sets.join(", "),
-                    t = n + 1,
-                    k = n + 2
-                );
-                row.push(SqlValue::Integer(now));
-                row.push(key);
-                db.execute(&sql, &row).await?;
-                counts.updated += 1;
-            }
-        }
-    }
-    Ok(())
 }
 
 async fn checkpoint(db: &mut Db) -> Result<Option<i64>, DbError> {
