@@ -860,3 +860,146 @@ impl Backend {
         }
     }
 }
+
+/// A server on a free loopback port answering every request with `answer(query, mode)`, where
+/// `mode` is what the test set last; the base URL and the mode's switch.
+fn server(
+    answer: impl Fn(&Value, u64) -> Value + Send + Sync + 'static,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    let answer = Arc::new(answer);
+    let mode = Arc::new(AtomicU64::new(0));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let switch = mode.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let (answer, mode) = (answer.clone(), mode.clone());
+            std::thread::spawn(move || {
+                let Ok((mut stream, body)) = common::read_request(stream) else {
+                    return;
+                };
+                let query: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let body = answer(&query, mode.load(Ordering::SeqCst)).to_string();
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+                     connection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(body.as_bytes());
+            });
+        }
+    });
+    (format!("http://{addr}"), switch)
+}
+
+fn sync_at(base_url: &str, db: &str, extra: &[&str]) -> Output {
+    let mut cmd = ccsqm();
+    cmd.env("CCSQM_BASE_URL", base_url)
+        .env("CCSQM_USER_ID", "u")
+        .env("CCSQM_TOKEN", "t0k3n-not-shown")
+        .args(["sync", "--db", db, "--max-retries", "0"])
+        .args(extra);
+    run_within(&mut cmd, LIMIT)
+}
+
+/// A page of calls `c{n}` (status 2) with `total`.
+fn page_of(numbers: impl IntoIterator<Item = u64>, total: u64) -> Value {
+    let data: Vec<Value> = numbers
+        .into_iter()
+        .map(|n| {
+            serde_json::json!({"call_group_id": format!("g{n}"),
+                "calls": [{"call_uuid": format!("c{n}"), "status": 2, "call_type": 0,
+                           "upload_time": 1_622_000_000 + n as i64}]})
+        })
+        .collect();
+    serde_json::json!({"data": data, "paging": {"total": total}})
+}
+
+/// Pages that do not add up end the run with exit 5: the calls of the pages committed before
+/// stay, the checkpoint does not move, and the run is recorded as failed with the reason.
+#[test]
+fn pages_that_do_not_add_up_fail_the_run_and_keep_the_checkpoint() {
+    let (url, mode) = server(|query, mode| {
+        let page = query["page"].as_u64().unwrap_or(1);
+        match mode {
+            // Three calls, as they are.
+            0 => page_of(1..=3, 3),
+            // Page 1 full (2 calls), page 2 short: 5 calls said, 3 sent.
+            _ if page == 1 => page_of([1, 2], 5),
+            _ => page_of([3], 5),
+        }
+    });
+    for backend in backends("paging") {
+        let db = backend.url();
+        succeeded(&sync_at(&url, &db, &[]), "the first sync");
+        let checkpoint = backend.rows("sync_checkpoint");
+        assert_eq!(backend.count(), 3);
+        mode.store(1, std::sync::atomic::Ordering::SeqCst);
+        let output = sync_at(&url, &db, &["--limit", "2"]);
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(5), "{err}");
+        assert!(err.contains("the checkpoint did not move"), "{err}");
+        assert!(!err.contains("t0k3n"), "{err}");
+        assert_eq!(backend.rows("sync_checkpoint"), checkpoint);
+        assert_eq!(backend.count(), 3);
+        let runs = backend.rows("sync_runs");
+        let failed = runs.iter().find(|r| r["id"] == 2).unwrap();
+        assert_eq!(failed["state"], "failed", "{runs:?}");
+        assert!(failed["message"].as_str().unwrap().contains("paging.total"));
+        mode.store(0, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A call without `call_uuid` cannot be stored: exit 5, nothing of its page committed.
+#[test]
+fn a_call_without_a_call_uuid_fails_the_run() {
+    let (url, _) = server(|_, _| {
+        serde_json::json!({"data": [{"call_group_id": "g", "calls": [
+            {"call_uuid": "c1", "status": 2},
+            {"call_id": "no-uuid", "status": 2}]}],
+            "paging": {"total": 2}})
+    });
+    for backend in backends("no_uuid") {
+        let output = sync_at(&url, &backend.url(), &[]);
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(5), "{err}");
+        assert!(
+            err.contains("without call_uuid") && err.contains("no-uuid"),
+            "{err}"
+        );
+        assert_eq!(backend.count(), 0);
+        assert!(backend.rows("sync_checkpoint").is_empty());
+    }
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.txt");
+    let text = "these are my notes, not a database\n".repeat(200);
+    std::fs::write(&path, &text).unwrap();
+    refused(
+        &unreachable_api(&path.display().to_string(), &[]),
+        7,
+        "not a SQLite database",
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    let status = run_within(
+        ccsqm().args(["sync", "status", "--db", &path.display().to_string()]),
+        LIMIT,
+    );
+    refused(&status, 7, "not a SQLite database");
+    // `sync status` never creates a database.
+    let missing = dir.path().join("missing.sqlite3");
+    let status = run_within(
+        ccsqm().args(["sync", "status", "--db", &missing.display().to_string()]),
+        LIMIT,
+    );
+    refused(&status, 7, "no such database");
+    assert!(!missing.exists());
+}
