@@ -546,15 +546,15 @@ mod tests {
 
     #[test]
     fn the_request_asks_for_every_type_and_status() {
-        let request = request(Some(5), 9, 100).unwrap();
-        assert_eq!(request.upload_from, Some(5));
-        assert_eq!(request.upload_to, Some(9));
+        let window = request(Some(5), 9, 100).unwrap();
+        assert_eq!(window.upload_from, Some(5));
+        assert_eq!(window.upload_to, Some(9));
         assert_eq!(
-            request.call_types.len(),
+            window.call_types.len(),
             ccsqm_client::spec::enums::CALL_TYPE.values.len()
         );
         assert_eq!(
-            request.status.len(),
+            window.status.len(),
             ccsqm_client::spec::enums::INSPECTION_STATUS.values.len()
         );
         assert!(request(None, 9, 100).unwrap().upload_from.is_none());
