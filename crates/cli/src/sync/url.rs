@@ -127,10 +127,12 @@ mod tests {
         let url = DbUrl::parse("postgres://me:s3cret@db.example:5433/calls").unwrap();
         assert!(matches!(url, DbUrl::Postgres(..)));
         assert_eq!(url.shown(), "postgres://me:***@db.example:5433/calls");
-        let url = DbUrl::parse("postgresql://me@localhost/calls?password=s3cret&x=1").unwrap();
+        let url =
+            DbUrl::parse("postgresql://me@localhost/calls?password=s3cret&application_name=x")
+                .unwrap();
         assert_eq!(
             url.shown(),
-            "postgresql://me@localhost/calls?password=***&x=1"
+            "postgresql://me@localhost/calls?password=***&application_name=x"
         );
     }
 
