@@ -420,6 +420,34 @@ mod tests {
     }
 
     #[test]
+    fn a_new_field_of_call_is_a_new_column_and_changes_the_hash() {
+        let text = crate::codegen::read_spec(&crate::project_root()).unwrap();
+        let before = sync_schema(&crate::codegen::parse_spec(&text).unwrap()).unwrap();
+        let anchor = "\n    Call:\n";
+        let at = text.find(anchor).unwrap();
+        let properties = at + text[at..].find("      properties:\n").unwrap() + 18;
+        let edited = format!(
+            "{}        team_score:\n          description: A score.\n          type: number\n{}",
+            &text[..properties],
+            &text[properties..]
+        );
+        let after = sync_schema(&crate::codegen::parse_spec(&edited).unwrap()).unwrap();
+        assert!(!before.contains("team_score"));
+        assert!(
+            after.contains("\"team_score\" REAL")
+                && after.contains("\"team_score\" DOUBLE PRECISION")
+        );
+        assert!(after.contains("name: \"team_score\""));
+        let hash = |s: &str| {
+            s.lines()
+                .find(|l| l.contains("SCHEMA_HASH"))
+                .unwrap()
+                .to_owned()
+        };
+        assert_ne!(hash(&before), hash(&after));
+    }
+
+    #[test]
     fn in_progress_codes_come_from_the_extension() {
         let spec = spec();
         let (columns, enumerations) = columns(&spec).unwrap();
