@@ -108,6 +108,21 @@ impl Db {
         }
     }
 
+    /// Settings for a sync, once the database is known to be ccsqm's (they change the file):
+    /// SQLite writes ahead to a log (`journal_mode=WAL`), synced at its checkpoints
+    /// (`synchronous=NORMAL`): a commit survives the process being killed at any moment, and
+    /// a power loss can only lose the last transactions whole (each page with its progress,
+    /// the checkpoint with the window's last page), never leave a half.
+    pub async fn tune_for_sync(&mut self) -> Result<(), DbError> {
+        match self {
+            Db::Sqlite(_) => {
+                self.batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL")
+                    .await
+            }
+            Db::Postgres(_) => Ok(()),
+        }
+    }
+
     /// Starts a transaction (SQLite: taking the write lock at once).
     pub async fn begin(&mut self) -> Result<(), DbError> {
         match self {

@@ -77,6 +77,7 @@ pub async fn sync(cli: &Cli, args: &SyncArgs, flags: &clap::ArgMatches) -> Resul
     if let Some(done) = migrate::apply(&mut db, &plan, now.as_second()).await? {
         eprintln!("ccsqm: {shown}: {done}");
     }
+    db.tune_for_sync().await?;
 
     let stop = Stop::install().context("listening for signals")?;
     let mut since = since;
