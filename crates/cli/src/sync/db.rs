@@ -112,12 +112,16 @@ impl Db {
     /// SQLite writes ahead to a log (`journal_mode=WAL`), synced at its checkpoints
     /// (`synchronous=NORMAL`): a commit survives the process being killed at any moment, and
     /// a power loss can only lose the last transactions whole (each page with its progress,
-    /// the checkpoint with the window's last page), never leave a half.
+    /// the checkpoint with the window's last page), never leave a half. Its page cache is 64 MiB
+    /// (the calls' key is a UUID: inserts touch pages all over its index).
     pub async fn tune_for_sync(&mut self) -> Result<(), DbError> {
         match self {
             Db::Sqlite(_) => {
-                self.batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL")
-                    .await
+                self.batch(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA cache_size = -65536",
+                )
+                .await
             }
             Db::Postgres(_) => Ok(()),
         }

@@ -35,13 +35,18 @@ use crate::UsageError;
 /// The checkpoint's name in `sync_checkpoint`.
 const CHECKPOINT: &str = "calls";
 
+/// The fewest calls of a transaction (whole pages: one page when `--limit` is larger), but
+/// for the last one of a window.
+const MIN_TRANSACTION: usize = 1_000;
+
 /// Pending calls further apart than this (in upload time) are re-read in separate windows.
 const WINDOW_GAP: i64 = 3_600;
 
 /// What a run did.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Counts {
-    pub pages: i64,
+    /// Transactions committed.
+    pub commits: i64,
     pub inserted: i64,
     pub updated: i64,
     pub unchanged: i64,
@@ -200,7 +205,10 @@ impl Fetch<'_> {
         checkpoint: Option<i64>,
         counts: &mut Counts,
     ) -> Result<()> {
+        // One transaction per page, or per several pages of at least MIN_TRANSACTION calls
+        // together: fewer commits, each with the progress it represents.
         let limit = usize::try_from(self.args.limit).unwrap_or(100);
+        let per_transaction = limit * MIN_TRANSACTION.div_ceil(limit).max(1);
         let calls = self
             .client
             .calls(request(from, to, self.args.limit)?)
@@ -209,7 +217,7 @@ impl Fetch<'_> {
             Some(n) => calls.concurrency(usize::try_from(n).unwrap_or(1)),
             None => calls.adaptive(),
         };
-        let mut batch: Vec<CallRecord> = Vec::with_capacity(limit);
+        let mut batch: Vec<CallRecord> = Vec::with_capacity(per_transaction);
         let mut shown = 0;
         loop {
             if let Some(stopped) = self.stop.requested() {
@@ -231,7 +239,7 @@ impl Fetch<'_> {
                         calls.total(),
                         calls.current_concurrency(),
                     );
-                    if batch.len() >= limit {
+                    if batch.len() >= per_transaction {
                         write_page(self.db, self.run, &batch, counts, None).await?;
                         batch.clear();
                     }
@@ -283,16 +291,16 @@ async fn write_page(
     let now = jiff::Timestamp::now().as_second();
     let mut next = counts.clone();
     if !records.is_empty() {
-        next.pages += 1;
+        next.commits += 1;
     }
     db.begin().await?;
     let result = async {
         upsert::page(db, records, now, &mut next).await?;
         db.execute(
-            "UPDATE sync_runs SET pages = $1, inserted = $2, updated = $3, unchanged = $4, \
+            "UPDATE sync_runs SET commits = $1, inserted = $2, updated = $3, unchanged = $4, \
              rechecked = $5 WHERE id = $6",
             &[
-                SqlValue::Integer(next.pages),
+                SqlValue::Integer(next.commits),
                 SqlValue::Integer(next.inserted),
                 SqlValue::Integer(next.updated),
                 SqlValue::Integer(next.unchanged),
@@ -363,7 +371,7 @@ async fn begin_run(db: &mut Db, started: i64, from: Option<i64>, to: i64) -> Res
             .and_then(SqlValue::as_i64)
             .unwrap_or(1);
         db.execute(
-            "INSERT INTO sync_runs (id, started_at, state, window_from, window_to, pages, \
+            "INSERT INTO sync_runs (id, started_at, state, window_from, window_to, commits, \
              inserted, updated, unchanged, rechecked) VALUES ($1, $2, 'running', $3, $4, 0, 0, \
              0, 0, 0)",
             &[
@@ -402,13 +410,13 @@ async fn end_run(
     message: Option<&str>,
 ) -> Result<(), DbError> {
     db.execute(
-        "UPDATE sync_runs SET finished_at = $1, state = $2, pages = $3, inserted = $4, \
+        "UPDATE sync_runs SET finished_at = $1, state = $2, commits = $3, inserted = $4, \
          updated = $5, unchanged = $6, rechecked = $7, pending = $8, past_horizon = $9, \
          message = $10 WHERE id = $11",
         &[
             SqlValue::Integer(finished),
             SqlValue::Text(state.to_owned()),
-            SqlValue::Integer(counts.pages),
+            SqlValue::Integer(counts.commits),
             SqlValue::Integer(counts.inserted),
             SqlValue::Integer(counts.updated),
             SqlValue::Integer(counts.unchanged),

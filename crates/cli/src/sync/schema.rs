@@ -25,7 +25,7 @@ pub const CREATE_BOOKKEEPING: [&str; 4] = [
      description TEXT NOT NULL)",
     "CREATE TABLE sync_runs (id BIGINT PRIMARY KEY, started_at BIGINT NOT NULL, \
      finished_at BIGINT, state TEXT NOT NULL, window_from BIGINT, window_to BIGINT NOT NULL, \
-     pages BIGINT NOT NULL, inserted BIGINT NOT NULL, updated BIGINT NOT NULL, \
+     commits BIGINT NOT NULL, inserted BIGINT NOT NULL, updated BIGINT NOT NULL, \
      unchanged BIGINT NOT NULL, rechecked BIGINT NOT NULL, pending BIGINT, \
      past_horizon BIGINT, message TEXT)",
     "CREATE TABLE sync_checkpoint (name TEXT PRIMARY KEY, upload_to BIGINT NOT NULL, \
