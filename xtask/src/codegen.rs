@@ -29,6 +29,9 @@ pub const MODELS_OUT: &str = "crates/models/src/generated.rs";
 /// The sandbox's schema-derived sample of a call ([`crate::facts::sandbox_sample`]).
 pub const SANDBOX_OUT: &str = "crates/sandbox/src/generated.rs";
 
+/// The tables of `ccsqm sync` ([`crate::sql_schema::sync_schema`]).
+pub const SYNC_OUT: &str = "crates/cli/src/sync/generated.rs";
+
 /// The path, in generated code, of the hand-written type that replaces the spec's `Secret`
 /// schema, so that tokens and app secrets are redacted in `Debug`.
 const SECRET_TYPE: &str = "::ccsqm_client::Secret";
@@ -132,6 +135,13 @@ pub fn render(spec_text: &str) -> Result<Vec<(&'static str, String)>> {
             format_source(
                 &crate::facts::sandbox_sample(&spec)?,
                 "the unset fields of a call, from their schemas",
+            )?,
+        ),
+        (
+            SYNC_OUT,
+            format_source(
+                &crate::sql_schema::sync_schema(&spec)?,
+                "the tables of `ccsqm sync`, from the call's schema",
             )?,
         ),
     ])

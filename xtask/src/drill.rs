@@ -6,7 +6,9 @@
 //! alone to a fresh copy, regenerated ([`crate::codegen::generate`]) and built, and must end as
 //! the README promises:
 //!
-//! 1. a response field of a call flows to NDJSON, CSV, `ccsqm schema` and the sandbox's data;
+//! 1. a response field of a call flows to NDJSON, CSV, `ccsqm schema` and the sandbox's data,
+//!    and to `ccsqm sync`'s table: a database synced before the edit gains its column
+//!    (`ALTER TABLE … ADD COLUMN`, a recorded migration), filled by the next sync;
 //! 2. a request filter breaks the sandbox's build naming the field, until the sandbox lists it;
 //!    then `ccsqm details` has a flag for it, which `--dry-run` shows in the body;
 //! 3. an inspection status is named by `--status`, asked for by default, and served;
@@ -260,6 +262,11 @@ fn copy(paths: &[PathBuf], into: &Path) -> Result<()> {
 }
 
 fn response_field(d: &Drill) -> Result<()> {
+    // A database synced by the ccsqm of before the edit.
+    d.builds("ccsqm-cli")?;
+    let db = d.work.join("drill-sync.sqlite3");
+    let db_arg = db.display().to_string();
+    d.ccsqm(&["sync", "--sandbox", "--db", &db_arg])?;
     d.insert_in_spec(
         "\n    Call:\n",
         "      properties:\n",
@@ -302,6 +309,29 @@ fn response_field(d: &Drill) -> Result<()> {
     ensure!(
         schema.contains("drill_score"),
         "`ccsqm schema call` lacks drill_score"
+    );
+    // The generated table has the columns, and the old database gains them; the calls read
+    // again fill them (each call changed).
+    let tables = std::fs::read_to_string(d.work.join(codegen::SYNC_OUT))?;
+    ensure!(
+        tables.contains("\"drill_score\" REAL") && tables.contains("\"drill_tier\" TEXT"),
+        "{} lacks the columns drill_score and drill_tier",
+        codegen::SYNC_OUT
+    );
+    let output = d.ccsqm_output(&["sync", "--sandbox", "--db", &db_arg, "--overlap", "10000d"])?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    ensure!(
+        output.status.success() && stderr.contains("added columns drill_score, drill_tier"),
+        "`ccsqm sync` into the database of before the edit did not add the columns: {stderr}"
+    );
+    ensure!(
+        stderr.contains(" 0 inserted") && !stderr.contains(" 0 updated"),
+        "`ccsqm sync` did not fill the new columns of the calls it read again: {stderr}"
+    );
+    let status = d.ccsqm(&["sync", "status", "--db", &db_arg])?;
+    ensure!(
+        status.contains("2 migration(s)"),
+        "`ccsqm sync status` does not show the migration: {status}"
     );
     Ok(())
 }

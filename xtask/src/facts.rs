@@ -351,19 +351,19 @@ fn operation(spec: &OpenAPI, path: &str, method: &str, op: &Operation) -> Result
     })
 }
 
-struct FieldFacts {
-    name: String,
-    description: String,
-    kind: String,
-    required: bool,
-    nullable: bool,
+pub(crate) struct FieldFacts {
+    pub(crate) name: String,
+    pub(crate) description: String,
+    pub(crate) kind: String,
+    pub(crate) required: bool,
+    pub(crate) nullable: bool,
     minimum: Option<f64>,
     maximum: Option<f64>,
     example: Option<String>,
     values: Vec<String>,
 }
 
-fn field_of(
+pub(crate) fn field_of(
     spec: &OpenAPI,
     name: &str,
     schema: &ReferenceOr<Schema>,
@@ -497,15 +497,15 @@ fn field_literal(f: &FieldFacts) -> Result<String> {
     ))
 }
 
-struct Value {
-    code: i64,
-    variant: String,
-    name: String,
-    description: String,
+pub(crate) struct Value {
+    pub(crate) code: i64,
+    pub(crate) variant: String,
+    pub(crate) name: String,
+    pub(crate) description: String,
 }
 
 /// The values of an integer enumeration with `x-enum-varnames`; `None` for any other schema.
-fn enum_values(name: &str, schema: &Schema) -> Result<Option<Vec<Value>>> {
+pub(crate) fn enum_values(name: &str, schema: &Schema) -> Result<Option<Vec<Value>>> {
     let SchemaKind::Type(Type::Integer(integer)) = &schema.schema_kind else {
         return Ok(None);
     };
@@ -558,7 +558,7 @@ fn enum_values(name: &str, schema: &Schema) -> Result<Option<Vec<Value>>> {
     ))
 }
 
-fn component_schemas(spec: &OpenAPI) -> Result<Vec<(&str, &Schema)>> {
+pub(crate) fn component_schemas(spec: &OpenAPI) -> Result<Vec<(&str, &Schema)>> {
     let Some(components) = &spec.components else {
         return Ok(Vec::new());
     };

@@ -7,6 +7,7 @@ pub mod conformance;
 pub mod drill;
 pub mod facts;
 pub mod spec_lint;
+pub mod sql_schema;
 pub mod tools;
 
 use std::path::{Path, PathBuf};

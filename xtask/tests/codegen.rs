@@ -2,7 +2,9 @@
 
 use std::path::Path;
 
-use xtask::codegen::{self, CLIENT_OUT, HTTPMOCK_OUT, MODELS_OUT, SANDBOX_OUT, SPEC, SPEC_OUT};
+use xtask::codegen::{
+    self, CLIENT_OUT, HTTPMOCK_OUT, MODELS_OUT, SANDBOX_OUT, SPEC, SPEC_OUT, SYNC_OUT,
+};
 
 /// Plain `cargo test` catches generated code that was not regenerated after a spec change.
 #[test]
@@ -38,6 +40,7 @@ fn check_fails_on_a_changed_spec_and_codegen_fixes_it() {
         SPEC_OUT,
         MODELS_OUT,
         SANDBOX_OUT,
+        SYNC_OUT,
     ] {
         copy(&root, tmp.path(), rel);
     }

@@ -153,6 +153,8 @@ pub enum Command {
     Transcript(Box<crate::transcript::TranscriptArgs>),
     /// Obtain an access token from the app key and app secret (tokenByAkSk), and print it.
     Token(TokenArgs),
+    /// Keep a SQLite or PostgreSQL database up to date with the calls (and `sync status`).
+    Sync(Box<crate::sync::SyncArgs>),
     /// Run the sandbox: a local CCSQM server with generated data, until Ctrl-C.
     Sandbox(ccsqm_sandbox::serve::ServeArgs),
     /// Print the JSON Schema of the request, the response, or a call (as --output ndjson writes it).

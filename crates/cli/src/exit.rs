@@ -9,7 +9,8 @@
 //! | 4 | not found: 404 |
 //! | 5 | server or business failure: 400, 500, other statuses (a firewall's 403), unreadable or too large responses, an incomplete export (pages that do not add up, without `--allow-partial`) |
 //! | 6 | network: no connection, timeouts, interrupted transfers |
-//! | 129, 130, 143 | `ccsqm details` stopped by SIGHUP, SIGINT (Ctrl-C) or SIGTERM (its temporary file removed) |
+//! | 7 | `ccsqm sync`'s database: unreachable or refusing, read-only or full, not `ccsqm sync`'s, written by a newer `ccsqm`, or in use by another sync |
+//! | 129, 130, 143 | `ccsqm details` or `ccsqm sync` stopped by SIGHUP, SIGINT (Ctrl-C) or SIGTERM (its temporary file removed) |
 
 use ccsqm_client::{ApiError, ErrorKind};
 
@@ -19,6 +20,7 @@ pub const AUTH: u8 = 3;
 pub const NOT_FOUND: u8 = 4;
 pub const SERVER: u8 = 5;
 pub const NETWORK: u8 = 6;
+pub const DATABASE: u8 = 7;
 
 /// The class of a failed request.
 pub fn of_api(error: &ApiError) -> u8 {
@@ -51,6 +53,15 @@ pub fn code(error: &anyhow::Error) -> u8 {
     }
     if let Some(partial) = error.downcast_ref::<crate::transcript::PartialFailure>() {
         return partial.code;
+    }
+    if error.downcast_ref::<crate::sync::DbError>().is_some() {
+        return DATABASE;
+    }
+    if let Some(stopped) = error.downcast_ref::<crate::sync::Interrupted>() {
+        return stopped.code;
+    }
+    if error.downcast_ref::<crate::sync::MissingKey>().is_some() {
+        return SERVER;
     }
     OTHER
 }

@@ -18,6 +18,7 @@ mod sandbox_flags;
 mod signals;
 mod sink;
 mod summary;
+mod sync;
 mod timearg;
 mod transcript;
 
@@ -134,6 +135,7 @@ async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<()> {
             let flags = flags.subcommand().map(|(_, m)| m).unwrap_or(flags);
             config_show::run(command, flags)
         }
+        Command::Sync(args) => sync::run(&cli, args, flags).await,
         Command::Sandbox(args) => {
             args.check().map_err(UsageError)?;
             Ok(ccsqm_sandbox::serve::serve(args.clone()).await?)

@@ -690,6 +690,26 @@ fn secrets_never_appear_in_any_output_log_or_file() {
             vec!["details".into(), "--limit".into(), "0".into()],
             2,
         ),
+        (
+            &ak_sk,
+            vec!["sync".into(), "--db".into(), file("ak.sqlite3")],
+            0,
+        ),
+        (
+            &token,
+            vec!["sync".into(), "--db".into(), file("token.sqlite3")],
+            0,
+        ),
+        // A database URL's password is a secret too (nothing listens on port 9).
+        (
+            &token,
+            vec![
+                "sync".into(),
+                "--db".into(),
+                format!("postgres://me:{SECRET_APP_SECRET}@127.0.0.1:9/calls"),
+            ],
+            7,
+        ),
     ];
     for (env, args, code) in cases {
         let mut cmd = ccsqm();
@@ -716,8 +736,10 @@ fn secrets_never_appear_in_any_output_log_or_file() {
             "ak-all.csv",
             "ak-page.json",
             "ak-page.ndjson",
+            "ak.sqlite3",
             "token-all.csv",
-            "token-page.ndjson"
+            "token-page.ndjson",
+            "token.sqlite3"
         ],
         "the files checked"
     );

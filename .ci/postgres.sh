@@ -1,0 +1,68 @@
+# A throwaway PostgreSQL server for the tests of `ccsqm sync` (crates/cli/tests/sync.rs).
+#
+# Sourced by .ci/run (or by hand: `source .ci/postgres.sh`): installs PostgreSQL from the
+# distribution's packages when its server is missing (Debian: `apt-get install postgresql`),
+# creates a cluster in a temporary directory (initdb; as the `postgres` user when run as root,
+# since the server refuses to run as root), starts it on a free port of the loopback with trust
+# authentication, and exports its URL as CCSQM_TEST_POSTGRES_URL. The server is stopped and its
+# directory removed when the shell exits. Without it, the sync tests run on SQLite only (and
+# say so).
+
+ccsqm_pg_bin() {
+    local dir
+    for dir in /usr/lib/postgresql/*/bin; do
+        if [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ]; then
+            echo "$dir"
+        fi
+    done | sort -V | tail -n 1
+}
+
+ccsqm_pg_start() {
+    local bin dir port as_user=()
+    bin="$(ccsqm_pg_bin)"
+    if [ -z "$bin" ]; then
+        if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+            echo "installing PostgreSQL (apt-get install postgresql)"
+            apt-get update -qq
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+            bin="$(ccsqm_pg_bin)"
+        fi
+    fi
+    if [ -z "$bin" ]; then
+        echo "PostgreSQL is not installed and could not be: the sync tests run on SQLite only" >&2
+        return 0
+    fi
+    dir="$(mktemp -d "${TMPDIR:-/tmp}/ccsqm-pg.XXXXXX")"
+    if [ "$(id -u)" = 0 ]; then
+        # initdb and the server refuse to run as root.
+        id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
+        chown postgres "$dir"
+        as_user=(runuser -u postgres --)
+    fi
+    port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    "${as_user[@]}" "$bin/initdb" --pgdata "$dir/data" --username postgres --auth trust \
+        --encoding UTF8 --no-locale >"$dir/initdb.log" 2>&1 || {
+        cat "$dir/initdb.log" >&2
+        return 1
+    }
+    "${as_user[@]}" "$bin/pg_ctl" --pgdata "$dir/data" --log "$dir/server.log" --wait \
+        --options "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off" start >/dev/null || {
+        cat "$dir/server.log" >&2
+        return 1
+    }
+    CCSQM_PG_DIR="$dir"
+    CCSQM_PG_CTL=("${as_user[@]}" "$bin/pg_ctl" --pgdata "$dir/data" --mode immediate stop)
+    export CCSQM_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
+    trap ccsqm_pg_stop EXIT
+    echo "PostgreSQL ($("$bin/postgres" --version)) at $CCSQM_TEST_POSTGRES_URL"
+}
+
+ccsqm_pg_stop() {
+    if [ -n "${CCSQM_PG_DIR:-}" ]; then
+        "${CCSQM_PG_CTL[@]}" >/dev/null 2>&1 || true
+        rm -rf "$CCSQM_PG_DIR"
+        CCSQM_PG_DIR=
+    fi
+}
+
+ccsqm_pg_start

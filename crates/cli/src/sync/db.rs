@@ -1,0 +1,487 @@
+//! One connection to the database, SQLite (`rusqlite`, bundled) or PostgreSQL
+//! (`tokio-postgres`), behind the few operations the sync needs: statements with parameters
+//! (prepared once and cached), transactions, and the lock that keeps a second sync out.
+//!
+//! Both drivers are maintained crates; no SQL is built from data (every value is a parameter;
+//! the only identifiers are the spec's field names, checked by the generator).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::schema::SqlValue;
+use super::url::DbUrl;
+
+/// A failure of the database (exit code 7): unreachable, refusing, read-only or full, not
+/// `ccsqm sync`'s, written by a newer `ccsqm`, or in use by another sync.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct DbError(pub String);
+
+/// The key of the PostgreSQL advisory lock a sync holds ("ccsqmsyn").
+const ADVISORY_LOCK: i64 = 0x6363_7371_6d73_796e;
+
+/// An open database.
+pub enum Db {
+    Sqlite(Sqlite),
+    Postgres(Postgres),
+}
+
+pub struct Sqlite {
+    // Declared before `lock`: dropped (closed) first, since closing any other descriptor of
+    // the file would release SQLite's own POSIX locks on it.
+    conn: rusqlite::Connection,
+    lock: Option<std::fs::File>,
+    path: std::path::PathBuf,
+}
+
+pub struct Postgres {
+    client: tokio_postgres::Client,
+    statements: HashMap<String, tokio_postgres::Statement>,
+    connection: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        self.connection.abort();
+    }
+}
+
+/// How to open it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// To sync: created when missing (SQLite), refused when read-only.
+    Write,
+    /// To show its state: never created.
+    Read,
+}
+
+impl Db {
+    pub async fn open(url: &DbUrl, access: Access) -> Result<Db, DbError> {
+        let shown = url.shown();
+        match url {
+            DbUrl::Sqlite(path) => Sqlite::open(path, access, &shown).map(Db::Sqlite),
+            DbUrl::Postgres(config, _) => Postgres::open(config, &shown).await.map(Db::Postgres),
+        }
+    }
+
+    /// Which dialect.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Db::Postgres(_))
+    }
+
+    /// Takes the lock that keeps a second sync out of this database until the connection ends
+    /// (released by the system if the process dies).
+    pub async fn lock(&mut self, shown: &str) -> Result<(), DbError> {
+        let busy = || {
+            DbError(format!(
+                "{shown}: another `ccsqm sync` is writing to this database; wait for it to end \
+                 (or stop it) and run again"
+            ))
+        };
+        match self {
+            Db::Sqlite(db) => {
+                let file = std::fs::File::open(&db.path)
+                    .map_err(|e| DbError(format!("{shown}: opening it to lock it: {e}")))?;
+                match file.try_lock() {
+                    Ok(()) => {
+                        db.lock = Some(file);
+                        Ok(())
+                    }
+                    Err(std::fs::TryLockError::WouldBlock) => Err(busy()),
+                    Err(std::fs::TryLockError::Error(e)) => {
+                        Err(DbError(format!("{shown}: locking it: {e}")))
+                    }
+                }
+            }
+            Db::Postgres(_) => {
+                let rows = self
+                    .query(
+                        "SELECT pg_try_advisory_lock($1)",
+                        &[SqlValue::Integer(ADVISORY_LOCK)],
+                    )
+                    .await?;
+                match rows.first().and_then(|r| r.first()) {
+                    Some(SqlValue::Boolean(true)) => Ok(()),
+                    _ => Err(busy()),
+                }
+            }
+        }
+    }
+
+    /// Settings for a sync, once the database is known to be ccsqm's (they change the file):
+    /// SQLite writes ahead to a log (`journal_mode=WAL`), synced at its checkpoints
+    /// (`synchronous=NORMAL`): a commit survives the process being killed at any moment, and
+    /// a power loss can only lose the last transactions whole (each page with its progress,
+    /// the checkpoint with the window's last page), never leave a half. Its page cache is 64 MiB
+    /// (the calls' key is a UUID: inserts touch pages all over its index).
+    pub async fn tune_for_sync(&mut self) -> Result<(), DbError> {
+        match self {
+            Db::Sqlite(_) => {
+                self.batch(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA cache_size = -65536",
+                )
+                .await
+            }
+            Db::Postgres(_) => Ok(()),
+        }
+    }
+
+    /// Starts a transaction (SQLite: taking the write lock at once).
+    pub async fn begin(&mut self) -> Result<(), DbError> {
+        match self {
+            Db::Sqlite(_) => self.batch("BEGIN IMMEDIATE").await,
+            Db::Postgres(_) => self.batch("BEGIN").await,
+        }
+    }
+
+    pub async fn commit(&mut self) -> Result<(), DbError> {
+        self.batch("COMMIT").await
+    }
+
+    /// Ends the open transaction without its changes (errors ignored: a failed connection
+    /// has no transaction left).
+    pub async fn rollback(&mut self) {
+        let _ = self.batch("ROLLBACK").await;
+    }
+
+    /// Statements without parameters and without results (DDL, `BEGIN`, `COMMIT`).
+    pub async fn batch(&mut self, sql: &str) -> Result<(), DbError> {
+        match self {
+            Db::Sqlite(db) => db.conn.execute_batch(sql).map_err(sqlite_error),
+            Db::Postgres(db) => db.client.batch_execute(sql).await.map_err(postgres_error),
+        }
+    }
+
+    /// A statement with parameters (`$1`, `$2`, … in the order they first appear); the rows
+    /// it changed.
+    pub async fn execute(&mut self, sql: &str, params: &[SqlValue]) -> Result<u64, DbError> {
+        match self {
+            Db::Sqlite(db) => {
+                let mut statement = db
+                    .conn
+                    .prepare_cached(&sqlite_parameters(sql))
+                    .map_err(sqlite_error)?;
+                let changed = statement
+                    .execute(rusqlite::params_from_iter(params.iter()))
+                    .map_err(sqlite_error)?;
+                Ok(changed as u64)
+            }
+            Db::Postgres(db) => {
+                let statement = db.prepared(sql).await?;
+                let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
+                    .iter()
+                    .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
+                    .collect();
+                db.client
+                    .execute(&statement, &params)
+                    .await
+                    .map_err(postgres_error)
+            }
+        }
+    }
+
+    /// A query with parameters: its rows.
+    pub async fn query(
+        &mut self,
+        sql: &str,
+        params: &[SqlValue],
+    ) -> Result<Vec<Vec<SqlValue>>, DbError> {
+        match self {
+            Db::Sqlite(db) => {
+                let mut statement = db
+                    .conn
+                    .prepare_cached(&sqlite_parameters(sql))
+                    .map_err(sqlite_error)?;
+                let width = statement.column_count();
+                let rows = statement
+                    .query_map(rusqlite::params_from_iter(params.iter()), |row| {
+                        (0..width)
+                            .map(|i| row.get::<_, rusqlite::types::Value>(i).map(from_sqlite))
+                            .collect::<Result<Vec<_>, _>>()
+                    })
+                    .map_err(sqlite_error)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(sqlite_error)
+            }
+            Db::Postgres(db) => {
+                let statement = db.prepared(sql).await?;
+                let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
+                    .iter()
+                    .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
+                    .collect();
+                let rows = db
+                    .client
+                    .query(&statement, &params)
+                    .await
+                    .map_err(postgres_error)?;
+                rows.iter().map(from_postgres).collect()
+            }
+        }
+    }
+
+    /// The tables of the database (SQLite: the main schema; PostgreSQL: the current schema).
+    pub async fn tables(&mut self) -> Result<Vec<String>, DbError> {
+        let sql = match self {
+            Db::Sqlite(_) => {
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            }
+            Db::Postgres(_) => {
+                "SELECT table_name::text FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+            }
+        };
+        Ok(strings(self.query(sql, &[]).await?))
+    }
+
+    /// The columns of a table, in order.
+    pub async fn columns(&mut self, table: &str) -> Result<Vec<String>, DbError> {
+        let sql = match self {
+            Db::Sqlite(_) => "SELECT name FROM pragma_table_info($1) ORDER BY cid",
+            Db::Postgres(_) => {
+                "SELECT column_name::text FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name = $1 \
+                 ORDER BY ordinal_position"
+            }
+        };
+        Ok(strings(
+            self.query(sql, &[SqlValue::Text(table.to_owned())]).await?,
+        ))
+    }
+}
+
+/// `$1`, `$2`, … as SQLite's `?1`, `?2`, … (SQLite reads `$1` as a parameter *named* `1`,
+/// numbered by first appearance, not by its digits). The statements hold no `$` otherwise.
+fn sqlite_parameters(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn strings(rows: Vec<Vec<SqlValue>>) -> Vec<String> {
+    rows.into_iter()
+        .filter_map(|r| r.into_iter().next())
+        .filter_map(|v| match v {
+            SqlValue::Text(s) => Some(s),
+            _ => None,
+        })
+        .collect()
+}
+
+impl Sqlite {
+    fn open(path: &Path, access: Access, shown: &str) -> Result<Sqlite, DbError> {
+        use rusqlite::OpenFlags;
+        let fail = |what: String| DbError(format!("{shown}: {what}"));
+        match access {
+            Access::Read if !path.exists() => {
+                return Err(fail(
+                    "no such database (`ccsqm sync` creates it on its first run)".into(),
+                ));
+            }
+            Access::Write => {
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    if !parent.is_dir() {
+                        return Err(fail(format!(
+                            "the folder {} does not exist",
+                            parent.display()
+                        )));
+                    }
+                }
+                if path.is_dir() {
+                    return Err(fail("is a directory, not a database file".into()));
+                }
+            }
+            Access::Read => {}
+        }
+        let flags = match access {
+            Access::Write => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+            Access::Read => OpenFlags::SQLITE_OPEN_READ_ONLY,
+        } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = rusqlite::Connection::open_with_flags(path, flags)
+            .map_err(|e| fail(format!("cannot open it: {}", sqlite_error(e))))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(|e| fail(sqlite_error(e).0))?;
+        // Reading the schema tells a file that is not a database at once.
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+            .map_err(|e| fail(sqlite_error(e).0))?;
+        if access == Access::Write
+            && conn
+                .is_readonly(rusqlite::MAIN_DB)
+                .map_err(|e| fail(sqlite_error(e).0))?
+        {
+            return Err(fail(
+                "the database file (or its folder) is read-only: nothing was changed".into(),
+            ));
+        }
+        Ok(Sqlite {
+            conn,
+            lock: None,
+            path: path.to_owned(),
+        })
+    }
+}
+
+impl Postgres {
+    async fn open(config: &tokio_postgres::Config, shown: &str) -> Result<Postgres, DbError> {
+        let mut config = config.clone();
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(std::time::Duration::from_secs(10));
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("ccsqm sync");
+        }
+        let (client, connection) = config
+            .connect(tokio_postgres::NoTls)
+            .await
+            .map_err(|e| DbError(format!("{shown}: cannot connect: {}", postgres_error(e))))?;
+        let connection = tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!("the PostgreSQL connection ended: {e}");
+            }
+        });
+        Ok(Postgres {
+            client,
+            statements: HashMap::new(),
+            connection,
+        })
+    }
+
+    async fn prepared(&mut self, sql: &str) -> Result<tokio_postgres::Statement, DbError> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.prepare(sql).await.map_err(postgres_error)?;
+        self.statements.insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
+}
+
+fn sqlite_error(error: rusqlite::Error) -> DbError {
+    use rusqlite::ErrorCode;
+    let hint = match error.sqlite_error_code() {
+        Some(ErrorCode::ReadOnly) => " (the database is read-only)",
+        Some(ErrorCode::DiskFull) => " (the disk is full)",
+        Some(ErrorCode::NotADatabase) => " (the file is not a SQLite database)",
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            " (another program holds the database's lock)"
+        }
+        _ => "",
+    };
+    DbError(format!("SQLite: {error}{hint}"))
+}
+
+fn postgres_error(error: tokio_postgres::Error) -> DbError {
+    // The server's own message (with its code) when there is one: the client's Display says
+    // only "db error".
+    match error.as_db_error() {
+        Some(db) => DbError(format!(
+            "PostgreSQL: {} ({}: {})",
+            db.message(),
+            db.severity(),
+            db.code().code()
+        )),
+        None => {
+            let mut text = format!("PostgreSQL: {error}");
+            let mut source = std::error::Error::source(&error);
+            while let Some(cause) = source {
+                text.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            DbError(text)
+        }
+    }
+}
+
+fn from_sqlite(value: rusqlite::types::Value) -> SqlValue {
+    use rusqlite::types::Value;
+    match value {
+        Value::Null => SqlValue::Null,
+        Value::Integer(i) => SqlValue::Integer(i),
+        Value::Real(f) => SqlValue::Real(f),
+        Value::Text(s) => SqlValue::Text(s),
+        Value::Blob(b) => SqlValue::Text(String::from_utf8_lossy(&b).into_owned()),
+    }
+}
+
+fn from_postgres(row: &tokio_postgres::Row) -> Result<Vec<SqlValue>, DbError> {
+    use tokio_postgres::types::Type;
+    (0..row.len())
+        .map(|i| {
+            let ty = row.columns()[i].type_();
+            let value = if *ty == Type::INT8 {
+                row.try_get::<_, Option<i64>>(i)
+                    .map(|v| v.map_or(SqlValue::Null, SqlValue::Integer))
+            } else if *ty == Type::INT4 {
+                row.try_get::<_, Option<i32>>(i)
+                    .map(|v| v.map_or(SqlValue::Null, |v| SqlValue::Integer(v.into())))
+            } else if *ty == Type::INT2 {
+                row.try_get::<_, Option<i16>>(i)
+                    .map(|v| v.map_or(SqlValue::Null, |v| SqlValue::Integer(v.into())))
+            } else if *ty == Type::FLOAT8 {
+                row.try_get::<_, Option<f64>>(i)
+                    .map(|v| v.map_or(SqlValue::Null, SqlValue::Real))
+            } else if *ty == Type::BOOL {
+                row.try_get::<_, Option<bool>>(i)
+                    .map(|v| v.map_or(SqlValue::Null, SqlValue::Boolean))
+            } else {
+                row.try_get::<_, Option<String>>(i)
+                    .map(|v| v.map_or(SqlValue::Null, SqlValue::Text))
+            };
+            value.map_err(postgres_error)
+        })
+        .collect()
+}
+
+impl rusqlite::ToSql for SqlValue {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+        Ok(match self {
+            SqlValue::Null => ToSqlOutput::Owned(Value::Null),
+            SqlValue::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            SqlValue::Integer(i) => ToSqlOutput::Owned(Value::Integer(*i)),
+            SqlValue::Real(f) => ToSqlOutput::Owned(Value::Real(*f)),
+            SqlValue::Boolean(b) => ToSqlOutput::Owned(Value::Integer(i64::from(*b))),
+        })
+    }
+}
+
+impl tokio_postgres::types::ToSql for SqlValue {
+    fn to_sql(
+        &self,
+        ty: &tokio_postgres::types::Type,
+        out: &mut tokio_postgres::types::private::BytesMut,
+    ) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        use tokio_postgres::types::{IsNull, Type};
+        match self {
+            SqlValue::Null => Ok(IsNull::Yes),
+            SqlValue::Text(s) => s.as_str().to_sql(ty, out),
+            SqlValue::Integer(i) if *ty == Type::INT4 => i32::try_from(*i)?.to_sql(ty, out),
+            SqlValue::Integer(i) => i.to_sql(ty, out),
+            SqlValue::Real(f) => f.to_sql(ty, out),
+            SqlValue::Boolean(b) => b.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_: &tokio_postgres::types::Type) -> bool {
+        true
+    }
+
+    tokio_postgres::types::to_sql_checked!();
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn numbered_parameters_become_sqlites() {
+        assert_eq!(
+            super::sqlite_parameters("VALUES ($2, $10, $1, $1) WHERE x = 'a'"),
+            "VALUES (?2, ?10, ?1, ?1) WHERE x = 'a'"
+        );
+    }
+}

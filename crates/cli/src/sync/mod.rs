@@ -1,0 +1,191 @@
+//! `ccsqm sync`: keeps a database (SQLite or PostgreSQL) up to date with the tenant's calls.
+//!
+//! - [`url`]: `--db`; [`db`]: the connection (both drivers); [`schema`] and [`generated`]: the
+//!   tables; [`migrate`]: creating and migrating them;
+//! - [`round`]: one sync (the upload-time window from the checkpoint, then the calls still in
+//!   progress), page by page in transactions; [`status`]: `ccsqm sync status`;
+//! - [`stop`]: Ctrl-C and SIGTERM end it after the current transaction.
+
+mod db;
+#[allow(clippy::all)]
+mod generated;
+mod migrate;
+mod round;
+mod schema;
+mod status;
+mod stop;
+mod upsert;
+mod url;
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+
+use crate::args::{Cli, Connection};
+use crate::UsageError;
+
+pub use db::DbError;
+pub use stop::Interrupted;
+pub use upsert::MissingKey;
+
+const EXAMPLES: &str = "\
+Examples:
+  # Into the default SQLite file (<data dir>/ccsqm/ccsqm.sqlite3), from the built-in sandbox
+  ccsqm sync --sandbox
+
+  # Into PostgreSQL (the password in the environment, not on the command line), every 5 minutes
+  CCSQM_DB=postgres://ccsqm:secret@db.example/calls ccsqm sync --watch 5m
+
+  # The first run reads every call; --since limits it (or fills in older calls later)
+  ccsqm sync --db calls.sqlite3 --since 2021-05-01
+
+  # The checkpoint, the calls still in progress and the recent runs
+  ccsqm sync status --db calls.sqlite3";
+
+/// `ccsqm sync`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, after_help = EXAMPLES)]
+pub struct SyncArgs {
+    #[command(subcommand)]
+    pub action: Option<SyncAction>,
+
+    #[command(flatten)]
+    pub db: DbArg,
+
+    /// Read the calls uploaded from this time on, instead of from the checkpoint (to fill in
+    /// older calls, or to limit the first run) [default: the checkpoint less --overlap; the
+    /// first run: every call]. Same forms as --upload-from.
+    #[arg(help_heading = "Window", long, value_name = "TIME")]
+    pub since: Option<String>,
+
+    /// The upper bound of the window, fixed at the start of each run [default: now]. Same forms
+    /// as --upload-to.
+    #[arg(
+        help_heading = "Window",
+        long,
+        value_name = "TIME",
+        conflicts_with = "watch"
+    )]
+    pub until: Option<String>,
+
+    /// Re-read from this long before the checkpoint, to catch calls uploaded late (30s, 15m,
+    /// 1h, 2d, 1w).
+    #[arg(help_heading = "Window", long, value_name = "SPAN", default_value = "1h",
+          value_parser = span_seconds)]
+    pub overlap: i64,
+
+    /// Calls still in progress (a status that is not final) are read again, run after run,
+    /// until final or uploaded longer ago than this before the window's bound.
+    #[arg(help_heading = "Window", long, value_name = "SPAN", default_value = "3d",
+          value_parser = span_seconds)]
+    pub horizon: i64,
+
+    /// Keep syncing, a run every INTERVAL (30s, 5m, 1h), until Ctrl-C or SIGTERM (which end it
+    /// after the current transaction).
+    #[arg(long, value_name = "INTERVAL", value_parser = span_seconds)]
+    pub watch: Option<i64>,
+
+    /// Calls per page (and per transaction).
+    #[arg(help_heading = "Paging", long, value_name = "N", default_value_t = 100,
+          value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub limit: u64,
+
+    /// Fetch N pages at a time [default: adaptive, as `ccsqm details --all`].
+    #[arg(help_heading = "Paging", long, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub concurrency: Option<u64>,
+
+    #[command(flatten)]
+    pub connection: Connection,
+}
+
+/// `--db`, for `ccsqm sync` and `ccsqm sync status`.
+#[derive(Debug, Args)]
+pub struct DbArg {
+    /// The database: a SQLite file (a path, or sqlite:PATH; created when missing), or
+    /// postgres://USER:PASSWORD@HOST:PORT/DATABASE. A password is better given in CCSQM_DB
+    /// than on the command line [default: <data dir>/ccsqm/ccsqm.sqlite3].
+    #[arg(
+        long = "db",
+        env = "CCSQM_DB",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SyncAction {
+    /// Show the checkpoint, the calls still in progress and the recent runs.
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+
+    /// How many of the latest runs to show.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub runs: u64,
+}
+
+impl DbArg {
+    fn parse(&self) -> Result<url::DbUrl, UsageError> {
+        match &self.url {
+            Some(text) => url::DbUrl::parse(text),
+            None => {
+                let path = url::default_sqlite()?;
+                Ok(url::DbUrl::Sqlite(path))
+            }
+        }
+    }
+}
+
+/// `ccsqm sync` and `ccsqm sync status`.
+pub async fn run(cli: &Cli, args: &SyncArgs, flags: &clap::ArgMatches) -> Result<()> {
+    match &args.action {
+        Some(SyncAction::Status(status)) => status::show(status).await,
+        None => round::sync(cli, args, flags).await,
+    }
+}
+
+/// The longest span accepted: a hundred years.
+const MAX_SPAN: i64 = 36_600 * 86_400;
+
+/// `30s`, `15m`, `1h`, `2d`, `1w`, or whole seconds: a span in seconds (at least 1).
+fn span_seconds(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    let bad = || format!("expected a span such as 30s, 15m, 1h, 3d or 1w, not {text:?}");
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let n: i64 = number.parse().map_err(|_| bad())?;
+    let unit = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return Err(bad()),
+    };
+    match n.checked_mul(unit) {
+        Some(seconds) if seconds > 0 && seconds <= MAX_SPAN => Ok(seconds),
+        _ => Err(format!("{}, from 1s to 36600d", bad())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn spans() {
+        use super::span_seconds;
+        assert_eq!(span_seconds("90"), Ok(90));
+        assert_eq!(span_seconds("15m"), Ok(900));
+        assert_eq!(span_seconds("3d"), Ok(259_200));
+        assert_eq!(span_seconds("1w"), Ok(604_800));
+        for bad in ["", "0s", "-1h", "3y", "1.5h", "h", "99999999999999999999d"] {
+            assert!(span_seconds(bad).is_err(), "{bad}");
+        }
+    }
+}

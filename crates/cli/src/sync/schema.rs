@@ -1,0 +1,185 @@
+//! The tables of `ccsqm sync`: the generated `calls` (see [`super::generated`]) and the
+//! hand-written bookkeeping (`ccsqm_meta`, `schema_migrations`, `sync_runs`,
+//! `sync_checkpoint`), and the values that go into them.
+
+use ccsqm_client::CallRecord;
+use serde_json::Value;
+
+use super::generated::CALL_COLUMNS;
+
+/// The version of the bookkeeping tables' layout (not of the columns of `calls`, which follow
+/// the spec): a database of a higher one was written by a newer `ccsqm`, and is refused.
+pub const LAYOUT_VERSION: i64 = 1;
+
+/// The value of `ccsqm_meta.application` that marks a database as `ccsqm sync`'s.
+pub const APPLICATION: &str = "ccsqm sync";
+
+/// The bookkeeping columns of `calls`, after the call's: Unix seconds of the sync's clock.
+pub const BOOKKEEPING: [&str; 3] = ["first_seen", "last_seen", "last_changed"];
+
+/// The tables that are not generated, in both dialects (types both understand).
+pub const CREATE_BOOKKEEPING: [&str; 4] = [
+    "CREATE TABLE ccsqm_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, schema_hash TEXT NOT NULL, \
+     layout_version BIGINT NOT NULL, applied_at BIGINT NOT NULL, ccsqm_version TEXT NOT NULL, \
+     description TEXT NOT NULL)",
+    "CREATE TABLE sync_runs (id BIGINT PRIMARY KEY, started_at BIGINT NOT NULL, \
+     finished_at BIGINT, state TEXT NOT NULL, window_from BIGINT, window_to BIGINT NOT NULL, \
+     commits BIGINT NOT NULL, inserted BIGINT NOT NULL, updated BIGINT NOT NULL, \
+     unchanged BIGINT NOT NULL, rechecked BIGINT NOT NULL, pending BIGINT, \
+     past_horizon BIGINT, message TEXT)",
+    "CREATE TABLE sync_checkpoint (name TEXT PRIMARY KEY, upload_to BIGINT NOT NULL, \
+     run_id BIGINT NOT NULL, updated_at BIGINT NOT NULL)",
+];
+
+/// Every table `ccsqm sync` creates.
+pub const TABLES: [&str; 5] = [
+    "ccsqm_meta",
+    "schema_migrations",
+    "sync_runs",
+    "sync_checkpoint",
+    "calls",
+];
+
+/// The readable view.
+pub const VIEW: &str = "calls_readable";
+
+/// A column of `calls` that holds a call's data (generated from the spec).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Column {
+    /// The field's name, also the column's.
+    pub name: &'static str,
+    /// The first sentence of the field's description.
+    pub description: &'static str,
+    /// How its values are stored.
+    pub sql: SqlType,
+    /// Its type in SQLite.
+    pub sqlite: &'static str,
+    /// Its type in PostgreSQL.
+    pub postgres: &'static str,
+    /// Whether it holds Unix seconds (`x-unix-seconds`): a timestamp in the view.
+    pub unix_seconds: bool,
+    /// The names of its codes, for the view, when it holds an enumeration's codes.
+    pub labels: &'static [(i64, &'static str)],
+}
+
+/// How a column's values are stored. (The spec's `Call` has no boolean, array or object field
+/// today; a field of such a kind added to the spec gets its column with no code.)
+#[allow(dead_code)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SqlType {
+    Text,
+    Integer,
+    Real,
+    Boolean,
+    /// JSON text (arrays, objects).
+    Json,
+}
+
+/// A value bound to or read from a statement.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SqlValue {
+    Null,
+    Text(String),
+    Integer(i64),
+    Real(f64),
+    Boolean(bool),
+}
+
+impl SqlValue {
+    /// The value of a JSON field (absent: `None`) for a column of type `sql`.
+    pub fn from_json(value: Option<&Value>, sql: SqlType) -> SqlValue {
+        let Some(value) = value.filter(|v| !v.is_null()) else {
+            return SqlValue::Null;
+        };
+        let as_json = || SqlValue::Text(value.to_string());
+        match sql {
+            SqlType::Text => value
+                .as_str()
+                .map(|s| SqlValue::Text(s.to_owned()))
+                .unwrap_or_else(as_json),
+            SqlType::Integer => value
+                .as_i64()
+                .map(SqlValue::Integer)
+                .unwrap_or_else(as_json),
+            SqlType::Real => value.as_f64().map(SqlValue::Real).unwrap_or_else(as_json),
+            SqlType::Boolean => value
+                .as_bool()
+                .map(SqlValue::Boolean)
+                .unwrap_or_else(as_json),
+            SqlType::Json => as_json(),
+        }
+    }
+
+    /// A value read from the database, as the column's type says (SQLite has no booleans).
+    pub fn typed(self, sql: SqlType) -> SqlValue {
+        match (self, sql) {
+            (SqlValue::Integer(i), SqlType::Boolean) => SqlValue::Boolean(i != 0),
+            (SqlValue::Integer(i), SqlType::Real) => SqlValue::Real(i as f64),
+            (value, _) => value,
+        }
+    }
+
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            SqlValue::Integer(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            SqlValue::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// A call as the values of [`CALL_COLUMNS`], in order.
+pub fn row_of(record: &CallRecord) -> Vec<SqlValue> {
+    let json = serde_json::to_value(record).unwrap_or(Value::Null);
+    CALL_COLUMNS
+        .iter()
+        .map(|c| SqlValue::from_json(json.get(c.name), c.sql))
+        .collect()
+}
+
+/// The position of the key among [`CALL_COLUMNS`].
+pub fn key_index() -> usize {
+    CALL_COLUMNS
+        .iter()
+        .position(|c| c.name == super::generated::KEY)
+        .unwrap_or(0)
+}
+
+/// `"a", "b", "c"`: the call's columns, quoted.
+pub fn column_list() -> String {
+    CALL_COLUMNS
+        .iter()
+        .map(|c| format!("\"{}\"", c.name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_becomes_a_row_in_column_order() {
+        let record: CallRecord = serde_json::from_value(serde_json::json!({
+            "call_group_id": "g", "call_uuid": "u", "status": 2, "duration": 1.5,
+            "call_time": 1622633782
+        }))
+        .unwrap();
+        let row = row_of(&record);
+        assert_eq!(row.len(), CALL_COLUMNS.len());
+        let value = |name: &str| &row[CALL_COLUMNS.iter().position(|c| c.name == name).unwrap()];
+        assert_eq!(value("call_group_id"), &SqlValue::Text("g".into()));
+        assert_eq!(value("call_uuid"), &SqlValue::Text("u".into()));
+        assert_eq!(value("status"), &SqlValue::Integer(2));
+        assert_eq!(value("duration"), &SqlValue::Real(1.5));
+        assert_eq!(value("staff_id"), &SqlValue::Null);
+        assert_eq!(row[key_index()], SqlValue::Text("u".into()));
+    }
+}
