@@ -23,8 +23,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use data::{
-    DataSet, InvalidRequest, DEFAULT_CALLS, FIRST_CALL_TIME, MAX_CALLS, MAX_LIMIT, SPAN_DAYS,
-    VENDOR_EXAMPLE,
+    DataSet, DetailsError, InvalidRequest, DEFAULT_CALLS, FIRST_CALL_TIME, MAX_CALLS, MAX_LIMIT,
+    SPAN_DAYS, VENDOR_EXAMPLE,
 };
 pub use faults::{ErrorStatuses, Faults, Latency, RETRY_AFTER_SECS};
 pub use server::{

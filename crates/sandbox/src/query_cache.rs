@@ -316,6 +316,26 @@ mod tests {
                 }
                 for r in &requests {
                     prop_assert_eq!(answer(data.details(r)), answer(data.details_by_scan(r)));
+                    // What the sandbox sends: the typed answer, written straight as JSON.
+                    let sent = data.details_json(r).map_err(|e| e.to_string());
+                    let typed = data.details(r).map(|page| {
+                        serde_json::to_vec(&page).expect("a response serializes")
+                    });
+                    match (sent, typed) {
+                        (Ok(sent), Ok(typed)) => {
+                            let value = |b: &[u8]| serde_json::from_slice::<Value>(b).ok();
+                            prop_assert_eq!(value(&sent), value(&typed));
+                            if !crate::data::writes_every_field() {
+                                continue;
+                            }
+                            prop_assert_eq!(
+                                String::from_utf8_lossy(&sent),
+                                String::from_utf8_lossy(&typed)
+                            );
+                        }
+                        (Err(sent), Err(typed)) => prop_assert_eq!(sent, typed.to_string()),
+                        (sent, typed) => prop_assert!(false, "{sent:?} against {typed:?}"),
+                    }
                 }
             }
         }
