@@ -946,27 +946,24 @@ impl FileName<'_> {
         };
         out.extend_from_slice(prefix);
         if (0..=9999).contains(&y) {
-            const POW10: [i64; 6] = [1, 10, 100, 1000, 10_000, 100_000];
-            let digits = [
-                (y, 4),
-                (m, 2),
-                (d, 2),
-                (-1, 0),
-                (secs / 3600, 2),
-                (secs / 60 % 60, 2),
-                (secs % 60, 2),
-                (-1, 0),
-                ((index % 1_000_000) as i64, 6),
+            // `{y:04}{m:02}{d:02}-{HH}{MM}{SS}-{index:06}`, each number's digits from the right.
+            let mut stem = *b"00000000-000000-000000";
+            let numbers = [
+                (y, 0..4),
+                (m, 4..6),
+                (d, 6..8),
+                (secs / 3600, 9..11),
+                (secs / 60 % 60, 11..13),
+                (secs % 60, 13..15),
+                ((index % 1_000_000) as i64, 16..22),
             ];
-            for (value, width) in digits {
-                if width == 0 {
-                    out.push(b'-');
-                    continue;
-                }
-                for k in (0..width).rev() {
-                    out.push(b'0' + (value / POW10[k] % 10) as u8);
+            for (mut value, place) in numbers {
+                for digit in stem[place].iter_mut().rev() {
+                    *digit = b'0' + (value % 10) as u8;
+                    value /= 10;
                 }
             }
+            out.extend_from_slice(&stem);
         } else {
             // A year of more than four digits, or before year 0: as `format!` pads it.
             let stem = format!(

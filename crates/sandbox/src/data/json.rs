@@ -258,50 +258,56 @@ fn append_fields(out: &mut Vec<u8>, extra: &[u8]) {
 
 /// A generated call's fields ([`WRITTEN`], in that order) as a JSON object.
 fn write_generated(out: &mut Vec<u8>, f: &CallFields<'_>) -> serde_json::Result<()> {
-    let uuid = f.uuid.as_str();
+    // Hexadecimal digits and hyphens: nothing to escape.
+    let uuid = |out: &mut Vec<u8>| {
+        out.push(b'"');
+        out.extend_from_slice(&f.uuid.0);
+        out.push(b'"');
+    };
     out.extend_from_slice(b"{\"call_id\":");
-    json(out).serialize_str(uuid)?;
+    uuid(out);
     out.extend_from_slice(b",\"call_time\":");
     json(out).serialize_i64(f.call_time)?;
     out.extend_from_slice(b",\"call_type\":");
     json(out).serialize_i64(f.call_type)?;
     out.extend_from_slice(b",\"call_uuid\":");
-    json(out).serialize_str(uuid)?;
+    uuid(out);
     out.extend_from_slice(b",\"complain_status\":");
     json(out).serialize_i64(f.complain_status)?;
     out.extend_from_slice(b",\"create_time\":");
     json(out).serialize_i64(f.create_time)?;
+    // The fractional values are whole numbers of hundredths, thousandths, ten-thousandths.
     out.extend_from_slice(b",\"deal\":");
-    json(out).serialize_f64(f.deal)?;
+    write_decimal(out, f.deal, 1)?;
     out.extend_from_slice(b",\"duration\":");
-    json(out).serialize_f64(f.duration)?;
+    write_decimal(out, f.duration, 100)?;
     // ASCII letters, digits, `-` and `.`: nothing to escape.
     out.extend_from_slice(b",\"file_name\":\"");
     f.file_name.write(out);
     out.extend_from_slice(b"\",\"inspect_status\":");
     json(out).serialize_i64(f.inspect_status)?;
     out.extend_from_slice(b",\"left_channel\":");
-    json(out).serialize_str(f.left_channel)?;
+    write_str(out, f.left_channel)?;
     out.extend_from_slice(b",\"left_silence_time\":");
-    json(out).serialize_f64(f.left_silence_time)?;
+    write_decimal(out, f.left_silence_time, 100)?;
     out.extend_from_slice(b",\"left_speech_ratio\":");
-    json(out).serialize_f64(f.left_speech_ratio)?;
+    write_decimal(out, f.left_speech_ratio, 10_000)?;
     out.extend_from_slice(b",\"left_speed\":");
-    json(out).serialize_f64(f.left_speed)?;
+    write_decimal(out, f.left_speed, 1000)?;
     out.extend_from_slice(b",\"review_status\":");
     json(out).serialize_i64(f.review_status)?;
     out.extend_from_slice(b",\"right_channel\":");
-    json(out).serialize_str(f.right_channel)?;
+    write_str(out, f.right_channel)?;
     out.extend_from_slice(b",\"right_silence_time\":");
-    json(out).serialize_f64(f.right_silence_time)?;
+    write_decimal(out, f.right_silence_time, 100)?;
     out.extend_from_slice(b",\"right_speech_ratio\":");
-    json(out).serialize_f64(f.right_speech_ratio)?;
+    write_decimal(out, f.right_speech_ratio, 10_000)?;
     out.extend_from_slice(b",\"right_speed\":");
-    json(out).serialize_f64(f.right_speed)?;
+    write_decimal(out, f.right_speed, 1000)?;
     out.extend_from_slice(b",\"staff_id\":");
-    json(out).serialize_str(f.staff_id)?;
+    write_str(out, f.staff_id)?;
     out.extend_from_slice(b",\"staff_name\":");
-    json(out).serialize_str(f.staff_name)?;
+    write_str(out, f.staff_name)?;
     out.extend_from_slice(b",\"status\":");
     json(out).serialize_i64(f.status)?;
     out.extend_from_slice(b",\"upload_time\":");
@@ -309,6 +315,55 @@ fn write_generated(out: &mut Vec<u8>, f: &CallFields<'_>) -> serde_json::Result<
     out.push(b'}');
     Ok(())
 }
+
+/// A string as serde_json writes it: as is between quotes when it has nothing to escape (no
+/// `"`, `\\` or control character, the only characters serde_json escapes), else by serde_json.
+fn write_str(out: &mut Vec<u8>, text: &str) -> serde_json::Result<()> {
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+        Ok(())
+    } else {
+        json(out).serialize_str(text)
+    }
+}
+
+/// A number that is a whole number of `1 / scale` (`scale` a power of ten), as serde_json
+/// writes it. serde_json writes the shortest decimal that reads back as the same `f64`; for
+/// `n / scale` (the `f64` nearest to it), below [`DECIMAL_BELOW`], that is `n / scale`'s own
+/// decimal digits, trailing zeros dropped (a shorter decimal differs by at least `1 / scale`,
+/// far more than the `f64`'s precision there), with `.0` when it is whole. Any other value
+/// (negative, larger, not a whole number of `1 / scale`) is written by serde_json itself. A test
+/// compares the two over the whole range.
+fn write_decimal(out: &mut Vec<u8>, value: f64, scale: u32) -> serde_json::Result<()> {
+    let scaled = value * f64::from(scale);
+    let n = scaled.round();
+    let exact = value.is_sign_positive() && value < DECIMAL_BELOW && n / f64::from(scale) == value;
+    if !exact {
+        return json(out).serialize_f64(value);
+    }
+    let (n, scale) = (n as u64, u64::from(scale));
+    json(out).serialize_u64(n / scale)?;
+    let mut fraction = n % scale;
+    if fraction == 0 {
+        out.extend_from_slice(b".0");
+        return Ok(());
+    }
+    out.push(b'.');
+    // The fraction's digits, `scale`'s number of them with leading zeros, less trailing zeros.
+    let mut digits = scale / 10;
+    while fraction > 0 {
+        out.push(b'0' + (fraction / digits) as u8);
+        fraction %= digits;
+        digits /= 10;
+    }
+    Ok(())
+}
+
+/// [`write_decimal`] writes its own digits below this (1e9: the `f64`'s spacing there is about
+/// 1e-7, and serde_json writes no exponent up to 1e16).
+const DECIMAL_BELOW: f64 = 1e9;
 
 /// The calls of a page grouped as the typed path groups them (`DataSet::group`): by their
 /// group, groups in order of their first call, calls in page order.
@@ -412,6 +467,68 @@ mod tests {
                 );
             }
             assert_eq!(extra.is_empty(), !*SCHEMA_ONLY);
+        }
+    }
+
+    fn serde(value: impl serde::Serialize) -> String {
+        serde_json::to_string(&value).expect("serializes")
+    }
+
+    fn decimal(value: f64, scale: u32) -> String {
+        let mut out = Vec::new();
+        write_decimal(&mut out, value, scale).expect("written");
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    proptest::proptest! {
+        /// Every whole number of hundredths, thousandths, ten-thousandths (and units) a call
+        /// can hold (`u32` numerators, and beyond), and values that are none of them.
+        #[test]
+        fn decimals_are_written_as_serde_json_writes_them(
+            n in proptest::prop_oneof![0u64..100_000, 0u64..=u64::from(u32::MAX), 0u64..1 << 53],
+            other in proptest::num::f64::ANY,
+        ) {
+            for scale in [1u32, 10, 100, 1000, 10_000] {
+                let value = n as f64 / f64::from(scale);
+                proptest::prop_assert_eq!(decimal(value, scale), serde(value), "{} / {}", n, scale);
+                proptest::prop_assert_eq!(decimal(other, scale), serde(other));
+                proptest::prop_assert_eq!(decimal(-value, scale), serde(-value));
+            }
+        }
+
+        #[test]
+        fn strings_are_written_as_serde_json_writes_them(text in ".*", ascii in "[ -~]*") {
+            for text in [text, ascii] {
+                let mut out = Vec::new();
+                write_str(&mut out, &text).expect("written");
+                proptest::prop_assert_eq!(String::from_utf8(out).expect("UTF-8"), serde(&text));
+            }
+        }
+    }
+
+    #[test]
+    fn decimals_at_the_edges() {
+        for (value, scale) in [
+            (0.0, 100),
+            (-0.0, 100),
+            (0.0001, 10_000),
+            (0.01, 100),
+            (1.0, 1),
+            (0.1, 10_000),
+            (999_999_999.99, 100),
+            (1e9, 100),
+            (f64::NAN, 100),
+            (f64::INFINITY, 100),
+            (0.3, 100),
+            (1.0 / 3.0, 1000),
+        ] {
+            assert_eq!(decimal(value, scale), serde(value), "{value} / {scale}");
+        }
+        for scale in [1u32, 100, 1000, 10_000] {
+            for n in 0..20_000u32 {
+                let value = f64::from(n) / f64::from(scale);
+                assert_eq!(decimal(value, scale), serde(value), "{n} / {scale}");
+            }
         }
     }
 
