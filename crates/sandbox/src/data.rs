@@ -217,20 +217,21 @@ impl DataSet {
             records.push(vendor_record(k, call));
         }
 
-        // Newest call first; ties in generation order. Point groups at positions, then move
-        // the records into that order in place (no second copy of the data set).
-        let mut order: Vec<u32> = (0..records.len() as u32).collect();
-        order.sort_unstable_by_key(|&i| (Reverse(records[i as usize].call_time), i));
-        let mut position = vec![0u32; records.len()];
-        for (pos, &i) in order.iter().enumerate() {
-            position[i as usize] = pos as u32;
+        // Newest call first; ties in generation order: the records sorted in place (no second
+        // copy of the data set), each holding its place in generation order meanwhile. Then
+        // groups point at positions.
+        for (i, record) in records.iter_mut().enumerate() {
+            record.group = i as u32;
         }
-        for (record, &first) in records.iter_mut().zip(&groups) {
-            record.group = position[first as usize];
+        records.sort_unstable_by_key(|r| (Reverse(r.call_time), r.group));
+        let mut position = vec![0u32; records.len()];
+        for (pos, record) in records.iter().enumerate() {
+            position[record.group as usize] = pos as u32;
+        }
+        for record in &mut records {
+            record.group = position[groups[record.group as usize] as usize];
         }
         drop((groups, position));
-        permute(&mut records, &mut order);
-
         Self {
             seed,
             generated: calls,
@@ -750,28 +751,6 @@ impl Filter {
     }
 }
 
-/// Reorders `items` so that `items[pos]` becomes the old `items[order[pos]]`, in place, by
-/// following the permutation's cycles (`order` is used up).
-fn permute<T: Copy>(items: &mut [T], order: &mut [u32]) {
-    for start in 0..items.len() {
-        if order[start] as usize == start {
-            continue;
-        }
-        let saved = items[start];
-        let mut cur = start;
-        loop {
-            let src = order[cur] as usize;
-            order[cur] = cur as u32;
-            if src == start {
-                items[cur] = saved;
-                break;
-            }
-            items[cur] = items[src];
-            cur = src;
-        }
-    }
-}
-
 fn agents(rng: &mut SplitMix64, calls: usize) -> Vec<Agent> {
     let count = (calls / 400).clamp(12, 2000);
     let mut seen = HashSet::new();
@@ -1050,13 +1029,6 @@ mod tests {
             fingerprint(&DataSet::generate(1, 500)),
             9_077_325_440_447_939_819
         );
-    }
-
-    #[test]
-    fn permute_follows_cycles() {
-        let mut items = ['a', 'b', 'c', 'd', 'e'];
-        permute(&mut items, &mut [3, 0, 4, 1, 2]);
-        assert_eq!(items, ['d', 'a', 'e', 'b', 'c']);
     }
 
     #[test]

@@ -115,7 +115,10 @@ impl DataSet {
         out.push(b'{');
         if let Some(id) = self.call_group_id_str(first as usize) {
             out.extend_from_slice(b"\"call_group_id\":");
-            json(out).serialize_str(id.as_ref())?;
+            match id {
+                GroupId::Vendor(id) => write_str(out, id)?,
+                GroupId::Generated(uuid) => write_uuid(out, &uuid),
+            }
             out.push(b',');
         }
         out.extend_from_slice(b"\"calls\":[");
@@ -228,13 +231,11 @@ enum GroupId<'a> {
     Generated(super::Uuid),
 }
 
-impl AsRef<str> for GroupId<'_> {
-    fn as_ref(&self) -> &str {
-        match self {
-            GroupId::Vendor(id) => id,
-            GroupId::Generated(uuid) => uuid.as_str(),
-        }
-    }
+/// A UUID between quotes (hexadecimal digits and hyphens: nothing to escape).
+fn write_uuid(out: &mut Vec<u8>, uuid: &super::Uuid) {
+    out.push(b'"');
+    out.extend_from_slice(&uuid.0);
+    out.push(b'"');
 }
 
 /// A serializer of one JSON value onto `out` (compact, as `serde_json::to_vec`).
@@ -258,29 +259,23 @@ fn append_fields(out: &mut Vec<u8>, extra: &[u8]) {
 
 /// A generated call's fields ([`WRITTEN`], in that order) as a JSON object.
 fn write_generated(out: &mut Vec<u8>, f: &CallFields<'_>) -> serde_json::Result<()> {
-    // Hexadecimal digits and hyphens: nothing to escape.
-    let uuid = |out: &mut Vec<u8>| {
-        out.push(b'"');
-        out.extend_from_slice(&f.uuid.0);
-        out.push(b'"');
-    };
     out.extend_from_slice(b"{\"call_id\":");
-    uuid(out);
+    write_uuid(out, &f.uuid);
     out.extend_from_slice(b",\"call_time\":");
     json(out).serialize_i64(f.call_time)?;
     out.extend_from_slice(b",\"call_type\":");
     json(out).serialize_i64(f.call_type)?;
     out.extend_from_slice(b",\"call_uuid\":");
-    uuid(out);
+    write_uuid(out, &f.uuid);
     out.extend_from_slice(b",\"complain_status\":");
     json(out).serialize_i64(f.complain_status)?;
     out.extend_from_slice(b",\"create_time\":");
     json(out).serialize_i64(f.create_time)?;
     // The fractional values are whole numbers of hundredths, thousandths, ten-thousandths.
     out.extend_from_slice(b",\"deal\":");
-    write_decimal(out, f.deal, 1)?;
+    write_decimal::<1>(out, f.deal)?;
     out.extend_from_slice(b",\"duration\":");
-    write_decimal(out, f.duration, 100)?;
+    write_decimal::<100>(out, f.duration)?;
     // ASCII letters, digits, `-` and `.`: nothing to escape.
     out.extend_from_slice(b",\"file_name\":\"");
     f.file_name.write(out);
@@ -289,21 +284,21 @@ fn write_generated(out: &mut Vec<u8>, f: &CallFields<'_>) -> serde_json::Result<
     out.extend_from_slice(b",\"left_channel\":");
     write_str(out, f.left_channel)?;
     out.extend_from_slice(b",\"left_silence_time\":");
-    write_decimal(out, f.left_silence_time, 100)?;
+    write_decimal::<100>(out, f.left_silence_time)?;
     out.extend_from_slice(b",\"left_speech_ratio\":");
-    write_decimal(out, f.left_speech_ratio, 10_000)?;
+    write_decimal::<10_000>(out, f.left_speech_ratio)?;
     out.extend_from_slice(b",\"left_speed\":");
-    write_decimal(out, f.left_speed, 1000)?;
+    write_decimal::<1000>(out, f.left_speed)?;
     out.extend_from_slice(b",\"review_status\":");
     json(out).serialize_i64(f.review_status)?;
     out.extend_from_slice(b",\"right_channel\":");
     write_str(out, f.right_channel)?;
     out.extend_from_slice(b",\"right_silence_time\":");
-    write_decimal(out, f.right_silence_time, 100)?;
+    write_decimal::<100>(out, f.right_silence_time)?;
     out.extend_from_slice(b",\"right_speech_ratio\":");
-    write_decimal(out, f.right_speech_ratio, 10_000)?;
+    write_decimal::<10_000>(out, f.right_speech_ratio)?;
     out.extend_from_slice(b",\"right_speed\":");
-    write_decimal(out, f.right_speed, 1000)?;
+    write_decimal::<1000>(out, f.right_speed)?;
     out.extend_from_slice(b",\"staff_id\":");
     write_str(out, f.staff_id)?;
     out.extend_from_slice(b",\"staff_name\":");
@@ -329,35 +324,42 @@ fn write_str(out: &mut Vec<u8>, text: &str) -> serde_json::Result<()> {
     }
 }
 
-/// A number that is a whole number of `1 / scale` (`scale` a power of ten), as serde_json
+/// A number that is a whole number of `1 / SCALE` (`SCALE` a power of ten), as serde_json
 /// writes it. serde_json writes the shortest decimal that reads back as the same `f64`; for
-/// `n / scale` (the `f64` nearest to it), below [`DECIMAL_BELOW`], that is `n / scale`'s own
-/// decimal digits, trailing zeros dropped (a shorter decimal differs by at least `1 / scale`,
+/// `n / SCALE` (the `f64` nearest to it), below [`DECIMAL_BELOW`], that is `n / SCALE`'s own
+/// decimal digits, trailing zeros dropped (a shorter decimal differs by at least `1 / SCALE`,
 /// far more than the `f64`'s precision there), with `.0` when it is whole. Any other value
-/// (negative, larger, not a whole number of `1 / scale`) is written by serde_json itself. A test
-/// compares the two over the whole range.
-fn write_decimal(out: &mut Vec<u8>, value: f64, scale: u32) -> serde_json::Result<()> {
-    let scaled = value * f64::from(scale);
-    let n = scaled.round();
-    let exact = value.is_sign_positive() && value < DECIMAL_BELOW && n / f64::from(scale) == value;
+/// (negative, larger, not a whole number of `1 / SCALE`) is written by serde_json itself. A
+/// test compares the two over the whole range.
+fn write_decimal<const SCALE: u64>(out: &mut Vec<u8>, value: f64) -> serde_json::Result<()> {
+    let scale = SCALE as f64;
+    // Rounded to the nearest whole number (`value` is below 1e9: `n` below 1e13).
+    let n = (value * scale + 0.5) as u64;
+    let exact = value.is_sign_positive() && value < DECIMAL_BELOW && n as f64 / scale == value;
     if !exact {
         return json(out).serialize_f64(value);
     }
-    let (n, scale) = (n as u64, u64::from(scale));
-    json(out).serialize_u64(n / scale)?;
-    let mut fraction = n % scale;
+    json(out).serialize_u64(n / SCALE)?;
+    let fraction = n % SCALE;
     if fraction == 0 {
         out.extend_from_slice(b".0");
         return Ok(());
     }
-    out.push(b'.');
-    // The fraction's digits, `scale`'s number of them with leading zeros, less trailing zeros.
-    let mut digits = scale / 10;
-    while fraction > 0 {
-        out.push(b'0' + (fraction / digits) as u8);
-        fraction %= digits;
-        digits /= 10;
+    // The fraction's digits (as many as `SCALE` has zeros, with leading zeros), less trailing
+    // zeros.
+    let mut digits = [b'0'; 20];
+    let mut len = 0;
+    let mut place = SCALE / 10;
+    while place > 0 {
+        digits[len] = b'0' + (fraction / place % 10) as u8;
+        len += 1;
+        place /= 10;
     }
+    while len > 1 && digits[len - 1] == b'0' {
+        len -= 1;
+    }
+    out.push(b'.');
+    out.extend_from_slice(&digits[..len]);
     Ok(())
 }
 
@@ -476,7 +478,14 @@ mod tests {
 
     fn decimal(value: f64, scale: u32) -> String {
         let mut out = Vec::new();
-        write_decimal(&mut out, value, scale).expect("written");
+        match scale {
+            1 => write_decimal::<1>(&mut out, value),
+            10 => write_decimal::<10>(&mut out, value),
+            100 => write_decimal::<100>(&mut out, value),
+            1000 => write_decimal::<1000>(&mut out, value),
+            _ => write_decimal::<10_000>(&mut out, value),
+        }
+        .expect("written");
         String::from_utf8(out).expect("UTF-8")
     }
 
