@@ -128,6 +128,8 @@ pub struct DataSet {
     vendor_calls: Vec<(String, Call)>,
     /// `(hash of call_uuid, position)`, sorted: built on the first lookup by UUID.
     by_uuid: OnceLock<Vec<(u64, u32)>>,
+    /// Each agent's `"staff_id":…,"staff_name":…` as JSON: built on the first page written.
+    agents_json: OnceLock<Vec<Vec<u8>>>,
     /// The matches of recent queries.
     queries: QueryCache,
 }
@@ -239,6 +241,7 @@ impl DataSet {
             agents,
             vendor_calls,
             by_uuid: OnceLock::new(),
+            agents_json: OnceLock::new(),
             queries: QueryCache::default(),
         }
     }
@@ -386,6 +389,7 @@ impl DataSet {
             right_silence_time: silence(r.right_ratio_bp),
             right_speech_ratio: f64::from(r.right_ratio_bp) / 10_000.0,
             right_speed: f64::from(r.right_speed_m) / 1000.0,
+            agent: usize::from(r.agent),
             staff_id: &agent.id,
             staff_name: &agent.name,
             status: i64::from(r.status),
@@ -596,6 +600,8 @@ struct CallFields<'a> {
     right_silence_time: f64,
     right_speech_ratio: f64,
     right_speed: f64,
+    /// The agent's place in [`DataSet::agents`].
+    agent: usize,
     staff_id: &'a str,
     staff_name: &'a str,
     status: i64,

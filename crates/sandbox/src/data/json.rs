@@ -150,7 +150,20 @@ impl DataSet {
             None => Ok(()),
             Some(Fields::Vendor(call)) => serde_json::to_writer(&mut *out, call),
             Some(Fields::Generated(fields)) => {
-                write_generated(out, &fields)?;
+                let agents = self.agents_json.get_or_init(|| {
+                    self.agents
+                        .iter()
+                        .map(|a| {
+                            let mut staff = b"\"staff_id\":".to_vec();
+                            write_str(&mut staff, &a.id)?;
+                            staff.extend_from_slice(b",\"staff_name\":");
+                            write_str(&mut staff, &a.name)?;
+                            Ok(staff)
+                        })
+                        .collect::<serde_json::Result<_>>()
+                        .unwrap_or_default()
+                });
+                write_generated(out, &fields, agents.get(fields.agent).map(Vec::as_slice))?;
                 if *SCHEMA_ONLY {
                     let extra = serde_json::to_vec(&self.schema_only_fields(index))?;
                     append_fields(out, &extra);
@@ -258,7 +271,13 @@ fn append_fields(out: &mut Vec<u8>, extra: &[u8]) {
 }
 
 /// A generated call's fields ([`WRITTEN`], in that order) as a JSON object.
-fn write_generated(out: &mut Vec<u8>, f: &CallFields<'_>) -> serde_json::Result<()> {
+///
+/// `staff` is `"staff_id":…,"staff_name":…` of the call's agent, when written already.
+fn write_generated(
+    out: &mut Vec<u8>,
+    f: &CallFields<'_>,
+    staff: Option<&[u8]>,
+) -> serde_json::Result<()> {
     out.extend_from_slice(b"{\"call_id\":");
     write_uuid(out, &f.uuid);
     out.extend_from_slice(b",\"call_time\":");
@@ -299,10 +318,16 @@ fn write_generated(out: &mut Vec<u8>, f: &CallFields<'_>) -> serde_json::Result<
     write_decimal::<10_000>(out, f.right_speech_ratio)?;
     out.extend_from_slice(b",\"right_speed\":");
     write_decimal::<1000>(out, f.right_speed)?;
-    out.extend_from_slice(b",\"staff_id\":");
-    write_str(out, f.staff_id)?;
-    out.extend_from_slice(b",\"staff_name\":");
-    write_str(out, f.staff_name)?;
+    out.push(b',');
+    match staff {
+        Some(staff) => out.extend_from_slice(staff),
+        None => {
+            out.extend_from_slice(b"\"staff_id\":");
+            write_str(out, f.staff_id)?;
+            out.extend_from_slice(b",\"staff_name\":");
+            write_str(out, f.staff_name)?;
+        }
+    }
     out.extend_from_slice(b",\"status\":");
     json(out).serialize_i64(f.status)?;
     out.extend_from_slice(b",\"upload_time\":");
