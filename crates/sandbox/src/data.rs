@@ -574,6 +574,8 @@ impl Uuid {
 }
 
 /// What a call's values are made of: the vendor's call, verbatim, or a generated record's.
+// A short-lived value on the stack: boxing the large variant would allocate for every call.
+#[allow(clippy::large_enum_variant)]
 enum Fields<'a> {
     Vendor(&'a Call),
     Generated(CallFields<'a>),
