@@ -25,7 +25,7 @@ if [ ! -x "$TOOLS/node_modules/.bin/prism" ]; then
 fi
 
 echo "==> building"
-cargo build --release -q -p ccsqm-sandbox --bin ccsqm-sandbox
+cargo build --release -q -p ccsqm-sandbox --features server-cli --bin ccsqm-sandbox
 cargo bench -q -p ccsqm-sandbox --bench load --no-run 2>/dev/null
 
 pids=()

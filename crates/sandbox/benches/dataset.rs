@@ -49,6 +49,32 @@ fn time_query(data: &DataSet, name: &str, req: &AppraisecallDetailsRequest) {
     println!("  {name:<44} {:>8.2} ms   (total {total})", ms(each));
 }
 
+/// A page of a query already seen (its matches kept), as the sandbox sends it: typed `Call`s
+/// serialized by serde (the typed path), and written straight as JSON (what it serves).
+fn time_page(data: &DataSet, name: &str, req: &AppraisecallDetailsRequest) {
+    let runs = 2000;
+    let typed =
+        || serde_json::to_vec(&data.details(req).expect("a valid request")).expect("serializes");
+    let direct = || data.details_json(req).expect("a valid request");
+    assert_eq!(typed(), direct(), "the two paths disagree");
+    let time = |f: &dyn Fn() -> Vec<u8>| {
+        let started = Instant::now();
+        let mut bytes = 0;
+        for _ in 0..runs {
+            bytes = black_box(f()).len();
+        }
+        (started.elapsed() / runs, bytes)
+    };
+    let (t, bytes) = time(&typed);
+    let (d, _) = time(&direct);
+    println!(
+        "  {name:<44} typed + serde {:>7.1} µs, written directly {:>7.1} µs ({:.1}×), {bytes} bytes",
+        t.as_secs_f64() * 1e6,
+        d.as_secs_f64() * 1e6,
+        t.as_secs_f64() / d.as_secs_f64()
+    );
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -100,6 +126,12 @@ fn child(calls: usize) {
             },
         );
         time_query(&data, "every call, page 1 of 1000", &request(1000));
+        println!("\nA page of a query already seen, as JSON (mean of 2000):");
+        for limit in [10, 100, 1000] {
+            let mut req = request(limit);
+            req.page = std::num::NonZeroU64::new(7).expect("7 > 0");
+            time_page(&data, &format!("every call, page 7 of {limit}"), &req);
+        }
     }
 }
 

@@ -8,9 +8,15 @@ use std::sync::OnceLock;
 use ccsqm_client::types::{AppraisecallDetailsResponse, Call};
 
 use crate::dialog;
-use crate::query_cache::{QueryCache, QueryKey};
+use crate::query_cache::{Matches, QueryCache, QueryKey};
 use crate::rng::{mix, SplitMix64};
 use crate::Anchor;
+
+mod json;
+
+#[cfg(test)]
+pub(crate) use json::writes_every_field;
+pub use json::DetailsError;
 
 /// Default number of generated calls (the six calls of the vendor's example come on top).
 pub const DEFAULT_CALLS: usize = 10_000;
@@ -125,6 +131,8 @@ pub struct DataSet {
     vendor_calls: Vec<(String, Call)>,
     /// `(hash of call_uuid, position)`, sorted: built on the first lookup by UUID.
     by_uuid: OnceLock<Vec<(u64, u32)>>,
+    /// Each agent's `"staff_id":…,"staff_name":…` as JSON: built on the first page written.
+    agents_json: OnceLock<Vec<Vec<u8>>>,
     /// The matches of recent queries.
     queries: QueryCache,
 }
@@ -224,20 +232,21 @@ impl DataSet {
             records.push(vendor_record(k, call));
         }
 
-        // Newest call first; ties in generation order. Point groups at positions, then move
-        // the records into that order in place (no second copy of the data set).
-        let mut order: Vec<u32> = (0..records.len() as u32).collect();
-        order.sort_unstable_by_key(|&i| (Reverse(records[i as usize].call_time), i));
-        let mut position = vec![0u32; records.len()];
-        for (pos, &i) in order.iter().enumerate() {
-            position[i as usize] = pos as u32;
+        // Newest call first; ties in generation order: the records sorted in place (no second
+        // copy of the data set), each holding its place in generation order meanwhile. Then
+        // groups point at positions.
+        for (i, record) in records.iter_mut().enumerate() {
+            record.group = i as u32;
         }
-        for (record, &first) in records.iter_mut().zip(&groups) {
-            record.group = position[first as usize];
+        records.sort_unstable_by_key(|r| (Reverse(r.call_time), r.group));
+        let mut position = vec![0u32; records.len()];
+        for (pos, record) in records.iter().enumerate() {
+            position[record.group as usize] = pos as u32;
+        }
+        for record in &mut records {
+            record.group = position[groups[record.group as usize] as usize];
         }
         drop((groups, position));
-        permute(&mut records, &mut order);
-
         Self {
             seed,
             anchor,
@@ -246,6 +255,7 @@ impl DataSet {
             agents,
             vendor_calls,
             by_uuid: OnceLock::new(),
+            agents_json: OnceLock::new(),
             queries: QueryCache::default(),
         }
     }
@@ -315,15 +325,61 @@ impl DataSet {
 
     /// Call `index` as the API returns it.
     pub fn call(&self, index: usize) -> Option<Call> {
+        let f = match self.fields(index)? {
+            Fields::Vendor(call) => return Some(call.clone()),
+            Fields::Generated(f) => f,
+        };
+        let uuid = f.uuid.as_str().to_owned();
+        // While the fields below are all the spec has, the update is needless, and allowed to be.
+        #[allow(clippy::needless_update)]
+        let mut call = Call {
+            call_id: Some(uuid.clone()),
+            call_time: Some(f.call_time),
+            call_type: Some(f.call_type),
+            call_uuid: Some(uuid),
+            complain_status: Some(f.complain_status),
+            create_time: Some(f.create_time),
+            deal: Some(f.deal),
+            duration: Some(f.duration),
+            file_name: Some(f.file_name.to_string()),
+            inspect_status: Some(f.inspect_status),
+            left_channel: Some(f.left_channel.to_owned()),
+            left_silence_time: Some(f.left_silence_time),
+            left_speech_ratio: Some(f.left_speech_ratio),
+            left_speed: Some(f.left_speed),
+            review_status: Some(f.review_status),
+            right_channel: Some(f.right_channel.to_owned()),
+            right_silence_time: Some(f.right_silence_time),
+            right_speech_ratio: Some(f.right_speech_ratio),
+            right_speed: Some(f.right_speed),
+            staff_id: Some(f.staff_id.to_owned()),
+            staff_name: Some(f.staff_name.to_owned()),
+            status: Some(f.status),
+            upload_time: Some(f.upload_time),
+            ..Call::default()
+        };
+        // Every field the spec adds later is served from its schema.
+        crate::generated::fill_call_from_schema(&mut call, self.schema_key(index));
+        Some(call)
+    }
+
+    /// The key of call `index`'s values drawn from the spec's schemas
+    /// ([`crate::generated::fill_call_from_schema`]).
+    fn schema_key(&self, index: usize) -> u64 {
+        index as u64 ^ self.seed
+    }
+
+    /// The values of call `index`, borrowed from the data set: what [`DataSet::call`] makes a
+    /// [`Call`] of, and what the page writer ([`json`]) writes as JSON with no allocation.
+    fn fields(&self, index: usize) -> Option<Fields<'_>> {
         let r = self.records.get(index)?;
         if r.vendor > 0 {
             return self
                 .vendor_calls
                 .get(usize::from(r.vendor - 1))
-                .map(|(_, call)| call.clone());
+                .map(|(_, call)| Fields::Vendor(call));
         }
         let agent = self.agents.get(usize::from(r.agent))?;
-        let uuid = self.uuid(index);
         let (left_channel, right_channel) = if r.flags & FLAG_LEFT_IS_STAFF != 0 {
             ("staff", "customer")
         } else {
@@ -333,37 +389,31 @@ impl DataSet {
             let cs = u64::from(r.duration_cs) * (10_000 - u64::from(ratio_bp)) / 10_000;
             cs as f64 / 100.0
         };
-        // While the fields below are all the spec has, the update is needless, and allowed to be.
-        #[allow(clippy::needless_update)]
-        let mut call = Call {
-            call_id: Some(uuid.clone()),
-            call_time: Some(r.call_time),
-            call_type: Some(i64::from(r.call_type)),
-            call_uuid: Some(uuid),
-            complain_status: Some(-1),
-            create_time: Some(r.call_time),
-            deal: Some(if r.flags & FLAG_DEAL != 0 { 1.0 } else { 0.0 }),
-            duration: Some(f64::from(r.duration_cs) / 100.0),
-            file_name: Some(file_name(r, index)),
-            inspect_status: Some(0),
-            left_channel: Some(left_channel.to_owned()),
-            left_silence_time: Some(silence(r.left_ratio_bp)),
-            left_speech_ratio: Some(f64::from(r.left_ratio_bp) / 10_000.0),
-            left_speed: Some(f64::from(r.left_speed_m) / 1000.0),
-            review_status: Some(-1),
-            right_channel: Some(right_channel.to_owned()),
-            right_silence_time: Some(silence(r.right_ratio_bp)),
-            right_speech_ratio: Some(f64::from(r.right_ratio_bp) / 10_000.0),
-            right_speed: Some(f64::from(r.right_speed_m) / 1000.0),
-            staff_id: Some(agent.id.clone()),
-            staff_name: Some(agent.name.clone()),
-            status: Some(i64::from(r.status)),
-            upload_time: Some(r.call_time + i64::from(r.upload_delay)),
-            ..Call::default()
-        };
-        // Every field the spec adds later is served from its schema.
-        crate::generated::fill_call_from_schema(&mut call, index as u64 ^ self.seed);
-        Some(call)
+        Some(Fields::Generated(CallFields {
+            uuid: self.uuid_ascii(index),
+            call_time: r.call_time,
+            call_type: i64::from(r.call_type),
+            complain_status: -1,
+            create_time: r.call_time,
+            deal: if r.flags & FLAG_DEAL != 0 { 1.0 } else { 0.0 },
+            duration: f64::from(r.duration_cs) / 100.0,
+            file_name: FileName(r, index),
+            inspect_status: 0,
+            left_channel,
+            left_silence_time: silence(r.left_ratio_bp),
+            left_speech_ratio: f64::from(r.left_ratio_bp) / 10_000.0,
+            left_speed: f64::from(r.left_speed_m) / 1000.0,
+            review_status: -1,
+            right_channel,
+            right_silence_time: silence(r.right_ratio_bp),
+            right_speech_ratio: f64::from(r.right_ratio_bp) / 10_000.0,
+            right_speed: f64::from(r.right_speed_m) / 1000.0,
+            agent: usize::from(r.agent),
+            staff_id: &agent.id,
+            staff_name: &agent.name,
+            status: i64::from(r.status),
+            upload_time: r.call_time + i64::from(r.upload_delay),
+        }))
     }
 
     /// The `call_group_id` of call `index`.
@@ -385,10 +435,26 @@ impl DataSet {
     }
 
     /// Answers an `appraisecall/details` request: checks it, filters, orders, pages and groups.
+    /// (The sandbox serves [`DataSet::details_json`], the same answer written as JSON directly.)
     pub fn details(
         &self,
         request: &ccsqm_client::types::AppraisecallDetailsRequest,
     ) -> Result<AppraisecallDetailsResponse, InvalidRequest> {
+        let (matches, page) = self.page(request)?;
+        let page: Vec<usize> = matches[page].iter().map(|&p| p as usize).collect();
+        Ok(AppraisecallDetailsResponse {
+            data: self.group(&page),
+            paging: Some(ccsqm_client::Paging {
+                total: Some(matches.len() as i64),
+            }),
+        })
+    }
+
+    /// The matches of `request`'s query (every page of it), and which of them its page holds.
+    fn page(
+        &self,
+        request: &ccsqm_client::types::AppraisecallDetailsRequest,
+    ) -> Result<(Matches, std::ops::Range<usize>), InvalidRequest> {
         let filter = Filter::new(self, request)?;
         // A `limit` above the maximum is clamped: every request the spec allows is answered.
         let limit = request.limit.get().min(MAX_LIMIT);
@@ -397,20 +463,13 @@ impl DataSet {
         let matches = self
             .queries
             .get_or_scan(QueryKey::of(request), || self.scan(request, &filter));
-        let page: Vec<usize> = usize::try_from(skip)
-            .ok()
-            .and_then(|skip| matches.get(skip..))
-            .unwrap_or_default()
-            .iter()
-            .take(usize::try_from(limit).unwrap_or(usize::MAX))
-            .map(|&p| p as usize)
-            .collect();
-        Ok(AppraisecallDetailsResponse {
-            data: self.group(&page),
-            paging: Some(ccsqm_client::Paging {
-                total: Some(matches.len() as i64),
-            }),
-        })
+        let start = usize::try_from(skip)
+            .unwrap_or(usize::MAX)
+            .min(matches.len());
+        let end = start
+            .saturating_add(usize::try_from(limit).unwrap_or(usize::MAX))
+            .min(matches.len());
+        Ok((matches, start..end))
     }
 
     /// The positions of every call that `filter` (of `request`) matches, in order: a scan of
@@ -491,20 +550,83 @@ impl DataSet {
 
     /// The deterministic UUID (version 4 layout) of call `index`: its `call_id` and `call_uuid`.
     fn uuid(&self, index: usize) -> String {
+        self.uuid_ascii(index).as_str().to_owned()
+    }
+
+    /// [`DataSet::uuid`] as its 36 ASCII characters, with no allocation.
+    fn uuid_ascii(&self, index: usize) -> Uuid {
         let key = mix(self.seed ^ 0x00C0_FFEE_5EED_0000);
         let a = mix(key.wrapping_add(2 * index as u64));
         let b = mix(key.wrapping_add(2 * index as u64 + 1));
         let a = (a & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000;
         let b = (b & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000;
-        format!(
-            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xFFFF,
-            a & 0xFFFF,
-            b >> 48,
-            b & 0xFFFF_FFFF_FFFF
-        )
+        // "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}" of these five parts.
+        let parts = [
+            (a >> 32, 8),
+            ((a >> 16) & 0xFFFF, 4),
+            (a & 0xFFFF, 4),
+            (b >> 48, 4),
+            (b & 0xFFFF_FFFF_FFFF, 12),
+        ];
+        let mut text = [b'-'; 36];
+        let mut at = 0;
+        for (value, digits) in parts {
+            for d in 0..digits {
+                let nibble = (value >> (4 * (digits - 1 - d))) & 0xF;
+                text[at + d] = b"0123456789abcdef"[nibble as usize];
+            }
+            at += digits + 1;
+        }
+        Uuid(text)
     }
+}
+
+/// A call's UUID as text (hexadecimal digits and hyphens).
+#[derive(Clone, Copy)]
+struct Uuid([u8; 36]);
+
+impl Uuid {
+    fn as_str(&self) -> &str {
+        // Hex digits and hyphens only: always UTF-8.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+/// What a call's values are made of: the vendor's call, verbatim, or a generated record's.
+// A short-lived value on the stack: boxing the large variant would allocate for every call.
+#[allow(clippy::large_enum_variant)]
+enum Fields<'a> {
+    Vendor(&'a Call),
+    Generated(CallFields<'a>),
+}
+
+/// The values of a generated call, one per field of [`Call`] the sandbox generates itself
+/// (a field the spec adds is filled from its schema: [`crate::generated::fill_call_from_schema`]).
+struct CallFields<'a> {
+    uuid: Uuid,
+    call_time: i64,
+    call_type: i64,
+    complain_status: i64,
+    create_time: i64,
+    deal: f64,
+    duration: f64,
+    file_name: FileName<'a>,
+    inspect_status: i64,
+    left_channel: &'static str,
+    left_silence_time: f64,
+    left_speech_ratio: f64,
+    left_speed: f64,
+    review_status: i64,
+    right_channel: &'static str,
+    right_silence_time: f64,
+    right_speech_ratio: f64,
+    right_speed: f64,
+    /// The agent's place in [`DataSet::agents`].
+    agent: usize,
+    staff_id: &'a str,
+    staff_name: &'a str,
+    status: i64,
+    upload_time: i64,
 }
 
 /// The codes a request asks for, as a record keeps them (`u8`).
@@ -653,28 +775,6 @@ impl Filter {
                     .any(|&p| hit.get(usize::from(p)).copied().unwrap_or(false)),
                 Keyword::Text(k) => dialog::text(&r.phrases).to_lowercase().contains(k),
             }
-    }
-}
-
-/// Reorders `items` so that `items[pos]` becomes the old `items[order[pos]]`, in place, by
-/// following the permutation's cycles (`order` is used up).
-fn permute<T: Copy>(items: &mut [T], order: &mut [u32]) {
-    for start in 0..items.len() {
-        if order[start] as usize == start {
-            continue;
-        }
-        let saved = items[start];
-        let mut cur = start;
-        loop {
-            let src = order[cur] as usize;
-            order[cur] = cur as u32;
-            if src == start {
-                items[cur] = saved;
-                break;
-            }
-            items[cur] = items[src];
-            cur = src;
-        }
     }
 }
 
@@ -836,21 +936,62 @@ fn vendor_record(k: usize, call: &Call) -> Record {
     }
 }
 
-/// The `file_name` of a generated call: a recording or a chat transcript named by its date.
-fn file_name(r: &Record, index: usize) -> String {
-    let (y, m, d) = civil_from_days(r.call_time.div_euclid(86_400));
-    let secs = r.call_time.rem_euclid(86_400);
-    let stem = format!(
-        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}-{:06}",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60,
-        index % 1_000_000
-    );
-    if r.call_type == TEXT {
-        format!("chat-{stem}.txt")
-    } else {
-        format!("rec-{stem}.wav")
+/// The `file_name` of a generated call (its record and position): a recording or a chat
+/// transcript named by its date, `rec-YYYYMMDD-HHMMSS-NNNNNN.wav` or `chat-….txt`.
+#[derive(Clone, Copy)]
+struct FileName<'a>(&'a Record, usize);
+
+impl FileName<'_> {
+    /// Appends the name (ASCII letters, digits and punctuation only) to `out`.
+    fn write(&self, out: &mut Vec<u8>) {
+        let FileName(r, index) = *self;
+        let (y, m, d) = civil_from_days(r.call_time.div_euclid(86_400));
+        let secs = r.call_time.rem_euclid(86_400);
+        let (prefix, suffix) = if r.call_type == TEXT {
+            (&b"chat-"[..], &b".txt"[..])
+        } else {
+            (&b"rec-"[..], &b".wav"[..])
+        };
+        out.extend_from_slice(prefix);
+        if (0..=9999).contains(&y) {
+            // `{y:04}{m:02}{d:02}-{HH}{MM}{SS}-{index:06}`, each number's digits from the right.
+            let mut stem = *b"00000000-000000-000000";
+            let numbers = [
+                (y, 0..4),
+                (m, 4..6),
+                (d, 6..8),
+                (secs / 3600, 9..11),
+                (secs / 60 % 60, 11..13),
+                (secs % 60, 13..15),
+                ((index % 1_000_000) as i64, 16..22),
+            ];
+            for (mut value, place) in numbers {
+                for digit in stem[place].iter_mut().rev() {
+                    *digit = b'0' + (value % 10) as u8;
+                    value /= 10;
+                }
+            }
+            out.extend_from_slice(&stem);
+        } else {
+            // A year of more than four digits, or before year 0: as `format!` pads it.
+            let stem = format!(
+                "{y:04}{m:02}{d:02}-{:02}{:02}{:02}-{:06}",
+                secs / 3600,
+                secs / 60 % 60,
+                secs % 60,
+                index % 1_000_000
+            );
+            out.extend_from_slice(stem.as_bytes());
+        }
+        out.extend_from_slice(suffix);
+    }
+}
+
+impl std::fmt::Display for FileName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut text = Vec::with_capacity(32);
+        self.write(&mut text);
+        f.write_str(&String::from_utf8_lossy(&text))
     }
 }
 
@@ -917,13 +1058,6 @@ mod tests {
             fingerprint(&DataSet::generate(1, 500)),
             9_077_325_440_447_939_819
         );
-    }
-
-    #[test]
-    fn permute_follows_cycles() {
-        let mut items = ['a', 'b', 'c', 'd', 'e'];
-        permute(&mut items, &mut [3, 0, 4, 1, 2]);
-        assert_eq!(items, ['d', 'a', 'e', 'b', 'c']);
     }
 
     #[test]

@@ -25,8 +25,8 @@ use tokio::task::JoinHandle;
 
 pub use anchor::{utc_minute, Anchor, AnchorError};
 pub use data::{
-    DataSet, InvalidRequest, DEFAULT_CALLS, FIRST_CALL_TIME, MAX_CALLS, MAX_LIMIT, SPAN_DAYS,
-    VENDOR_EXAMPLE,
+    DataSet, DetailsError, InvalidRequest, DEFAULT_CALLS, FIRST_CALL_TIME, MAX_CALLS, MAX_LIMIT,
+    SPAN_DAYS, VENDOR_EXAMPLE,
 };
 pub use faults::{ErrorStatuses, Faults, Latency, RETRY_AFTER_SECS};
 pub use server::{

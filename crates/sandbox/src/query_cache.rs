@@ -9,6 +9,14 @@
 //! The cache is bounded by entries and by bytes, and forgets the query used least recently
 //! first. It holds positions in one data set: a data set that changes its calls (a live mode)
 //! must [`QueryCache::clear`] it, or key it by its version, on every change.
+//!
+//! For a live mode (calls arriving, statuses changing over a clock), the plan: each request
+//! reads one immutable version of the data (an `Arc` swapped at each tick), and the cache key
+//! is the query plus that version, so matches are never reused across versions. The page
+//! writer (`data/json.rs`) reads calls by position at request time and holds no state of its
+//! own, so it serves any version as it is. Calls that arrive are best appended (served newest
+//! first by counting from the end) so that existing positions stay valid, and changed statuses
+//! kept as a small overlay of the records rather than a copy of them.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -316,6 +324,26 @@ mod tests {
                 }
                 for r in &requests {
                     prop_assert_eq!(answer(data.details(r)), answer(data.details_by_scan(r)));
+                    // What the sandbox sends: the typed answer, written straight as JSON.
+                    let sent = data.details_json(r).map_err(|e| e.to_string());
+                    let typed = data.details(r).map(|page| {
+                        serde_json::to_vec(&page).expect("a response serializes")
+                    });
+                    match (sent, typed) {
+                        (Ok(sent), Ok(typed)) => {
+                            let value = |b: &[u8]| serde_json::from_slice::<Value>(b).ok();
+                            prop_assert_eq!(value(&sent), value(&typed));
+                            if !crate::data::writes_every_field() {
+                                continue;
+                            }
+                            prop_assert_eq!(
+                                String::from_utf8_lossy(&sent),
+                                String::from_utf8_lossy(&typed)
+                            );
+                        }
+                        (Err(sent), Err(typed)) => prop_assert_eq!(sent, typed.to_string()),
+                        (sent, typed) => prop_assert!(false, "{sent:?} against {typed:?}"),
+                    }
                 }
             }
         }

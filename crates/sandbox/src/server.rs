@@ -31,7 +31,7 @@ use tokio::sync::{oneshot, Notify};
 use tower::ServiceExt;
 
 use crate::auth::{TokenError, Tokens};
-use crate::data::DataSet;
+use crate::data::{DataSet, DetailsError};
 use crate::faults::{Fault, FaultState, RETRY_AFTER_SECS};
 use crate::Credentials;
 
@@ -150,13 +150,12 @@ fn text(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
+/// The `Content-Type` of a JSON answer (the vendor's).
+const JSON_CONTENT_TYPE: &str = "application/json;charset=UTF-8";
+
 fn json<T: serde::Serialize>(value: &T) -> Response {
     match serde_json::to_vec(value) {
-        Ok(body) => (
-            [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
-            body,
-        )
-            .into_response(),
+        Ok(body) => ([(header::CONTENT_TYPE, JSON_CONTENT_TYPE)], body).into_response(),
         Err(_) => text(
             StatusCode::INTERNAL_SERVER_ERROR,
             "serializing the response failed",
@@ -284,9 +283,17 @@ async fn details(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
         Ok(r) => r,
         Err(reason) => return text(StatusCode::BAD_REQUEST, &reason),
     };
-    match state.data.details(&request) {
-        Ok(page) => json(&page),
-        Err(reason) => text(StatusCode::BAD_REQUEST, &reason.0),
+    match state.data.details_json(&request) {
+        Ok(body) => (
+            [(header::CONTENT_TYPE, JSON_CONTENT_TYPE)],
+            Bytes::from(body),
+        )
+            .into_response(),
+        Err(DetailsError::Invalid(reason)) => text(StatusCode::BAD_REQUEST, &reason.0),
+        Err(DetailsError::Json(_)) => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "serializing the response failed",
+        ),
     }
 }
 

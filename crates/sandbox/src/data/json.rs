@@ -1,0 +1,590 @@
+//! A page of `appraisecall/details` written as JSON straight from the compact records, into one
+//! buffer sized for it: no [`Call`] and no `String` per call.
+//!
+//! The typed path stays the definition of the answer: [`DataSet::details`] builds each [`Call`]
+//! (the fields the sandbox generates, then every other field of the spec filled from its schema
+//! by `fill_call_from_schema`) and serde serializes them. This writer must give the same bytes;
+//! the tests below compare the two for every call of a data set and for random queries. The
+//! values come from the same place on both paths ([`DataSet::fields`]); scalars are written by
+//! serde_json's own serializer, so numbers and strings are formatted as on the typed path.
+//!
+//! A field the spec adds, which this writer does not know ([`WRITTEN`]), is not dropped: each
+//! call's unknown fields are taken from the typed path ([`DataSet::schema_only_fields`]) and
+//! written after the known ones (the answer is then the typed path's value for value, its keys
+//! in another order), until the writer is taught the field.
+
+use std::sync::LazyLock;
+
+use ccsqm_client::spec::schemas::CALL;
+use ccsqm_client::types::{AppraisecallDetailsRequest, Call};
+use serde::Serializer as _;
+
+use super::{CallFields, DataSet, Fields, InvalidRequest};
+
+/// The JSON names of the fields [`write_generated`] writes, in the order it writes them (the
+/// order of the generated [`Call`]'s fields, which serde follows).
+pub(super) const WRITTEN: [&str; 23] = [
+    "call_id",
+    "call_time",
+    "call_type",
+    "call_uuid",
+    "complain_status",
+    "create_time",
+    "deal",
+    "duration",
+    "file_name",
+    "inspect_status",
+    "left_channel",
+    "left_silence_time",
+    "left_speech_ratio",
+    "left_speed",
+    "review_status",
+    "right_channel",
+    "right_silence_time",
+    "right_speech_ratio",
+    "right_speed",
+    "staff_id",
+    "staff_name",
+    "status",
+    "upload_time",
+];
+
+/// Whether the spec's `Call` has a field this writer does not know: then each call's
+/// [`DataSet::schema_only_fields`] are written too.
+static SCHEMA_ONLY: LazyLock<bool> =
+    LazyLock::new(|| CALL.fields.iter().any(|f| !WRITTEN.contains(&f.name)));
+
+/// Whether the writer writes every field of the spec's `Call` itself (then its answer is the
+/// typed path's byte for byte).
+#[cfg(test)]
+pub(crate) fn writes_every_field() -> bool {
+    !*SCHEMA_ONLY
+}
+
+/// About the bytes of one call's JSON (about 650 today): the buffer's first size.
+const CALL_BYTES: usize = 720;
+
+/// Why [`DataSet::details_json`] gave no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum DetailsError {
+    /// The request was refused (HTTP 400).
+    #[error(transparent)]
+    Invalid(#[from] InvalidRequest),
+    /// serde_json failed to write a value (not expected: the values are numbers and text).
+    #[error("writing the answer's JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+impl DataSet {
+    /// [`DataSet::details`] as the JSON the sandbox sends: the same answer, byte for byte, written
+    /// straight from the data set.
+    pub fn details_json(
+        &self,
+        request: &AppraisecallDetailsRequest,
+    ) -> Result<Vec<u8>, DetailsError> {
+        let (matches, page) = self.page(request)?;
+        let positions = &matches[page];
+        let mut out = Vec::with_capacity(64 + positions.len() * CALL_BYTES);
+        out.push(b'{');
+        if !positions.is_empty() {
+            out.extend_from_slice(b"\"data\":[");
+            let groups = Groups::of(positions, |p| self.records[p as usize].group);
+            for n in 0..groups.len() {
+                if n > 0 {
+                    out.push(b',');
+                }
+                self.write_group(&mut out, groups.calls(n))?;
+            }
+            out.extend_from_slice(b"],");
+        }
+        out.extend_from_slice(b"\"paging\":{\"total\":");
+        json(&mut out).serialize_u64(matches.len() as u64)?;
+        out.extend_from_slice(b"}}");
+        Ok(out)
+    }
+
+    /// A `CallGroup`: its `call_group_id` (of its first call) and its calls.
+    fn write_group(
+        &self,
+        out: &mut Vec<u8>,
+        calls: impl Iterator<Item = u32> + Clone,
+    ) -> serde_json::Result<()> {
+        let Some(first) = calls.clone().next() else {
+            return Ok(());
+        };
+        out.push(b'{');
+        if let Some(id) = self.call_group_id_str(first as usize) {
+            out.extend_from_slice(b"\"call_group_id\":");
+            match id {
+                GroupId::Vendor(id) => write_str(out, id)?,
+                GroupId::Generated(uuid) => write_uuid(out, &uuid),
+            }
+            out.push(b',');
+        }
+        out.extend_from_slice(b"\"calls\":[");
+        for (n, position) in calls.enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            self.write_call(out, position as usize)?;
+        }
+        out.extend_from_slice(b"]}");
+        Ok(())
+    }
+
+    /// The `call_group_id` of call `index`, borrowed or as UUID text.
+    fn call_group_id_str(&self, index: usize) -> Option<GroupId<'_>> {
+        let r = self.records.get(index)?;
+        if r.vendor > 0 {
+            return self
+                .vendor_calls
+                .get(usize::from(r.vendor - 1))
+                .map(|(group, _)| GroupId::Vendor(group));
+        }
+        Some(GroupId::Generated(self.uuid_ascii(r.group as usize)))
+    }
+
+    /// Call `index` as [`DataSet::call`] serializes.
+    fn write_call(&self, out: &mut Vec<u8>, index: usize) -> serde_json::Result<()> {
+        match self.fields(index) {
+            None => Ok(()),
+            Some(Fields::Vendor(call)) => serde_json::to_writer(&mut *out, call),
+            Some(Fields::Generated(fields)) => {
+                let agents = self.agents_json.get_or_init(|| {
+                    self.agents
+                        .iter()
+                        .map(|a| {
+                            let mut staff = b"\"staff_id\":".to_vec();
+                            write_str(&mut staff, &a.id)?;
+                            staff.extend_from_slice(b",\"staff_name\":");
+                            write_str(&mut staff, &a.name)?;
+                            Ok(staff)
+                        })
+                        .collect::<serde_json::Result<_>>()
+                        .unwrap_or_default()
+                });
+                write_generated(out, &fields, agents.get(fields.agent).map(Vec::as_slice))?;
+                if *SCHEMA_ONLY {
+                    let extra = serde_json::to_vec(&self.schema_only_fields(index))?;
+                    append_fields(out, &extra);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The fields of call `index` that only the spec's schemas fill (those [`DataSet::call`]
+    /// leaves to `fill_call_from_schema`), the others unset: empty while the writer knows every
+    /// field of the spec.
+    pub(super) fn schema_only_fields(&self, index: usize) -> Call {
+        // The fields [`CallFields`] holds are set (to values that allocate nothing), so that
+        // only the others are filled, then unset again. While these are all the fields the
+        // spec has, the updates are needless, and allowed to be.
+        #[allow(clippy::needless_update)]
+        let mut call = Call {
+            call_id: Some(String::new()),
+            call_time: Some(0),
+            call_type: Some(0),
+            call_uuid: Some(String::new()),
+            complain_status: Some(0),
+            create_time: Some(0),
+            deal: Some(0.0),
+            duration: Some(0.0),
+            file_name: Some(String::new()),
+            inspect_status: Some(0),
+            left_channel: Some(String::new()),
+            left_silence_time: Some(0.0),
+            left_speech_ratio: Some(0.0),
+            left_speed: Some(0.0),
+            review_status: Some(0),
+            right_channel: Some(String::new()),
+            right_silence_time: Some(0.0),
+            right_speech_ratio: Some(0.0),
+            right_speed: Some(0.0),
+            staff_id: Some(String::new()),
+            staff_name: Some(String::new()),
+            status: Some(0),
+            upload_time: Some(0),
+            ..Call::default()
+        };
+        crate::generated::fill_call_from_schema(&mut call, self.schema_key(index));
+        #[allow(clippy::needless_update)]
+        Call {
+            call_id: None,
+            call_time: None,
+            call_type: None,
+            call_uuid: None,
+            complain_status: None,
+            create_time: None,
+            deal: None,
+            duration: None,
+            file_name: None,
+            inspect_status: None,
+            left_channel: None,
+            left_silence_time: None,
+            left_speech_ratio: None,
+            left_speed: None,
+            review_status: None,
+            right_channel: None,
+            right_silence_time: None,
+            right_speech_ratio: None,
+            right_speed: None,
+            staff_id: None,
+            staff_name: None,
+            status: None,
+            upload_time: None,
+            ..call
+        }
+    }
+}
+
+/// A `call_group_id`: the vendor's, or a generated call's UUID.
+enum GroupId<'a> {
+    Vendor(&'a str),
+    Generated(super::Uuid),
+}
+
+/// A UUID between quotes (hexadecimal digits and hyphens: nothing to escape).
+fn write_uuid(out: &mut Vec<u8>, uuid: &super::Uuid) {
+    out.push(b'"');
+    out.extend_from_slice(&uuid.0);
+    out.push(b'"');
+}
+
+/// A serializer of one JSON value onto `out` (compact, as `serde_json::to_vec`).
+fn json(out: &mut Vec<u8>) -> serde_json::Serializer<&mut Vec<u8>> {
+    serde_json::Serializer::new(out)
+}
+
+/// Adds the fields of the JSON object `extra` to the object that ends `out`.
+fn append_fields(out: &mut Vec<u8>, extra: &[u8]) {
+    let inner = extra
+        .strip_prefix(b"{")
+        .and_then(|e| e.strip_suffix(b"}"))
+        .filter(|inner| !inner.is_empty());
+    if let (Some(inner), Some(b'}')) = (inner, out.last()) {
+        out.pop();
+        out.push(b',');
+        out.extend_from_slice(inner);
+        out.push(b'}');
+    }
+}
+
+/// A generated call's fields ([`WRITTEN`], in that order) as a JSON object.
+///
+/// `staff` is `"staff_id":…,"staff_name":…` of the call's agent, when written already.
+fn write_generated(
+    out: &mut Vec<u8>,
+    f: &CallFields<'_>,
+    staff: Option<&[u8]>,
+) -> serde_json::Result<()> {
+    out.extend_from_slice(b"{\"call_id\":");
+    write_uuid(out, &f.uuid);
+    out.extend_from_slice(b",\"call_time\":");
+    json(out).serialize_i64(f.call_time)?;
+    out.extend_from_slice(b",\"call_type\":");
+    json(out).serialize_i64(f.call_type)?;
+    out.extend_from_slice(b",\"call_uuid\":");
+    write_uuid(out, &f.uuid);
+    out.extend_from_slice(b",\"complain_status\":");
+    json(out).serialize_i64(f.complain_status)?;
+    out.extend_from_slice(b",\"create_time\":");
+    json(out).serialize_i64(f.create_time)?;
+    // The fractional values are whole numbers of hundredths, thousandths, ten-thousandths.
+    out.extend_from_slice(b",\"deal\":");
+    write_decimal::<1>(out, f.deal)?;
+    out.extend_from_slice(b",\"duration\":");
+    write_decimal::<100>(out, f.duration)?;
+    // ASCII letters, digits, `-` and `.`: nothing to escape.
+    out.extend_from_slice(b",\"file_name\":\"");
+    f.file_name.write(out);
+    out.extend_from_slice(b"\",\"inspect_status\":");
+    json(out).serialize_i64(f.inspect_status)?;
+    out.extend_from_slice(b",\"left_channel\":");
+    write_str(out, f.left_channel)?;
+    out.extend_from_slice(b",\"left_silence_time\":");
+    write_decimal::<100>(out, f.left_silence_time)?;
+    out.extend_from_slice(b",\"left_speech_ratio\":");
+    write_decimal::<10_000>(out, f.left_speech_ratio)?;
+    out.extend_from_slice(b",\"left_speed\":");
+    write_decimal::<1000>(out, f.left_speed)?;
+    out.extend_from_slice(b",\"review_status\":");
+    json(out).serialize_i64(f.review_status)?;
+    out.extend_from_slice(b",\"right_channel\":");
+    write_str(out, f.right_channel)?;
+    out.extend_from_slice(b",\"right_silence_time\":");
+    write_decimal::<100>(out, f.right_silence_time)?;
+    out.extend_from_slice(b",\"right_speech_ratio\":");
+    write_decimal::<10_000>(out, f.right_speech_ratio)?;
+    out.extend_from_slice(b",\"right_speed\":");
+    write_decimal::<1000>(out, f.right_speed)?;
+    out.push(b',');
+    match staff {
+        Some(staff) => out.extend_from_slice(staff),
+        None => {
+            out.extend_from_slice(b"\"staff_id\":");
+            write_str(out, f.staff_id)?;
+            out.extend_from_slice(b",\"staff_name\":");
+            write_str(out, f.staff_name)?;
+        }
+    }
+    out.extend_from_slice(b",\"status\":");
+    json(out).serialize_i64(f.status)?;
+    out.extend_from_slice(b",\"upload_time\":");
+    json(out).serialize_i64(f.upload_time)?;
+    out.push(b'}');
+    Ok(())
+}
+
+/// A string as serde_json writes it: as is between quotes when it has nothing to escape (no
+/// `"`, `\\` or control character, the only characters serde_json escapes), else by serde_json.
+fn write_str(out: &mut Vec<u8>, text: &str) -> serde_json::Result<()> {
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+        Ok(())
+    } else {
+        json(out).serialize_str(text)
+    }
+}
+
+/// A number that is a whole number of `1 / SCALE` (`SCALE` a power of ten), as serde_json
+/// writes it. serde_json writes the shortest decimal that reads back as the same `f64`; for
+/// `n / SCALE` (the `f64` nearest to it), below [`DECIMAL_BELOW`], that is `n / SCALE`'s own
+/// decimal digits, trailing zeros dropped (a shorter decimal differs by at least `1 / SCALE`,
+/// far more than the `f64`'s precision there), with `.0` when it is whole. Any other value
+/// (negative, larger, not a whole number of `1 / SCALE`) is written by serde_json itself. A
+/// test compares the two over the whole range.
+fn write_decimal<const SCALE: u64>(out: &mut Vec<u8>, value: f64) -> serde_json::Result<()> {
+    let scale = SCALE as f64;
+    // Rounded to the nearest whole number (`value` is below 1e9: `n` below 1e13).
+    let n = (value * scale + 0.5) as u64;
+    let exact = value.is_sign_positive() && value < DECIMAL_BELOW && n as f64 / scale == value;
+    if !exact {
+        return json(out).serialize_f64(value);
+    }
+    json(out).serialize_u64(n / SCALE)?;
+    let fraction = n % SCALE;
+    if fraction == 0 {
+        out.extend_from_slice(b".0");
+        return Ok(());
+    }
+    // The fraction's digits (as many as `SCALE` has zeros, with leading zeros), less trailing
+    // zeros.
+    let mut digits = [b'0'; 20];
+    let mut len = 0;
+    let mut place = SCALE / 10;
+    while place > 0 {
+        digits[len] = b'0' + (fraction / place % 10) as u8;
+        len += 1;
+        place /= 10;
+    }
+    while len > 1 && digits[len - 1] == b'0' {
+        len -= 1;
+    }
+    out.push(b'.');
+    out.extend_from_slice(&digits[..len]);
+    Ok(())
+}
+
+/// [`write_decimal`] writes its own digits below this (1e9: the `f64`'s spacing there is about
+/// 1e-7, and serde_json writes no exponent up to 1e16).
+const DECIMAL_BELOW: f64 = 1e9;
+
+/// The calls of a page grouped as the typed path groups them (`DataSet::group`): by their
+/// group, groups in order of their first call, calls in page order.
+struct Groups<'a> {
+    positions: &'a [u32],
+    /// (group, place in the page), sorted: each group's calls together, in page order.
+    by_group: Vec<(u32, u32)>,
+    /// Each group's run of `by_group`, ordered by the place of its first call.
+    runs: Vec<(u32, std::ops::Range<usize>)>,
+}
+
+impl<'a> Groups<'a> {
+    /// Groups `positions` by `group`.
+    fn of(positions: &'a [u32], group: impl Fn(u32) -> u32) -> Self {
+        let mut by_group: Vec<(u32, u32)> = positions
+            .iter()
+            .enumerate()
+            .map(|(place, &p)| (group(p), place as u32))
+            .collect();
+        by_group.sort_unstable();
+        let mut runs: Vec<(u32, std::ops::Range<usize>)> = Vec::new();
+        for (n, &(group, place)) in by_group.iter().enumerate() {
+            match runs.last_mut() {
+                Some((_, run)) if by_group[run.start].0 == group => run.end = n + 1,
+                _ => runs.push((place, n..n + 1)),
+            }
+        }
+        runs.sort_unstable_by_key(|(first, _)| *first);
+        Self {
+            positions,
+            by_group,
+            runs,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.runs.len()
+    }
+
+    /// The positions of group `n`'s calls, in page order.
+    fn calls(&self, n: usize) -> impl Iterator<Item = u32> + Clone + '_ {
+        let run = self.runs.get(n).map_or(0..0, |(_, run)| run.clone());
+        self.by_group[run]
+            .iter()
+            .map(|&(_, place)| self.positions[place as usize])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::*;
+
+    /// Call `index` by the writer.
+    fn written(data: &DataSet, index: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        data.write_call(&mut out, index).expect("a call is written");
+        out
+    }
+
+    /// Every call of a data set (the vendor's and generated ones, of every type, status and
+    /// channel layout), by the writer and by serde from [`DataSet::call`]: the same bytes (the
+    /// same values, keys in another order, when the spec has a field the writer does not know).
+    #[test]
+    fn every_call_is_written_as_serde_writes_the_typed_call() {
+        for (seed, calls) in [(1, 3000), (0xDEAD_BEEF, 500)] {
+            let data = DataSet::generate(seed, calls);
+            for index in 0..data.len() {
+                let typed = serde_json::to_vec(&data.call(index)).expect("a call serializes");
+                let fast = written(&data, index);
+                if *SCHEMA_ONLY {
+                    let value = |b: &[u8]| serde_json::from_slice::<Value>(b).expect("JSON");
+                    assert_eq!(value(&fast), value(&typed), "call {index} of seed {seed}");
+                } else {
+                    assert_eq!(
+                        String::from_utf8_lossy(&fast),
+                        String::from_utf8_lossy(&typed),
+                        "call {index} of seed {seed}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// The fields the writer leaves to the typed path are exactly those it does not write:
+    /// together, every field of the typed call, none twice.
+    #[test]
+    fn the_schema_only_fields_are_the_ones_not_written() {
+        let data = DataSet::generate(3, 100);
+        for index in (0..data.len()).filter(|&i| data.records[i].vendor == 0) {
+            let typed = serde_json::to_value(data.call(index)).expect("a call serializes");
+            let extra = serde_json::to_value(data.schema_only_fields(index)).expect("serializes");
+            let (Value::Object(typed), Value::Object(extra)) = (typed, extra) else {
+                panic!("calls are objects");
+            };
+            for key in typed.keys() {
+                assert!(
+                    WRITTEN.contains(&key.as_str()) != extra.contains_key(key),
+                    "{key}: written by the writer and by the schema, or by neither"
+                );
+            }
+            assert_eq!(extra.is_empty(), !*SCHEMA_ONLY);
+        }
+    }
+
+    fn serde(value: impl serde::Serialize) -> String {
+        serde_json::to_string(&value).expect("serializes")
+    }
+
+    fn decimal(value: f64, scale: u32) -> String {
+        let mut out = Vec::new();
+        match scale {
+            1 => write_decimal::<1>(&mut out, value),
+            10 => write_decimal::<10>(&mut out, value),
+            100 => write_decimal::<100>(&mut out, value),
+            1000 => write_decimal::<1000>(&mut out, value),
+            _ => write_decimal::<10_000>(&mut out, value),
+        }
+        .expect("written");
+        String::from_utf8(out).expect("UTF-8")
+    }
+
+    proptest::proptest! {
+        /// Every whole number of hundredths, thousandths, ten-thousandths (and units) a call
+        /// can hold (`u32` numerators, and beyond), and values that are none of them.
+        #[test]
+        fn decimals_are_written_as_serde_json_writes_them(
+            n in proptest::prop_oneof![0u64..100_000, 0u64..=u64::from(u32::MAX), 0u64..1 << 53],
+            other in proptest::num::f64::ANY,
+        ) {
+            for scale in [1u32, 10, 100, 1000, 10_000] {
+                let value = n as f64 / f64::from(scale);
+                proptest::prop_assert_eq!(decimal(value, scale), serde(value), "{} / {}", n, scale);
+                proptest::prop_assert_eq!(decimal(other, scale), serde(other));
+                proptest::prop_assert_eq!(decimal(-value, scale), serde(-value));
+            }
+        }
+
+        #[test]
+        fn strings_are_written_as_serde_json_writes_them(text in ".*", ascii in "[ -~]*") {
+            for text in [text, ascii] {
+                let mut out = Vec::new();
+                write_str(&mut out, &text).expect("written");
+                proptest::prop_assert_eq!(String::from_utf8(out).expect("UTF-8"), serde(&text));
+            }
+        }
+    }
+
+    #[test]
+    fn decimals_at_the_edges() {
+        for (value, scale) in [
+            (0.0, 100),
+            (-0.0, 100),
+            (0.0001, 10_000),
+            (0.01, 100),
+            (1.0, 1),
+            (0.1, 10_000),
+            (999_999_999.99, 100),
+            (1e9, 100),
+            (f64::NAN, 100),
+            (f64::INFINITY, 100),
+            (0.3, 100),
+            (1.0 / 3.0, 1000),
+        ] {
+            assert_eq!(decimal(value, scale), serde(value), "{value} / {scale}");
+        }
+        for scale in [1u32, 100, 1000, 10_000] {
+            for n in 0..20_000u32 {
+                let value = f64::from(n) / f64::from(scale);
+                assert_eq!(decimal(value, scale), serde(value), "{n} / {scale}");
+            }
+        }
+    }
+
+    #[test]
+    fn fields_only_the_schema_fills_are_added_to_the_call() {
+        let mut out = br#"[{"a":1}"#.to_vec();
+        append_fields(&mut out, br#"{"b":"x","c":2.5}"#);
+        assert_eq!(out, br#"[{"a":1,"b":"x","c":2.5}"#);
+        append_fields(&mut out, b"{}");
+        assert_eq!(out, br#"[{"a":1,"b":"x","c":2.5}"#);
+    }
+
+    /// The typed path's grouping: a group's calls together, groups in order of their first call.
+    #[test]
+    fn calls_are_grouped_in_order_of_first_appearance() {
+        let positions = [10, 11, 12, 13, 14, 15];
+        let group = |p: u32| [7, 3, 7, 9, 3, 1][p as usize - 10];
+        let groups = Groups::of(&positions, group);
+        let listed: Vec<Vec<u32>> = (0..groups.len())
+            .map(|n| groups.calls(n).collect())
+            .collect();
+        assert_eq!(listed, [vec![10, 12], vec![11, 14], vec![13], vec![15]]);
+        assert_eq!(Groups::of(&[], group).len(), 0);
+    }
+}
