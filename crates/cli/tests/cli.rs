@@ -283,10 +283,12 @@ fn dry_run_shows_the_request_and_hides_the_token() {
 #[test]
 fn dry_run_matches_what_is_sent() {
     let server = MockServer::start();
+    // An absolute time: a relative one (`7d`) is read by each of the two runs, which may fall in
+    // different seconds.
     let args = [
         "details",
         "--call-from",
-        "7d",
+        "2026-01-01T00:00:00Z",
         "--status",
         "asr-no-speech",
         "--limit",
