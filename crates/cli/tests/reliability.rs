@@ -22,19 +22,9 @@ use httpmock::MockServer;
 use serde_json::{json, Value};
 
 mod common;
-use common::{ccsqm, read_request, run_timed, stderr, stdout, uuids_of_ndjson};
+use common::{ccsqm, read_request, run_timed, runtime, stderr, stdout, uuids_of_ndjson};
 
 const USER_ID: &str = "1611917095665261978";
-
-/// A multi-threaded runtime for in-process sandboxes: they serve on its threads while the test
-/// thread waits for the `ccsqm` process.
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// `ccsqm` pointed at a sandbox with its app key and app secret (so the token interface goes
 /// through the faults too).

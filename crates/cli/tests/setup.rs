@@ -10,7 +10,7 @@ use ccsqm_sandbox::Sandbox;
 use serde_json::Value;
 
 mod common;
-use common::{ccsqm, stderr, stdout, wait_within};
+use common::{ccsqm, runtime, stderr, stdout, wait_within};
 
 /// A value no test hard-codes: differs per run.
 fn unique(prefix: &str) -> String {
@@ -19,14 +19,6 @@ fn unique(prefix: &str) -> String {
         .unwrap()
         .subsec_nanos();
     format!("{prefix}-{}-{nanos:x}", std::process::id())
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 /// `ccsqm` where no keyring can be reached (no D-Bus session bus): the fallback is tested.

@@ -16,20 +16,12 @@ use ccsqm_sandbox::{Faults, Latency, Sandbox};
 use serde_json::{Map, Value};
 
 mod common;
-use common::{ccsqm, run_within, stderr, stdout};
+use common::{ccsqm, run_within, runtime, stderr, stdout};
 
 const LIMIT: Duration = Duration::from_secs(240);
 
 /// The environment variable naming a PostgreSQL server for the tests.
 const POSTGRES_ENV: &str = "CCSQM_TEST_POSTGRES_URL";
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// A database for one test.
 enum Backend {

@@ -127,3 +127,13 @@ pub fn read_request(stream: TcpStream) -> std::io::Result<(TcpStream, Vec<u8>)> 
     reader.read_exact(&mut body)?;
     Ok((reader.into_inner(), body))
 }
+
+/// A multi-threaded runtime for in-process sandboxes: they serve on its threads while the test
+/// thread waits for the `ccsqm` process.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
