@@ -54,6 +54,15 @@ pub(crate) struct AppState {
     pub tokens: Tokens,
     pub faults: Mutex<FaultState>,
     pub load: Load,
+    /// A live sandbox's clock; `None`: the frozen data set.
+    pub clock: Option<crate::Clock>,
+}
+
+impl AppState {
+    /// The clock reading to answer at (`None`: frozen).
+    fn now(&self) -> Option<i64> {
+        self.clock.as_ref().map(crate::Clock::now)
+    }
 }
 
 /// The requests being answered, for the capacity fault.
@@ -283,7 +292,7 @@ async fn details(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
         Ok(r) => r,
         Err(reason) => return text(StatusCode::BAD_REQUEST, &reason),
     };
-    match state.data.details_json(&request) {
+    match state.data.details_json_as(&request, state.now()) {
         Ok(body) => (
             [(header::CONTENT_TYPE, JSON_CONTENT_TYPE)],
             Bytes::from(body),
@@ -310,7 +319,7 @@ async fn detail(State(state): State<Arc<AppState>>, headers: HeaderMap, body: By
     let found = state
         .data
         .position(&request.call_uuid)
-        .and_then(|index| crate::transcript::detail(&state.data, index));
+        .and_then(|index| crate::transcript::detail(&state.data, index, state.now()));
     match found {
         Some(response) => json(&response),
         None => text(
