@@ -32,7 +32,7 @@ pub use data::{
 };
 pub use faults::{ErrorStatuses, Faults, Latency, RETRY_AFTER_SECS};
 pub use server::{
-    DEFAULT_TOKEN_LIFETIME, DETAILS_PATH, DETAIL_PATH, MAX_TOKEN_LIFETIME, TOKEN_PATH,
+    CLOCK_PATH, DEFAULT_TOKEN_LIFETIME, DETAILS_PATH, DETAIL_PATH, MAX_TOKEN_LIFETIME, TOKEN_PATH,
 };
 pub use transcript::has_transcript;
 

@@ -60,7 +60,7 @@ pub(crate) struct AppState {
 
 impl AppState {
     /// The clock reading to answer at (`None`: frozen).
-    fn now(&self) -> Option<i64> {
+    pub(crate) fn now(&self) -> Option<i64> {
         self.clock.as_ref().map(crate::Clock::now)
     }
 }
@@ -131,11 +131,20 @@ fn route(router: Router<Arc<AppState>>, operation: Operation) -> Router<Arc<AppS
     router.route(spec.path, handler)
 }
 
+/// The path where a live sandbox tells its clock's reading (not an operation of the spec).
+pub const CLOCK_PATH: &str = "/sandbox/clock";
+
 pub(crate) fn router(state: Arc<AppState>) -> Router {
-    Operation::ALL
+    let router = Operation::ALL
         .iter()
         .fold(Router::new(), |router, op| route(router, *op))
-        .route_layer(middleware::from_fn_with_state(state.clone(), inject_faults))
+        .route_layer(middleware::from_fn_with_state(state.clone(), inject_faults));
+    // A live sandbox's clock, in Unix seconds (no faults, no token: it is the sandbox's own).
+    let router = match state.now() {
+        Some(_) => router.route(CLOCK_PATH, axum::routing::get(clock)),
+        None => router,
+    };
+    router
         .fallback(|| async { text(StatusCode::NOT_FOUND, "no such path") })
         .with_state(state)
 }
@@ -304,6 +313,12 @@ async fn details(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
             "serializing the response failed",
         ),
     }
+}
+
+/// `GET /sandbox/clock` of a live sandbox: its clock's reading, Unix seconds, as plain text.
+async fn clock(State(state): State<Arc<AppState>>) -> Response {
+    let reading = state.now().unwrap_or_default();
+    text(StatusCode::OK, &reading.to_string())
 }
 
 /// `appraisecall/detail`: the call whose `call_uuid` the body names, with its transcript; an
