@@ -9,6 +9,10 @@ use crate::data::{DataSet, FIRST_CALL_TIME, SPAN_DAYS};
 
 const DAY: i64 = 86_400;
 
+/// How many days of calls a live sandbox has ahead of its clock when it starts, by default
+/// ([`Anchor::live`]).
+pub const LIVE_DAYS_AHEAD: i64 = 7;
+
 /// The day (UTC) a data set's generated calls lead up to: they fall on the [`SPAN_DAYS`] days
 /// before it, and end at its 00:00 UTC (a transferred call may run a few minutes past it, its
 /// upload a few hours). The same seed, number of calls and anchor give the same data.
@@ -96,6 +100,14 @@ impl Anchor {
         } else {
             Ok(anchor)
         }
+    }
+
+    /// The anchor of a live sandbox whose clock reads `now` (Unix seconds): [`LIVE_DAYS_AHEAD`]
+    /// days after that day, so that calls keep arriving for that long ([`Anchor::EARLIEST`] if
+    /// that is before it, [`Anchor::LATEST`] if after).
+    pub fn live(now: i64) -> Self {
+        let day = now.div_euclid(DAY) + LIVE_DAYS_AHEAD;
+        Self::of_day(day.clamp(Self::EARLIEST.day, Self::LATEST.day)).unwrap_or(Self::EARLIEST)
     }
 
     /// Its 00:00 UTC, in Unix seconds: the end of the generated calls' span.

@@ -14,6 +14,7 @@ use crate::rng::{mix, SplitMix64};
 use crate::Anchor;
 
 mod json;
+mod live;
 
 #[cfg(test)]
 pub(crate) use json::writes_every_field;
@@ -326,7 +327,18 @@ impl DataSet {
 
     /// Call `index` as the API returns it.
     pub fn call(&self, index: usize) -> Option<Call> {
-        let f = match self.fields(index)? {
+        self.call_as(index, None)
+    }
+
+    /// Call `index` as a live sandbox answers at the clock reading `now` (Unix seconds): `None`
+    /// when it is not uploaded yet; its status the one it has reached, and its metrics (speech
+    /// ratios, silence times, speeds, `deal`) 0 until it reaches its final status.
+    pub fn call_at(&self, index: usize, now: i64) -> Option<Call> {
+        self.call_as(index, Some(now))
+    }
+
+    fn call_as(&self, index: usize, now: Option<i64>) -> Option<Call> {
+        let f = match self.fields(index, now)? {
             Fields::Vendor(call) => return Some(call.clone()),
             Fields::Generated(f) => f,
         };
@@ -372,8 +384,14 @@ impl DataSet {
 
     /// The values of call `index`, borrowed from the data set: what [`DataSet::call`] makes a
     /// [`Call`] of, and what the page writer ([`json`]) writes as JSON with no allocation.
-    fn fields(&self, index: usize) -> Option<Fields<'_>> {
+    /// With a clock reading `now` (a live sandbox), as the call is then: `None` before its
+    /// upload ([`live`]).
+    fn fields(&self, index: usize, now: Option<i64>) -> Option<Fields<'_>> {
         let r = self.records.get(index)?;
+        let state = now.map(|now| self.live_state(r, now));
+        if state == Some(live::LiveState::NotYet) {
+            return None;
+        }
         if r.vendor > 0 {
             return self
                 .vendor_calls
@@ -390,7 +408,7 @@ impl DataSet {
             let cs = u64::from(r.duration_cs) * (10_000 - u64::from(ratio_bp)) / 10_000;
             cs as f64 / 100.0
         };
-        Some(Fields::Generated(CallFields {
+        let mut fields = CallFields {
             uuid: self.uuid_ascii(index),
             call_time: r.call_time,
             call_type: i64::from(r.call_type),
@@ -414,7 +432,11 @@ impl DataSet {
             staff_name: &agent.name,
             status: i64::from(r.status),
             upload_time: r.call_time + i64::from(r.upload_delay),
-        }))
+        };
+        if let Some(live::LiveState::InProgress(status)) = state {
+            fields.in_progress(status);
+        }
+        Some(Fields::Generated(fields))
     }
 
     /// The `call_group_id` of call `index`.
@@ -441,10 +463,28 @@ impl DataSet {
         &self,
         request: &ccsqm_client::types::AppraisecallDetailsRequest,
     ) -> Result<AppraisecallDetailsResponse, InvalidRequest> {
-        let (matches, page) = self.page(request)?;
+        self.details_as(request, None)
+    }
+
+    /// [`DataSet::details`] as a live sandbox answers at the clock reading `now`: from the calls
+    /// uploaded by then, each as it is then ([`DataSet::call_at`]).
+    pub fn details_at(
+        &self,
+        request: &ccsqm_client::types::AppraisecallDetailsRequest,
+        now: i64,
+    ) -> Result<AppraisecallDetailsResponse, InvalidRequest> {
+        self.details_as(request, Some(now))
+    }
+
+    fn details_as(
+        &self,
+        request: &ccsqm_client::types::AppraisecallDetailsRequest,
+        now: Option<i64>,
+    ) -> Result<AppraisecallDetailsResponse, InvalidRequest> {
+        let (matches, page) = self.page(request, now)?;
         let page: Vec<usize> = matches[page].iter().map(|&p| p as usize).collect();
         Ok(AppraisecallDetailsResponse {
-            data: self.group(&page),
+            data: self.group(&page, now),
             paging: Some(ccsqm_client::Paging {
                 total: Some(matches.len() as i64),
             }),
@@ -452,18 +492,21 @@ impl DataSet {
     }
 
     /// The matches of `request`'s query (every page of it), and which of them its page holds.
+    /// With a clock reading `now` (a live sandbox), the matches at that reading: they are kept
+    /// under the query and the reading, so that the pages of one reading agree.
     fn page(
         &self,
         request: &ccsqm_client::types::AppraisecallDetailsRequest,
+        now: Option<i64>,
     ) -> Result<(Matches, std::ops::Range<usize>), InvalidRequest> {
-        let filter = Filter::new(self, request)?;
+        let filter = Filter::new(self, request, now)?;
         // A `limit` above the maximum is clamped: every request the spec allows is answered.
         let limit = request.limit.get().min(MAX_LIMIT);
         let skip = (request.page.get() - 1).saturating_mul(limit);
         // Every page of a query slices the same matches: scanned once, then kept.
         let matches = self
             .queries
-            .get_or_scan(QueryKey::of(request), || self.scan(request, &filter));
+            .get_or_scan(QueryKey::at(request, now), || self.scan(request, &filter));
         let start = usize::try_from(skip)
             .unwrap_or(usize::MAX)
             .min(matches.len());
@@ -504,7 +547,7 @@ impl DataSet {
         &self,
         request: &ccsqm_client::types::AppraisecallDetailsRequest,
     ) -> Result<AppraisecallDetailsResponse, InvalidRequest> {
-        let filter = Filter::new(self, request)?;
+        let filter = Filter::new(self, request, None)?;
         let limit = request.limit.get();
         let skip = (request.page.get() - 1).saturating_mul(limit);
         let mut total = 0u64;
@@ -522,7 +565,7 @@ impl DataSet {
             }
         }
         Ok(AppraisecallDetailsResponse {
-            data: self.group(&page),
+            data: self.group(&page, None),
             paging: Some(ccsqm_client::Paging {
                 total: Some(total as i64),
             }),
@@ -530,10 +573,12 @@ impl DataSet {
     }
 
     /// The calls at `positions`, grouped by `call_group_id` in order of first appearance.
-    fn group(&self, positions: &[usize]) -> Vec<ccsqm_client::types::CallGroup> {
+    fn group(&self, positions: &[usize], now: Option<i64>) -> Vec<ccsqm_client::types::CallGroup> {
         let mut groups: Vec<(u32, ccsqm_client::types::CallGroup)> = Vec::new();
         for &pos in positions {
-            let Some(call) = self.call(pos) else { continue };
+            let Some(call) = self.call_as(pos, now) else {
+                continue;
+            };
             let key = self.records[pos].group;
             match groups.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, group)) => group.calls.push(call),
@@ -657,6 +702,9 @@ struct Filter {
     duration_max_cs: Option<i64>,
     agents: Option<Vec<bool>>,
     keyword: Keyword,
+    /// A live sandbox's clock reading and the data set's seed: calls uploaded later do not
+    /// match, and the status compared is the one reached then.
+    live: Option<(i64, u64)>,
 }
 
 enum Keyword {
@@ -675,6 +723,7 @@ impl Filter {
     fn new(
         data: &DataSet,
         req: &ccsqm_client::types::AppraisecallDetailsRequest,
+        now: Option<i64>,
     ) -> Result<Self, InvalidRequest> {
         // Every field of the request, by name and with no `..`: a field added to the spec fails
         // to compile here ("pattern does not mention field `...`") until the sandbox implements
@@ -752,14 +801,20 @@ impl Filter {
             duration_max_cs: req.duration_max.map(|d| d.saturating_mul(100)),
             agents,
             keyword,
+            live: now.map(|now| (now, data.seed)),
         })
     }
 
     fn matches(&self, r: &Record) -> bool {
         let upload = r.call_time + i64::from(r.upload_delay);
         let duration = i64::from(r.duration_cs);
+        let status = match self.live.map(|(now, seed)| live::state(seed, r, now)) {
+            None | Some(live::LiveState::Final) => r.status,
+            Some(live::LiveState::InProgress(status)) => status,
+            Some(live::LiveState::NotYet) => return false,
+        };
         self.types.contains(r.call_type)
-            && self.statuses.contains(r.status)
+            && self.statuses.contains(status)
             && self.upload_from.is_none_or(|from| upload >= from)
             && self.upload_to.is_none_or(|to| upload <= to)
             && self.duration_min_cs.is_none_or(|min| duration >= min)

@@ -2,6 +2,7 @@
 
 mod anchor;
 mod auth;
+mod clock;
 mod data;
 mod dialog;
 mod faults;
@@ -23,14 +24,15 @@ use ccsqm_client::Secret;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use anchor::{utc_minute, Anchor, AnchorError};
+pub use anchor::{utc_minute, Anchor, AnchorError, LIVE_DAYS_AHEAD};
+pub use clock::Clock;
 pub use data::{
     DataSet, DetailsError, InvalidRequest, DEFAULT_CALLS, FIRST_CALL_TIME, MAX_CALLS, MAX_LIMIT,
     SPAN_DAYS, VENDOR_EXAMPLE,
 };
 pub use faults::{ErrorStatuses, Faults, Latency, RETRY_AFTER_SECS};
 pub use server::{
-    DEFAULT_TOKEN_LIFETIME, DETAILS_PATH, DETAIL_PATH, MAX_TOKEN_LIFETIME, TOKEN_PATH,
+    CLOCK_PATH, DEFAULT_TOKEN_LIFETIME, DETAILS_PATH, DETAIL_PATH, MAX_TOKEN_LIFETIME, TOKEN_PATH,
 };
 pub use transcript::has_transcript;
 
@@ -108,6 +110,7 @@ pub struct SandboxBuilder {
     addr: SocketAddr,
     allow_non_loopback: bool,
     faults: Faults,
+    clock: Option<Clock>,
 }
 
 impl Default for SandboxBuilder {
@@ -121,6 +124,7 @@ impl Default for SandboxBuilder {
             addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             allow_non_loopback: false,
             faults: Faults::none(),
+            clock: None,
         }
     }
 }
@@ -203,6 +207,16 @@ impl SandboxBuilder {
         self
     }
 
+    /// A live sandbox: `details` answers from the state of the data at `clock`'s reading
+    /// (calls uploaded after it are not there yet; each call's status the one it has reached;
+    /// see the README's "Live mode"). Without an anchor, the data leads up to
+    /// [`LIVE_DAYS_AHEAD`] days after the clock's day ([`Anchor::live`]), so that calls keep
+    /// arriving. Off by default: the data set is frozen.
+    pub fn live(mut self, clock: Clock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
     /// Generates the data set, binds the address and starts serving in the background, on the
     /// current tokio runtime.
     pub async fn start(self) -> Result<Sandbox, Error> {
@@ -217,7 +231,11 @@ impl SandboxBuilder {
                     return Err(Error::TooManyCalls(self.calls));
                 }
                 let (seed, calls) = (self.seed, self.calls);
-                let anchor = self.anchor.unwrap_or_else(Anchor::today);
+                let anchor = match (&self.anchor, &self.clock) {
+                    (Some(anchor), _) => *anchor,
+                    (None, Some(clock)) => Anchor::live(clock.now()),
+                    (None, None) => Anchor::today(),
+                };
                 let data =
                     tokio::task::spawn_blocking(move || DataSet::generate_at(seed, calls, anchor))
                         .await
@@ -241,6 +259,7 @@ impl SandboxBuilder {
             tokens: auth::Tokens::new(),
             faults: Mutex::new(faults::FaultState::new(self.faults)),
             load: server::Load::default(),
+            clock: self.clock.clone(),
         });
         let (stop, stopped) = oneshot::channel();
         let router = server::router(state.clone());
@@ -301,6 +320,12 @@ impl Sandbox {
     /// The data set it serves.
     pub fn data(&self) -> &Arc<DataSet> {
         &self.state.data
+    }
+
+    /// The clock of a live sandbox (`None`: frozen): tests set and advance it
+    /// ([`Clock::set`], [`Clock::advance`]), the server answers at its reading.
+    pub fn clock(&self) -> Option<&Clock> {
+        self.state.clock.as_ref()
     }
 
     /// Issues a token directly, as `tokenByAkSk` would, valid for `lifetime` (faults do not

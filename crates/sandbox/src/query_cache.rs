@@ -44,6 +44,17 @@ impl QueryKey {
         // the same query, so use the Debug text instead.
         Self(serde_json::to_vec(&query).unwrap_or_else(|_| format!("{query:?}").into_bytes()))
     }
+
+    /// The query of `request` at a live sandbox's clock reading `now` (`None`: a frozen data
+    /// set): matches are never reused across readings.
+    pub fn at(request: &AppraisecallDetailsRequest, now: Option<i64>) -> Self {
+        let mut key = Self::of(request);
+        if let Some(now) = now {
+            key.0.push(b'@');
+            key.0.extend_from_slice(&now.to_le_bytes());
+        }
+        key
+    }
 }
 
 /// The positions of the calls that match a query, in the order they are served.

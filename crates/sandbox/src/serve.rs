@@ -15,6 +15,7 @@ Examples:
   {bin} --fail-rate 0.1 --drop-rate 0.05 --latency 50..400
   {bin} --fail-rate 0.2 --fail-statuses 502,503,504   # only faults a client retries
   {bin} --max-in-flight 8 --latency 20   # a server that takes 8 requests at a time
+  {bin} --live --speed 600   # calls arrive and their statuses move, ten minutes a second
   {bin} --bind 0.0.0.0 --allow-non-loopback   # reachable from other machines
 
 Then, in another terminal, with the printed settings:
@@ -57,6 +58,16 @@ pub struct ServeArgs {
     /// The faults to inject.
     #[command(flatten)]
     pub faults: FaultArgs,
+    /// Live: calls keep arriving (the data leads up to 7 days after today unless --anchor says
+    /// otherwise) and each inspection moves 0 -> 1 -> 3 -> its status over minutes after its
+    /// upload; `details` answers from the state at the clock. Without it the data is frozen.
+    #[arg(long)]
+    pub live: bool,
+    /// With --live: the clock runs N times as fast as real time (600: ten minutes a second),
+    /// from now.
+    #[arg(long, value_name = "N", requires = "live", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub speed: u32,
 }
 
 /// The sandbox's data set: how many calls, from which seed, leading up to which day. Shared by
@@ -255,6 +266,10 @@ pub async fn serve(args: ServeArgs) -> Result<(), Error> {
         .app_secret(app_secret)
         .user_id(args.user_id.clone())
         .faults(args.faults());
+    let builder = match args.live {
+        true => builder.live(crate::Clock::real(args.speed)),
+        false => builder,
+    };
     let sandbox = args.data.apply(builder).start().await?;
     // Listening for Ctrl-C before saying to press it: a Ctrl-C right after the banner stops the
     // server gracefully too.
@@ -265,6 +280,28 @@ pub async fn serve(args: ServeArgs) -> Result<(), Error> {
     println!("stopping: letting open requests finish");
     sandbox.shutdown().await;
     Ok(())
+}
+
+/// The sandbox's mode in words: frozen, or live with its clock.
+fn mode(sandbox: &Sandbox) -> String {
+    match sandbox.clock() {
+        None => {
+            "frozen (the data never changes; --live for calls that arrive and progress)".to_owned()
+        }
+        Some(clock) => {
+            let speed = match clock.speed() {
+                0 => "moved by hand".to_owned(),
+                1 => "real time".to_owned(),
+                n => format!("{n} times real time (--speed)"),
+            };
+            format!(
+                "live: the clock reads {}, {speed}; calls arrive until {} and each \
+                 inspection moves 0 -> 1 -> 3 -> its status within 35 minutes of its upload",
+                crate::utc_minute(clock.now()),
+                crate::utc_minute(sandbox.data().anchor().end_time()),
+            )
+        }
+    }
 }
 
 /// A future that completes on Ctrl-C (SIGINT), listening from now on.
@@ -357,6 +394,7 @@ pub fn banner(sandbox: &Sandbox, secret_source: SecretSource, ready_in: Duration
     line(format!("  app_secret: {shown_secret}"));
     line(format!("  x-UserId:   {}", credentials.user_id));
     line(format!("  faults:     {}", sandbox.faults()));
+    line(format!("  mode:       {}", mode(sandbox)));
     line("To use it, in another terminal:".to_owned());
     line(format!(
         "  export CCSQM_BASE_URL={} CCSQM_USER_ID={} CCSQM_APP_KEY={} CCSQM_APP_SECRET={}",
@@ -381,6 +419,38 @@ mod tests {
         }
         let argv = ["ccsqm-sandbox", "--port", "0"].iter().chain(extra);
         <Cli as clap::Parser>::try_parse_from(argv).unwrap().args
+    }
+
+    #[tokio::test]
+    async fn the_banner_says_live_or_frozen() {
+        let live = args(&["--live", "--speed", "600", "--calls", "30"]);
+        assert!(live.live && live.speed == 600);
+        let sandbox = Sandbox::builder()
+            .calls(30)
+            .live(crate::Clock::real(live.speed))
+            .start()
+            .await
+            .unwrap();
+        let text = banner(&sandbox, SecretSource::Default, Duration::from_millis(3));
+        assert!(
+            text.contains("mode:       live: the clock reads 20"),
+            "{text}"
+        );
+        assert!(text.contains("600 times real time"), "{text}");
+        // Calls keep arriving for a week: the data leads up to 7 days after the clock's day.
+        let ahead = sandbox.data().anchor().end_time() - sandbox.clock().unwrap().now();
+        assert!((6 * 86_400..=7 * 86_400).contains(&ahead), "{ahead}");
+        let frozen = Sandbox::builder().calls(3).start().await.unwrap();
+        let text = banner(&frozen, SecretSource::Default, Duration::from_millis(3));
+        assert!(text.contains("mode:       frozen"), "{text}");
+        // --speed means nothing without --live.
+        #[derive(clap::Parser, Debug)]
+        struct Cli {
+            #[command(flatten)]
+            _args: ServeArgs,
+        }
+        assert!(<Cli as clap::Parser>::try_parse_from(["s", "--speed", "60"]).is_err());
+        assert!(<Cli as clap::Parser>::try_parse_from(["s", "--live", "--speed", "0"]).is_err());
     }
 
     #[tokio::test]

@@ -54,6 +54,15 @@ pub(crate) struct AppState {
     pub tokens: Tokens,
     pub faults: Mutex<FaultState>,
     pub load: Load,
+    /// A live sandbox's clock; `None`: the frozen data set.
+    pub clock: Option<crate::Clock>,
+}
+
+impl AppState {
+    /// The clock reading to answer at (`None`: frozen).
+    pub(crate) fn now(&self) -> Option<i64> {
+        self.clock.as_ref().map(crate::Clock::now)
+    }
 }
 
 /// The requests being answered, for the capacity fault.
@@ -122,11 +131,20 @@ fn route(router: Router<Arc<AppState>>, operation: Operation) -> Router<Arc<AppS
     router.route(spec.path, handler)
 }
 
+/// The path where a live sandbox tells its clock's reading (not an operation of the spec).
+pub const CLOCK_PATH: &str = "/sandbox/clock";
+
 pub(crate) fn router(state: Arc<AppState>) -> Router {
-    Operation::ALL
+    let router = Operation::ALL
         .iter()
         .fold(Router::new(), |router, op| route(router, *op))
-        .route_layer(middleware::from_fn_with_state(state.clone(), inject_faults))
+        .route_layer(middleware::from_fn_with_state(state.clone(), inject_faults));
+    // A live sandbox's clock, in Unix seconds (no faults, no token: it is the sandbox's own).
+    let router = match state.now() {
+        Some(_) => router.route(CLOCK_PATH, axum::routing::get(clock)),
+        None => router,
+    };
+    router
         .fallback(|| async { text(StatusCode::NOT_FOUND, "no such path") })
         .with_state(state)
 }
@@ -283,7 +301,7 @@ async fn details(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
         Ok(r) => r,
         Err(reason) => return text(StatusCode::BAD_REQUEST, &reason),
     };
-    match state.data.details_json(&request) {
+    match state.data.details_json_as(&request, state.now()) {
         Ok(body) => (
             [(header::CONTENT_TYPE, JSON_CONTENT_TYPE)],
             Bytes::from(body),
@@ -295,6 +313,12 @@ async fn details(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
             "serializing the response failed",
         ),
     }
+}
+
+/// `GET /sandbox/clock` of a live sandbox: its clock's reading, Unix seconds, as plain text.
+async fn clock(State(state): State<Arc<AppState>>) -> Response {
+    let reading = state.now().unwrap_or_default();
+    text(StatusCode::OK, &reading.to_string())
 }
 
 /// `appraisecall/detail`: the call whose `call_uuid` the body names, with its transcript; an
@@ -310,7 +334,7 @@ async fn detail(State(state): State<Arc<AppState>>, headers: HeaderMap, body: By
     let found = state
         .data
         .position(&request.call_uuid)
-        .and_then(|index| crate::transcript::detail(&state.data, index));
+        .and_then(|index| crate::transcript::detail(&state.data, index, state.now()));
     match found {
         Some(response) => json(&response),
         None => text(

@@ -44,8 +44,16 @@ pub fn has_transcript(call_type: Option<i64>, status: Option<i64>) -> bool {
 }
 
 /// The `appraisecall/detail` response for call `index` of `data`.
-pub(crate) fn detail(data: &DataSet, index: usize) -> Option<AppraisecallDetailResponse> {
-    let call = data.call(index)?;
+/// At a live sandbox's clock reading `now`, the call as it is then (`None` before its upload).
+pub(crate) fn detail(
+    data: &DataSet,
+    index: usize,
+    now: Option<i64>,
+) -> Option<AppraisecallDetailResponse> {
+    let call = match now {
+        Some(now) => data.call_at(index, now)?,
+        None => data.call(index)?,
+    };
     let dialog = data.dialog(index)?;
     let with_transcript = has_transcript(call.call_type, call.status);
     let segments = if with_transcript {

@@ -82,7 +82,24 @@ impl DataSet {
         &self,
         request: &AppraisecallDetailsRequest,
     ) -> Result<Vec<u8>, DetailsError> {
-        let (matches, page) = self.page(request)?;
+        self.details_json_as(request, None)
+    }
+
+    /// [`DataSet::details_at`] as JSON: what a live sandbox sends at the clock reading `now`.
+    pub fn details_json_at(
+        &self,
+        request: &AppraisecallDetailsRequest,
+        now: i64,
+    ) -> Result<Vec<u8>, DetailsError> {
+        self.details_json_as(request, Some(now))
+    }
+
+    pub(crate) fn details_json_as(
+        &self,
+        request: &AppraisecallDetailsRequest,
+        now: Option<i64>,
+    ) -> Result<Vec<u8>, DetailsError> {
+        let (matches, page) = self.page(request, now)?;
         let positions = &matches[page];
         let mut out = Vec::with_capacity(64 + positions.len() * CALL_BYTES);
         out.push(b'{');
@@ -93,7 +110,7 @@ impl DataSet {
                 if n > 0 {
                     out.push(b',');
                 }
-                self.write_group(&mut out, groups.calls(n))?;
+                self.write_group(&mut out, groups.calls(n), now)?;
             }
             out.extend_from_slice(b"],");
         }
@@ -108,6 +125,7 @@ impl DataSet {
         &self,
         out: &mut Vec<u8>,
         calls: impl Iterator<Item = u32> + Clone,
+        now: Option<i64>,
     ) -> serde_json::Result<()> {
         let Some(first) = calls.clone().next() else {
             return Ok(());
@@ -126,7 +144,7 @@ impl DataSet {
             if n > 0 {
                 out.push(b',');
             }
-            self.write_call(out, position as usize)?;
+            self.write_call(out, position as usize, now)?;
         }
         out.extend_from_slice(b"]}");
         Ok(())
@@ -145,8 +163,13 @@ impl DataSet {
     }
 
     /// Call `index` as [`DataSet::call`] serializes.
-    fn write_call(&self, out: &mut Vec<u8>, index: usize) -> serde_json::Result<()> {
-        match self.fields(index) {
+    fn write_call(
+        &self,
+        out: &mut Vec<u8>,
+        index: usize,
+        now: Option<i64>,
+    ) -> serde_json::Result<()> {
+        match self.fields(index, now) {
             None => Ok(()),
             Some(Fields::Vendor(call)) => serde_json::to_writer(&mut *out, call),
             Some(Fields::Generated(fields)) => {
@@ -448,7 +471,8 @@ mod tests {
     /// Call `index` by the writer.
     fn written(data: &DataSet, index: usize) -> Vec<u8> {
         let mut out = Vec::new();
-        data.write_call(&mut out, index).expect("a call is written");
+        data.write_call(&mut out, index, None)
+            .expect("a call is written");
         out
     }
 
