@@ -9,7 +9,6 @@
 //! Run them with `cargo test -p ccsqm-cli --test sync_live`.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -17,152 +16,13 @@ use ccsqm_sandbox::{Anchor, Clock, Faults, Latency, Sandbox};
 use serde_json::{Map, Value};
 
 mod common;
-use common::{ccsqm, run_within, stderr};
+use common::databases::{backends, Backend};
+use common::{ccsqm, run_within, runtime, stderr};
 
 const LIMIT: Duration = Duration::from_secs(240);
-const POSTGRES_ENV: &str = "CCSQM_TEST_POSTGRES_URL";
 /// The horizon the rounds use, in seconds (`--horizon 1d`).
 const HORIZON: i64 = 86_400;
 const BOOKKEEPING: [&str; 3] = ["first_seen", "last_seen", "last_changed"];
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-enum Backend {
-    Sqlite {
-        _dir: tempfile::TempDir,
-        path: PathBuf,
-    },
-    Postgres {
-        url: String,
-    },
-}
-
-fn backends(test: &str) -> Vec<Backend> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("calls.sqlite3");
-    let mut backends = vec![Backend::Sqlite { _dir: dir, path }];
-    match std::env::var(POSTGRES_ENV).ok().filter(|v| !v.is_empty()) {
-        Some(server) => {
-            let name = format!("ccsqm_live_{test}");
-            psql(&server, &format!("DROP DATABASE IF EXISTS {name}"));
-            psql(&server, &format!("CREATE DATABASE {name}"));
-            backends.push(Backend::Postgres {
-                url: with_database(&server, &name),
-            });
-        }
-        None => eprintln!(
-            "{test}: PostgreSQL skipped: {POSTGRES_ENV} is not set (`.ci/run` starts a server \
-             and sets it); SQLite only"
-        ),
-    }
-    backends
-}
-
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, format!("?{query}")),
-        None => (url, String::new()),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host_end = base[scheme_end..]
-        .find('/')
-        .map_or(base.len(), |i| scheme_end + i);
-    format!("{}/{name}{query}", &base[..host_end])
-}
-
-fn psql(url: &str, sql: &str) -> String {
-    let output = Command::new("psql")
-        .args([
-            url,
-            "-X",
-            "-q",
-            "-A",
-            "-t",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-c",
-            sql,
-        ])
-        .output()
-        .expect("psql (the PostgreSQL client) is needed for the PostgreSQL tests");
-    assert!(
-        output.status.success(),
-        "psql {sql}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-impl Backend {
-    fn url(&self) -> String {
-        match self {
-            Backend::Sqlite { path, .. } => format!("sqlite:{}", path.display()),
-            Backend::Postgres { url } => url.clone(),
-        }
-    }
-
-    fn name(&self) -> &'static str {
-        match self {
-            Backend::Sqlite { .. } => "SQLite",
-            Backend::Postgres { .. } => "PostgreSQL",
-        }
-    }
-
-    /// Every row of `calls`, as JSON objects of its columns (none before the table exists).
-    fn calls(&self) -> Vec<Map<String, Value>> {
-        match self {
-            Backend::Sqlite { path, .. } => {
-                let Ok(conn) = rusqlite::Connection::open_with_flags(
-                    path,
-                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-                ) else {
-                    return Vec::new();
-                };
-                conn.busy_timeout(Duration::from_secs(30)).unwrap();
-                let Ok(mut statement) = conn.prepare("SELECT * FROM calls") else {
-                    return Vec::new();
-                };
-                let names: Vec<String> = statement.column_names().map(|n| n.to_string()).collect();
-                statement
-                    .query_map([], |row| {
-                        let mut object = Map::new();
-                        for (i, name) in names.iter().enumerate() {
-                            use rusqlite::types::Value as V;
-                            let value = match row.get::<_, V>(i)? {
-                                V::Null => Value::Null,
-                                V::Integer(n) => n.into(),
-                                V::Real(f) => f.into(),
-                                V::Text(s) => s.into(),
-                                V::Blob(_) => panic!("a blob in {name}"),
-                            };
-                            object.insert(name.clone(), value);
-                        }
-                        Ok(object)
-                    })
-                    .unwrap()
-                    .collect::<Result<_, _>>()
-                    .unwrap()
-            }
-            Backend::Postgres { url } => {
-                let output = Command::new("psql")
-                    .args([url, "-X", "-q", "-A", "-t", "-c"])
-                    .arg("SELECT row_to_json(t) FROM calls t")
-                    .output()
-                    .unwrap();
-                String::from_utf8_lossy(&output.stdout)
-                    .lines()
-                    .map(|line| serde_json::from_str(line).unwrap())
-                    .collect()
-            }
-        }
-    }
-}
 
 /// `ccsqm sync` against `sandbox`, into `db`, bounded by the sandbox's clock reading. With an
 /// overlap of 1 s, what keeps calls in progress right is their being read again (within the
@@ -243,7 +103,7 @@ fn assert_equal_now(backend: &Backend, sandbox: &Sandbox) {
     let now = sandbox.clock().unwrap().now();
     let expected = sandbox_calls_now(sandbox);
     let mut stored: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
-    for row in backend.calls() {
+    for row in backend.rows("calls") {
         let key = row["call_uuid"].as_str().unwrap().to_owned();
         assert!(
             stored.insert(key.clone(), row).is_none(),
@@ -314,7 +174,7 @@ fn rounds_against_a_live_sandbox_follow_its_state() {
     let rt = runtime();
     let sandbox = live_sandbox(&rt, 30_000, 31, Faults::none());
     let clock = sandbox.clock().unwrap().clone();
-    for backend in backends("rounds") {
+    for backend in backends("live_rounds") {
         clock.set(sandbox.data().anchor().end_time() - 36 * 3600);
         let db = backend.url();
         sync(&sandbox, &db, &[]);
@@ -354,7 +214,7 @@ fn rounds_through_injected_faults_follow_its_state() {
         "--limit",
         "200",
     ];
-    for backend in backends("faults") {
+    for backend in backends("live_faults") {
         clock.set(sandbox.data().anchor().end_time() - 36 * 3600);
         let db = backend.url();
         sync(&sandbox, &db, &retries);
@@ -381,7 +241,7 @@ fn a_round_killed_in_the_middle_then_rounds_again_follow_its_state() {
         },
     );
     let clock = sandbox.clock().unwrap().clone();
-    for backend in backends("killed") {
+    for backend in backends("live_killed") {
         clock.set(sandbox.data().anchor().end_time() - 36 * 3600);
         let db = backend.url();
         let mut child = sync_cmd(&sandbox, &db)
@@ -393,7 +253,7 @@ fn a_round_killed_in_the_middle_then_rounds_again_follow_its_state() {
             .unwrap();
         // Some pages committed, not all: an event, polled, not a duration.
         let started = Instant::now();
-        while backend.calls().len() < 200 {
+        while backend.rows("calls").len() < 200 {
             assert!(
                 child.try_wait().unwrap().is_none(),
                 "the sync ended before it was killed"
@@ -405,7 +265,7 @@ fn a_round_killed_in_the_middle_then_rounds_again_follow_its_state() {
         child.wait().unwrap();
         let expected = sandbox_calls_now(&sandbox).len();
         assert!(
-            backend.calls().len() < expected,
+            backend.rows("calls").len() < expected,
             "the sync finished before it was killed"
         );
         for minutes in [9, 25, 240] {

@@ -1,0 +1,233 @@
+//! The databases of the sync tests: SQLite always, PostgreSQL when `CCSQM_TEST_POSTGRES_URL`
+//! names a server (`.ci/run` starts one), read back with their own clients (rusqlite, psql),
+//! not with ccsqm's code.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+/// The environment variable naming a PostgreSQL server for the tests.
+pub const POSTGRES_ENV: &str = "CCSQM_TEST_POSTGRES_URL";
+
+/// A database for one test.
+pub enum Backend {
+    Sqlite {
+        _dir: tempfile::TempDir,
+        path: PathBuf,
+    },
+    Postgres {
+        url: String,
+    },
+}
+
+/// SQLite, and PostgreSQL when the tests have a server: a fresh database of each, named after
+/// the test.
+pub fn backends(test: &str) -> Vec<Backend> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("calls.sqlite3");
+    let mut backends = vec![Backend::Sqlite { _dir: dir, path }];
+    match std::env::var(POSTGRES_ENV).ok().filter(|v| !v.is_empty()) {
+        Some(server) => {
+            let name = format!("ccsqm_{test}");
+            psql(&server, &format!("DROP DATABASE IF EXISTS {name}"));
+            psql(&server, &format!("CREATE DATABASE {name}"));
+            backends.push(Backend::Postgres {
+                url: with_database(&server, &name),
+            });
+        }
+        None => eprintln!(
+            "{test}: PostgreSQL skipped: {POSTGRES_ENV} is not set (`.ci/run` starts a server \
+             and sets it); SQLite only"
+        ),
+    }
+    backends
+}
+
+/// `url` with its database name replaced by `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    format!("{}/{name}{query}", &base[..host_end])
+}
+
+/// Runs SQL with `psql` (the server's own client); its unaligned output.
+pub fn psql(url: &str, sql: &str) -> String {
+    let output = Command::new("psql")
+        .args([
+            url,
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            sql,
+        ])
+        .output()
+        .expect("psql (the PostgreSQL client) is needed for the PostgreSQL tests");
+    assert!(
+        output.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+impl Backend {
+    pub fn url(&self) -> String {
+        match self {
+            Backend::Sqlite { path, .. } => format!("sqlite:{}", path.display()),
+            Backend::Postgres { url } => url.clone(),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite { .. } => "SQLite",
+            Backend::Postgres { .. } => "PostgreSQL",
+        }
+    }
+
+    /// Every row of a table, as JSON objects of its columns (none before the table exists).
+    pub fn rows(&self, table: &str) -> Vec<Map<String, Value>> {
+        match self {
+            Backend::Sqlite { path, .. } => {
+                let Ok(conn) = rusqlite::Connection::open_with_flags(
+                    path,
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+                ) else {
+                    return Vec::new();
+                };
+                conn.busy_timeout(Duration::from_secs(30)).unwrap();
+                let Ok(mut statement) = conn.prepare(&format!("SELECT * FROM {table}")) else {
+                    return Vec::new();
+                };
+                let names: Vec<String> = statement.column_names().map(|n| n.to_string()).collect();
+                statement
+                    .query_map([], |row| {
+                        let mut object = Map::new();
+                        for (i, name) in names.iter().enumerate() {
+                            use rusqlite::types::Value as V;
+                            let value = match row.get::<_, V>(i)? {
+                                V::Null => Value::Null,
+                                V::Integer(n) => n.into(),
+                                V::Real(f) => f.into(),
+                                V::Text(s) => s.into(),
+                                V::Blob(_) => panic!("a blob in {name}"),
+                            };
+                            object.insert(name.clone(), value);
+                        }
+                        Ok(object)
+                    })
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap()
+            }
+            Backend::Postgres { url } => {
+                let exists = psql(url, &format!("SELECT to_regclass('{table}') IS NOT NULL"));
+                if exists.trim() != "t" {
+                    return Vec::new();
+                }
+                psql(url, &format!("SELECT row_to_json(t) FROM {table} t"))
+                    .lines()
+                    .map(|line| serde_json::from_str(line).unwrap())
+                    .collect()
+            }
+        }
+    }
+
+    /// How many calls are stored (0 before the tables exist).
+    pub fn count(&self) -> usize {
+        match self {
+            Backend::Sqlite { path, .. } => {
+                let Ok(conn) = rusqlite::Connection::open_with_flags(
+                    path,
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+                ) else {
+                    return 0;
+                };
+                conn.busy_timeout(Duration::from_secs(30)).unwrap();
+                conn.query_row("SELECT COUNT(*) FROM calls", [], |r| r.get::<_, i64>(0))
+                    .map_or(0, |n| n as usize)
+            }
+            Backend::Postgres { url } => {
+                let output = Command::new("psql")
+                    .args([
+                        url,
+                        "-X",
+                        "-q",
+                        "-A",
+                        "-t",
+                        "-c",
+                        "SELECT COUNT(*) FROM calls",
+                    ])
+                    .output()
+                    .unwrap();
+                String::from_utf8_lossy(&output.stdout)
+                    .trim()
+                    .parse()
+                    .unwrap_or(0)
+            }
+        }
+    }
+
+    /// Runs SQL that changes the database (the tests' own edits).
+    pub fn edit(&self, sql: &str) {
+        match self {
+            Backend::Sqlite { path, .. } => {
+                rusqlite::Connection::open(path)
+                    .unwrap()
+                    .execute_batch(sql)
+                    .unwrap();
+            }
+            Backend::Postgres { url } => {
+                psql(url, sql);
+            }
+        }
+    }
+
+    /// A fingerprint of everything in the database (tables and their rows), to show that a
+    /// refused run changed nothing.
+    pub fn snapshot(&self) -> String {
+        let tables: Vec<String> = match self {
+            Backend::Sqlite { path, .. } => {
+                let conn = rusqlite::Connection::open(path).unwrap();
+                let mut statement = conn
+                    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+                    .unwrap();
+                statement
+                    .query_map([], |r| r.get::<_, String>(0))
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap()
+            }
+            Backend::Postgres { url } => psql(
+                url,
+                "SELECT table_name FROM information_schema.tables \
+                 WHERE table_schema = current_schema() ORDER BY table_name",
+            )
+            .lines()
+            .map(str::to_owned)
+            .collect(),
+        };
+        tables
+            .iter()
+            .map(|t| format!("{t}: {:?}\n", sorted(self.rows(t))))
+            .collect()
+    }
+}
+
+/// Rows in a stable order (by their JSON text), to compare two reads of a table.
+pub fn sorted(mut rows: Vec<Map<String, Value>>) -> Vec<Map<String, Value>> {
+    rows.sort_by_key(|r| serde_json::to_string(r).unwrap());
+    rows
+}
