@@ -26,7 +26,7 @@ use super::db::{Access, Db, DbError};
 use super::generated::{IN_PROGRESS_STATUSES, STATUS_COLUMN};
 use super::schema::SqlValue;
 use super::stop::{Interrupted, Stop};
-use super::{migrate, upsert, url, SyncArgs};
+use super::{migrate, segments, upsert, url, SyncArgs};
 use crate::args::Cli;
 use crate::progress;
 use crate::timearg::{self, Bound};
@@ -52,6 +52,8 @@ pub struct Counts {
     pub unchanged: i64,
     /// Windows of calls in progress read again.
     pub rechecked: i64,
+    /// Transcripts stored (`--with-transcripts`).
+    pub transcripts: i64,
 }
 
 /// `ccsqm sync`.
@@ -240,7 +242,8 @@ impl Fetch<'_> {
                         calls.current_concurrency(),
                     );
                     if batch.len() >= per_transaction {
-                        write_page(self.db, self.run, &batch, counts, None).await?;
+                        let transcripts = self.transcripts(&batch).await?;
+                        write_page(self.db, self.run, &batch, &transcripts, counts, None).await?;
                         batch.clear();
                     }
                 }
@@ -255,8 +258,25 @@ impl Fetch<'_> {
                 None => break,
             }
         }
-        write_page(self.db, self.run, &batch, counts, checkpoint).await?;
+        let transcripts = self.transcripts(&batch).await?;
+        write_page(self.db, self.run, &batch, &transcripts, counts, checkpoint).await?;
         Ok(())
+    }
+
+    /// With `--with-transcripts`, the transcripts due of `batch`'s calls (see [`segments`]).
+    async fn transcripts(&mut self, batch: &[CallRecord]) -> Result<Vec<segments::Transcript>> {
+        if !self.args.with_transcripts {
+            return Ok(Vec::new());
+        }
+        let due = segments::due(self.db, batch).await?;
+        if due.is_empty() {
+            return Ok(Vec::new());
+        }
+        let concurrency = usize::try_from(self.args.transcript_concurrency).unwrap_or(1);
+        tokio::select! {
+            fetched = segments::fetch(self.client, due, concurrency) => fetched,
+            stopped = self.stop.wait() => Err(stopped.into()),
+        }
     }
 }
 
@@ -279,12 +299,13 @@ fn request(
         .map_err(|e| UsageError(format!("the request of the window: {e}")).into())
 }
 
-/// Upserts `records` by `call_uuid` and adds them to the run's counts, in one transaction
-/// (with the checkpoint, when given); `counts` changes only once it is committed.
+/// Upserts `records` by `call_uuid` (and writes the `transcripts` of some of them) and adds
+/// them to the run's counts, in one transaction (with the checkpoint, when given); `counts` changes only once it is committed.
 async fn write_page(
     db: &mut Db,
     run: i64,
     records: &[CallRecord],
+    transcripts: &[segments::Transcript],
     counts: &mut Counts,
     checkpoint: Option<i64>,
 ) -> Result<()> {
@@ -296,6 +317,7 @@ async fn write_page(
     db.begin().await?;
     let result = async {
         upsert::page(db, records, now, &mut next).await?;
+        next.transcripts += segments::write(db, transcripts, now).await?;
         db.execute(
             "UPDATE sync_runs SET commits = $1, inserted = $2, updated = $3, unchanged = $4, \
              rechecked = $5 WHERE id = $6",
@@ -503,6 +525,9 @@ fn summary(
         counts.updated,
         counts.unchanged
     );
+    if counts.transcripts > 0 {
+        text.push_str(&format!(", {} transcript(s) stored", counts.transcripts));
+    }
     if counts.rechecked > 0 {
         text.push_str(&format!(
             " (with {} earlier window(s) of calls in progress read again)",
