@@ -215,47 +215,49 @@ impl Fetch<'_> {
             .client
             .calls(request(from, to, self.args.limit)?)
             .allow_partial(false);
-        let mut calls = match self.args.concurrency {
+        let calls = match self.args.concurrency {
             Some(n) => calls.concurrency(usize::try_from(n).unwrap_or(1)),
             None => calls.adaptive(),
         };
+        // The pages are read by a task of their own, ahead of the database by up to two
+        // transactions, so that requests go on while a transaction is written; dropping the
+        // receiver (an error, Ctrl-C) ends the task and cancels its requests.
+        let (sender, mut received) = tokio::sync::mpsc::channel(2 * per_transaction);
+        let reader = tokio::spawn(read_pages(calls, sender));
+        let _abort = AbortOnDrop(reader);
         let mut batch: Vec<CallRecord> = Vec::with_capacity(per_transaction);
-        let mut shown = 0;
         loop {
             if let Some(stopped) = self.stop.requested() {
                 return Err(stopped.into());
             }
             let next = tokio::select! {
-                next = calls.next() => next,
+                next = received.recv() => next,
                 stopped = self.stop.wait() => return Err(stopped.into()),
             };
-            for warning in &calls.warnings()[shown..] {
-                self.progress.println(&format!("ccsqm: warning: {warning}"));
-            }
-            shown = calls.warnings().len();
             match next {
-                Some(Ok(record)) => {
-                    batch.push(record);
-                    self.progress.update(
-                        calls.received(),
-                        calls.total(),
-                        calls.current_concurrency(),
-                    );
+                Some(Read::Warning(warning)) => {
+                    self.progress.println(&format!("ccsqm: warning: {warning}"));
+                }
+                Some(Read::Call(record, progress)) => {
+                    batch.push(*record);
+                    self.progress
+                        .update(progress.received, progress.total, progress.concurrency);
                     if batch.len() >= per_transaction {
                         let transcripts = self.transcripts(&batch).await?;
                         write_page(self.db, self.run, &batch, &transcripts, counts, None).await?;
                         batch.clear();
                     }
                 }
-                Some(Err(error @ ApiError::Paging(_))) => {
+                Some(Read::Failed(error @ ApiError::Paging(_), received)) => {
                     return Err(anyhow::Error::new(error).context(format!(
-                        "the pages did not add up ({} call(s) received and committed; the \
-                         checkpoint did not move)",
-                        calls.received()
+                        "the pages did not add up ({received} call(s) received and committed; \
+                         the checkpoint did not move)"
                     )))
                 }
-                Some(Err(error)) => return Err(error.into()),
-                None => break,
+                Some(Read::Failed(error, _)) => return Err(error.into()),
+                Some(Read::End) => break,
+                // The reader ended without its last word: it panicked.
+                None => anyhow::bail!("the pages' reader stopped unexpectedly"),
             }
         }
         let transcripts = self.transcripts(&batch).await?;
@@ -277,6 +279,62 @@ impl Fetch<'_> {
             fetched = segments::fetch(self.client, due, concurrency) => fetched,
             stopped = self.stop.wait() => Err(stopped.into()),
         }
+    }
+}
+
+/// Where the reading of a window is.
+struct Progress {
+    received: u64,
+    total: Option<u64>,
+    concurrency: usize,
+}
+
+/// What the pages' reader sends.
+enum Read {
+    Call(Box<CallRecord>, Progress),
+    Warning(String),
+    /// A failure, with the calls received before it.
+    Failed(ApiError, u64),
+    End,
+}
+
+/// Reads the window's calls (with their warnings) into `sender`, until its end, a failure, or
+/// the receiver's end.
+async fn read_pages(mut calls: ccsqm_client::CallStream, sender: tokio::sync::mpsc::Sender<Read>) {
+    let mut shown = 0;
+    loop {
+        let next = calls.next().await;
+        for warning in &calls.warnings()[shown..] {
+            if sender.send(Read::Warning(warning.to_string())).await.is_err() {
+                return;
+            }
+        }
+        shown = calls.warnings().len();
+        let read = match next {
+            Some(Ok(record)) => Read::Call(
+                Box::new(record),
+                Progress {
+                    received: calls.received(),
+                    total: calls.total(),
+                    concurrency: calls.current_concurrency(),
+                },
+            ),
+            Some(Err(error)) => Read::Failed(error, calls.received()),
+            None => Read::End,
+        };
+        let last = !matches!(read, Read::Call(..));
+        if sender.send(read).await.is_err() || last {
+            return;
+        }
+    }
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
