@@ -309,7 +309,11 @@ fn segment_columns(spec: &OpenAPI) -> Result<Vec<Column>> {
         let f = field_of(spec, field, &property.clone().unbox(), false)
             .with_context(|| format!("{SEGMENT_SCHEMA}.{field}"))?;
         if f.name == KEY || f.name == SEGMENT_ORDER {
-            bail!("`{SEGMENT_SCHEMA}.{}` would be a second `{}` column", f.name, f.name);
+            bail!(
+                "`{SEGMENT_SCHEMA}.{}` would be a second `{}` column",
+                f.name,
+                f.name
+            );
         }
         if !f
             .name
@@ -516,7 +520,9 @@ mod tests {
         let before = schema_hash(&columns);
         let fewer = schema_hash(&columns[..columns.len() - 1]);
         let segments = segment_columns(&spec).unwrap();
-        assert!(segments.iter().any(|c| c.name == "asr_text" && c.sqlite == "TEXT"));
+        assert!(segments
+            .iter()
+            .any(|c| c.name == "asr_text" && c.sqlite == "TEXT"));
         assert_ne!(before, schema_hash(columns.iter().chain(&segments)));
         assert_ne!(before, fewer);
     }

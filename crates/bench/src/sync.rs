@@ -1,4 +1,4 @@
-//! 8. Sync: `ccsqm sync` of every call of a sandbox into a fresh SQLite file and into a fresh
+//! Section 8, sync: `ccsqm sync` of every call of a sandbox into a fresh SQLite file and into a fresh
 //! PostgreSQL database, against `ccsqm details --all -o ndjson` of the same calls, measured in
 //! the same run (issue 13: the database must not be the bottleneck, within 1.5x of the export).
 //!
@@ -51,11 +51,8 @@ pub fn run(ccsqm: &Path, work: &Path, quick: bool) -> Result<Sync, String> {
     let mut calls = 0;
     for latency in [0u64, 20] {
         let latency_text = latency.to_string();
-        let sandbox = SandboxProcess::start(
-            ccsqm,
-            size,
-            &["--seed", SEED, "--latency", &latency_text],
-        )?;
+        let sandbox =
+            SandboxProcess::start(ccsqm, size, &["--seed", SEED, "--latency", &latency_text])?;
         calls = sandbox.calls;
         step(&format!(
             "sync: {calls} calls at --limit {LIMIT}, {latency} ms latency ({})",
@@ -163,9 +160,8 @@ fn uptime() -> String {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| {
-            std::fs::read_to_string("/proc/loadavg").map_or("unknown".into(), |l| {
-                format!("load average {}", l.trim())
-            })
+            std::fs::read_to_string("/proc/loadavg")
+                .map_or("unknown".into(), |l| format!("load average {}", l.trim()))
         })
 }
 

@@ -63,7 +63,17 @@ fn backends(test: &str) -> Vec<Backend> {
 
 fn psql(url: &str, sql: &str) -> String {
     let output = Command::new("psql")
-        .args([url, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .args([
+            url,
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            sql,
+        ])
         .output()
         .expect("psql (the PostgreSQL client) is needed for the PostgreSQL tests");
     assert!(
@@ -214,7 +224,9 @@ fn stored_segments(backend: &Backend) -> BTreeMap<(String, i64), Value> {
 fn numbers_as_f64(value: Value) -> Value {
     match value {
         Value::Number(n) => n.as_f64().map_or(Value::Number(n), Value::from),
-        Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, numbers_as_f64(v))).collect()),
+        Value::Object(o) => {
+            Value::Object(o.into_iter().map(|(k, v)| (k, numbers_as_f64(v))).collect())
+        }
         other => other,
     }
 }

@@ -138,8 +138,9 @@ pub fn plan(state: &State, shown: &str) -> Result<Plan, DbError> {
         )));
     }
     let has_segments = state.tables.iter().any(|t| t == "call_segments");
-    let known_segment =
-        |name: &str| name == KEY || name == SEGMENT_ORDER || SEGMENT_COLUMNS.iter().any(|c| c.name == name);
+    let known_segment = |name: &str| {
+        name == KEY || name == SEGMENT_ORDER || SEGMENT_COLUMNS.iter().any(|c| c.name == name)
+    };
     let unknown: Vec<String> = state
         .segments
         .iter()
@@ -222,7 +223,10 @@ pub async fn apply(db: &mut Db, plan: &Plan, now: i64) -> Result<Option<String>,
             }
             if !upgrade.segments.is_empty() {
                 let names: Vec<&str> = upgrade.segments.iter().map(|c| c.name).collect();
-                done.push(format!("added columns {} of call_segments", names.join(", ")));
+                done.push(format!(
+                    "added columns {} of call_segments",
+                    names.join(", ")
+                ));
             }
             for table in &upgrade.tables {
                 statements.push(match *table {
@@ -411,7 +415,9 @@ mod tests {
     #[test]
     fn the_transcripts_tables_and_columns_are_added_and_unknown_ones_refused() {
         let mut older = state(Some(OURS), &TABLES, &all_columns());
-        older.tables.retain(|t| !TRANSCRIPT_TABLES.contains(&t.as_str()));
+        older
+            .tables
+            .retain(|t| !TRANSCRIPT_TABLES.contains(&t.as_str()));
         older.segments.clear();
         match plan(&older, "db").unwrap() {
             Plan::Upgrade(u) => {
@@ -432,7 +438,10 @@ mod tests {
         let mut more = state(Some(OURS), &TABLES, &all_columns());
         more.segments.push("emotion".into());
         let err = plan(&more, "db").unwrap_err();
-        assert!(err.0.contains("call_segments") && err.0.contains("emotion"), "{err}");
+        assert!(
+            err.0.contains("call_segments") && err.0.contains("emotion"),
+            "{err}"
+        );
     }
 
     #[test]

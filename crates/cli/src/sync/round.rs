@@ -305,7 +305,11 @@ async fn read_pages(mut calls: ccsqm_client::CallStream, sender: tokio::sync::mp
     loop {
         let next = calls.next().await;
         for warning in &calls.warnings()[shown..] {
-            if sender.send(Read::Warning(warning.to_string())).await.is_err() {
+            if sender
+                .send(Read::Warning(warning.to_string()))
+                .await
+                .is_err()
+            {
                 return;
             }
         }
