@@ -289,7 +289,8 @@ fn finished_calls_transcripts_are_stored_once_and_equal_ccsqm_transcript() {
         let second = sync(&sandbox, &db, &["--limit", "40", "--overlap", "10000d"]);
         let line = stored_line(&second);
         assert!(
-            line.contains(&format!("{} unchanged", data.len())) && !line.contains("transcript"),
+            line.contains(&format!("{} unchanged", data.len()))
+                && !line.contains("transcript(s) stored"),
             "{line}"
         );
         assert_eq!(backend.rows("call_transcripts"), before);
