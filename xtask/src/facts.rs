@@ -574,7 +574,7 @@ pub(crate) fn component_schemas(spec: &OpenAPI) -> Result<Vec<(&str, &Schema)>> 
         .collect()
 }
 
-fn resolve(spec: &OpenAPI, schema: &ReferenceOr<Schema>) -> Result<Schema> {
+pub fn resolve(spec: &OpenAPI, schema: &ReferenceOr<Schema>) -> Result<Schema> {
     match schema {
         ReferenceOr::Item(schema) => Ok(schema.clone()),
         ReferenceOr::Reference { reference } => {

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use anyhow::{anyhow, bail, Context, Result};
 use openapiv3::{OpenAPI, SchemaKind, Type};
 
-use crate::facts::{component_schemas, enum_values, field_of, FieldFacts, Value};
+use crate::facts::{component_schemas, enum_values, field_of, resolve, FieldFacts, Value};
 
 /// The schema whose fields are the columns.
 const CALL_SCHEMA: &str = "Call";
@@ -22,6 +22,10 @@ const GROUP_SCHEMA: &str = "CallGroup";
 const GROUP_FIELD: &str = "call_group_id";
 /// The key of the table.
 const KEY: &str = "call_uuid";
+/// The schema whose fields are the columns of `call_segments` (`ccsqm sync --with-transcripts`).
+const SEGMENT_SCHEMA: &str = "Segment";
+/// The column of `call_segments` that holds a segment's place in its call's transcript (from 1).
+const SEGMENT_ORDER: &str = "segment_order";
 /// The extension of an integer enumeration that lists its values that are not final.
 pub const IN_PROGRESS_EXTENSION: &str = "x-enum-in-progress";
 
@@ -42,13 +46,15 @@ struct Column {
 pub fn sync_schema(spec: &OpenAPI) -> Result<String> {
     let (columns, enumerations) = columns(spec)?;
     let (in_progress_column, in_progress) = in_progress(&columns, &enumerations)?;
-    let hash = schema_hash(&columns);
+    let segments = segment_columns(spec)?;
+    let hash = schema_hash(columns.iter().chain(&segments));
     let mut out = String::new();
     out.push_str(
         "//! The tables of `ccsqm sync`, from `spec/ccsqm.yaml`: a column of `calls` for the\n\
          //! group's `call_group_id` and for every field of the `Call` schema, in the spec's order,\n\
          //! keyed by `call_uuid`; the readable view `calls_readable`; the statuses that are not\n\
-         //! final (`x-enum-in-progress`).\n\n\
+         //! final (`x-enum-in-progress`); and `call_segments`, a column for every field of the\n\
+         //! `Segment` schema, keyed by `call_uuid` and `segment_order` (`--with-transcripts`).\n\n\
          use super::schema::{Column, SqlType};\n\n",
     );
     writeln!(
@@ -94,6 +100,20 @@ pub fn sync_schema(spec: &OpenAPI) -> Result<String> {
         )?;
     }
     out.push_str("];\n\n");
+    writeln!(
+        out,
+        "/// The column of `call_segments` with a segment's place in its transcript (from 1).\n\
+         pub const SEGMENT_ORDER: &str = {SEGMENT_ORDER:?};\n"
+    )?;
+    out.push_str("/// The columns of `call_segments` that hold a segment's data, in order (after `call_uuid` and `segment_order`).\npub const SEGMENT_COLUMNS: &[Column] = &[\n");
+    for c in &segments {
+        writeln!(
+            out,
+            "    Column {{ name: {:?}, description: {:?}, sql: SqlType::{}, sqlite: {:?}, postgres: {:?}, unix_seconds: {}, labels: &[] }},",
+            c.name, c.description, c.sql, c.sqlite, c.postgres, c.unix_seconds,
+        )?;
+    }
+    out.push_str("];\n\n");
     for (module, dialect) in [("sqlite", Dialect::Sqlite), ("postgres", Dialect::Postgres)] {
         writeln!(
             out,
@@ -104,6 +124,11 @@ pub fn sync_schema(spec: &OpenAPI) -> Result<String> {
             out,
             "    /// Creates `calls`.\n    pub const CREATE_CALLS: &str = {};\n",
             raw(&create_calls(&columns, dialect))?
+        )?;
+        writeln!(
+            out,
+            "    /// Creates `call_segments`.\n    pub const CREATE_SEGMENTS: &str = {};\n",
+            raw(&create_segments(&segments, dialect))?
         )?;
         writeln!(
             out,
@@ -233,15 +258,7 @@ fn columns(spec: &OpenAPI) -> Result<(Vec<Column>, Vec<Enumeration>)> {
                 f.name
             );
         }
-        let (sql, sqlite, postgres) = match f.kind.as_str() {
-            "Kind::String" => ("Text", "TEXT", "TEXT"),
-            "Kind::Integer" | "Kind::UnixSeconds" => ("Integer", "INTEGER", "BIGINT"),
-            k if k.starts_with("Kind::Enum") => ("Integer", "INTEGER", "BIGINT"),
-            "Kind::Number" => ("Real", "REAL", "DOUBLE PRECISION"),
-            "Kind::Boolean" => ("Boolean", "INTEGER", "BOOLEAN"),
-            // Arrays, objects and anything else: their JSON text.
-            _ => ("Json", "TEXT", "TEXT"),
-        };
+        let (sql, sqlite, postgres) = sql_types(&f.kind);
         // The enumeration the field's description names, as `` `InspectionStatus` ``.
         let named: Vec<_> = enumerations
             .iter()
@@ -262,6 +279,78 @@ fn columns(spec: &OpenAPI) -> Result<(Vec<Column>, Vec<Enumeration>)> {
         });
     }
     Ok((columns, enumerations))
+}
+
+/// The SQL types of a field of this kind: `SqlType`'s variant, SQLite's, PostgreSQL's.
+fn sql_types(kind: &str) -> (&'static str, &'static str, &'static str) {
+    match kind {
+        "Kind::String" => ("Text", "TEXT", "TEXT"),
+        "Kind::Integer" | "Kind::UnixSeconds" => ("Integer", "INTEGER", "BIGINT"),
+        k if k.starts_with("Kind::Enum") => ("Integer", "INTEGER", "BIGINT"),
+        "Kind::Number" => ("Real", "REAL", "DOUBLE PRECISION"),
+        "Kind::Boolean" => ("Boolean", "INTEGER", "BOOLEAN"),
+        // Arrays, objects, values of several kinds (`oneOf`) and anything else: their JSON text.
+        _ => ("Json", "TEXT", "TEXT"),
+    }
+}
+
+/// The columns of `call_segments`: every field of `Segment`, in the spec's order.
+fn segment_columns(spec: &OpenAPI) -> Result<Vec<Column>> {
+    let schemas = component_schemas(spec)?;
+    let (_, schema) = schemas
+        .iter()
+        .find(|(n, _)| *n == SEGMENT_SCHEMA)
+        .ok_or_else(|| anyhow!("the spec has no `{SEGMENT_SCHEMA}` schema"))?;
+    let SchemaKind::Type(Type::Object(object)) = &schema.schema_kind else {
+        bail!("`{SEGMENT_SCHEMA}` is not an object");
+    };
+    let mut columns = Vec::new();
+    for (field, property) in &object.properties {
+        let f = field_of(spec, field, &property.clone().unbox(), false)
+            .with_context(|| format!("{SEGMENT_SCHEMA}.{field}"))?;
+        if f.name == KEY || f.name == SEGMENT_ORDER {
+            bail!(
+                "`{SEGMENT_SCHEMA}.{}` would be a second `{}` column",
+                f.name,
+                f.name
+            );
+        }
+        if !f
+            .name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            bail!(
+                "{SEGMENT_SCHEMA}.{}: a column name must be lower-case letters, digits and _",
+                f.name
+            );
+        }
+        // A value that is a string or a whole number (`oneOf`, as the speaker): text (a
+        // number as its digits), not JSON text with quotes.
+        let scalars = match resolve(spec, &property.clone().unbox())?.schema_kind {
+            SchemaKind::OneOf { one_of } => one_of.iter().all(|member| {
+                matches!(
+                    resolve(spec, member).map(|m| m.schema_kind),
+                    Ok(SchemaKind::Type(Type::String(_) | Type::Integer(_)))
+                )
+            }),
+            _ => false,
+        };
+        let (sql, sqlite, postgres) = match scalars {
+            true => ("Text", "TEXT", "TEXT"),
+            false => sql_types(&f.kind),
+        };
+        columns.push(Column {
+            unix_seconds: f.kind == "Kind::UnixSeconds",
+            description: first_sentence(&f.description),
+            name: f.name,
+            sql,
+            sqlite,
+            postgres,
+            enumeration: None,
+        });
+    }
+    Ok(columns)
 }
 
 /// The column that holds the enumeration with `x-enum-in-progress`, and those codes.
@@ -325,7 +414,7 @@ fn first_sentence(text: &str) -> String {
 
 /// FNV-1a (64 bits) of each column's name and types, one per line: a stable fingerprint of the
 /// table's shape (not a security measure).
-fn schema_hash(columns: &[Column]) -> String {
+fn schema_hash<'a>(columns: impl IntoIterator<Item = &'a Column>) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for c in columns {
         for byte in format!("{} {} {} {}\n", c.name, c.sql, c.sqlite, c.postgres).bytes() {
@@ -351,6 +440,20 @@ fn create_calls(columns: &[Column], dialect: Dialect) -> String {
         ));
     }
     format!("CREATE TABLE calls (\n{}\n)", lines.join(",\n"))
+}
+
+fn create_segments(columns: &[Column], dialect: Dialect) -> String {
+    let mut lines = vec![
+        format!("  \"{KEY}\" TEXT NOT NULL"),
+        format!("  \"{SEGMENT_ORDER}\" {} NOT NULL", dialect.integer()),
+    ];
+    lines.extend(
+        columns
+            .iter()
+            .map(|c| format!("  \"{}\" {}", c.name, dialect.type_of(c))),
+    );
+    lines.push(format!("  PRIMARY KEY (\"{KEY}\", \"{SEGMENT_ORDER}\")"));
+    format!("CREATE TABLE call_segments (\n{}\n)", lines.join(",\n"))
 }
 
 fn create_view(columns: &[Column], dialect: Dialect) -> String {
@@ -416,6 +519,11 @@ mod tests {
         assert_eq!(columns[0].name, GROUP_FIELD);
         let before = schema_hash(&columns);
         let fewer = schema_hash(&columns[..columns.len() - 1]);
+        let segments = segment_columns(&spec).unwrap();
+        assert!(segments
+            .iter()
+            .any(|c| c.name == "asr_text" && c.sqlite == "TEXT"));
+        assert_ne!(before, schema_hash(columns.iter().chain(&segments)));
         assert_ne!(before, fewer);
     }
 

@@ -12,19 +12,22 @@
 //! 6. the spec-first loop: `cargo xtask spec-loop` (a one-field edit, codegen and the
 //!    incremental debug build of `ccsqm`);
 //! 5. `ccsqm --version` start-up and the release binary's size;
+//! 8. sync: `ccsqm sync` of 100 000 calls into SQLite and PostgreSQL against the export of
+//!    the same calls (`src/sync.rs`);
 //! 7. load: the sandbox under wrk (installed from Debian when missing), every query shape, at
 //!    100 000 and 1 000 000 calls, against Prism measured in the same run.
 //!
 //! Every server is a process of its own on 127.0.0.1, and every loop is bounded in count and
 //! time. Options: `--quick` (smaller sizes, fewer repetitions; the report goes to
 //! `target/bench/BENCHMARKS-quick.md` unless `--output` says otherwise), `--output FILE`
-//! (default `BENCHMARKS.md` at the root), `--only export,overhead,throughput,codegen,cli`,
+//! (default `BENCHMARKS.md` at the root), `--only export,overhead,throughput,codegen,cli,loop,load,sync`,
 //! `--root DIR` (the workspace, default the current directory), `--ccsqm PATH` (default
 //! `target/release/ccsqm`).
 
 mod load;
 mod overhead;
 mod process;
+mod sync;
 
 use std::fmt::Write as _;
 use std::fs::File;
@@ -46,7 +49,7 @@ const NO_FLAG: &str = "`ccsqm details --all` (no flag: adaptive concurrency)";
 /// No single command of the harness may run longer.
 const COMMAND_LIMIT: Duration = Duration::from_secs(300);
 
-const SECTIONS: [&str; 7] = [
+const SECTIONS: [&str; 8] = [
     "export",
     "overhead",
     "throughput",
@@ -54,6 +57,7 @@ const SECTIONS: [&str; 7] = [
     "cli",
     "loop",
     "load",
+    "sync",
 ];
 
 struct Options {
@@ -167,6 +171,9 @@ fn run(options: &Options) -> Result<(), String> {
     }
     if wants("load") {
         report.load = Some(load::run(&ccsqm, &root, &work, options.quick)?);
+    }
+    if wants("sync") {
+        report.sync = Some(sync::run(&ccsqm, &work, options.quick)?);
     }
     let load_after = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let text = report.markdown(&machine, load_after.trim(), options.quick);
@@ -658,6 +665,7 @@ struct Report {
     cli: Option<Cli>,
     spec_loop: Option<SpecLoop>,
     load: Option<load::Load>,
+    sync: Option<sync::Sync>,
 }
 
 fn median(values: &[Duration]) -> Duration {
@@ -796,6 +804,9 @@ impl Report {
         }
         if let Some(l) = &self.load {
             load::markdown(w, l, &mut summary);
+        }
+        if let Some(s) = &self.sync {
+            sync::markdown(w, s, &mut summary);
         }
         let mut top = String::from("## Summary\n\n| what | figure | target |\n|---|---:|---|\n");
         for (what, figure, target) in &summary.rows {

@@ -4,12 +4,13 @@
 //! The tables of `ccsqm sync`, from `spec/ccsqm.yaml`: a column of `calls` for the
 //! group's `call_group_id` and for every field of the `Call` schema, in the spec's order,
 //! keyed by `call_uuid`; the readable view `calls_readable`; the statuses that are not
-//! final (`x-enum-in-progress`).
+//! final (`x-enum-in-progress`); and `call_segments`, a column for every field of the
+//! `Segment` schema, keyed by `call_uuid` and `segment_order` (`--with-transcripts`).
 
 use super::schema::{Column, SqlType};
 
 /// A hash of the columns (names and types): tells one generated schema from another.
-pub const SCHEMA_HASH: &str = "e498194a0cfaf77f";
+pub const SCHEMA_HASH: &str = "043a955ed10b3db6";
 
 /// The key of `calls`.
 pub const KEY: &str = "call_uuid";
@@ -48,6 +49,19 @@ pub const CALL_COLUMNS: &[Column] = &[
     Column { name: "review_status", description: "Undocumented: appears only in the vendor's example response (value -1 there); its meaning is undocumented.", sql: SqlType::Integer, sqlite: "INTEGER", postgres: "BIGINT", unix_seconds: false, labels: &[] },
 ];
 
+/// The column of `call_segments` with a segment's place in its transcript (from 1).
+pub const SEGMENT_ORDER: &str = "segment_order";
+
+/// The columns of `call_segments` that hold a segment's data, in order (after `call_uuid` and `segment_order`).
+pub const SEGMENT_COLUMNS: &[Column] = &[
+    Column { name: "segment_id", description: "Number of the utterance (the vendor's example starts at 1).", sql: SqlType::Integer, sqlite: "INTEGER", postgres: "BIGINT", unix_seconds: false, labels: &[] },
+    Column { name: "speaker", description: "Who speaks.", sql: SqlType::Text, sqlite: "TEXT", postgres: "TEXT", unix_seconds: false, labels: &[] },
+    Column { name: "start_time", description: "When the utterance starts, in seconds from the start of the call (fractional; the unit is shown by the vendor's example, not stated).", sql: SqlType::Real, sqlite: "REAL", postgres: "DOUBLE PRECISION", unix_seconds: false, labels: &[] },
+    Column { name: "end_time", description: "When the utterance ends, in seconds from the start of the call (fractional; the unit is shown by the vendor's example, not stated).", sql: SqlType::Real, sqlite: "REAL", postgres: "DOUBLE PRECISION", unix_seconds: false, labels: &[] },
+    Column { name: "asr_text", description: "What was said, as the ASR transcribed it.", sql: SqlType::Text, sqlite: "TEXT", postgres: "TEXT", unix_seconds: false, labels: &[] },
+    Column { name: "status", description: "Undocumented: a number, in one edition of the vendor's reference only; its meaning is undocumented.", sql: SqlType::Integer, sqlite: "INTEGER", postgres: "BIGINT", unix_seconds: false, labels: &[] },
+];
+
 /// The statements of SQLite.
 pub mod sqlite {
     /// Creates `calls`.
@@ -79,6 +93,19 @@ pub mod sqlite {
   "first_seen" INTEGER NOT NULL,
   "last_seen" INTEGER NOT NULL,
   "last_changed" INTEGER NOT NULL
+)"#;
+
+    /// Creates `call_segments`.
+    pub const CREATE_SEGMENTS: &str = r#"CREATE TABLE call_segments (
+  "call_uuid" TEXT NOT NULL,
+  "segment_order" INTEGER NOT NULL,
+  "segment_id" INTEGER,
+  "speaker" TEXT,
+  "start_time" REAL,
+  "end_time" REAL,
+  "asr_text" TEXT,
+  "status" INTEGER,
+  PRIMARY KEY ("call_uuid", "segment_order")
 )"#;
 
     /// Creates the readable view of `calls`.
@@ -146,6 +173,19 @@ pub mod postgres {
   "first_seen" BIGINT NOT NULL,
   "last_seen" BIGINT NOT NULL,
   "last_changed" BIGINT NOT NULL
+)"#;
+
+    /// Creates `call_segments`.
+    pub const CREATE_SEGMENTS: &str = r#"CREATE TABLE call_segments (
+  "call_uuid" TEXT NOT NULL,
+  "segment_order" BIGINT NOT NULL,
+  "segment_id" BIGINT,
+  "speaker" TEXT,
+  "start_time" DOUBLE PRECISION,
+  "end_time" DOUBLE PRECISION,
+  "asr_text" TEXT,
+  "status" BIGINT,
+  PRIMARY KEY ("call_uuid", "segment_order")
 )"#;
 
     /// Creates the readable view of `calls`.

@@ -6,9 +6,10 @@
 use std::collections::HashMap;
 
 use super::db::{Db, DbError};
-use super::generated::{self, CALL_COLUMNS, SCHEMA_HASH};
+use super::generated::{self, CALL_COLUMNS, KEY, SCHEMA_HASH, SEGMENT_COLUMNS, SEGMENT_ORDER};
 use super::schema::{
-    Column, SqlValue, APPLICATION, BOOKKEEPING, CREATE_BOOKKEEPING, LAYOUT_VERSION, TABLES, VIEW,
+    Column, SqlValue, APPLICATION, BOOKKEEPING, CREATE_BOOKKEEPING, CREATE_TRANSCRIPTS,
+    LAYOUT_VERSION, TABLES, TRANSCRIPT_TABLES, VIEW,
 };
 
 /// What a database holds, read before anything is written.
@@ -19,6 +20,8 @@ pub struct State {
     pub tables: Vec<String>,
     /// The columns of `calls`, when it has one.
     pub calls: Vec<String>,
+    /// The columns of `call_segments`, when it has one.
+    pub segments: Vec<String>,
 }
 
 /// What to do to bring it to this `ccsqm`'s schema.
@@ -26,10 +29,29 @@ pub struct State {
 pub enum Plan {
     /// An empty database: every table.
     Create,
-    /// Columns of the spec that `calls` lacks.
-    AddColumns(Vec<&'static Column>),
+    /// Columns of the spec that `calls` or `call_segments` lack, and the tables of
+    /// `--with-transcripts` it lacks (a database of an older `ccsqm`).
+    Upgrade(Upgrade),
     /// Nothing.
     UpToDate,
+}
+
+/// What a database of an older `ccsqm` lacks.
+#[derive(Debug, Default, PartialEq)]
+pub struct Upgrade {
+    /// Columns of `calls`.
+    pub calls: Vec<&'static Column>,
+    /// Tables of `--with-transcripts` (a missing `call_segments` is created whole).
+    pub tables: Vec<&'static str>,
+    /// Columns of an existing `call_segments`.
+    pub segments: Vec<&'static Column>,
+}
+
+impl Upgrade {
+    /// How many columns it adds.
+    pub fn columns(&self) -> usize {
+        self.calls.len() + self.segments.len()
+    }
 }
 
 /// Reads what the database holds.
@@ -52,10 +74,15 @@ pub async fn inspect(db: &mut Db) -> Result<State, DbError> {
         true => db.columns("calls").await?,
         false => Vec::new(),
     };
+    let segments = match tables.iter().any(|t| t == "call_segments") {
+        true => db.columns("call_segments").await?,
+        false => Vec::new(),
+    };
     Ok(State {
         meta,
         tables,
         calls,
+        segments,
     })
 }
 
@@ -110,13 +137,44 @@ pub fn plan(state: &State, shown: &str) -> Result<Plan, DbError> {
             list(&unknown, 5)
         )));
     }
-    let missing: Vec<&'static Column> = CALL_COLUMNS
+    let has_segments = state.tables.iter().any(|t| t == "call_segments");
+    let known_segment = |name: &str| {
+        name == KEY || name == SEGMENT_ORDER || SEGMENT_COLUMNS.iter().any(|c| c.name == name)
+    };
+    let unknown: Vec<String> = state
+        .segments
         .iter()
-        .filter(|c| !state.calls.iter().any(|have| have == c.name))
+        .filter(|c| !known_segment(c))
+        .cloned()
         .collect();
-    Ok(match missing.is_empty() {
+    if !unknown.is_empty() {
+        return Err(DbError(format!(
+            "{shown}: written by a newer ccsqm ({writer}): its call_segments table has columns \
+             this one does not know ({}): upgrade ccsqm; the database was left untouched",
+            list(&unknown, 5)
+        )));
+    }
+    let upgrade = Upgrade {
+        calls: CALL_COLUMNS
+            .iter()
+            .filter(|c| !state.calls.iter().any(|have| have == c.name))
+            .collect(),
+        tables: TRANSCRIPT_TABLES
+            .iter()
+            .copied()
+            .filter(|t| !state.tables.iter().any(|have| have == t))
+            .collect(),
+        segments: match has_segments {
+            true => SEGMENT_COLUMNS
+                .iter()
+                .filter(|c| !state.segments.iter().any(|have| have == c.name))
+                .collect(),
+            false => Vec::new(),
+        },
+    };
+    Ok(match upgrade == Upgrade::default() {
         true => Plan::UpToDate,
-        false => Plan::AddColumns(missing),
+        false => Plan::Upgrade(upgrade),
     })
 }
 
@@ -131,6 +189,8 @@ pub async fn apply(db: &mut Db, plan: &Plan, now: i64) -> Result<Option<String>,
                 CREATE_BOOKKEEPING.iter().map(|s| s.to_string()).collect();
             statements.push(calls.to_owned());
             statements.push(view.to_owned());
+            statements.push(CREATE_TRANSCRIPTS.to_owned());
+            statements.push(create_segments(db).to_owned());
             (
                 statements,
                 format!(
@@ -139,17 +199,45 @@ pub async fn apply(db: &mut Db, plan: &Plan, now: i64) -> Result<Option<String>,
                 ),
             )
         }
-        Plan::AddColumns(columns) => {
+        Plan::Upgrade(upgrade) => {
             let postgres = db.is_postgres();
             let (_, view) = create_statements(db);
-            let mut statements = vec![format!("DROP VIEW IF EXISTS {VIEW}")];
-            for c in columns {
-                let ty = if postgres { c.postgres } else { c.sqlite };
-                statements.push(format!("ALTER TABLE calls ADD COLUMN \"{}\" {ty}", c.name));
+            let mut statements = Vec::new();
+            let mut done = Vec::new();
+            if !upgrade.calls.is_empty() {
+                statements.push(format!("DROP VIEW IF EXISTS {VIEW}"));
+                for c in &upgrade.calls {
+                    let ty = if postgres { c.postgres } else { c.sqlite };
+                    statements.push(format!("ALTER TABLE calls ADD COLUMN \"{}\" {ty}", c.name));
+                }
+                statements.push(view.to_owned());
+                let names: Vec<&str> = upgrade.calls.iter().map(|c| c.name).collect();
+                done.push(format!("added columns {}", names.join(", ")));
             }
-            statements.push(view.to_owned());
-            let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
-            (statements, format!("added columns {}", names.join(", ")))
+            for c in &upgrade.segments {
+                let ty = if postgres { c.postgres } else { c.sqlite };
+                statements.push(format!(
+                    "ALTER TABLE call_segments ADD COLUMN \"{}\" {ty}",
+                    c.name
+                ));
+            }
+            if !upgrade.segments.is_empty() {
+                let names: Vec<&str> = upgrade.segments.iter().map(|c| c.name).collect();
+                done.push(format!(
+                    "added columns {} of call_segments",
+                    names.join(", ")
+                ));
+            }
+            for table in &upgrade.tables {
+                statements.push(match *table {
+                    "call_segments" => create_segments(db).to_owned(),
+                    _ => CREATE_TRANSCRIPTS.to_owned(),
+                });
+            }
+            if !upgrade.tables.is_empty() {
+                done.push(format!("created tables {}", upgrade.tables.join(", ")));
+            }
+            (statements, done.join("; "))
         }
     };
     db.begin().await?;
@@ -226,6 +314,13 @@ fn create_statements(db: &Db) -> (&'static str, &'static str) {
     }
 }
 
+fn create_segments(db: &Db) -> &'static str {
+    match db.is_postgres() {
+        true => generated::postgres::CREATE_SEGMENTS,
+        false => generated::sqlite::CREATE_SEGMENTS,
+    }
+}
+
 fn text(s: &str) -> SqlValue {
     SqlValue::Text(s.to_owned())
 }
@@ -243,7 +338,20 @@ mod tests {
     use super::*;
 
     fn state(meta: Option<&[(&str, &str)]>, tables: &[&str], calls: &[&str]) -> State {
+        let mut tables: Vec<&str> = tables.to_vec();
+        if meta.is_some() {
+            // A database of this ccsqm has the transcripts' tables too.
+            tables.extend(TRANSCRIPT_TABLES);
+        }
         State {
+            segments: match meta.is_some() {
+                true => [KEY, SEGMENT_ORDER]
+                    .into_iter()
+                    .chain(SEGMENT_COLUMNS.iter().map(|c| c.name))
+                    .map(str::to_owned)
+                    .collect(),
+                false => Vec::new(),
+            },
             meta: meta.map(|m| {
                 m.iter()
                     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -286,8 +394,12 @@ mod tests {
         );
         let fewer: Vec<&str> = columns.iter().copied().filter(|c| *c != "deal").collect();
         match plan(&state(Some(OURS), &TABLES, &fewer), "db").unwrap() {
-            Plan::AddColumns(added) => {
-                assert_eq!(added.iter().map(|c| c.name).collect::<Vec<_>>(), ["deal"])
+            Plan::Upgrade(added) => {
+                assert_eq!(
+                    added.calls.iter().map(|c| c.name).collect::<Vec<_>>(),
+                    ["deal"]
+                );
+                assert!(added.tables.is_empty() && added.segments.is_empty());
             }
             other => panic!("{other:?}"),
         }
@@ -296,6 +408,38 @@ mod tests {
         let err = plan(&state(Some(OURS), &TABLES, &more), "db").unwrap_err();
         assert!(
             err.0.contains("newer ccsqm") && err.0.contains("drill_score"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_transcripts_tables_and_columns_are_added_and_unknown_ones_refused() {
+        let mut older = state(Some(OURS), &TABLES, &all_columns());
+        older
+            .tables
+            .retain(|t| !TRANSCRIPT_TABLES.contains(&t.as_str()));
+        older.segments.clear();
+        match plan(&older, "db").unwrap() {
+            Plan::Upgrade(u) => {
+                assert_eq!(u.tables, TRANSCRIPT_TABLES);
+                assert!(u.calls.is_empty() && u.segments.is_empty());
+            }
+            other => panic!("{other:?}"),
+        }
+        let mut fewer = state(Some(OURS), &TABLES, &all_columns());
+        fewer.segments.retain(|c| c != "asr_text");
+        match plan(&fewer, "db").unwrap() {
+            Plan::Upgrade(u) => assert_eq!(
+                u.segments.iter().map(|c| c.name).collect::<Vec<_>>(),
+                ["asr_text"]
+            ),
+            other => panic!("{other:?}"),
+        }
+        let mut more = state(Some(OURS), &TABLES, &all_columns());
+        more.segments.push("emotion".into());
+        let err = plan(&more, "db").unwrap_err();
+        assert!(
+            err.0.contains("call_segments") && err.0.contains("emotion"),
             "{err}"
         );
     }

@@ -12,6 +12,7 @@ mod generated;
 mod migrate;
 mod round;
 mod schema;
+mod segments;
 mod status;
 mod stop;
 mod upsert;
@@ -37,6 +38,9 @@ Examples:
 
   # The first run reads every call; --since limits it (or fills in older calls later)
   ccsqm sync --db calls.sqlite3 --since 2021-05-01
+
+  # With each finished call's transcript, segment by segment (table call_segments)
+  ccsqm sync --db calls.sqlite3 --with-transcripts
 
   # The checkpoint, the calls still in progress and the recent runs
   ccsqm sync status --db calls.sqlite3";
@@ -93,6 +97,17 @@ pub struct SyncArgs {
     #[arg(help_heading = "Paging", long, value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..=64))]
     pub concurrency: Option<u64>,
+
+    /// Also store each finished call's transcript (appraisecall/detail): its segments in
+    /// `call_segments`, written with the call's page; fetched once per call, when its status is
+    /// final (again only if that status changes).
+    #[arg(help_heading = "Transcripts", long)]
+    pub with_transcripts: bool,
+
+    /// With --with-transcripts: fetch N transcripts at a time.
+    #[arg(help_heading = "Transcripts", long, value_name = "N", default_value_t = 8,
+          value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub transcript_concurrency: u64,
 
     #[command(flatten)]
     pub connection: Connection,

@@ -26,7 +26,7 @@ use super::db::{Access, Db, DbError};
 use super::generated::{IN_PROGRESS_STATUSES, STATUS_COLUMN};
 use super::schema::SqlValue;
 use super::stop::{Interrupted, Stop};
-use super::{migrate, upsert, url, SyncArgs};
+use super::{migrate, segments, upsert, url, SyncArgs};
 use crate::args::Cli;
 use crate::progress;
 use crate::timearg::{self, Bound};
@@ -52,6 +52,8 @@ pub struct Counts {
     pub unchanged: i64,
     /// Windows of calls in progress read again.
     pub rechecked: i64,
+    /// Transcripts stored (`--with-transcripts`).
+    pub transcripts: i64,
 }
 
 /// `ccsqm sync`.
@@ -213,50 +215,130 @@ impl Fetch<'_> {
             .client
             .calls(request(from, to, self.args.limit)?)
             .allow_partial(false);
-        let mut calls = match self.args.concurrency {
+        let calls = match self.args.concurrency {
             Some(n) => calls.concurrency(usize::try_from(n).unwrap_or(1)),
             None => calls.adaptive(),
         };
+        // The pages are read by a task of their own, ahead of the database by up to two
+        // transactions, so that requests go on while a transaction is written; dropping the
+        // receiver (an error, Ctrl-C) ends the task and cancels its requests.
+        let (sender, mut received) = tokio::sync::mpsc::channel(2 * per_transaction);
+        let reader = tokio::spawn(read_pages(calls, sender));
+        let _abort = AbortOnDrop(reader);
         let mut batch: Vec<CallRecord> = Vec::with_capacity(per_transaction);
-        let mut shown = 0;
         loop {
             if let Some(stopped) = self.stop.requested() {
                 return Err(stopped.into());
             }
             let next = tokio::select! {
-                next = calls.next() => next,
+                next = received.recv() => next,
                 stopped = self.stop.wait() => return Err(stopped.into()),
             };
-            for warning in &calls.warnings()[shown..] {
-                self.progress.println(&format!("ccsqm: warning: {warning}"));
-            }
-            shown = calls.warnings().len();
             match next {
-                Some(Ok(record)) => {
-                    batch.push(record);
-                    self.progress.update(
-                        calls.received(),
-                        calls.total(),
-                        calls.current_concurrency(),
-                    );
+                Some(Read::Warning(warning)) => {
+                    self.progress.println(&format!("ccsqm: warning: {warning}"));
+                }
+                Some(Read::Call(record, progress)) => {
+                    batch.push(*record);
+                    self.progress
+                        .update(progress.received, progress.total, progress.concurrency);
                     if batch.len() >= per_transaction {
-                        write_page(self.db, self.run, &batch, counts, None).await?;
+                        let transcripts = self.transcripts(&batch).await?;
+                        write_page(self.db, self.run, &batch, &transcripts, counts, None).await?;
                         batch.clear();
                     }
                 }
-                Some(Err(error @ ApiError::Paging(_))) => {
+                Some(Read::Failed(error @ ApiError::Paging(_), received)) => {
                     return Err(anyhow::Error::new(error).context(format!(
-                        "the pages did not add up ({} call(s) received and committed; the \
-                         checkpoint did not move)",
-                        calls.received()
+                        "the pages did not add up ({received} call(s) received and committed; \
+                         the checkpoint did not move)"
                     )))
                 }
-                Some(Err(error)) => return Err(error.into()),
-                None => break,
+                Some(Read::Failed(error, _)) => return Err(error.into()),
+                Some(Read::End) => break,
+                // The reader ended without its last word: it panicked.
+                None => anyhow::bail!("the pages' reader stopped unexpectedly"),
             }
         }
-        write_page(self.db, self.run, &batch, counts, checkpoint).await?;
+        let transcripts = self.transcripts(&batch).await?;
+        write_page(self.db, self.run, &batch, &transcripts, counts, checkpoint).await?;
         Ok(())
+    }
+
+    /// With `--with-transcripts`, the transcripts due of `batch`'s calls (see [`segments`]).
+    async fn transcripts(&mut self, batch: &[CallRecord]) -> Result<Vec<segments::Transcript>> {
+        if !self.args.with_transcripts {
+            return Ok(Vec::new());
+        }
+        let due = segments::due(self.db, batch).await?;
+        if due.is_empty() {
+            return Ok(Vec::new());
+        }
+        let concurrency = usize::try_from(self.args.transcript_concurrency).unwrap_or(1);
+        tokio::select! {
+            fetched = segments::fetch(self.client, due, concurrency) => fetched,
+            stopped = self.stop.wait() => Err(stopped.into()),
+        }
+    }
+}
+
+/// Where the reading of a window is.
+struct Progress {
+    received: u64,
+    total: Option<u64>,
+    concurrency: usize,
+}
+
+/// What the pages' reader sends.
+enum Read {
+    Call(Box<CallRecord>, Progress),
+    Warning(String),
+    /// A failure, with the calls received before it.
+    Failed(ApiError, u64),
+    End,
+}
+
+/// Reads the window's calls (with their warnings) into `sender`, until its end, a failure, or
+/// the receiver's end.
+async fn read_pages(mut calls: ccsqm_client::CallStream, sender: tokio::sync::mpsc::Sender<Read>) {
+    let mut shown = 0;
+    loop {
+        let next = calls.next().await;
+        for warning in &calls.warnings()[shown..] {
+            if sender
+                .send(Read::Warning(warning.to_string()))
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+        shown = calls.warnings().len();
+        let read = match next {
+            Some(Ok(record)) => Read::Call(
+                Box::new(record),
+                Progress {
+                    received: calls.received(),
+                    total: calls.total(),
+                    concurrency: calls.current_concurrency(),
+                },
+            ),
+            Some(Err(error)) => Read::Failed(error, calls.received()),
+            None => Read::End,
+        };
+        let last = !matches!(read, Read::Call(..));
+        if sender.send(read).await.is_err() || last {
+            return;
+        }
+    }
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -279,12 +361,13 @@ fn request(
         .map_err(|e| UsageError(format!("the request of the window: {e}")).into())
 }
 
-/// Upserts `records` by `call_uuid` and adds them to the run's counts, in one transaction
-/// (with the checkpoint, when given); `counts` changes only once it is committed.
+/// Upserts `records` by `call_uuid` (and writes the `transcripts` of some of them) and adds
+/// them to the run's counts, in one transaction (with the checkpoint, when given); `counts` changes only once it is committed.
 async fn write_page(
     db: &mut Db,
     run: i64,
     records: &[CallRecord],
+    transcripts: &[segments::Transcript],
     counts: &mut Counts,
     checkpoint: Option<i64>,
 ) -> Result<()> {
@@ -296,6 +379,7 @@ async fn write_page(
     db.begin().await?;
     let result = async {
         upsert::page(db, records, now, &mut next).await?;
+        next.transcripts += segments::write(db, transcripts, now).await?;
         db.execute(
             "UPDATE sync_runs SET commits = $1, inserted = $2, updated = $3, unchanged = $4, \
              rechecked = $5 WHERE id = $6",
@@ -503,6 +587,9 @@ fn summary(
         counts.updated,
         counts.unchanged
     );
+    if counts.transcripts > 0 {
+        text.push_str(&format!(", {} transcript(s) stored", counts.transcripts));
+    }
     if counts.rechecked > 0 {
         text.push_str(&format!(
             " (with {} earlier window(s) of calls in progress read again)",

@@ -41,6 +41,16 @@ pub const TABLES: [&str; 5] = [
     "calls",
 ];
 
+/// `--with-transcripts`: which calls' transcripts are stored, and at which (final) status of
+/// the call they were fetched: a call is fetched again only when that status changes.
+pub const CREATE_TRANSCRIPTS: &str =
+    "CREATE TABLE call_transcripts (call_uuid TEXT PRIMARY KEY, status BIGINT NOT NULL, \
+     segments BIGINT NOT NULL, fetched_at BIGINT NOT NULL)";
+
+/// The tables of `--with-transcripts` (the segments' is generated): created with the others,
+/// and added to a database of a `ccsqm` that had none.
+pub const TRANSCRIPT_TABLES: [&str; 2] = ["call_transcripts", "call_segments"];
+
 /// The readable view.
 pub const VIEW: &str = "calls_readable";
 

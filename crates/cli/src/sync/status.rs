@@ -33,9 +33,11 @@ pub async fn show(args: &StatusArgs) -> Result<()> {
         migrations.unwrap_or(0),
         meta.get("schema_hash").map_or("?", String::as_str),
         match &plan {
-            migrate::Plan::AddColumns(columns) => format!(
-                "; the next sync adds {} column(s) of this ccsqm's schema {SCHEMA_HASH}",
-                columns.len()
+            migrate::Plan::Upgrade(upgrade) => format!(
+                "; the next sync adds {} column(s) and {} table(s) of this ccsqm's schema \
+                 {SCHEMA_HASH}",
+                upgrade.columns(),
+                upgrade.tables.len()
             ),
             _ => String::new(),
         }
