@@ -16,7 +16,7 @@ use ccsqm_sandbox::{Faults, Latency, Sandbox};
 use serde_json::{Map, Value};
 
 mod common;
-use common::databases::{backends, sorted, Backend};
+use common::databases::{backends, same_value, sorted, Backend};
 use common::{ccsqm, run_within, runtime, stderr, stdout};
 
 const LIMIT: Duration = Duration::from_secs(240);
@@ -97,15 +97,8 @@ fn assert_equal(backend: &Backend, sandbox: &Sandbox) {
                 continue;
             }
             let want = call.get(column).unwrap_or(&Value::Null);
-            let same = match (value, want) {
-                (Value::Number(a), Value::Number(b)) => match (a.as_i64(), b.as_i64()) {
-                    (Some(a), Some(b)) => a == b,
-                    _ => a.as_f64() == b.as_f64(),
-                },
-                (a, b) => a == b,
-            };
             assert!(
-                same,
+                same_value(value, want),
                 "{}: call {key}, column {column}: stored {value}, the sandbox has {want}",
                 backend.name()
             );

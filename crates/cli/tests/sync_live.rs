@@ -16,7 +16,7 @@ use ccsqm_sandbox::{Anchor, Clock, Faults, Latency, Sandbox};
 use serde_json::{Map, Value};
 
 mod common;
-use common::databases::{backends, Backend};
+use common::databases::{backends, same_value, Backend};
 use common::{ccsqm, run_within, runtime, stderr};
 
 const LIMIT: Duration = Duration::from_secs(240);
@@ -140,15 +140,8 @@ fn assert_equal_now(backend: &Backend, sandbox: &Sandbox) {
                 continue;
             }
             let want = call.get(column).unwrap_or(&Value::Null);
-            let same = match (value, want) {
-                (Value::Number(a), Value::Number(b)) => match (a.as_i64(), b.as_i64()) {
-                    (Some(a), Some(b)) => a == b,
-                    _ => a.as_f64() == b.as_f64(),
-                },
-                (a, b) => a == b,
-            };
             assert!(
-                same,
+                same_value(value, want),
                 "{}: call {key}, column {column}: stored {value}, the sandbox has {want} at {now}",
                 backend.name()
             );

@@ -15,12 +15,10 @@ use ccsqm_sandbox::Sandbox;
 use serde_json::Value;
 
 mod common;
-use common::databases::{backends, Backend};
-use common::{ccsqm, run_within, stderr, stdout};
+use common::databases::{backends, in_progress_statuses, Backend};
+use common::{ccsqm, run_within, runtime, stderr, stdout};
 
 const LIMIT: Duration = Duration::from_secs(240);
-/// The statuses that are not final (the README's: waiting, in inspection, in transcription).
-const IN_PROGRESS: [i64; 3] = [0, 1, 3];
 
 fn connected(sandbox: &Sandbox, mut cmd: Command) -> Command {
     let credentials = sandbox.credentials();
@@ -117,22 +115,19 @@ fn stored_line(output: &Output) -> String {
 
 #[test]
 fn finished_calls_transcripts_are_stored_once_and_equal_ccsqm_transcript() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let sandbox = rt
         .block_on(Sandbox::builder().calls(300).seed(29).start())
         .unwrap();
     let data = sandbox.data().clone();
     let mut finished: Vec<String> = Vec::new();
+    let in_progress_statuses = in_progress_statuses();
     let mut in_progress = 0;
     for i in 0..data.len() {
         let call = data.call(i).unwrap();
         let uuid = call.call_uuid.clone().unwrap();
         match call.status {
-            Some(s) if IN_PROGRESS.contains(&s) => in_progress += 1,
+            Some(s) if in_progress_statuses.contains(&s) => in_progress += 1,
             _ => finished.push(uuid),
         }
     }
@@ -191,11 +186,7 @@ fn finished_calls_transcripts_are_stored_once_and_equal_ccsqm_transcript() {
 
 #[test]
 fn a_database_without_the_transcripts_tables_gains_them() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     let sandbox = rt
         .block_on(Sandbox::builder().calls(50).seed(31).start())
         .unwrap();

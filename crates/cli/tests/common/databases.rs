@@ -231,3 +231,38 @@ pub fn sorted(mut rows: Vec<Map<String, Value>>) -> Vec<Map<String, Value>> {
     rows.sort_by_key(|r| serde_json::to_string(r).unwrap());
     rows
 }
+
+/// The statuses that are not final, from the spec (`x-enum-in-progress` of `InspectionStatus`,
+/// its variants read through `ccsqm_client::spec::enums`), as `ccsqm sync` reads them.
+pub fn in_progress_statuses() -> Vec<i64> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../spec/ccsqm.yaml");
+    let text = std::fs::read_to_string(path).expect("spec/ccsqm.yaml");
+    let spec: Value = serde_saphyr::from_str(&text).expect("the spec is YAML");
+    let variants = spec["components"]["schemas"]["InspectionStatus"]["x-enum-in-progress"]
+        .as_array()
+        .expect("InspectionStatus has x-enum-in-progress");
+    let statuses = &ccsqm_client::spec::enums::INSPECTION_STATUS;
+    variants
+        .iter()
+        .map(|variant| {
+            statuses
+                .values
+                .iter()
+                .find(|v| Some(v.variant) == variant.as_str())
+                .map(|v| v.code)
+                .expect("a variant of InspectionStatus")
+        })
+        .collect()
+}
+
+/// A stored column's value equals the sandbox's: integers exactly, other numbers as `f64` (a
+/// database may give back `2.0` for `2`), anything else as JSON.
+pub fn same_value(stored: &Value, want: &Value) -> bool {
+    match (stored, want) {
+        (Value::Number(a), Value::Number(b)) => match (a.as_i64(), b.as_i64()) {
+            (Some(a), Some(b)) => a == b,
+            _ => a.as_f64() == b.as_f64(),
+        },
+        (a, b) => a == b,
+    }
+}
