@@ -492,11 +492,15 @@ mod tests {
         }
     }
 
-    /// The settings `ccsqm details --config <path>` resolves, as `find` gives them.
-    fn found(path: &Path) -> crate::config::Found {
+    /// The settings `ccsqm details [--profile NAME] --config <path>` resolves, as `find` gives
+    /// them.
+    fn resolved(path: &Path, profile: Option<&str>) -> anyhow::Result<crate::config::Found> {
+        let profile = profile.map_or(vec![], |name| vec!["--profile", name]);
         let cli = crate::args::try_parse_from(
-            ["ccsqm", "details", "--config"]
+            ["ccsqm", "details"]
                 .into_iter()
+                .chain(profile)
+                .chain(["--config"])
                 .map(std::ffi::OsString::from)
                 .chain([path.as_os_str().to_owned()]),
         )
@@ -504,7 +508,7 @@ mod tests {
         let crate::args::Command::Details(details) = cli.command else {
             unreachable!()
         };
-        crate::config::find(&details.connection, &(), None, None).unwrap()
+        crate::config::find(&details.connection, &(), None, None)
     }
 
     #[test]
@@ -546,17 +550,7 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
 
-        let cli = crate::args::try_parse_from(
-            ["ccsqm", "details", "--profile", "work", "--config"]
-                .into_iter()
-                .map(std::ffi::OsString::from)
-                .chain([path.as_os_str().to_owned()]),
-        )
-        .unwrap();
-        let crate::args::Command::Details(details) = cli.command else {
-            unreachable!()
-        };
-        let found = crate::config::find(&details.connection, &(), None, None).unwrap();
+        let found = resolved(&path, Some("work")).unwrap();
         match found.credential {
             Some(Credential::AppSecret(read, Origin::Keyring { account: named, .. })) => {
                 assert_eq!(read.expose(), secret);
@@ -572,7 +566,7 @@ mod tests {
 
         // The entry gone: the profile's secret cannot be read, and the error says where.
         crate::keyring::delete(&account).unwrap();
-        let error = crate::config::find(&details.connection, &(), None, None).unwrap_err();
+        let error = resolved(&path, Some("work")).unwrap_err();
         assert!(error.to_string().contains("keyring"), "{error}");
         assert!(error.downcast_ref::<UsageError>().is_some());
     }
@@ -593,7 +587,7 @@ mod tests {
         .unwrap();
         assert!(note.contains("in the config file"), "{note}");
         write_atomically(&path, document.to_string().as_bytes()).unwrap();
-        let found = found(&path);
+        let found = resolved(&path, None).unwrap();
         match found.credential {
             Some(Credential::AppSecret(read, Origin::Profile { key, .. })) => {
                 assert_eq!(read.expose(), "file-secret-1");
