@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::auth::{Auth, IssuedToken};
 use crate::types::{AppraisecallDetailsRequest, AppraisecallDetailsResponse};
-use crate::{builder, ApiError, Client, RetryPolicy, Secret};
+use crate::{builder, ApiError, Client, ResponseValue, RetryPolicy, Secret};
 
 /// What a [`Client`] adds to every request: the identity of the caller, where its token
 /// comes from, and how failures are retried. Cheap to clone (clones share the token cache).
@@ -85,11 +85,22 @@ impl Client {
         &self,
         request: AppraisecallDetailsRequest,
     ) -> Result<AppraisecallDetailsResponse, ApiError> {
+        self.details_answer(request)
+            .await
+            .map(ResponseValue::into_inner)
+    }
+
+    /// [`Client::details_page`] with the answer's status and headers (its `Date`, say: the
+    /// server's clock).
+    pub async fn details_answer(
+        &self,
+        request: AppraisecallDetailsRequest,
+    ) -> Result<ResponseValue<AppraisecallDetailsResponse>, ApiError> {
         if let Auth::AkSk(source) = &self.inner.shared.auth {
             source.header(self).await?;
         }
         match self.details().body(request).send().await {
-            Ok(page) => Ok(page.into_inner()),
+            Ok(answer) => Ok(answer),
             Err(error) => Err(ApiError::read(error, &self.inner.shared.auth.secrets()).await),
         }
     }

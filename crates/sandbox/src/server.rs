@@ -139,9 +139,12 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .iter()
         .fold(Router::new(), |router, op| route(router, *op))
         .route_layer(middleware::from_fn_with_state(state.clone(), inject_faults));
-    // A live sandbox's clock, in Unix seconds (no faults, no token: it is the sandbox's own).
+    // A live sandbox's clock, in Unix seconds (no faults, no token: it is the sandbox's own);
+    // its answers' `Date` is that reading (a frozen sandbox's is the system time, hyper's).
     let router = match state.now() {
-        Some(_) => router.route(CLOCK_PATH, axum::routing::get(clock)),
+        Some(_) => router
+            .route(CLOCK_PATH, axum::routing::get(clock))
+            .layer(middleware::from_fn_with_state(state.clone(), live_date)),
         None => router,
     };
     router
@@ -319,6 +322,19 @@ async fn details(State(state): State<Arc<AppState>>, headers: HeaderMap, body: B
 async fn clock(State(state): State<Arc<AppState>>) -> Response {
     let reading = state.now().unwrap_or_default();
     text(StatusCode::OK, &reading.to_string())
+}
+
+/// Sets the `Date` of a live sandbox's answers to its clock's reading, so that a client can
+/// bound what it reads by the server's time (as `ccsqm sync` does) whatever the clock's speed.
+async fn live_date(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    if let Some(reading) = state.now() {
+        let time = std::time::UNIX_EPOCH + Duration::from_secs(u64::try_from(reading).unwrap_or(0));
+        if let Ok(value) = HeaderValue::from_str(&httpdate::fmt_http_date(time)) {
+            response.headers_mut().insert(header::DATE, value);
+        }
+    }
+    response
 }
 
 /// `appraisecall/detail`: the call whose `call_uuid` the body names, with its transcript; an

@@ -97,6 +97,32 @@ async fn a_call_is_unknown_before_its_upload_and_the_clock_is_told() {
         .await
         .unwrap();
     assert_eq!(reading.trim(), clock.now().to_string());
+    // Every answer's `Date` is the clock's reading: a client bounds what it reads by it.
+    let request = serde_json::from_value(serde_json::json!({
+        "call_types": [], "status": [], "upload_from": 0, "upload_to": 0, "limit": 1, "page": 1
+    }))
+    .unwrap();
+    let answer = client.details_answer(request).await.unwrap();
+    let date = answer
+        .headers()
+        .get("date")
+        .expect("a Date")
+        .to_str()
+        .unwrap();
+    let date = httpdate::parse_http_date(date).unwrap();
+    let since_epoch = date
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert_eq!(since_epoch as i64, clock.now(), "the Date of a live answer");
+    let system = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!(
+        clock.now() < system - 86_400,
+        "the clock is not the system's: the check means something"
+    );
     // A frozen sandbox has no clock.
     let frozen = Sandbox::builder().calls(10).start().await.unwrap();
     assert!(frozen.clock().is_none());

@@ -5,6 +5,7 @@
 //! Both drivers are maintained crates; no SQL is built from data (every value is a parameter;
 //! the only identifiers are the spec's field names, checked by the generator).
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -32,6 +33,8 @@ pub struct Sqlite {
     conn: rusqlite::Connection,
     lock: Option<std::fs::File>,
     path: std::path::PathBuf,
+    /// Each statement's text with SQLite's parameters (see [`sqlite_parameters`]).
+    translated: HashMap<String, String>,
 }
 
 pub struct Postgres {
@@ -154,27 +157,27 @@ impl Db {
     }
 
     /// A statement with parameters (`$1`, `$2`, … in the order they first appear); the rows
-    /// it changed.
-    pub async fn execute(&mut self, sql: &str, params: &[SqlValue]) -> Result<u64, DbError> {
+    /// it changed. The parameters are values or references to them (a page's rows are bound
+    /// where they are, not copied).
+    pub async fn execute<P: Borrow<SqlValue> + Sync>(
+        &mut self,
+        sql: &str,
+        params: &[P],
+    ) -> Result<u64, DbError> {
         match self {
             Db::Sqlite(db) => {
-                let mut statement = db
-                    .conn
-                    .prepare_cached(&sqlite_parameters(sql))
-                    .map_err(sqlite_error)?;
+                let mut statement = db.statement(sql)?;
                 let changed = statement
-                    .execute(rusqlite::params_from_iter(params.iter()))
+                    .execute(rusqlite::params_from_iter(
+                        params.iter().map(Borrow::borrow),
+                    ))
                     .map_err(sqlite_error)?;
                 Ok(changed as u64)
             }
             Db::Postgres(db) => {
                 let statement = db.prepared(sql).await?;
-                let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
-                    .iter()
-                    .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
-                    .collect();
                 db.client
-                    .execute(&statement, &params)
+                    .execute(&statement, &postgres_parameters(params))
                     .await
                     .map_err(postgres_error)
             }
@@ -182,36 +185,32 @@ impl Db {
     }
 
     /// A query with parameters: its rows.
-    pub async fn query(
+    pub async fn query<P: Borrow<SqlValue> + Sync>(
         &mut self,
         sql: &str,
-        params: &[SqlValue],
+        params: &[P],
     ) -> Result<Vec<Vec<SqlValue>>, DbError> {
         match self {
             Db::Sqlite(db) => {
-                let mut statement = db
-                    .conn
-                    .prepare_cached(&sqlite_parameters(sql))
-                    .map_err(sqlite_error)?;
+                let mut statement = db.statement(sql)?;
                 let width = statement.column_count();
                 let rows = statement
-                    .query_map(rusqlite::params_from_iter(params.iter()), |row| {
-                        (0..width)
-                            .map(|i| row.get::<_, rusqlite::types::Value>(i).map(from_sqlite))
-                            .collect::<Result<Vec<_>, _>>()
-                    })
+                    .query_map(
+                        rusqlite::params_from_iter(params.iter().map(Borrow::borrow)),
+                        |row| {
+                            (0..width)
+                                .map(|i| row.get::<_, rusqlite::types::Value>(i).map(from_sqlite))
+                                .collect::<Result<Vec<_>, _>>()
+                        },
+                    )
                     .map_err(sqlite_error)?;
                 rows.collect::<Result<Vec<_>, _>>().map_err(sqlite_error)
             }
             Db::Postgres(db) => {
                 let statement = db.prepared(sql).await?;
-                let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
-                    .iter()
-                    .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
-                    .collect();
                 let rows = db
                     .client
-                    .query(&statement, &params)
+                    .query(&statement, &postgres_parameters(params))
                     .await
                     .map_err(postgres_error)?;
                 rows.iter().map(from_postgres).collect()
@@ -230,7 +229,7 @@ impl Db {
                  WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
             }
         };
-        Ok(strings(self.query(sql, &[]).await?))
+        Ok(strings(self.query::<SqlValue>(sql, &[]).await?))
     }
 
     /// The columns of a table, in order.
@@ -319,11 +318,24 @@ impl Sqlite {
                 "the database file (or its folder) is read-only: nothing was changed".into(),
             ));
         }
+        // A page's upserts take a few statements of each of a few sizes (see `upsert`).
+        conn.set_prepared_statement_cache_capacity(64);
         Ok(Sqlite {
             conn,
             lock: None,
             path: path.to_owned(),
+            translated: HashMap::new(),
         })
+    }
+
+    /// The prepared statement of `sql` (prepared once, then taken from rusqlite's cache).
+    fn statement(&mut self, sql: &str) -> Result<rusqlite::CachedStatement<'_>, DbError> {
+        if !self.translated.contains_key(sql) {
+            self.translated
+                .insert(sql.to_owned(), sqlite_parameters(sql));
+        }
+        let translated = self.translated.get(sql).map_or(sql, String::as_str);
+        self.conn.prepare_cached(translated).map_err(sqlite_error)
     }
 }
 
@@ -360,6 +372,16 @@ impl Postgres {
         self.statements.insert(sql.to_owned(), statement.clone());
         Ok(statement)
     }
+}
+
+/// Parameters as tokio-postgres takes them.
+fn postgres_parameters<P: Borrow<SqlValue> + Sync>(
+    params: &[P],
+) -> Vec<&(dyn tokio_postgres::types::ToSql + Sync)> {
+    params
+        .iter()
+        .map(|p| p.borrow() as &(dyn tokio_postgres::types::ToSql + Sync))
+        .collect()
 }
 
 fn sqlite_error(error: rusqlite::Error) -> DbError {

@@ -59,7 +59,7 @@ pub async fn inspect(db: &mut Db) -> Result<State, DbError> {
     let tables = db.tables().await?;
     let meta = match tables.iter().any(|t| t == "ccsqm_meta") {
         true => Some(
-            db.query("SELECT key, value FROM ccsqm_meta", &[])
+            db.query::<SqlValue>("SELECT key, value FROM ccsqm_meta", &[])
                 .await?
                 .into_iter()
                 .filter_map(|row| match <[SqlValue; 2]>::try_from(row) {
@@ -246,7 +246,7 @@ pub async fn apply(db: &mut Db, plan: &Plan, now: i64) -> Result<Option<String>,
             db.batch(statement).await?;
         }
         let version = db
-            .query(
+            .query::<SqlValue>(
                 "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
                 &[],
             )

@@ -11,6 +11,7 @@ mod db;
 mod generated;
 mod migrate;
 mod round;
+mod row;
 mod schema;
 mod segments;
 mod status;
@@ -61,8 +62,9 @@ pub struct SyncArgs {
     #[arg(help_heading = "Window", long, value_name = "TIME")]
     pub since: Option<String>,
 
-    /// The upper bound of the window, fixed at the start of each run [default: now]. Same forms
-    /// as --upload-to.
+    /// The upper bound of the window, fixed at the start of each run [default: the server's
+    /// time, the Date of its answer to a one-call request; else this machine's]. Same forms as
+    /// --upload-to.
     #[arg(
         help_heading = "Window",
         long,

@@ -35,9 +35,14 @@ use crate::UsageError;
 /// The checkpoint's name in `sync_checkpoint`.
 const CHECKPOINT: &str = "calls";
 
-/// The fewest calls of a transaction (whole pages: one page when `--limit` is larger), but
-/// for the last one of a window.
-const MIN_TRANSACTION: usize = 1_000;
+/// The most calls of a transaction (whole pages: one page when `--limit` is larger): fewer
+/// commits, each writing less of the key's index again (an index of UUIDs: a transaction of
+/// N calls touches up to N of its pages).
+const MAX_TRANSACTION: usize = 10_000;
+
+/// A transaction is committed sooner, at the end of a page, once it is this old: when calls
+/// come slowly, what was read is committed every second or so.
+const COMMIT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Pending calls further apart than this (in upload time) are re-read in separate windows.
 const WINDOW_GAP: i64 = 3_600;
@@ -89,7 +94,10 @@ pub async fn sync(cli: &Cli, args: &SyncArgs, flags: &clap::ArgMatches) -> Resul
     let stop = Stop::install().context("listening for signals")?;
     let mut since = since;
     loop {
-        let bound = until.unwrap_or_else(|| jiff::Timestamp::now().as_second());
+        let bound = match until {
+            Some(until) => until,
+            None => server_now(&client).await?,
+        };
         let summary = run_once(&mut db, &client, cli, args, since, bound, &stop).await?;
         // `--since` is the first round's: the next ones go on from the checkpoint.
         since = None;
@@ -103,6 +111,23 @@ pub async fn sync(cli: &Cli, args: &SyncArgs, flags: &clap::ArgMatches) -> Resul
             stopped = stop.wait() => return Err(stopped.into()),
         }
     }
+}
+
+/// The server's clock, Unix seconds: the `Date` of its answer to a small request (a page of
+/// one call uploaded in this machine's current second): the calls' upload times are the
+/// server's, which may be ahead of this machine's clock, or run faster, as a live sandbox's
+/// `--speed`. This machine's clock when the answer has no readable `Date`.
+async fn server_now(client: &Client) -> Result<i64> {
+    let here = jiff::Timestamp::now().as_second();
+    let answer = client.details_answer(request(Some(here), here, 1)?).await?;
+    let date = answer
+        .headers()
+        .get("date")
+        .and_then(|d| d.to_str().ok())
+        .and_then(|d| httpdate::parse_http_date(d).ok())
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .and_then(|d| i64::try_from(d.as_secs()).ok());
+    Ok(date.unwrap_or(here))
 }
 
 /// The default SQLite file's folder is created; a folder the user named must exist.
@@ -207,10 +232,10 @@ impl Fetch<'_> {
         checkpoint: Option<i64>,
         counts: &mut Counts,
     ) -> Result<()> {
-        // One transaction per page, or per several pages of at least MIN_TRANSACTION calls
-        // together: fewer commits, each with the progress it represents.
-        let limit = usize::try_from(self.args.limit).unwrap_or(100);
-        let per_transaction = limit * MIN_TRANSACTION.div_ceil(limit).max(1);
+        // Whole pages per transaction: up to MAX_TRANSACTION calls, or what a second brought,
+        // each transaction with the progress it represents.
+        let limit = usize::try_from(self.args.limit).unwrap_or(100).max(1);
+        let per_transaction = limit * (MAX_TRANSACTION / limit).max(1);
         let calls = self
             .client
             .calls(request(from, to, self.args.limit)?)
@@ -219,13 +244,14 @@ impl Fetch<'_> {
             Some(n) => calls.concurrency(usize::try_from(n).unwrap_or(1)),
             None => calls.adaptive(),
         };
-        // The pages are read by a task of their own, ahead of the database by up to two
-        // transactions, so that requests go on while a transaction is written; dropping the
+        // The pages are read by a task of their own, ahead of the database by up to a
+        // transaction, so that requests go on while a transaction is written; dropping the
         // receiver (an error, Ctrl-C) ends the task and cancels its requests.
-        let (sender, mut received) = tokio::sync::mpsc::channel(2 * per_transaction);
+        let (sender, mut received) = tokio::sync::mpsc::channel(per_transaction);
         let reader = tokio::spawn(read_pages(calls, sender));
         let _abort = AbortOnDrop(reader);
         let mut batch: Vec<CallRecord> = Vec::with_capacity(per_transaction);
+        let mut opened = std::time::Instant::now();
         loop {
             if let Some(stopped) = self.stop.requested() {
                 return Err(stopped.into());
@@ -239,12 +265,20 @@ impl Fetch<'_> {
                     self.progress.println(&format!("ccsqm: warning: {warning}"));
                 }
                 Some(Read::Call(record, progress)) => {
+                    if batch.is_empty() {
+                        opened = std::time::Instant::now();
+                    }
                     batch.push(*record);
                     self.progress
                         .update(progress.received, progress.total, progress.concurrency);
-                    if batch.len() >= per_transaction {
+                    let page_end = batch.len().is_multiple_of(limit);
+                    if batch.len() >= per_transaction
+                        || (page_end && opened.elapsed() >= COMMIT_INTERVAL)
+                    {
                         let transcripts = self.transcripts(&batch).await?;
-                        write_page(self.db, self.run, &batch, &transcripts, counts, None).await?;
+                        let write =
+                            write_page(self.db, self.run, &batch, &transcripts, counts, None);
+                        off_the_reader(write).await?;
                         batch.clear();
                     }
                 }
@@ -261,7 +295,8 @@ impl Fetch<'_> {
             }
         }
         let transcripts = self.transcripts(&batch).await?;
-        write_page(self.db, self.run, &batch, &transcripts, counts, checkpoint).await?;
+        let write = write_page(self.db, self.run, &batch, &transcripts, counts, checkpoint);
+        off_the_reader(write).await?;
         Ok(())
     }
 
@@ -330,6 +365,20 @@ async fn read_pages(mut calls: ccsqm_client::CallStream, sender: tokio::sync::mp
         if sender.send(read).await.is_err() || last {
             return;
         }
+    }
+}
+
+/// Runs a transaction so that it does not hold up the pages' reader: SQLite's calls block
+/// their thread for the whole transaction, and a task woken from this thread (the reader, when
+/// the transaction takes calls from it) would wait for it; `block_in_place` hands this
+/// thread's other tasks to another one meanwhile. (PostgreSQL's client is asynchronous: it
+/// runs as it is, and so does everything on a single-threaded runtime.)
+async fn off_the_reader<T>(work: impl std::future::Future<Output = T>) -> T {
+    let runtime = tokio::runtime::Handle::current();
+    if runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+        tokio::task::block_in_place(|| runtime.block_on(work))
+    } else {
+        work.await
     }
 }
 
@@ -448,7 +497,7 @@ async fn begin_run(db: &mut Db, started: i64, from: Option<i64>, to: i64) -> Res
     db.begin().await?;
     let result = async {
         let id = db
-            .query("SELECT COALESCE(MAX(id), 0) + 1 FROM sync_runs", &[])
+            .query::<SqlValue>("SELECT COALESCE(MAX(id), 0) + 1 FROM sync_runs", &[])
             .await?
             .first()
             .and_then(|r| r.first())

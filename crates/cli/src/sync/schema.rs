@@ -2,7 +2,6 @@
 //! hand-written bookkeeping (`ccsqm_meta`, `schema_migrations`, `sync_runs`,
 //! `sync_checkpoint`), and the values that go into them.
 
-use ccsqm_client::CallRecord;
 use serde_json::Value;
 
 use super::generated::CALL_COLUMNS;
@@ -98,26 +97,22 @@ pub enum SqlValue {
 
 impl SqlValue {
     /// The value of a JSON field (absent: `None`) for a column of type `sql`.
-    pub fn from_json(value: Option<&Value>, sql: SqlType) -> SqlValue {
-        let Some(value) = value.filter(|v| !v.is_null()) else {
-            return SqlValue::Null;
+    pub fn from_json(value: Option<Value>, sql: SqlType) -> SqlValue {
+        let value = match value {
+            None | Some(Value::Null) => return SqlValue::Null,
+            Some(value) => value,
         };
-        let as_json = || SqlValue::Text(value.to_string());
-        match sql {
-            SqlType::Text => value
-                .as_str()
-                .map(|s| SqlValue::Text(s.to_owned()))
-                .unwrap_or_else(as_json),
-            SqlType::Integer => value
-                .as_i64()
-                .map(SqlValue::Integer)
-                .unwrap_or_else(as_json),
-            SqlType::Real => value.as_f64().map(SqlValue::Real).unwrap_or_else(as_json),
-            SqlType::Boolean => value
-                .as_bool()
-                .map(SqlValue::Boolean)
-                .unwrap_or_else(as_json),
-            SqlType::Json => as_json(),
+        match (sql, value) {
+            (SqlType::Text, Value::String(text)) => SqlValue::Text(text),
+            (SqlType::Integer, Value::Number(n)) if n.is_i64() => {
+                SqlValue::Integer(n.as_i64().unwrap_or_default())
+            }
+            (SqlType::Real, Value::Number(n)) if n.as_f64().is_some() => {
+                SqlValue::Real(n.as_f64().unwrap_or_default())
+            }
+            (SqlType::Boolean, Value::Bool(b)) => SqlValue::Boolean(b),
+            // Any other value (or a JSON column): its JSON text.
+            (_, value) => SqlValue::Text(value.to_string()),
         }
     }
 
@@ -145,15 +140,6 @@ impl SqlValue {
     }
 }
 
-/// A call as the values of [`CALL_COLUMNS`], in order.
-pub fn row_of(record: &CallRecord) -> Vec<SqlValue> {
-    let json = serde_json::to_value(record).unwrap_or(Value::Null);
-    CALL_COLUMNS
-        .iter()
-        .map(|c| SqlValue::from_json(json.get(c.name), c.sql))
-        .collect()
-}
-
 /// The position of the key among [`CALL_COLUMNS`].
 pub fn key_index() -> usize {
     CALL_COLUMNS
@@ -177,12 +163,12 @@ mod tests {
 
     #[test]
     fn a_record_becomes_a_row_in_column_order() {
-        let record: CallRecord = serde_json::from_value(serde_json::json!({
+        let record: ccsqm_client::CallRecord = serde_json::from_value(serde_json::json!({
             "call_group_id": "g", "call_uuid": "u", "status": 2, "duration": 1.5,
             "call_time": 1622633782
         }))
         .unwrap();
-        let row = row_of(&record);
+        let row = super::super::row::row_of(&record);
         assert_eq!(row.len(), CALL_COLUMNS.len());
         let value = |name: &str| &row[CALL_COLUMNS.iter().position(|c| c.name == name).unwrap()];
         assert_eq!(value("call_group_id"), &SqlValue::Text("g".into()));

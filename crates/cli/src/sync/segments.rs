@@ -87,13 +87,7 @@ pub async fn fetch(
         let segments = response
             .segments
             .iter()
-            .map(|segment| {
-                let json = serde_json::to_value(segment).unwrap_or(serde_json::Value::Null);
-                SEGMENT_COLUMNS
-                    .iter()
-                    .map(|c| SqlValue::from_json(json.get(c.name), c.sql))
-                    .collect()
-            })
+            .map(|segment| super::row::row(segment, SEGMENT_COLUMNS))
             .collect();
         let status = statuses.get(&call_uuid).copied().unwrap_or_default();
         fetched.push(Transcript {

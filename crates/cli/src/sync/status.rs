@@ -43,7 +43,7 @@ pub async fn show(args: &StatusArgs) -> Result<()> {
         }
     )?;
     let checkpoint = db
-        .query(
+        .query::<SqlValue>(
             "SELECT upload_to, run_id, updated_at FROM sync_checkpoint WHERE name = 'calls'",
             &[],
         )
@@ -120,7 +120,7 @@ pub async fn show(args: &StatusArgs) -> Result<()> {
 
 async fn scalar(db: &mut Db, sql: &str) -> Result<Option<i64>> {
     Ok(db
-        .query(sql, &[])
+        .query::<SqlValue>(sql, &[])
         .await?
         .first()
         .and_then(|r| r.first())

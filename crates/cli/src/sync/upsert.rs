@@ -1,10 +1,15 @@
 //! Upserting a page of calls by `call_uuid`, inside the caller's transaction, in a few
-//! statements whatever the page's size: one query for the stored calls of the page, one
-//! multi-row `INSERT` for the new ones, one `UPDATE` for each changed call (all its fields,
-//! `last_seen` and `last_changed`), one `UPDATE` of `last_seen` for the unchanged ones.
-//! Statements are prepared once per shape and reused (see [`Db`]).
+//! statements whatever the page's size: queries for the stored calls of the page, multi-row
+//! `INSERT`s for the new ones, one `UPDATE` for each changed call (all its fields,
+//! `last_seen` and `last_changed`), `UPDATE`s of `last_seen` for the unchanged ones.
+//!
+//! A statement takes up to [`max_rows`] rows (or keys), a power of two, and a number of rows
+//! that is not a multiple of it is written by statements of its binary digits (a page of 1,300
+//! calls: 1,024 + 256 + 16 + 4): so there are only a few statements of each kind, each with its
+//! text built once and prepared once (see [`Db`]), and every value is bound where it is.
 
 use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
 
 use anyhow::Result;
 use ccsqm_client::CallRecord;
@@ -12,7 +17,8 @@ use ccsqm_client::CallRecord;
 use super::db::Db;
 use super::generated::{CALL_COLUMNS, KEY};
 use super::round::Counts;
-use super::schema::{column_list, key_index, row_of, SqlValue};
+use super::row::row_of;
+use super::schema::{column_list, key_index, SqlValue};
 
 /// The most parameters of one statement (SQLite allows 32766, PostgreSQL 65535).
 const MAX_PARAMETERS: usize = 30_000;
@@ -21,13 +27,6 @@ const MAX_PARAMETERS: usize = 30_000;
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct MissingKey(pub String);
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Action {
-    Insert,
-    Update,
-    Unchanged,
-}
 
 /// Upserts `records` (`now`: the sync's clock, Unix seconds) and counts them in `counts`, each
 /// `call_uuid` once (a call repeated on the page: its last version).
@@ -38,89 +37,83 @@ pub async fn page(
     counts: &mut Counts,
 ) -> Result<()> {
     let key_at = key_index();
-    let mut planned: Vec<(String, Action, Vec<SqlValue>)> = Vec::with_capacity(records.len());
-    let mut index: HashMap<String, usize> = HashMap::with_capacity(records.len());
-    let mut rows = Vec::with_capacity(records.len());
+    let mut rows: Vec<Vec<SqlValue>> = Vec::with_capacity(records.len());
     for record in records {
         let row = row_of(record);
-        let Some(key) = row[key_at].as_str().map(str::to_owned) else {
+        if row[key_at].as_str().is_none() {
             let call_id = record.call.call_id.as_deref().unwrap_or("?");
             anyhow::bail!(MissingKey(format!(
                 "the server sent a call without {KEY} (call_id {call_id:?}): it cannot be \
                  stored (the table is keyed by {KEY}); nothing of its page was committed"
             )));
-        };
-        rows.push((key, row));
-    }
-    let stored = stored(db, rows.iter().map(|(k, _)| k.as_str())).await?;
-    for (key, row) in rows {
-        if let Some(&i) = index.get(&key) {
-            let entry = &mut planned[i];
-            if entry.2 != row {
-                entry.2 = row;
-                if entry.1 == Action::Unchanged {
-                    entry.1 = Action::Update;
-                }
-            }
-            continue;
         }
-        let action = match stored.get(&key) {
-            None => Action::Insert,
-            Some(before) if *before == row => Action::Unchanged,
-            Some(_) => Action::Update,
-        };
-        index.insert(key.clone(), planned.len());
-        planned.push((key, action, row));
+        rows.push(row);
+    }
+    let key = |row: &Vec<SqlValue>| row[key_at].as_str().unwrap_or_default().to_owned();
+    // Each call's last version on the page.
+    let mut last: HashMap<&str, usize> = HashMap::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        last.insert(row[key_at].as_str().unwrap_or_default(), i);
+    }
+    let latest: Vec<&Vec<SqlValue>> = rows
+        .iter()
+        .enumerate()
+        .filter(|(i, row)| last.get(row[key_at].as_str().unwrap_or_default()) == Some(i))
+        .map(|(_, row)| row)
+        .collect();
+
+    let keys: Vec<&SqlValue> = latest.iter().map(|row| &row[key_at]).collect();
+    let stored = stored(db, &keys).await?;
+    let (mut inserts, mut updates, mut unchanged) = (Vec::new(), Vec::new(), Vec::new());
+    for row in latest {
+        match stored.get(&key(row)) {
+            None => inserts.push(row),
+            Some(before) if before == row => unchanged.push(&row[key_at]),
+            Some(_) => updates.push(row),
+        }
     }
 
-    let inserts: Vec<&Vec<SqlValue>> = planned
-        .iter()
-        .filter(|(_, a, _)| *a == Action::Insert)
-        .map(|(_, _, row)| row)
-        .collect();
-    insert(db, &inserts, now).await?;
-    for (key, _, row) in planned.iter().filter(|(_, a, _)| *a == Action::Update) {
-        update(db, key, row, now).await?;
+    let now = SqlValue::Integer(now);
+    let width = CALL_COLUMNS.len();
+    let mut rest = &inserts[..];
+    for rows in sizes(rest.len(), max_rows(width)) {
+        let (chunk, next) = rest.split_at(rows);
+        rest = next;
+        let mut params: Vec<&SqlValue> = Vec::with_capacity(1 + rows * width);
+        params.push(&now);
+        params.extend(chunk.iter().flat_map(|row| row.iter()));
+        db.execute(&sql(Shape::Insert, rows), &params).await?;
     }
-    let unchanged: Vec<&str> = planned
-        .iter()
-        .filter(|(_, a, _)| *a == Action::Unchanged)
-        .map(|(k, _, _)| k.as_str())
-        .collect();
-    for chunk in unchanged.chunks(1_000) {
-        let mut params = vec![SqlValue::Integer(now)];
-        params.extend(chunk.iter().map(|k| SqlValue::Text((*k).to_owned())));
-        let sql = format!(
-            "UPDATE calls SET last_seen = $1 WHERE \"{KEY}\" IN ({})",
-            placeholders(2, chunk.len())
-        );
-        db.execute(&sql, &params).await?;
+    for row in &updates {
+        let mut params: Vec<&SqlValue> = row.iter().collect();
+        params.push(&now);
+        params.push(&row[key_at]);
+        db.execute(&sql(Shape::Update, 1), &params).await?;
     }
-    for (_, action, _) in &planned {
-        match action {
-            Action::Insert => counts.inserted += 1,
-            Action::Update => counts.updated += 1,
-            Action::Unchanged => counts.unchanged += 1,
-        }
+    let mut rest = &unchanged[..];
+    for keys in sizes(rest.len(), max_rows(1)) {
+        let (chunk, next) = rest.split_at(keys);
+        rest = next;
+        let mut params: Vec<&SqlValue> = Vec::with_capacity(1 + keys);
+        params.push(&now);
+        params.extend(chunk.iter().copied());
+        db.execute(&sql(Shape::Touch, keys), &params).await?;
     }
+    counts.inserted += inserts.len() as i64;
+    counts.updated += updates.len() as i64;
+    counts.unchanged += unchanged.len() as i64;
     Ok(())
 }
 
-/// The stored rows of `keys`, typed as their columns.
-async fn stored<'a>(
-    db: &mut Db,
-    keys: impl Iterator<Item = &'a str>,
-) -> Result<HashMap<String, Vec<SqlValue>>> {
-    let keys: Vec<SqlValue> = keys.map(|k| SqlValue::Text(k.to_owned())).collect();
+/// The stored rows of `keys`, typed as their columns, by key.
+async fn stored(db: &mut Db, keys: &[&SqlValue]) -> Result<HashMap<String, Vec<SqlValue>>> {
     let key_at = key_index();
     let mut stored = HashMap::with_capacity(keys.len());
-    for chunk in keys.chunks(1_000) {
-        let sql = format!(
-            "SELECT {} FROM calls WHERE \"{KEY}\" IN ({})",
-            column_list(),
-            placeholders(1, chunk.len())
-        );
-        for row in db.query(&sql, chunk).await? {
+    let mut rest = keys;
+    for size in sizes(rest.len(), max_rows(1)) {
+        let (chunk, next) = rest.split_at(size);
+        rest = next;
+        for row in db.query(&sql(Shape::Select, size), chunk).await? {
             let row: Vec<SqlValue> = row
                 .into_iter()
                 .zip(CALL_COLUMNS)
@@ -134,47 +127,84 @@ async fn stored<'a>(
     Ok(stored)
 }
 
-/// One multi-row `INSERT` (or a few, for a large page).
-async fn insert(db: &mut Db, rows: &[&Vec<SqlValue>], now: i64) -> Result<()> {
-    let width = CALL_COLUMNS.len();
-    let per_statement = (MAX_PARAMETERS / width).max(1);
-    for chunk in rows.chunks(per_statement) {
-        let mut params = Vec::with_capacity(1 + chunk.len() * width);
-        params.push(SqlValue::Integer(now));
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| format!("({}, $1, $1, $1)", placeholders(2 + i * width, width)))
-            .collect();
-        for row in chunk {
-            params.extend(row.iter().cloned());
-        }
-        let sql = format!(
-            "INSERT INTO calls ({}, first_seen, last_seen, last_changed) VALUES {}",
-            column_list(),
-            values.join(", ")
-        );
-        db.execute(&sql, &params).await?;
-    }
-    Ok(())
+/// The statements of an upsert.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Shape {
+    /// The stored rows of `n` keys.
+    Select,
+    /// `n` new rows (`$1`: the sync's clock, for the bookkeeping).
+    Insert,
+    /// A changed row, by its key.
+    Update,
+    /// `last_seen` of `n` unchanged rows (`$1`: the sync's clock).
+    Touch,
 }
 
-async fn update(db: &mut Db, key: &str, row: &[SqlValue], now: i64) -> Result<()> {
-    let n = CALL_COLUMNS.len();
-    let sets: Vec<String> = CALL_COLUMNS
-        .iter()
-        .enumerate()
-        .map(|(i, c)| format!("\"{}\" = ${}", c.name, i + 1))
-        .collect();
-    let sql = format!(
-        "UPDATE calls SET {}, last_seen = ${t}, last_changed = ${t} WHERE \"{KEY}\" = ${k}",
-        sets.join(", "),
-        t = n + 1,
-        k = n + 2
-    );
-    let mut params = row.to_vec();
-    params.push(SqlValue::Integer(now));
-    params.push(SqlValue::Text(key.to_owned()));
-    db.execute(&sql, &params).await?;
-    Ok(())
+/// The text of the statement `shape` of `n` rows or keys: built once.
+fn sql(shape: Shape, n: usize) -> Arc<str> {
+    type Texts = HashMap<(Shape, usize), Arc<str>>;
+    static TEXTS: LazyLock<Mutex<Texts>> = LazyLock::new(Mutex::default);
+    let mut texts = TEXTS.lock().unwrap_or_else(|e| e.into_inner());
+    texts
+        .entry((shape, n))
+        .or_insert_with(|| Arc::from(build(shape, n)))
+        .clone()
+}
+
+fn build(shape: Shape, n: usize) -> String {
+    let width = CALL_COLUMNS.len();
+    match shape {
+        Shape::Select => format!(
+            "SELECT {} FROM calls WHERE \"{KEY}\" IN ({})",
+            column_list(),
+            placeholders(1, n)
+        ),
+        Shape::Insert => {
+            let values: Vec<String> = (0..n)
+                .map(|i| format!("({}, $1, $1, $1)", placeholders(2 + i * width, width)))
+                .collect();
+            format!(
+                "INSERT INTO calls ({}, first_seen, last_seen, last_changed) VALUES {}",
+                column_list(),
+                values.join(", ")
+            )
+        }
+        Shape::Update => {
+            let sets: Vec<String> = CALL_COLUMNS
+                .iter()
+                .enumerate()
+                .map(|(i, c)| format!("\"{}\" = ${}", c.name, i + 1))
+                .collect();
+            format!(
+                "UPDATE calls SET {}, last_seen = ${t}, last_changed = ${t} WHERE \"{KEY}\" = ${k}",
+                sets.join(", "),
+                t = width + 1,
+                k = width + 2
+            )
+        }
+        Shape::Touch => format!(
+            "UPDATE calls SET last_seen = $1 WHERE \"{KEY}\" IN ({})",
+            placeholders(2, n)
+        ),
+    }
+}
+
+/// The most rows of `width` values of one statement: a power of two.
+fn max_rows(width: usize) -> usize {
+    let most = (MAX_PARAMETERS - 1) / width.max(1);
+    1 << most.max(1).ilog2()
+}
+
+/// The sizes of the statements that write `n` rows, at most `max` (a power of two) each: as
+/// many of `max` as fit, then the binary digits of the rest, largest first.
+fn sizes(n: usize, max: usize) -> impl Iterator<Item = usize> {
+    let full = std::iter::repeat_n(max, n / max);
+    let rest = n % max;
+    let digits = (0..usize::BITS)
+        .rev()
+        .map(|bit| 1usize << bit)
+        .filter(move |digit| rest & digit != 0);
+    full.chain(digits)
 }
 
 /// `$first, $first+1, …` (`count` of them).
@@ -187,6 +217,25 @@ fn placeholders(first: usize, count: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn rows_are_written_by_statements_of_a_few_sizes() {
+        use super::{max_rows, sizes};
+        let all = |n, max| sizes(n, max).collect::<Vec<_>>();
+        assert_eq!(all(0, 1024), Vec::<usize>::new());
+        assert_eq!(all(1300, 1024), vec![1024, 256, 16, 4]);
+        assert_eq!(all(2048, 1024), vec![1024, 1024]);
+        assert_eq!(all(7, 4), vec![4, 2, 1]);
+        for n in 0..3000 {
+            assert_eq!(sizes(n, 512).sum::<usize>(), n);
+        }
+        // Within the parameters a statement may have, with room for the clock.
+        for width in [1, 2, 24, 25, 1000] {
+            let rows = max_rows(width);
+            assert!(rows.is_power_of_two() && rows * width < super::MAX_PARAMETERS);
+            assert!(1 + 2 * rows * width > super::MAX_PARAMETERS, "the largest");
+        }
+    }
+
     #[test]
     fn placeholders_are_numbered_from_the_first() {
         assert_eq!(super::placeholders(2, 3), "$2, $3, $4");
