@@ -116,13 +116,15 @@ impl Db {
     /// (`synchronous=NORMAL`): a commit survives the process being killed at any moment, and
     /// a power loss can only lose the last transactions whole (each page with its progress,
     /// the checkpoint with the window's last page), never leave a half. Its page cache is 64 MiB
-    /// (the calls' key is a UUID: inserts touch pages all over its index).
+    /// (the calls' key is a UUID: inserts touch pages all over its index), and the log is
+    /// copied into the database once it holds 10,000 pages (about 40 MB; SQLite's default is
+    /// 1,000): a page changed by several transactions in between is copied once.
     pub async fn tune_for_sync(&mut self) -> Result<(), DbError> {
         match self {
             Db::Sqlite(_) => {
                 self.batch(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA cache_size = -65536",
+                     PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 10000",
                 )
                 .await
             }
@@ -216,6 +218,49 @@ impl Db {
                 rows.iter().map(from_postgres).collect()
             }
         }
+    }
+
+    /// PostgreSQL: a statement whose parameters are `first` and then `arrays`, each bound as
+    /// one array (`unnest($2::TEXT[], …)`, `= ANY($2)`): a page's rows in one statement of a
+    /// few parameters, whatever its size. (SQLite has no arrays: see [`Db::execute`].)
+    pub async fn execute_arrays(
+        &mut self,
+        sql: &str,
+        first: &SqlValue,
+        arrays: &[Vec<&SqlValue>],
+    ) -> Result<u64, DbError> {
+        let Db::Postgres(db) = self else {
+            return Err(DbError("array parameters are PostgreSQL's".into()));
+        };
+        let statement = db.prepared(sql).await?;
+        let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![first];
+        params.extend(
+            arrays
+                .iter()
+                .map(|a| a as &(dyn tokio_postgres::types::ToSql + Sync)),
+        );
+        db.client
+            .execute(&statement, &params)
+            .await
+            .map_err(postgres_error)
+    }
+
+    /// PostgreSQL: a query with one array parameter (`= ANY($1)`): its rows.
+    pub async fn query_array(
+        &mut self,
+        sql: &str,
+        array: Vec<&SqlValue>,
+    ) -> Result<Vec<Vec<SqlValue>>, DbError> {
+        let Db::Postgres(db) = self else {
+            return Err(DbError("array parameters are PostgreSQL's".into()));
+        };
+        let statement = db.prepared(sql).await?;
+        let rows = db
+            .client
+            .query(&statement, &[&array])
+            .await
+            .map_err(postgres_error)?;
+        rows.iter().map(from_postgres).collect()
     }
 
     /// The tables of the database (SQLite: the main schema; PostgreSQL: the current schema).

@@ -19,7 +19,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use ccsqm_client::{ApiError, CallRecord, Client};
+use ccsqm_client::{ApiError, Client};
 use futures_util::StreamExt;
 
 use super::db::{Access, Db, DbError};
@@ -250,7 +250,7 @@ impl Fetch<'_> {
         let (sender, mut received) = tokio::sync::mpsc::channel(per_transaction);
         let reader = tokio::spawn(read_pages(calls, sender));
         let _abort = AbortOnDrop(reader);
-        let mut batch: Vec<CallRecord> = Vec::with_capacity(per_transaction);
+        let mut batch: Vec<upsert::Fetched> = Vec::with_capacity(per_transaction);
         let mut opened = std::time::Instant::now();
         loop {
             if let Some(stopped) = self.stop.requested() {
@@ -301,11 +301,14 @@ impl Fetch<'_> {
     }
 
     /// With `--with-transcripts`, the transcripts due of `batch`'s calls (see [`segments`]).
-    async fn transcripts(&mut self, batch: &[CallRecord]) -> Result<Vec<segments::Transcript>> {
+    async fn transcripts(
+        &mut self,
+        batch: &[upsert::Fetched],
+    ) -> Result<Vec<segments::Transcript>> {
         if !self.args.with_transcripts {
             return Ok(Vec::new());
         }
-        let due = segments::due(self.db, batch).await?;
+        let due = segments::due(self.db, batch.iter().map(|f| &f.record)).await?;
         if due.is_empty() {
             return Ok(Vec::new());
         }
@@ -326,7 +329,8 @@ struct Progress {
 
 /// What the pages' reader sends.
 enum Read {
-    Call(Box<CallRecord>, Progress),
+    /// A call, with its row (built here, while the database writes).
+    Call(Box<upsert::Fetched>, Progress),
     Warning(String),
     /// A failure, with the calls received before it.
     Failed(ApiError, u64),
@@ -351,7 +355,7 @@ async fn read_pages(mut calls: ccsqm_client::CallStream, sender: tokio::sync::mp
         shown = calls.warnings().len();
         let read = match next {
             Some(Ok(record)) => Read::Call(
-                Box::new(record),
+                Box::new(upsert::Fetched::new(record)),
                 Progress {
                     received: calls.received(),
                     total: calls.total(),
@@ -415,7 +419,7 @@ fn request(
 async fn write_page(
     db: &mut Db,
     run: i64,
-    records: &[CallRecord],
+    records: &[upsert::Fetched],
     transcripts: &[segments::Transcript],
     counts: &mut Counts,
     checkpoint: Option<i64>,

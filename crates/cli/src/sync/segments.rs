@@ -29,7 +29,10 @@ pub struct Transcript {
 
 /// The calls of `records` whose transcript is due: a final status, and none stored at it.
 /// (The last version of a call repeated in `records`.)
-pub async fn due(db: &mut Db, records: &[CallRecord]) -> Result<Vec<(String, i64)>> {
+pub async fn due<'a>(
+    db: &mut Db,
+    records: impl IntoIterator<Item = &'a CallRecord>,
+) -> Result<Vec<(String, i64)>> {
     let mut latest: Vec<(String, i64)> = Vec::new();
     let mut at: HashMap<String, usize> = HashMap::new();
     for record in records {

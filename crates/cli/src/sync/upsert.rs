@@ -3,10 +3,13 @@
 //! `INSERT`s for the new ones, one `UPDATE` for each changed call (all its fields,
 //! `last_seen` and `last_changed`), `UPDATE`s of `last_seen` for the unchanged ones.
 //!
-//! A statement takes up to [`max_rows`] rows (or keys), a power of two, and a number of rows
-//! that is not a multiple of it is written by statements of its binary digits (a page of 1,300
+//! SQLite: a statement takes up to [`max_rows`] rows (or keys), a power of two, and a number
+//! of rows that is not a multiple of it is written by statements of its binary digits (1,300
 //! calls: 1,024 + 256 + 16 + 4): so there are only a few statements of each kind, each with its
 //! text built once and prepared once (see [`Db`]), and every value is bound where it is.
+//! PostgreSQL takes arrays: the stored rows of every key in one query (`= ANY($1)`), every new
+//! row in one `INSERT … SELECT … FROM unnest(…)` (a column an array), the unchanged in one
+//! `UPDATE`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -28,26 +31,33 @@ const MAX_PARAMETERS: usize = 30_000;
 #[error("{0}")]
 pub struct MissingKey(pub String);
 
-/// Upserts `records` (`now`: the sync's clock, Unix seconds) and counts them in `counts`, each
+/// A call as read, with its row: built by the pages' reader, while the database writes.
+pub struct Fetched {
+    pub record: CallRecord,
+    pub row: Vec<SqlValue>,
+}
+
+impl Fetched {
+    pub fn new(record: CallRecord) -> Fetched {
+        let row = row_of(&record);
+        Fetched { record, row }
+    }
+}
+
+/// Upserts `calls` (`now`: the sync's clock, Unix seconds) and counts them in `counts`, each
 /// `call_uuid` once (a call repeated on the page: its last version).
-pub async fn page(
-    db: &mut Db,
-    records: &[CallRecord],
-    now: i64,
-    counts: &mut Counts,
-) -> Result<()> {
+pub async fn page(db: &mut Db, calls: &[Fetched], now: i64, counts: &mut Counts) -> Result<()> {
     let key_at = key_index();
-    let mut rows: Vec<Vec<SqlValue>> = Vec::with_capacity(records.len());
-    for record in records {
-        let row = row_of(record);
-        if row[key_at].as_str().is_none() {
-            let call_id = record.call.call_id.as_deref().unwrap_or("?");
+    let mut rows: Vec<&Vec<SqlValue>> = Vec::with_capacity(calls.len());
+    for call in calls {
+        if call.row[key_at].as_str().is_none() {
+            let call_id = call.record.call.call_id.as_deref().unwrap_or("?");
             anyhow::bail!(MissingKey(format!(
                 "the server sent a call without {KEY} (call_id {call_id:?}): it cannot be \
                  stored (the table is keyed by {KEY}); nothing of its page was committed"
             )));
         }
-        rows.push(row);
+        rows.push(&call.row);
     }
     let key = |row: &Vec<SqlValue>| row[key_at].as_str().unwrap_or_default().to_owned();
     // Each call's last version on the page.
@@ -59,11 +69,16 @@ pub async fn page(
         .iter()
         .enumerate()
         .filter(|(i, row)| last.get(row[key_at].as_str().unwrap_or_default()) == Some(i))
-        .map(|(_, row)| row)
+        .map(|(_, row)| *row)
         .collect();
 
     let keys: Vec<&SqlValue> = latest.iter().map(|row| &row[key_at]).collect();
-    let stored = stored(db, &keys).await?;
+    let stored = if db.is_postgres() {
+        let rows = db.query_array(&sql(Shape::SelectAny, 0), keys).await?;
+        by_key(rows)
+    } else {
+        stored(db, &keys).await?
+    };
     let (mut inserts, mut updates, mut unchanged) = (Vec::new(), Vec::new(), Vec::new());
     for row in latest {
         match stored.get(&key(row)) {
@@ -74,6 +89,30 @@ pub async fn page(
     }
 
     let now = SqlValue::Integer(now);
+    if db.is_postgres() {
+        // Every new row in one statement, a column an array; the unchanged by one array.
+        if !inserts.is_empty() {
+            let columns: Vec<Vec<&SqlValue>> = (0..CALL_COLUMNS.len())
+                .map(|c| inserts.iter().map(|row| &row[c]).collect())
+                .collect();
+            db.execute_arrays(&sql(Shape::InsertUnnest, 0), &now, &columns)
+                .await?;
+        }
+        if !unchanged.is_empty() {
+            db.execute_arrays(&sql(Shape::TouchAny, 0), &now, &[unchanged.clone()])
+                .await?;
+        }
+        for row in &updates {
+            let mut params: Vec<&SqlValue> = row.iter().collect();
+            params.push(&now);
+            params.push(&row[key_at]);
+            db.execute(&sql(Shape::Update, 1), &params).await?;
+        }
+        counts.inserted += inserts.len() as i64;
+        counts.updated += updates.len() as i64;
+        counts.unchanged += unchanged.len() as i64;
+        return Ok(());
+    }
     let width = CALL_COLUMNS.len();
     let mut rest = &inserts[..];
     for rows in sizes(rest.len(), max_rows(width)) {
@@ -105,26 +144,33 @@ pub async fn page(
     Ok(())
 }
 
-/// The stored rows of `keys`, typed as their columns, by key.
+/// The stored rows of `keys` (SQLite), typed as their columns, by key.
 async fn stored(db: &mut Db, keys: &[&SqlValue]) -> Result<HashMap<String, Vec<SqlValue>>> {
-    let key_at = key_index();
-    let mut stored = HashMap::with_capacity(keys.len());
+    let mut rows = Vec::new();
     let mut rest = keys;
     for size in sizes(rest.len(), max_rows(1)) {
         let (chunk, next) = rest.split_at(size);
         rest = next;
-        for row in db.query(&sql(Shape::Select, size), chunk).await? {
-            let row: Vec<SqlValue> = row
-                .into_iter()
-                .zip(CALL_COLUMNS)
-                .map(|(v, c)| v.typed(c.sql))
-                .collect();
-            if let Some(key) = row[key_at].as_str() {
-                stored.insert(key.to_owned(), row);
-            }
+        rows.extend(db.query(&sql(Shape::Select, size), chunk).await?);
+    }
+    Ok(by_key(rows))
+}
+
+/// Stored rows, typed as their columns, by key.
+fn by_key(rows: Vec<Vec<SqlValue>>) -> HashMap<String, Vec<SqlValue>> {
+    let key_at = key_index();
+    let mut stored = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let row: Vec<SqlValue> = row
+            .into_iter()
+            .zip(CALL_COLUMNS)
+            .map(|(v, c)| v.typed(c.sql))
+            .collect();
+        if let Some(key) = row[key_at].as_str() {
+            stored.insert(key.to_owned(), row);
         }
     }
-    Ok(stored)
+    stored
 }
 
 /// The statements of an upsert.
@@ -138,6 +184,12 @@ enum Shape {
     Update,
     /// `last_seen` of `n` unchanged rows (`$1`: the sync's clock).
     Touch,
+    /// PostgreSQL: the stored rows of the keys of the array `$1`.
+    SelectAny,
+    /// PostgreSQL: new rows, a column an array (`$2`, `$3`, …; `$1`: the sync's clock).
+    InsertUnnest,
+    /// PostgreSQL: `last_seen` of the rows whose keys are the array `$2`.
+    TouchAny,
 }
 
 /// The text of the statement `shape` of `n` rows or keys: built once.
@@ -186,6 +238,26 @@ fn build(shape: Shape, n: usize) -> String {
             "UPDATE calls SET last_seen = $1 WHERE \"{KEY}\" IN ({})",
             placeholders(2, n)
         ),
+        Shape::SelectAny => format!(
+            "SELECT {} FROM calls WHERE \"{KEY}\" = ANY($1)",
+            column_list()
+        ),
+        Shape::InsertUnnest => {
+            let arrays: Vec<String> = CALL_COLUMNS
+                .iter()
+                .enumerate()
+                .map(|(i, c)| format!("${}::{}[]", i + 2, c.postgres))
+                .collect();
+            format!(
+                "INSERT INTO calls ({}, first_seen, last_seen, last_changed) \
+                 SELECT *, $1::BIGINT, $1::BIGINT, $1::BIGINT FROM unnest({})",
+                column_list(),
+                arrays.join(", ")
+            )
+        }
+        Shape::TouchAny => {
+            format!("UPDATE calls SET last_seen = $1 WHERE \"{KEY}\" = ANY($2)")
+        }
     }
 }
 
