@@ -59,16 +59,18 @@ pub async fn page(db: &mut Db, calls: &[Fetched], now: i64, counts: &mut Counts)
         }
         rows.push(&call.row);
     }
-    let key = |row: &Vec<SqlValue>| row[key_at].as_str().unwrap_or_default().to_owned();
+    fn key(row: &[SqlValue]) -> &str {
+        row[key_index()].as_str().unwrap_or_default()
+    }
     // Each call's last version on the page.
     let mut last: HashMap<&str, usize> = HashMap::with_capacity(rows.len());
     for (i, row) in rows.iter().enumerate() {
-        last.insert(row[key_at].as_str().unwrap_or_default(), i);
+        last.insert(key(row), i);
     }
     let latest: Vec<&Vec<SqlValue>> = rows
         .iter()
         .enumerate()
-        .filter(|(i, row)| last.get(row[key_at].as_str().unwrap_or_default()) == Some(i))
+        .filter(|(i, row)| last.get(key(row)) == Some(i))
         .map(|(_, row)| *row)
         .collect();
 
@@ -79,68 +81,89 @@ pub async fn page(db: &mut Db, calls: &[Fetched], now: i64, counts: &mut Counts)
     } else {
         stored(db, &keys).await?
     };
-    let (mut inserts, mut updates, mut unchanged) = (Vec::new(), Vec::new(), Vec::new());
+    let mut plan = Plan::default();
     for row in latest {
-        match stored.get(&key(row)) {
-            None => inserts.push(row),
-            Some(before) if before == row => unchanged.push(&row[key_at]),
-            Some(_) => updates.push(row),
+        match stored.get(key(row)) {
+            None => plan.inserts.push(row),
+            Some(before) if before == row => plan.unchanged.push(&row[key_at]),
+            Some(_) => plan.updates.push(row),
         }
     }
-
     let now = SqlValue::Integer(now);
     if db.is_postgres() {
-        // Every new row in one statement, a column an array; the unchanged by one array.
-        if !inserts.is_empty() {
-            let columns: Vec<Vec<&SqlValue>> = (0..CALL_COLUMNS.len())
-                .map(|c| inserts.iter().map(|row| &row[c]).collect())
-                .collect();
-            db.execute_arrays(&sql(Shape::InsertUnnest, 0), &now, &columns)
-                .await?;
-        }
-        if !unchanged.is_empty() {
-            db.execute_arrays(&sql(Shape::TouchAny, 0), &now, &[unchanged.clone()])
-                .await?;
-        }
-        for row in &updates {
-            let mut params: Vec<&SqlValue> = row.iter().collect();
-            params.push(&now);
-            params.push(&row[key_at]);
-            db.execute(&sql(Shape::Update, 1), &params).await?;
-        }
-        counts.inserted += inserts.len() as i64;
-        counts.updated += updates.len() as i64;
-        counts.unchanged += unchanged.len() as i64;
-        return Ok(());
+        write_by_arrays(db, &plan, &now).await?;
+    } else {
+        write_by_rows(db, &plan, &now).await?;
     }
+    counts.inserted += plan.inserts.len() as i64;
+    counts.updated += plan.updates.len() as i64;
+    counts.unchanged += plan.unchanged.len() as i64;
+    Ok(())
+}
+
+/// What a page's upsert writes: the new rows, the changed rows, the keys of the unchanged.
+#[derive(Default)]
+struct Plan<'a> {
+    inserts: Vec<&'a Vec<SqlValue>>,
+    updates: Vec<&'a Vec<SqlValue>>,
+    unchanged: Vec<&'a SqlValue>,
+}
+
+/// SQLite: multi-row statements of a few sizes (see the module's text).
+async fn write_by_rows(db: &mut Db, plan: &Plan<'_>, now: &SqlValue) -> Result<()> {
     let width = CALL_COLUMNS.len();
-    let mut rest = &inserts[..];
+    let mut rest = &plan.inserts[..];
     for rows in sizes(rest.len(), max_rows(width)) {
         let (chunk, next) = rest.split_at(rows);
         rest = next;
         let mut params: Vec<&SqlValue> = Vec::with_capacity(1 + rows * width);
-        params.push(&now);
+        params.push(now);
         params.extend(chunk.iter().flat_map(|row| row.iter()));
         db.execute(&sql(Shape::Insert, rows), &params).await?;
     }
-    for row in &updates {
-        let mut params: Vec<&SqlValue> = row.iter().collect();
-        params.push(&now);
-        params.push(&row[key_at]);
-        db.execute(&sql(Shape::Update, 1), &params).await?;
-    }
-    let mut rest = &unchanged[..];
+    update_each(db, &plan.updates, now).await?;
+    let mut rest = &plan.unchanged[..];
     for keys in sizes(rest.len(), max_rows(1)) {
         let (chunk, next) = rest.split_at(keys);
         rest = next;
         let mut params: Vec<&SqlValue> = Vec::with_capacity(1 + keys);
-        params.push(&now);
+        params.push(now);
         params.extend(chunk.iter().copied());
         db.execute(&sql(Shape::Touch, keys), &params).await?;
     }
-    counts.inserted += inserts.len() as i64;
-    counts.updated += updates.len() as i64;
-    counts.unchanged += unchanged.len() as i64;
+    Ok(())
+}
+
+/// PostgreSQL: every new row in one statement, a column an array; the unchanged by one array.
+async fn write_by_arrays(db: &mut Db, plan: &Plan<'_>, now: &SqlValue) -> Result<()> {
+    if !plan.inserts.is_empty() {
+        let columns: Vec<Vec<&SqlValue>> = (0..CALL_COLUMNS.len())
+            .map(|c| plan.inserts.iter().map(|row| &row[c]).collect())
+            .collect();
+        db.execute_arrays(&sql(Shape::InsertUnnest, 0), now, &columns)
+            .await?;
+    }
+    update_each(db, &plan.updates, now).await?;
+    if !plan.unchanged.is_empty() {
+        db.execute_arrays(
+            &sql(Shape::TouchAny, 0),
+            now,
+            std::slice::from_ref(&plan.unchanged),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A changed row: all its fields, `last_seen` and `last_changed`, by its key.
+async fn update_each(db: &mut Db, rows: &[&Vec<SqlValue>], now: &SqlValue) -> Result<()> {
+    let key_at = key_index();
+    for row in rows {
+        let mut params: Vec<&SqlValue> = row.iter().collect();
+        params.push(now);
+        params.push(&row[key_at]);
+        db.execute(&sql(Shape::Update, 1), &params).await?;
+    }
     Ok(())
 }
 
