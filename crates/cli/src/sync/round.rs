@@ -44,6 +44,10 @@ const MAX_TRANSACTION: usize = 10_000;
 /// come slowly, what was read is committed every second or so.
 const COMMIT_INTERVAL: Duration = Duration::from_secs(1);
 
+/// ... or once it holds this many calls and none more has been read yet: the database does
+/// not wait for a full transaction while it could write (the first one, say).
+const MIN_TRANSACTION: usize = 1_000;
+
 /// Pending calls further apart than this (in upload time) are re-read in separate windows.
 const WINDOW_GAP: i64 = 3_600;
 
@@ -274,6 +278,7 @@ impl Fetch<'_> {
                     let page_end = batch.len().is_multiple_of(limit);
                     if batch.len() >= per_transaction
                         || (page_end && opened.elapsed() >= COMMIT_INTERVAL)
+                        || (page_end && batch.len() >= MIN_TRANSACTION && received.is_empty())
                     {
                         let transcripts = self.transcripts(&batch).await?;
                         let write =
