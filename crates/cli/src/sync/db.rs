@@ -245,6 +245,45 @@ impl Db {
             .map_err(postgres_error)
     }
 
+    /// PostgreSQL: `rows` into `table`'s `columns` by `COPY … FROM STDIN (FORMAT binary)`, the
+    /// fastest way in (each column's type is the table's, read from the server once).
+    pub async fn copy_in(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        rows: impl Iterator<Item = Vec<&SqlValue>>,
+    ) -> Result<u64, DbError> {
+        use futures_util::pin_mut;
+        use tokio_postgres::binary_copy::BinaryCopyInWriter;
+        let Db::Postgres(db) = self else {
+            return Err(DbError("COPY is PostgreSQL's".into()));
+        };
+        let list: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
+        let list = list.join(", ");
+        let types: Vec<tokio_postgres::types::Type> = db
+            .prepared(&format!("SELECT {list} FROM {table} LIMIT 0"))
+            .await?
+            .columns()
+            .iter()
+            .map(|c| c.type_().clone())
+            .collect();
+        let sink = db
+            .client
+            .copy_in(&format!("COPY {table} ({list}) FROM STDIN (FORMAT binary)"))
+            .await
+            .map_err(postgres_error)?;
+        let writer = BinaryCopyInWriter::new(sink, &types);
+        pin_mut!(writer);
+        for row in rows {
+            writer
+                .as_mut()
+                .write_raw(row)
+                .await
+                .map_err(postgres_error)?;
+        }
+        writer.finish().await.map_err(postgres_error)
+    }
+
     /// PostgreSQL: a query with one array parameter (`= ANY($1)`): its rows.
     pub async fn query_array(
         &mut self,

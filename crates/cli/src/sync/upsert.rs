@@ -7,9 +7,8 @@
 //! of rows that is not a multiple of it is written by statements of its binary digits (1,300
 //! calls: 1,024 + 256 + 16 + 4): so there are only a few statements of each kind, each with its
 //! text built once and prepared once (see [`Db`]), and every value is bound where it is.
-//! PostgreSQL takes arrays: the stored rows of every key in one query (`= ANY($1)`), every new
-//! row in one `INSERT … SELECT … FROM unnest(…)` (a column an array), the unchanged in one
-//! `UPDATE`.
+//! PostgreSQL takes arrays: the stored rows of every key in one query (`= ANY($1)`), the
+//! unchanged in one `UPDATE`; and the new rows by `COPY … FROM STDIN (FORMAT binary)`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -21,7 +20,7 @@ use super::db::Db;
 use super::generated::{CALL_COLUMNS, KEY};
 use super::round::Counts;
 use super::row::row_of;
-use super::schema::{column_list, key_index, SqlValue};
+use super::schema::{column_list, key_index, SqlValue, BOOKKEEPING};
 
 /// The most parameters of one statement (SQLite allows 32766, PostgreSQL 65535).
 const MAX_PARAMETERS: usize = 30_000;
@@ -134,14 +133,17 @@ async fn write_by_rows(db: &mut Db, plan: &Plan<'_>, now: &SqlValue) -> Result<(
     Ok(())
 }
 
-/// PostgreSQL: every new row in one statement, a column an array; the unchanged by one array.
+/// PostgreSQL: the new rows by one binary `COPY`; the unchanged by one array.
 async fn write_by_arrays(db: &mut Db, plan: &Plan<'_>, now: &SqlValue) -> Result<()> {
     if !plan.inserts.is_empty() {
-        let columns: Vec<Vec<&SqlValue>> = (0..CALL_COLUMNS.len())
-            .map(|c| plan.inserts.iter().map(|row| &row[c]).collect())
-            .collect();
-        db.execute_arrays(&sql(Shape::InsertUnnest, 0), now, &columns)
-            .await?;
+        let mut columns: Vec<&str> = CALL_COLUMNS.iter().map(|c| c.name).collect();
+        columns.extend(BOOKKEEPING);
+        let rows = plan.inserts.iter().map(|row| {
+            let mut values: Vec<&SqlValue> = row.iter().collect();
+            values.extend([now; BOOKKEEPING.len()]);
+            values
+        });
+        db.copy_in("calls", &columns, rows).await?;
     }
     update_each(db, &plan.updates, now).await?;
     if !plan.unchanged.is_empty() {
@@ -209,8 +211,6 @@ enum Shape {
     Touch,
     /// PostgreSQL: the stored rows of the keys of the array `$1`.
     SelectAny,
-    /// PostgreSQL: new rows, a column an array (`$2`, `$3`, …; `$1`: the sync's clock).
-    InsertUnnest,
     /// PostgreSQL: `last_seen` of the rows whose keys are the array `$2`.
     TouchAny,
 }
@@ -265,19 +265,6 @@ fn build(shape: Shape, n: usize) -> String {
             "SELECT {} FROM calls WHERE \"{KEY}\" = ANY($1)",
             column_list()
         ),
-        Shape::InsertUnnest => {
-            let arrays: Vec<String> = CALL_COLUMNS
-                .iter()
-                .enumerate()
-                .map(|(i, c)| format!("${}::{}[]", i + 2, c.postgres))
-                .collect();
-            format!(
-                "INSERT INTO calls ({}, first_seen, last_seen, last_changed) \
-                 SELECT *, $1::BIGINT, $1::BIGINT, $1::BIGINT FROM unnest({})",
-                column_list(),
-                arrays.join(", ")
-            )
-        }
         Shape::TouchAny => {
             format!("UPDATE calls SET last_seen = $1 WHERE \"{KEY}\" = ANY($2)")
         }
