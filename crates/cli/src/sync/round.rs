@@ -236,7 +236,8 @@ impl Fetch<'_> {
         checkpoint: Option<i64>,
         counts: &mut Counts,
     ) -> Result<()> {
-        // Whole pages per transaction: up to MAX_TRANSACTION calls, or what a second brought,
+        // Whole pages per transaction: up to MAX_TRANSACTION calls, or what a second brought
+        // (or what was read while the database wrote the last one, from MIN_TRANSACTION on),
         // each transaction with the progress it represents.
         let limit = usize::try_from(self.args.limit).unwrap_or(100).max(1);
         let per_transaction = limit * (MAX_TRANSACTION / limit).max(1);
@@ -695,6 +696,19 @@ mod tests {
                 (10, 20 + WINDOW_GAP),
                 (30 + 2 * WINDOW_GAP + 1, 30 + 2 * WINDOW_GAP + 1)
             ]
+        );
+    }
+
+    #[test]
+    fn the_help_of_limit_tells_the_size_of_a_transaction() {
+        let sync = crate::args::command();
+        let sync = sync.find_subcommand("sync").expect("ccsqm sync");
+        let limit = sync.get_arguments().find(|a| a.get_id() == "limit");
+        let help = limit.and_then(|a| a.get_help()).expect("--limit's help");
+        let size = format!("{},{:03}", MAX_TRANSACTION / 1000, MAX_TRANSACTION % 1000);
+        assert!(
+            help.to_string().contains(&size),
+            "{help} does not say {size}"
         );
     }
 
