@@ -235,12 +235,15 @@ fn build(shape: Shape, n: usize) -> String {
             placeholders(1, n)
         ),
         Shape::Insert => {
+            // The bookkeeping columns of a new row all hold the sync's clock, `$1`.
+            let clock = ["$1"; BOOKKEEPING.len()].join(", ");
             let values: Vec<String> = (0..n)
-                .map(|i| format!("({}, $1, $1, $1)", placeholders(2 + i * width, width)))
+                .map(|i| format!("({}, {clock})", placeholders(2 + i * width, width)))
                 .collect();
             format!(
-                "INSERT INTO calls ({}, first_seen, last_seen, last_changed) VALUES {}",
+                "INSERT INTO calls ({}, {}) VALUES {}",
                 column_list(),
+                BOOKKEEPING.join(", "),
                 values.join(", ")
             )
         }
