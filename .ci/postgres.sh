@@ -45,6 +45,7 @@ ccsqm_pg_start() {
         cat "$dir/initdb.log" >&2
         return 1
     }
+    ccsqm_pg_tls "$dir" "${as_user[@]}"
     "${as_user[@]}" "$bin/pg_ctl" --pgdata "$dir/data" --log "$dir/server.log" --wait \
         --options "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off" start >/dev/null || {
         cat "$dir/server.log" >&2
@@ -55,6 +56,42 @@ ccsqm_pg_start() {
     export CCSQM_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
     trap ccsqm_pg_stop EXIT
     echo "PostgreSQL ($("$bin/postgres" --version)) at $CCSQM_TEST_POSTGRES_URL"
+}
+
+# TLS for the tests of `sslmode=require`: a throwaway certificate authority and a certificate
+# for 127.0.0.1 signed by it (openssl), `ssl = on`, and a database, ccsqm_tls, that refuses
+# connections without TLS. Exports CCSQM_TEST_POSTGRES_CA (the authority's certificate). Without
+# openssl the server has no TLS and those tests say they are skipped.
+ccsqm_pg_tls() {
+    local dir="$1" tls="$1/tls"
+    shift
+    command -v openssl >/dev/null 2>&1 || {
+        echo "openssl is missing: PostgreSQL without TLS (the TLS tests are skipped)" >&2
+        return 0
+    }
+    mkdir -p "$tls"
+    (
+        cd "$tls" &&
+            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+                -subj "/CN=ccsqm test CA" -keyout ca.key -out ca.pem &&
+            openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+                -subj "/CN=127.0.0.1" -keyout server.key -out server.csr &&
+            printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >server.ext &&
+            openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+                -extfile server.ext -out server.pem
+    ) >"$dir/tls.log" 2>&1 || {
+        echo "making the test certificates failed: PostgreSQL without TLS" >&2
+        cat "$dir/tls.log" >&2
+        return 0
+    }
+    chmod 0600 "$tls/server.key"
+    if [ $# -gt 0 ]; then chown -R postgres "$tls"; fi
+    printf "ssl = on\nssl_cert_file = '%s'\nssl_key_file = '%s'\n" \
+        "$tls/server.pem" "$tls/server.key" >>"$dir/data/postgresql.conf"
+    # First match wins: ccsqm_tls takes only TLS connections.
+    { echo "hostnossl ccsqm_tls all all reject"; cat "$dir/data/pg_hba.conf"; } >"$dir/hba" &&
+        cat "$dir/hba" >"$dir/data/pg_hba.conf"
+    export CCSQM_TEST_POSTGRES_CA="$tls/ca.pem"
 }
 
 ccsqm_pg_stop() {

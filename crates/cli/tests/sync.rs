@@ -16,7 +16,7 @@ use ccsqm_sandbox::{Faults, Latency, Sandbox};
 use serde_json::{Map, Value};
 
 mod common;
-use common::databases::{backends, same_value, sorted, Backend};
+use common::databases::{backends, psql, same_value, sorted, with_database, Backend, POSTGRES_ENV};
 use common::{ccsqm, run_within, runtime, stderr, stdout};
 
 const LIMIT: Duration = Duration::from_secs(240);
@@ -403,11 +403,65 @@ fn refused(output: &Output, code: i32, words: &str) {
     assert!(!err.contains("t0k3n") && !err.contains("s3cret"), "{err}");
 }
 
+/// `sslmode=require`: TLS, the server's certificate checked against `sslrootcert` (else the
+/// system's roots). The test server's database `ccsqm_tls` refuses connections without TLS
+/// (`.ci/postgres.sh`): a sync that stores its calls there went over TLS.
+#[test]
+fn postgres_over_tls_checks_the_servers_certificate() {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let (Some(server), Some(ca)) = (env(POSTGRES_ENV), env("CCSQM_TEST_POSTGRES_CA")) else {
+        eprintln!(
+            "skipped: no PostgreSQL server with TLS ({POSTGRES_ENV} and CCSQM_TEST_POSTGRES_CA, \
+             set by `.ci/postgres.sh`)"
+        );
+        return;
+    };
+    psql(&server, "DROP DATABASE IF EXISTS ccsqm_tls");
+    psql(&server, "CREATE DATABASE ccsqm_tls");
+    let db = with_database(&server, "ccsqm_tls");
+    let rt = runtime();
+    let sandbox = rt
+        .block_on(Sandbox::builder().calls(300).seed(21).start())
+        .unwrap();
+
+    let plain = sync(&sandbox, &db, &[]);
+    assert_eq!(plain.status.code(), Some(7), "{}", stderr(&plain));
+    assert!(
+        stderr(&plain).contains("no encryption"),
+        "{}",
+        stderr(&plain)
+    );
+
+    assert!(
+        !ca.contains(['%', '&', '#', '?']),
+        "a CA path to write in a URL: {ca}"
+    );
+    let tls = sync(
+        &sandbox,
+        &format!("{db}?sslmode=require&sslrootcert={ca}"),
+        &[],
+    );
+    succeeded(&tls, "the sync over TLS");
+    let stored = psql(&db, "SELECT count(*) FROM calls");
+    assert_eq!(stored.trim(), sandbox.data().len().to_string());
+
+    // The system's roots do not know the test's authority.
+    let unknown = sync(&sandbox, &format!("{db}?sslmode=verify-full"), &[]);
+    assert_eq!(unknown.status.code(), Some(7), "{}", stderr(&unknown));
+    assert!(
+        stderr(&unknown).contains("certificate"),
+        "{}",
+        stderr(&unknown)
+    );
+    assert_eq!(stderr(&unknown).trim_end().lines().count(), 1);
+}
+
 #[test]
 fn malformed_db_urls_are_usage_errors() {
     for bad in [
         "mysql://me:s3cret@localhost/calls",
         "postgres://me:s3cret@localhost:99999999/calls",
+        "postgres://me:s3cret@localhost/calls?sslmode=sometimes",
         "sqlite:",
     ] {
         refused(&unreachable_api(bad, &[]), 2, "--db");

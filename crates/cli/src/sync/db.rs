@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use super::schema::SqlValue;
-use super::url::DbUrl;
+use super::url::{DbUrl, Tls};
 
 /// A failure of the database (exit code 7): unreachable, refusing, read-only or full, not
 /// `ccsqm sync`'s, written by a newer `ccsqm`, or in use by another sync.
@@ -63,7 +63,9 @@ impl Db {
         let shown = url.shown();
         match url {
             DbUrl::Sqlite(path) => Sqlite::open(path, access, &shown).map(Db::Sqlite),
-            DbUrl::Postgres(config, _) => Postgres::open(config, &shown).await.map(Db::Postgres),
+            DbUrl::Postgres(config, _, tls) => {
+                Postgres::open(config, tls, &shown).await.map(Db::Postgres)
+            }
         }
     }
 
@@ -424,7 +426,11 @@ impl Sqlite {
 }
 
 impl Postgres {
-    async fn open(config: &tokio_postgres::Config, shown: &str) -> Result<Postgres, DbError> {
+    async fn open(
+        config: &tokio_postgres::Config,
+        tls: &Tls,
+        shown: &str,
+    ) -> Result<Postgres, DbError> {
         let mut config = config.clone();
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(std::time::Duration::from_secs(10));
@@ -432,15 +438,24 @@ impl Postgres {
         if config.get_application_name().is_none() {
             config.application_name("ccsqm sync");
         }
-        let (client, connection) = config
-            .connect(tokio_postgres::NoTls)
-            .await
-            .map_err(|e| DbError(format!("{shown}: cannot connect: {}", postgres_error(e))))?;
-        let connection = tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!("the PostgreSQL connection ended: {e}");
+        let refused = |e| DbError(format!("{shown}: cannot connect: {}", postgres_error(e)));
+        // The connection's own task (its type depends on the TLS).
+        let (client, connection) = match tls {
+            Tls::Off => {
+                config.ssl_mode(tokio_postgres::config::SslMode::Disable);
+                let (client, connection) = config
+                    .connect(tokio_postgres::NoTls)
+                    .await
+                    .map_err(refused)?;
+                (client, tokio::spawn(run_connection(connection)))
             }
-        });
+            Tls::Verified { roots } => {
+                config.ssl_mode(tokio_postgres::config::SslMode::Require);
+                let connector = tls_connector(roots.as_deref(), shown)?;
+                let (client, connection) = config.connect(connector).await.map_err(refused)?;
+                (client, tokio::spawn(run_connection(connection)))
+            }
+        };
         Ok(Postgres {
             client,
             statements: HashMap::new(),
@@ -456,6 +471,57 @@ impl Postgres {
         self.statements.insert(sql.to_owned(), statement.clone());
         Ok(statement)
     }
+}
+
+/// Drives a PostgreSQL connection until it ends.
+async fn run_connection<S, T>(connection: tokio_postgres::Connection<S, T>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    if let Err(e) = connection.await {
+        tracing::debug!("the PostgreSQL connection ended: {e}");
+    }
+}
+
+/// TLS that checks the server's certificate and name: against the certificates of the file
+/// `roots` (PEM), or the system's (rustls-platform-verifier).
+fn tls_connector(
+    roots: Option<&Path>,
+    shown: &str,
+) -> Result<tokio_postgres_rustls::MakeRustlsConnect, DbError> {
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+    use rustls_platform_verifier::BuilderVerifierExt;
+    let fail = |what: String| DbError(format!("{shown}: {what}"));
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| fail(format!("TLS: {e}")))?;
+    let config = match roots {
+        Some(path) => {
+            let unreadable = |e: rustls::pki_types::pem::Error| {
+                fail(format!("sslrootcert {}: {e}", path.display()))
+            };
+            let mut store = rustls::RootCertStore::empty();
+            for cert in CertificateDer::pem_file_iter(path).map_err(unreadable)? {
+                store
+                    .add(cert.map_err(unreadable)?)
+                    .map_err(|e| fail(format!("sslrootcert {}: {e}", path.display())))?;
+            }
+            if store.is_empty() {
+                return Err(fail(format!(
+                    "sslrootcert {}: no certificate in it",
+                    path.display()
+                )));
+            }
+            builder.with_root_certificates(store).with_no_client_auth()
+        }
+        None => builder
+            .with_platform_verifier()
+            .map_err(|e| fail(format!("TLS: the system's certificates: {e}")))?
+            .with_no_client_auth(),
+    };
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
 }
 
 /// Parameters as tokio-postgres takes them.

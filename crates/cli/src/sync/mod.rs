@@ -120,8 +120,9 @@ pub struct SyncArgs {
 #[derive(Debug, Args)]
 pub struct DbArg {
     /// The database: a SQLite file (a path, or sqlite:PATH; created when missing), or
-    /// postgres://USER:PASSWORD@HOST:PORT/DATABASE. A password is better given in CCSQM_DB
-    /// than on the command line [default: <data dir>/ccsqm/ccsqm.sqlite3].
+    /// postgres://USER:PASSWORD@HOST:PORT/DATABASE (add ?sslmode=require for TLS, checked
+    /// against the system's roots or &sslrootcert=CA.pem). A password is better given in
+    /// CCSQM_DB than on the command line [default: <data dir>/ccsqm/ccsqm.sqlite3].
     #[arg(
         long = "db",
         env = "CCSQM_DB",

@@ -9,8 +9,80 @@ use crate::UsageError;
 pub enum DbUrl {
     /// A SQLite file.
     Sqlite(PathBuf),
-    /// A PostgreSQL server: the parsed configuration and the URL to show (password hidden).
-    Postgres(Box<tokio_postgres::Config>, String),
+    /// A PostgreSQL server: the parsed configuration, the URL to show (password hidden), and
+    /// how the connection is secured.
+    Postgres(Box<tokio_postgres::Config>, String, Tls),
+}
+
+/// How a connection to PostgreSQL is secured: the URL's `sslmode` and `sslrootcert`, named
+/// and valued as libpq's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Tls {
+    /// `sslmode=disable`, `allow` or `prefer` (the default): no TLS (libpq's `allow` and
+    /// `prefer` would encrypt without checking who answers; here they do not encrypt).
+    Off,
+    /// `sslmode=require`, `verify-ca` or `verify-full`: TLS, the server's certificate checked
+    /// (its chain and the host's name) against the certificates of `sslrootcert`, or without
+    /// it the system's: stricter than libpq's `require`, which checks nothing.
+    Verified { roots: Option<PathBuf> },
+}
+
+/// `sslmode` and `sslrootcert` taken out of a PostgreSQL URL's query (tokio-postgres knows
+/// neither `verify-*` nor `sslrootcert`): the URL without them, and what they ask.
+fn take_tls(text: &str) -> Result<(String, Tls), String> {
+    let Some((head, query)) = text.split_once('?') else {
+        return Ok((text.to_owned(), Tls::Off));
+    };
+    let (mut mode, mut roots) = (None, None);
+    let mut rest = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("sslmode", value)) => mode = Some(value.to_owned()),
+            Some(("sslrootcert", value)) => roots = Some(PathBuf::from(percent_decoded(value)?)),
+            _ => rest.push(pair),
+        }
+    }
+    let tls = match mode.as_deref() {
+        None | Some("disable" | "allow" | "prefer") if roots.is_none() => Tls::Off,
+        None | Some("require" | "verify-ca" | "verify-full") => Tls::Verified { roots },
+        Some(other @ ("disable" | "allow" | "prefer")) => {
+            return Err(format!(
+                "sslrootcert is for a checked connection, but sslmode={other} does not use TLS"
+            ))
+        }
+        Some(other) => {
+            return Err(format!(
+                "sslmode={other} is not one of disable, allow, prefer, require, verify-ca, \
+                 verify-full"
+            ))
+        }
+    };
+    let url = match rest.is_empty() {
+        true => head.to_owned(),
+        false => format!("{head}?{}", rest.join("&")),
+    };
+    Ok((url, tls))
+}
+
+/// A URL's `%XX` escapes decoded.
+fn percent_decoded(text: &str) -> Result<String, String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| format!("{text:?}: a % not followed by two hex digits"))?;
+            out.push(hex);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| format!("{text:?} is not UTF-8 once decoded"))
 }
 
 /// The SQLite file used when `--db` is not given, in the platform's data directory.
@@ -44,13 +116,14 @@ impl DbUrl {
             return Ok(DbUrl::Sqlite(PathBuf::from(path)));
         }
         if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-            let config: tokio_postgres::Config = text
+            let (url, tls) = take_tls(text).map_err(|e| bad(&e))?;
+            let config: tokio_postgres::Config = url
                 .parse()
                 .map_err(|e| bad(&format!("not a valid PostgreSQL URL ({e})")))?;
             if config.get_hosts().is_empty() {
                 return Err(bad("the URL names no host"));
             }
-            return Ok(DbUrl::Postgres(Box::new(config), shown_url(text)));
+            return Ok(DbUrl::Postgres(Box::new(config), shown_url(text), tls));
         }
         if let Some((scheme, _)) = text.split_once("://") {
             return Err(bad(&format!(
@@ -65,7 +138,7 @@ impl DbUrl {
     pub fn shown(&self) -> String {
         match self {
             DbUrl::Sqlite(path) => format!("sqlite:{}", path.display()),
-            DbUrl::Postgres(_, shown) => shown.clone(),
+            DbUrl::Postgres(_, shown, _) => shown.clone(),
         }
     }
 }
@@ -134,6 +207,50 @@ mod tests {
             url.shown(),
             "postgresql://me@localhost/calls?password=***&application_name=x"
         );
+    }
+
+    #[test]
+    fn sslmode_and_sslrootcert_say_how_the_connection_is_secured() {
+        let tls = |text: &str| match DbUrl::parse(text).unwrap() {
+            DbUrl::Postgres(_, _, tls) => tls,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(tls("postgres://me@h/db"), Tls::Off);
+        assert_eq!(tls("postgres://me@h/db?sslmode=prefer"), Tls::Off);
+        assert_eq!(tls("postgres://me@h/db?sslmode=disable"), Tls::Off);
+        for mode in ["require", "verify-ca", "verify-full"] {
+            assert_eq!(
+                tls(&format!("postgres://me@h/db?sslmode={mode}")),
+                Tls::Verified { roots: None }
+            );
+        }
+        // The root certificates alone ask for a checked connection; other options stay.
+        let url = DbUrl::parse(
+            "postgres://me:pw@h/db?application_name=x&sslrootcert=%2Fetc%2Fca%20x.pem",
+        )
+        .unwrap();
+        let DbUrl::Postgres(config, shown, tls) = url else {
+            panic!("postgres")
+        };
+        assert_eq!(
+            tls,
+            Tls::Verified {
+                roots: Some(PathBuf::from("/etc/ca x.pem"))
+            }
+        );
+        assert_eq!(config.get_application_name(), Some("x"));
+        assert!(
+            shown.contains("sslrootcert") && !shown.contains("pw"),
+            "{shown}"
+        );
+        for bad in [
+            "postgres://me:s3cret@h/db?sslmode=sometimes",
+            "postgres://me:s3cret@h/db?sslmode=disable&sslrootcert=/ca.pem",
+            "postgres://me:s3cret@h/db?sslrootcert=%zz",
+        ] {
+            let err = DbUrl::parse(bad).expect_err(bad).0;
+            assert!(err.starts_with("--db") && !err.contains("s3cret"), "{err}");
+        }
     }
 
     #[test]
