@@ -135,7 +135,7 @@ pub struct DataSet {
     /// `(hash of call_uuid, position)`, sorted: built on the first lookup by UUID.
     by_uuid: OnceLock<Vec<(u64, u32)>>,
     /// Each agent's `"staff_id":…,"staff_name":…` as JSON: built on the first page written.
-    agents_json: OnceLock<Vec<Vec<u8>>>,
+    agents_json: OnceLock<Vec<Option<json::StaffJson>>>,
     /// The matches of recent queries.
     queries: QueryCache,
 }
