@@ -1035,14 +1035,23 @@ impl FileName<'_> {
             out.extend_from_slice(name.as_bytes());
             return;
         }
-        // `{prefix}{y:04}{m:02}{d:02}-{HH}{MM}{SS}-{index:06}{suffix}` in an array of fixed
-        // size (copied whole, then cut: no copy of variable size), two digits at a time.
-        let (mut name, len) = if r.call_type == TEXT {
-            (*b"chat-00000000-000000-000000.txt", 31)
+        // `{prefix}{y:04}{m:02}{d:02}-{HH}{MM}{SS}-{index:06}{suffix}`: a template of fixed
+        // size appended (no copy of variable size), its digits set in place two at a time,
+        // then cut. (Not built in an array and copied: the copy would wait on the writes of
+        // the digits just before it, as store forwarding fails.)
+        const CHAT: &[u8; 31] = b"chat-00000000-000000-000000.txt";
+        const REC: &[u8; 31] = b"rec-00000000-000000-000000.wav ";
+        let (template, len) = if r.call_type == TEXT {
+            (CHAT, 31)
         } else {
-            (*b"rec-00000000-000000-000000.wav\0", 30)
+            (REC, 30)
         };
-        let stem = len - 26;
+        let at = out.len();
+        out.extend_from_slice(template);
+        let stem = at + len - 26;
+        // Unsigned from here (the year is 0 to 9999, the second of the day not negative):
+        // cheaper divisions.
+        let (y, m, d, secs) = (y as usize, m as usize, d as usize, secs as usize);
         let index = index % 1_000_000;
         let pairs = [
             (y / 100, 0),
@@ -1052,16 +1061,16 @@ impl FileName<'_> {
             (secs / 3600, 9),
             (secs / 60 % 60, 11),
             (secs % 60, 13),
-            ((index / 10_000) as i64, 16),
-            ((index / 100 % 100) as i64, 18),
-            ((index % 100) as i64, 20),
+            (index / 10_000, 16),
+            (index / 100 % 100, 18),
+            (index % 100, 20),
         ];
-        for (pair, at) in pairs {
-            let digits = digits::PAIRS[pair.rem_euclid(100) as usize].to_le_bytes();
-            name[stem + at..stem + at + 2].copy_from_slice(&digits);
+        for (pair, place) in pairs {
+            let digits = digits::PAIRS[pair % 100].to_le_bytes();
+            if let Some(slot) = out.get_mut(stem + place..stem + place + 2) {
+                slot.copy_from_slice(&digits);
+            }
         }
-        let at = out.len();
-        out.extend_from_slice(&name);
         out.truncate(at + len);
     }
 }
