@@ -41,7 +41,10 @@ wait_for() { # URL: until a POST gets any HTTP answer, at most 60 s
   return 1
 }
 
-target/release/ccsqm-sandbox --port "$SANDBOX_PORT" --calls 100000 >/dev/null &
+# The earliest anchor (Anchor::EARLIEST): the calls at fixed times, which the load generator's
+# 30-day window (from FIRST_CALL_TIME) is set from. With the default anchor, today, the window
+# matched no call and every answer was an empty page.
+target/release/ccsqm-sandbox --port "$SANDBOX_PORT" --calls 100000 --anchor 2021-12-15 >/dev/null &
 pids+=($!)
 "$TOOLS/node_modules/.bin/prism" mock --host 127.0.0.1 --port "$PRISM_PORT" --errors false \
   spec/ccsqm.yaml >/dev/null 2>&1 &

@@ -13,6 +13,7 @@ use crate::query_cache::{Matches, QueryCache, QueryKey};
 use crate::rng::{mix, SplitMix64};
 use crate::Anchor;
 
+mod digits;
 mod json;
 mod live;
 
@@ -134,7 +135,7 @@ pub struct DataSet {
     /// `(hash of call_uuid, position)`, sorted: built on the first lookup by UUID.
     by_uuid: OnceLock<Vec<(u64, u32)>>,
     /// Each agent's `"staff_id":…,"staff_name":…` as JSON: built on the first page written.
-    agents_json: OnceLock<Vec<Vec<u8>>>,
+    agents_json: OnceLock<Vec<Option<json::StaffJson>>>,
     /// The matches of recent queries.
     queries: QueryCache,
 }
@@ -352,19 +353,19 @@ impl DataSet {
             call_uuid: Some(uuid),
             complain_status: Some(f.complain_status),
             create_time: Some(f.create_time),
-            deal: Some(f.deal),
-            duration: Some(f.duration),
+            deal: Some(f.deal.get()),
+            duration: Some(f.duration.get()),
             file_name: Some(f.file_name.to_string()),
             inspect_status: Some(f.inspect_status),
             left_channel: Some(f.left_channel.to_owned()),
-            left_silence_time: Some(f.left_silence_time),
-            left_speech_ratio: Some(f.left_speech_ratio),
-            left_speed: Some(f.left_speed),
+            left_silence_time: Some(f.left_silence_time.get()),
+            left_speech_ratio: Some(f.left_speech_ratio.get()),
+            left_speed: Some(f.left_speed.get()),
             review_status: Some(f.review_status),
             right_channel: Some(f.right_channel.to_owned()),
-            right_silence_time: Some(f.right_silence_time),
-            right_speech_ratio: Some(f.right_speech_ratio),
-            right_speed: Some(f.right_speed),
+            right_silence_time: Some(f.right_silence_time.get()),
+            right_speech_ratio: Some(f.right_speech_ratio.get()),
+            right_speed: Some(f.right_speed.get()),
             staff_id: Some(f.staff_id.to_owned()),
             staff_name: Some(f.staff_name.to_owned()),
             status: Some(f.status),
@@ -405,8 +406,7 @@ impl DataSet {
             ("customer", "staff")
         };
         let silence = |ratio_bp: u16| {
-            let cs = u64::from(r.duration_cs) * (10_000 - u64::from(ratio_bp)) / 10_000;
-            cs as f64 / 100.0
+            Decimal(u64::from(r.duration_cs) * (10_000 - u64::from(ratio_bp)) / 10_000)
         };
         let mut fields = CallFields {
             uuid: self.uuid_ascii(index),
@@ -414,19 +414,19 @@ impl DataSet {
             call_type: i64::from(r.call_type),
             complain_status: -1,
             create_time: r.call_time,
-            deal: if r.flags & FLAG_DEAL != 0 { 1.0 } else { 0.0 },
-            duration: f64::from(r.duration_cs) / 100.0,
+            deal: Decimal(u64::from(r.flags & FLAG_DEAL != 0)),
+            duration: Decimal(u64::from(r.duration_cs)),
             file_name: FileName(r, index),
             inspect_status: 0,
             left_channel,
             left_silence_time: silence(r.left_ratio_bp),
-            left_speech_ratio: f64::from(r.left_ratio_bp) / 10_000.0,
-            left_speed: f64::from(r.left_speed_m) / 1000.0,
+            left_speech_ratio: Decimal(u64::from(r.left_ratio_bp)),
+            left_speed: Decimal(u64::from(r.left_speed_m)),
             review_status: -1,
             right_channel,
             right_silence_time: silence(r.right_ratio_bp),
-            right_speech_ratio: f64::from(r.right_ratio_bp) / 10_000.0,
-            right_speed: f64::from(r.right_speed_m) / 1000.0,
+            right_speech_ratio: Decimal(u64::from(r.right_ratio_bp)),
+            right_speed: Decimal(u64::from(r.right_speed_m)),
             agent: usize::from(r.agent),
             staff_id: &agent.id,
             staff_name: &agent.name,
@@ -654,25 +654,40 @@ struct CallFields<'a> {
     call_type: i64,
     complain_status: i64,
     create_time: i64,
-    deal: f64,
-    duration: f64,
+    deal: Decimal<1>,
+    duration: Decimal<100>,
     file_name: FileName<'a>,
     inspect_status: i64,
     left_channel: &'static str,
-    left_silence_time: f64,
-    left_speech_ratio: f64,
-    left_speed: f64,
+    left_silence_time: Decimal<100>,
+    left_speech_ratio: Decimal<10_000>,
+    left_speed: Decimal<1000>,
     review_status: i64,
     right_channel: &'static str,
-    right_silence_time: f64,
-    right_speech_ratio: f64,
-    right_speed: f64,
+    right_silence_time: Decimal<100>,
+    right_speech_ratio: Decimal<10_000>,
+    right_speed: Decimal<1000>,
     /// The agent's place in [`DataSet::agents`].
     agent: usize,
     staff_id: &'a str,
     staff_name: &'a str,
     status: i64,
     upload_time: i64,
+}
+
+/// A value the records hold as a whole number of `1 / SCALE` (a power of ten): the API's
+/// number is the `f64` nearest to `units / SCALE`, and the page writer writes the units' own
+/// digits ([`json`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Decimal<const SCALE: u64>(u64);
+
+impl<const SCALE: u64> Decimal<SCALE> {
+    const ZERO: Self = Self(0);
+
+    /// The number, as the typed path serves it.
+    fn get(self) -> f64 {
+        self.0 as f64 / SCALE as f64
+    }
 }
 
 /// The codes a request asks for, as a record keeps them (`u8`).
@@ -1003,43 +1018,60 @@ impl FileName<'_> {
         let FileName(r, index) = *self;
         let (y, m, d) = civil_from_days(r.call_time.div_euclid(86_400));
         let secs = r.call_time.rem_euclid(86_400);
-        let (prefix, suffix) = if r.call_type == TEXT {
-            (&b"chat-"[..], &b".txt"[..])
-        } else {
-            (&b"rec-"[..], &b".wav"[..])
-        };
-        out.extend_from_slice(prefix);
-        if (0..=9999).contains(&y) {
-            // `{y:04}{m:02}{d:02}-{HH}{MM}{SS}-{index:06}`, each number's digits from the right.
-            let mut stem = *b"00000000-000000-000000";
-            let numbers = [
-                (y, 0..4),
-                (m, 4..6),
-                (d, 6..8),
-                (secs / 3600, 9..11),
-                (secs / 60 % 60, 11..13),
-                (secs % 60, 13..15),
-                ((index % 1_000_000) as i64, 16..22),
-            ];
-            for (mut value, place) in numbers {
-                for digit in stem[place].iter_mut().rev() {
-                    *digit = b'0' + (value % 10) as u8;
-                    value /= 10;
-                }
-            }
-            out.extend_from_slice(&stem);
-        } else {
+        if !(0..=9999).contains(&y) {
             // A year of more than four digits, or before year 0: as `format!` pads it.
-            let stem = format!(
-                "{y:04}{m:02}{d:02}-{:02}{:02}{:02}-{:06}",
+            let (prefix, suffix) = if r.call_type == TEXT {
+                ("chat-", ".txt")
+            } else {
+                ("rec-", ".wav")
+            };
+            let name = format!(
+                "{prefix}{y:04}{m:02}{d:02}-{:02}{:02}{:02}-{:06}{suffix}",
                 secs / 3600,
                 secs / 60 % 60,
                 secs % 60,
                 index % 1_000_000
             );
-            out.extend_from_slice(stem.as_bytes());
+            out.extend_from_slice(name.as_bytes());
+            return;
         }
-        out.extend_from_slice(suffix);
+        // `{prefix}{y:04}{m:02}{d:02}-{HH}{MM}{SS}-{index:06}{suffix}`: a template of fixed
+        // size appended (no copy of variable size), its digits set in place two at a time,
+        // then cut. (Not built in an array and copied: the copy would wait on the writes of
+        // the digits just before it, as store forwarding fails.)
+        const CHAT: &[u8; 31] = b"chat-00000000-000000-000000.txt";
+        const REC: &[u8; 31] = b"rec-00000000-000000-000000.wav ";
+        let (template, len) = if r.call_type == TEXT {
+            (CHAT, 31)
+        } else {
+            (REC, 30)
+        };
+        let at = out.len();
+        out.extend_from_slice(template);
+        let stem = at + len - 26;
+        // Unsigned from here (the year is 0 to 9999, the second of the day not negative):
+        // cheaper divisions.
+        let (y, m, d, secs) = (y as usize, m as usize, d as usize, secs as usize);
+        let index = index % 1_000_000;
+        let pairs = [
+            (y / 100, 0),
+            (y % 100, 2),
+            (m, 4),
+            (d, 6),
+            (secs / 3600, 9),
+            (secs / 60 % 60, 11),
+            (secs % 60, 13),
+            (index / 10_000, 16),
+            (index / 100 % 100, 18),
+            (index % 100, 20),
+        ];
+        for (pair, place) in pairs {
+            let digits = digits::PAIRS[pair % 100].to_le_bytes();
+            if let Some(slot) = out.get_mut(stem + place..stem + place + 2) {
+                slot.copy_from_slice(&digits);
+            }
+        }
+        out.truncate(at + len);
     }
 }
 

@@ -12,7 +12,7 @@
 
 use std::sync::LazyLock;
 
-use super::{CallFields, DataSet, Record, STATUSES};
+use super::{CallFields, DataSet, Decimal, Record, STATUSES};
 use crate::rng::mix;
 
 /// The steps of an inspection in progress, as codes: waiting, inspection, ASR (the spec's
@@ -89,13 +89,13 @@ impl CallFields<'_> {
     /// The call while its inspection is at `status`: no metrics yet.
     pub(super) fn in_progress(&mut self, status: u8) {
         self.status = i64::from(status);
-        self.deal = 0.0;
-        self.left_speech_ratio = 0.0;
-        self.right_speech_ratio = 0.0;
-        self.left_silence_time = 0.0;
-        self.right_silence_time = 0.0;
-        self.left_speed = 0.0;
-        self.right_speed = 0.0;
+        self.deal = Decimal::ZERO;
+        self.left_speech_ratio = Decimal::ZERO;
+        self.right_speech_ratio = Decimal::ZERO;
+        self.left_silence_time = Decimal::ZERO;
+        self.right_silence_time = Decimal::ZERO;
+        self.left_speed = Decimal::ZERO;
+        self.right_speed = Decimal::ZERO;
     }
 }
 
