@@ -257,47 +257,60 @@ impl Fetch<'_> {
         let _abort = AbortOnDrop(reader);
         let mut batch: Vec<upsert::Fetched> = Vec::with_capacity(per_transaction);
         let mut opened = std::time::Instant::now();
-        loop {
+        // What the reader sent since the last look, taken at once (not a wake-up per call).
+        let mut inbox: Vec<Read> = Vec::with_capacity(per_transaction);
+        'reading: loop {
             if let Some(stopped) = self.stop.requested() {
                 return Err(stopped.into());
             }
-            let next = tokio::select! {
-                next = received.recv() => next,
+            let taken = tokio::select! {
+                taken = received.recv_many(&mut inbox, per_transaction) => taken,
                 stopped = self.stop.wait() => return Err(stopped.into()),
             };
-            match next {
-                Some(Read::Warning(warning)) => {
-                    self.progress.println(&format!("ccsqm: warning: {warning}"));
-                }
-                Some(Read::Call(record, progress)) => {
-                    if batch.is_empty() {
-                        opened = std::time::Instant::now();
-                    }
-                    batch.push(*record);
-                    self.progress
-                        .update(progress.received, progress.total, progress.concurrency);
-                    let page_end = batch.len().is_multiple_of(limit);
-                    if batch.len() >= per_transaction
-                        || (page_end && opened.elapsed() >= COMMIT_INTERVAL)
-                        || (page_end && batch.len() >= MIN_TRANSACTION && received.is_empty())
-                    {
-                        let transcripts = self.transcripts(&batch).await?;
-                        let write =
-                            write_page(self.db, self.run, &batch, &transcripts, counts, None);
-                        off_the_reader(write).await?;
-                        batch.clear();
-                    }
-                }
-                Some(Read::Failed(error @ ApiError::Paging(_), received)) => {
-                    return Err(anyhow::Error::new(error).context(format!(
-                        "the pages did not add up ({received} call(s) received and committed; \
-                         the checkpoint did not move)"
-                    )))
-                }
-                Some(Read::Failed(error, _)) => return Err(error.into()),
-                Some(Read::End) => break,
+            if taken == 0 {
                 // The reader ended without its last word: it panicked.
-                None => anyhow::bail!("the pages' reader stopped unexpectedly"),
+                anyhow::bail!("the pages' reader stopped unexpectedly");
+            }
+            let mut taken = inbox.drain(..).peekable();
+            while let Some(next) = taken.next() {
+                match next {
+                    Read::Warning(warning) => {
+                        self.progress.println(&format!("ccsqm: warning: {warning}"));
+                    }
+                    Read::Call(record, progress) => {
+                        if batch.is_empty() {
+                            opened = std::time::Instant::now();
+                        }
+                        batch.push(*record);
+                        let page_end = batch.len().is_multiple_of(limit);
+                        let nothing_more = taken.peek().is_none() && received.is_empty();
+                        if nothing_more || page_end {
+                            self.progress.update(
+                                progress.received,
+                                progress.total,
+                                progress.concurrency,
+                            );
+                        }
+                        if batch.len() >= per_transaction
+                            || (page_end && opened.elapsed() >= COMMIT_INTERVAL)
+                            || (page_end && batch.len() >= MIN_TRANSACTION && nothing_more)
+                        {
+                            let transcripts = self.transcripts(&batch).await?;
+                            let write =
+                                write_page(self.db, self.run, &batch, &transcripts, counts, None);
+                            off_the_reader(write).await?;
+                            batch.clear();
+                        }
+                    }
+                    Read::Failed(error @ ApiError::Paging(_), received) => {
+                        return Err(anyhow::Error::new(error).context(format!(
+                            "the pages did not add up ({received} call(s) received and \
+                             committed; the checkpoint did not move)"
+                        )))
+                    }
+                    Read::Failed(error, _) => return Err(error.into()),
+                    Read::End => break 'reading,
+                }
             }
         }
         let transcripts = self.transcripts(&batch).await?;
