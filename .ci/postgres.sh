@@ -65,6 +65,11 @@ ccsqm_pg_start() {
 ccsqm_pg_tls() {
     local dir="$1" tls="$1/tls"
     shift
+    if ! command -v openssl >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 &&
+        [ "$(id -u)" = 0 ]; then
+        echo "installing openssl (apt-get install openssl), for the TLS tests"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
+    fi
     command -v openssl >/dev/null 2>&1 || {
         echo "openssl is missing: PostgreSQL without TLS (the TLS tests are skipped)" >&2
         return 0

@@ -436,9 +436,13 @@ fn postgres_over_tls_checks_the_servers_certificate() {
         !ca.contains(['%', '&', '#', '?']),
         "a CA path to write in a URL: {ca}"
     );
+    let with = |query: &str| match db.contains('?') {
+        true => format!("{db}&{query}"),
+        false => format!("{db}?{query}"),
+    };
     let tls = sync(
         &sandbox,
-        &format!("{db}?sslmode=require&sslrootcert={ca}"),
+        &with(&format!("sslmode=require&sslrootcert={ca}")),
         &[],
     );
     succeeded(&tls, "the sync over TLS");
@@ -446,7 +450,7 @@ fn postgres_over_tls_checks_the_servers_certificate() {
     assert_eq!(stored.trim(), sandbox.data().len().to_string());
 
     // The system's roots do not know the test's authority.
-    let unknown = sync(&sandbox, &format!("{db}?sslmode=verify-full"), &[]);
+    let unknown = sync(&sandbox, &with("sslmode=verify-full"), &[]);
     assert_eq!(unknown.status.code(), Some(7), "{}", stderr(&unknown));
     assert!(
         stderr(&unknown).contains("certificate"),
@@ -454,6 +458,24 @@ fn postgres_over_tls_checks_the_servers_certificate() {
         stderr(&unknown)
     );
     assert_eq!(stderr(&unknown).trim_end().lines().count(), 1);
+
+    // The authority is known, but the certificate is not the named host's (it names 127.0.0.1
+    // and localhost): refused too.
+    assert!(
+        db.contains("@127.0.0.1:"),
+        "the test server on 127.0.0.1: {db}"
+    );
+    let other_name = with(&format!(
+        "sslmode=require&sslrootcert={ca}&hostaddr=127.0.0.1"
+    ))
+    .replace("@127.0.0.1:", "@not-this-server.example:");
+    let misnamed = sync(&sandbox, &other_name, &[]);
+    assert_eq!(misnamed.status.code(), Some(7), "{}", stderr(&misnamed));
+    assert!(
+        stderr(&misnamed).contains("certificate"),
+        "{}",
+        stderr(&misnamed)
+    );
 }
 
 #[test]

@@ -119,9 +119,10 @@ impl Db {
     /// a power loss can only lose the last transactions whole (each page with its progress,
     /// the checkpoint with the window's last page), never leave a half. Its page cache is 64 MiB
     /// (the calls' key is a UUID: inserts touch pages all over its index), and the log is
-    /// copied into the database once it holds 5,000 pages (80 MB of 16 KiB pages; SQLite's
-    /// default is 1,000): a page changed by several transactions in between is copied once.
-    /// The log's file is cut back to 80 MB after it is copied.
+    /// copied into the database once it holds 5,000 pages (SQLite's default is 1,000; 80 MB of
+    /// the 16 KiB pages of a file `ccsqm sync` created, 20 MB of an older file's 4 KiB): a page
+    /// changed by several transactions in between is copied once. The log's file is cut back
+    /// to 80 MB after it is copied.
     pub async fn tune_for_sync(&mut self) -> Result<(), DbError> {
         match self {
             Db::Sqlite(_) => {
@@ -225,8 +226,8 @@ impl Db {
     }
 
     /// PostgreSQL: a statement whose parameters are `first` and then `arrays`, each bound as
-    /// one array (`unnest($2::TEXT[], …)`, `= ANY($2)`): a page's rows in one statement of a
-    /// few parameters, whatever its size. (SQLite has no arrays: see [`Db::execute`].)
+    /// one array (`= ANY($2)`): many rows' keys in one statement of a few parameters, whatever
+    /// their number. (SQLite has no arrays: see [`Db::execute`].)
     pub async fn execute_arrays(
         &mut self,
         sql: &str,

@@ -6,9 +6,10 @@
 //! would miss a call uploaded after its window was read). A run reads:
 //!
 //! 1. the calls uploaded from the checkpoint less `--overlap` (or from `--since`; without
-//!    either, every call) to a bound fixed at its start (`--until`, default now), all call types and every
-//!    documented status, page by page: each page's calls are upserted by `call_uuid` in one
-//!    transaction, with the run's counts; the transaction of the last page also moves the
+//!    either, every call) to a bound fixed at its start (`--until`, default the server's time:
+//!    see [`server_now`]), all call types and every documented status, page by page: the calls
+//!    are upserted by `call_uuid` in transactions of whole pages (up to [`MAX_TRANSACTION`]
+//!    calls), each with the run's counts; the window's last transaction also moves the
 //!    checkpoint to the bound. A run that stops early leaves the checkpoint where it was, and
 //!    the next run reads the window again (upserts are idempotent);
 //! 2. then the older windows that still hold calls in progress (a status the spec's
@@ -100,7 +101,10 @@ pub async fn sync(cli: &Cli, args: &SyncArgs, flags: &clap::ArgMatches) -> Resul
     loop {
         let bound = match until {
             Some(until) => until,
-            None => server_now(&client).await?,
+            None => tokio::select! {
+                now = server_now(&client) => now?,
+                stopped = stop.wait() => return Err(stopped.into()),
+            },
         };
         let summary = run_once(&mut db, &client, cli, args, since, bound, &stop).await?;
         // `--since` is the first round's: the next ones go on from the checkpoint.
@@ -131,7 +135,17 @@ async fn server_now(client: &Client) -> Result<i64> {
         .and_then(|d| httpdate::parse_http_date(d).ok())
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .and_then(|d| i64::try_from(d.as_secs()).ok());
-    Ok(date.unwrap_or(here))
+    match date {
+        Some(date) => Ok(date),
+        None => {
+            eprintln!(
+                "ccsqm: the server's answer has no readable Date: this run is bounded by this \
+                 machine's clock ({})",
+                utc(here)
+            );
+            Ok(here)
+        }
+    }
 }
 
 /// The default SQLite file's folder is created; a folder the user named must exist.
@@ -296,17 +310,17 @@ impl Fetch<'_> {
                             || (page_end && batch.len() >= MIN_TRANSACTION && nothing_more)
                         {
                             let transcripts = self.transcripts(&batch).await?;
-                            let write =
-                                write_page(self.db, self.run, &batch, &transcripts, counts, None);
-                            off_the_reader(write).await?;
+                            write_page(self.db, self.run, &batch, &transcripts, counts, None)
+                                .await?;
                             batch.clear();
                         }
                     }
                     Read::Failed(error @ ApiError::Paging(_), received) => {
+                        let committed = counts.inserted + counts.updated + counts.unchanged;
                         return Err(anyhow::Error::new(error).context(format!(
-                            "the pages did not add up ({received} call(s) received and \
-                             committed; the checkpoint did not move)"
-                        )))
+                            "the pages did not add up ({received} call(s) received, \
+                             {committed} committed by this run; the checkpoint did not move)"
+                        )));
                     }
                     Read::Failed(error, _) => return Err(error.into()),
                     Read::End => break 'reading,
@@ -314,8 +328,7 @@ impl Fetch<'_> {
             }
         }
         let transcripts = self.transcripts(&batch).await?;
-        let write = write_page(self.db, self.run, &batch, &transcripts, counts, checkpoint);
-        off_the_reader(write).await?;
+        write_page(self.db, self.run, &batch, &transcripts, counts, checkpoint).await?;
         Ok(())
     }
 
@@ -388,20 +401,6 @@ async fn read_pages(mut calls: ccsqm_client::CallStream, sender: tokio::sync::mp
         if sender.send(read).await.is_err() || last {
             return;
         }
-    }
-}
-
-/// Runs a transaction so that it does not hold up the pages' reader: SQLite's calls block
-/// their thread for the whole transaction, and a task woken from this thread (the reader, when
-/// the transaction takes calls from it) would wait for it; `block_in_place` hands this
-/// thread's other tasks to another one meanwhile. (PostgreSQL's client is asynchronous: it
-/// runs as it is, and so does everything on a single-threaded runtime.)
-async fn off_the_reader<T>(work: impl std::future::Future<Output = T>) -> T {
-    let runtime = tokio::runtime::Handle::current();
-    if runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
-        tokio::task::block_in_place(|| runtime.block_on(work))
-    } else {
-        work.await
     }
 }
 

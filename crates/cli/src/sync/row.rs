@@ -12,25 +12,29 @@ use super::generated::CALL_COLUMNS;
 use super::schema::{Column, SqlValue};
 
 /// The row of a call (a [`ccsqm_client::CallRecord`]), in the order of [`CALL_COLUMNS`].
-pub fn row_of(record: &impl Serialize) -> Vec<SqlValue> {
+pub fn row_of(record: &impl Serialize) -> Result<Vec<SqlValue>, serde_json::Error> {
     row(record, CALL_COLUMNS)
 }
 
-/// The row of `value` in a table of `columns`, in their order.
-pub fn row(value: &impl Serialize, columns: &'static [Column]) -> Vec<SqlValue> {
+/// The row of `value` in a table of `columns`, in their order; an error if it cannot be
+/// serialized at all (no call or segment of the client's types fails).
+pub fn row(
+    value: &impl Serialize,
+    columns: &'static [Column],
+) -> Result<Vec<SqlValue>, serde_json::Error> {
     let mut row = vec![SqlValue::Null; columns.len()];
     match value.serialize(Row {
         row: &mut row,
         columns,
     }) {
-        Ok(()) => row,
+        Ok(()) => Ok(row),
         // Not a map of fields (no call or segment is): through its JSON, which says what it is.
         Err(_) => {
-            let json = serde_json::to_value(value).unwrap_or(Value::Null);
-            columns
+            let json = serde_json::to_value(value)?;
+            Ok(columns
                 .iter()
                 .map(|c| SqlValue::from_json(json.get(c.name).cloned(), c.sql))
-                .collect()
+                .collect())
         }
     }
 }
@@ -314,7 +318,7 @@ mod tests {
                 call_group_id: Some(format!("group {i}")),
                 call,
             };
-            assert_eq!(row_of(&record), through_json(&record), "call {i}");
+            assert_eq!(row_of(&record).unwrap(), through_json(&record), "call {i}");
             compared += 1;
         }
         assert!(compared > 3_000);
@@ -323,16 +327,19 @@ mod tests {
     #[test]
     fn a_call_with_absent_fields_has_nulls_and_a_map_is_read_by_its_keys() {
         let record = CallRecord::default();
-        assert!(row_of(&record).iter().all(|v| *v == SqlValue::Null));
+        assert!(row_of(&record)
+            .unwrap()
+            .iter()
+            .all(|v| *v == SqlValue::Null));
         // A map (a call read tolerantly, with a field of another type than the column's).
         let map = serde_json::json!({"call_uuid": "u", "status": "two", "duration": 1.5, "x": 1});
-        let row = row_of(&map);
+        let row = row_of(&map).unwrap();
         let value = |name: &str| &row[CALL_COLUMNS.iter().position(|c| c.name == name).unwrap()];
         assert_eq!(value("call_uuid"), &SqlValue::Text("u".into()));
         assert_eq!(value("status"), &SqlValue::Text("\"two\"".into()));
         assert_eq!(value("duration"), &SqlValue::Real(1.5));
         assert_eq!(row.len(), CALL_COLUMNS.len());
         // Not a map: through its JSON, every column NULL.
-        assert!(row_of(&3).iter().all(|v| *v == SqlValue::Null));
+        assert!(row_of(&3).unwrap().iter().all(|v| *v == SqlValue::Null));
     }
 }

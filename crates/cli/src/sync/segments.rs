@@ -91,7 +91,13 @@ pub async fn fetch(
             .segments
             .iter()
             .map(|segment| super::row::row(segment, SEGMENT_COLUMNS))
-            .collect();
+            .collect::<Result<_, _>>()
+            .with_context(|| {
+                format!(
+                    "a segment of the transcript of call {} cannot be stored",
+                    ccsqm_client::visible(&call_uuid)
+                )
+            })?;
         let status = statuses.get(&call_uuid).copied().unwrap_or_default();
         fetched.push(Transcript {
             call_uuid,

@@ -1,5 +1,5 @@
 //! Ctrl-C (SIGINT), SIGTERM and SIGHUP during `ccsqm sync`: the sync stops after the current
-//! transaction (a page not yet committed is dropped; it is read again next time) and exits with
+//! transaction (calls read but not yet committed are dropped; they are read again next time) and exits with
 //! 128 + the signal's number. A second signal exits at once (the database rolls back what was
 //! not committed, as after `kill -9`).
 

@@ -30,15 +30,16 @@ const MAX_PARAMETERS: usize = 30_000;
 #[error("{0}")]
 pub struct MissingKey(pub String);
 
-/// A call as read, with its row: built by the pages' reader, while the database writes.
+/// A call as read, with its row: built by the pages' reader, while the database writes (an
+/// error if the call cannot be serialized, which fails its transaction).
 pub struct Fetched {
     pub record: CallRecord,
-    pub row: Vec<SqlValue>,
+    pub row: Result<Vec<SqlValue>, String>,
 }
 
 impl Fetched {
     pub fn new(record: CallRecord) -> Fetched {
-        let row = row_of(&record);
+        let row = row_of(&record).map_err(|e| e.to_string());
         Fetched { record, row }
     }
 }
@@ -49,14 +50,21 @@ pub async fn page(db: &mut Db, calls: &[Fetched], now: i64, counts: &mut Counts)
     let key_at = key_index();
     let mut rows: Vec<&Vec<SqlValue>> = Vec::with_capacity(calls.len());
     for call in calls {
-        if call.row[key_at].as_str().is_none() {
+        let row = call.row.as_ref().map_err(|e| {
+            let call_id = call.record.call.call_id.as_deref().unwrap_or("?");
+            anyhow::anyhow!(
+                "a call of the server's (call_id {call_id:?}) cannot be stored: {e}; nothing of \
+                 its page was committed"
+            )
+        })?;
+        if row[key_at].as_str().is_none() {
             let call_id = call.record.call.call_id.as_deref().unwrap_or("?");
             anyhow::bail!(MissingKey(format!(
                 "the server sent a call without {KEY} (call_id {call_id:?}): it cannot be \
                  stored (the table is keyed by {KEY}); nothing of its page was committed"
             )));
         }
-        rows.push(&call.row);
+        rows.push(row);
     }
     fn key(row: &[SqlValue]) -> &str {
         row[key_index()].as_str().unwrap_or_default()

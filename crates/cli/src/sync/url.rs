@@ -143,21 +143,22 @@ impl DbUrl {
     }
 }
 
-/// The URL with the password of its user part (`user:password@`) replaced by `***`.
+/// The URL with the password of its user part (`user:password@`) replaced by `***`. The user
+/// part ends at the URL's last `@`, so that a password with `/`, `?` or `@` in it (not
+/// percent-encoded) is hidden whole; a `@` in the query makes more of the URL hidden, never
+/// less.
 fn shown_url(text: &str) -> String {
     let Some((scheme, rest)) = text.split_once("://") else {
-        return text.to_owned();
+        return hide_query_password(text);
     };
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let Some((user_info, host)) = authority.rsplit_once('@') else {
+    let Some((user_info, host)) = rest.rsplit_once('@') else {
         return hide_query_password(text);
     };
     let user = match user_info.split_once(':') {
         Some((user, _)) => format!("{user}:***"),
         None => user_info.to_owned(),
     };
-    hide_query_password(&format!("{scheme}://{user}@{host}{tail}"))
+    hide_query_password(&format!("{scheme}://{user}@{host}"))
 }
 
 /// `?password=…` as `?password=***`.
@@ -260,6 +261,10 @@ mod tests {
             "sqlite:",
             "mysql://me:s3cret@host/db",
             "postgres://me:s3cret@host:notaport/db",
+            "postgres://me:s3cret/x@host:notaport/db",
+            "postgres://me:s3cret?x@host:notaport/db",
+            "postgres://me:s3cret@x@host:notaport/db",
+            "postgres://me@host:notaport/db?password=s3cret",
         ] {
             let err = DbUrl::parse(bad).expect_err(bad).0;
             assert!(err.starts_with("--db"), "{err}");
