@@ -16,7 +16,9 @@ use ccsqm_sandbox::{Faults, Latency, Sandbox};
 use serde_json::{Map, Value};
 
 mod common;
-use common::databases::{backends, psql, same_value, sorted, with_database, Backend, POSTGRES_ENV};
+use common::databases::{
+    assert_row_is_call, backends, psql, sorted, with_database, Backend, BOOKKEEPING, POSTGRES_ENV,
+};
 use common::{ccsqm, run_within, runtime, stderr, stdout};
 
 const LIMIT: Duration = Duration::from_secs(240);
@@ -31,6 +33,33 @@ fn sync_cmd(sandbox: &Sandbox, db: &str) -> Command {
         .env("CCSQM_APP_SECRET", credentials.app_secret.expose())
         .args(["sync", "--db", db]);
     cmd
+}
+
+/// A sandbox that answers each request after 40 ms: a sync of it takes long enough to be
+/// caught in the middle.
+fn slow_sandbox(rt: &tokio::runtime::Runtime, calls: usize, seed: u64) -> Sandbox {
+    rt.block_on(
+        Sandbox::builder()
+            .calls(calls)
+            .seed(seed)
+            .faults(Faults {
+                latency: Latency::Fixed(Duration::from_millis(40)),
+                ..Faults::none()
+            })
+            .start(),
+    )
+    .unwrap()
+}
+
+/// A sync of pages of 20, one at a time, running in the background (its stderr as given).
+fn spawn_slow_sync(sandbox: &Sandbox, db: &str, stderr: Stdio) -> std::process::Child {
+    sync_cmd(sandbox, db)
+        .args(["--limit", "20", "--concurrency", "1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap()
 }
 
 fn sync(sandbox: &Sandbox, db: &str, extra: &[&str]) -> Output {
@@ -63,8 +92,6 @@ fn sandbox_calls(sandbox: &Sandbox) -> BTreeMap<String, Map<String, Value>> {
         .collect()
 }
 
-const BOOKKEEPING: [&str; 3] = ["first_seen", "last_seen", "last_changed"];
-
 /// The database holds exactly the sandbox's calls, every field equal (absent fields NULL), and
 /// each once.
 fn assert_equal(backend: &Backend, sandbox: &Sandbox) {
@@ -91,25 +118,11 @@ fn assert_equal(backend: &Backend, sandbox: &Sandbox) {
         let row = stored
             .get(key)
             .unwrap_or_else(|| panic!("{}: call {key} is missing", backend.name()));
-        for (column, value) in row {
-            if BOOKKEEPING.contains(&column.as_str()) {
-                assert!(value.as_i64().is_some(), "{column} of {key}: {value}");
-                continue;
-            }
-            let want = call.get(column).unwrap_or(&Value::Null);
-            assert!(
-                same_value(value, want),
-                "{}: call {key}, column {column}: stored {value}, the sandbox has {want}",
-                backend.name()
-            );
+        for column in BOOKKEEPING {
+            let value = &row[column];
+            assert!(value.as_i64().is_some(), "{column} of {key}: {value}");
         }
-        for field in call.keys() {
-            assert!(
-                row.contains_key(field),
-                "{}: no column for the field {field}",
-                backend.name()
-            );
-        }
+        assert_row_is_call(backend, key, row, call, "");
     }
 }
 
@@ -275,27 +288,10 @@ fn through_injected_faults_the_database_still_equals_the_sandbox() {
 #[test]
 fn killed_in_the_middle_then_run_again_the_database_is_complete() {
     let rt = runtime();
-    let sandbox = rt
-        .block_on(
-            Sandbox::builder()
-                .calls(3_000)
-                .seed(8)
-                .faults(Faults {
-                    latency: Latency::Fixed(Duration::from_millis(40)),
-                    ..Faults::none()
-                })
-                .start(),
-        )
-        .unwrap();
+    let sandbox = slow_sandbox(&rt, 3_000, 8);
     for backend in backends("killed") {
         let db = backend.url();
-        let mut child = sync_cmd(&sandbox, &db)
-            .args(["--limit", "20", "--concurrency", "1"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_slow_sync(&sandbox, &db, Stdio::null());
         // Some pages committed, not all.
         wait_until(
             || backend.count() >= 200,
@@ -343,27 +339,10 @@ fn wait_until(done: impl Fn() -> bool, mut ended: impl FnMut() -> bool) {
 #[test]
 fn a_second_sync_into_the_same_database_refuses() {
     let rt = runtime();
-    let sandbox = rt
-        .block_on(
-            Sandbox::builder()
-                .calls(2_000)
-                .seed(3)
-                .faults(Faults {
-                    latency: Latency::Fixed(Duration::from_millis(40)),
-                    ..Faults::none()
-                })
-                .start(),
-        )
-        .unwrap();
+    let sandbox = slow_sandbox(&rt, 2_000, 3);
     for backend in backends("two_at_once") {
         let db = backend.url();
-        let mut first = sync_cmd(&sandbox, &db)
-            .args(["--limit", "20", "--concurrency", "1"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut first = spawn_slow_sync(&sandbox, &db, Stdio::piped());
         wait_until(
             || backend.count() >= 40,
             || first.try_wait().unwrap().is_some(),

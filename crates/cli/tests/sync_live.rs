@@ -16,13 +16,12 @@ use ccsqm_sandbox::{Anchor, Clock, Faults, Latency, Sandbox};
 use serde_json::{Map, Value};
 
 mod common;
-use common::databases::{backends, same_value, Backend};
+use common::databases::{assert_row_is_call, backends, Backend};
 use common::{ccsqm, run_within, runtime, stderr};
 
 const LIMIT: Duration = Duration::from_secs(240);
 /// The horizon the rounds use, in seconds (`--horizon 1d`).
 const HORIZON: i64 = 86_400;
-const BOOKKEEPING: [&str; 3] = ["first_seen", "last_seen", "last_changed"];
 
 /// `ccsqm sync` against `sandbox`, into `db`, with no `--until`: each run is bounded by the
 /// server's time, the `Date` of the sandbox's answers, which is its clock's reading (bounded by
@@ -134,21 +133,7 @@ fn assert_equal_now(backend: &Backend, sandbox: &Sandbox) {
             continue;
         }
         compared += 1;
-        let row = &stored[key];
-        for (column, value) in row {
-            if BOOKKEEPING.contains(&column.as_str()) {
-                continue;
-            }
-            let want = call.get(column).unwrap_or(&Value::Null);
-            assert!(
-                same_value(value, want),
-                "{}: call {key}, column {column}: stored {value}, the sandbox has {want} at {now}",
-                backend.name()
-            );
-        }
-        for field in call.keys() {
-            assert!(row.contains_key(field), "no column for the field {field}");
-        }
+        assert_row_is_call(backend, key, &stored[key], call, &format!(" at {now}"));
     }
     assert!(
         compared > 0,

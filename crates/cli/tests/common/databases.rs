@@ -22,6 +22,38 @@ pub enum Backend {
     },
 }
 
+/// The bookkeeping columns of `calls`, after the call's fields (the sync's clock).
+pub const BOOKKEEPING: [&str; 3] = ["first_seen", "last_seen", "last_changed"];
+
+/// A stored row of `calls` holds the sandbox's `call`: every field the same value, and a
+/// column for every field (`at`: what the sandbox's state is, for the messages).
+pub fn assert_row_is_call(
+    backend: &Backend,
+    key: &str,
+    row: &Map<String, Value>,
+    call: &Map<String, Value>,
+    at: &str,
+) {
+    for (column, value) in row {
+        if BOOKKEEPING.contains(&column.as_str()) {
+            continue;
+        }
+        let want = call.get(column).unwrap_or(&Value::Null);
+        assert!(
+            same_value(value, want),
+            "{}: call {key}, column {column}: stored {value}, the sandbox has {want}{at}",
+            backend.name()
+        );
+    }
+    for field in call.keys() {
+        assert!(
+            row.contains_key(field),
+            "{}: no column for the field {field}",
+            backend.name()
+        );
+    }
+}
+
 /// SQLite, and PostgreSQL when the tests have a server: a fresh database of each, named after
 /// the test.
 pub fn backends(test: &str) -> Vec<Backend> {
@@ -58,20 +90,26 @@ pub fn with_database(url: &str, name: &str) -> String {
     format!("{}/{name}{query}", &base[..host_end])
 }
 
+/// `psql` (the server's own client) running `sql` against `url`, its output unaligned.
+fn psql_command(url: &str, sql: &str) -> Command {
+    let mut command = Command::new("psql");
+    command.args([
+        url,
+        "-X",
+        "-q",
+        "-A",
+        "-t",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-c",
+        sql,
+    ]);
+    command
+}
+
 /// Runs SQL with `psql` (the server's own client); its unaligned output.
 pub fn psql(url: &str, sql: &str) -> String {
-    let output = Command::new("psql")
-        .args([
-            url,
-            "-X",
-            "-q",
-            "-A",
-            "-t",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-c",
-            sql,
-        ])
+    let output = psql_command(url, sql)
         .output()
         .expect("psql (the PostgreSQL client) is needed for the PostgreSQL tests");
     assert!(
@@ -160,16 +198,7 @@ impl Backend {
                     .map_or(0, |n| n as usize)
             }
             Backend::Postgres { url } => {
-                let output = Command::new("psql")
-                    .args([
-                        url,
-                        "-X",
-                        "-q",
-                        "-A",
-                        "-t",
-                        "-c",
-                        "SELECT COUNT(*) FROM calls",
-                    ])
+                let output = psql_command(url, "SELECT COUNT(*) FROM calls")
                     .output()
                     .unwrap();
                 String::from_utf8_lossy(&output.stdout)
