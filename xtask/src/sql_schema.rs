@@ -248,16 +248,7 @@ fn columns(spec: &OpenAPI) -> Result<(Vec<Column>, Vec<Enumeration>)> {
     }
     let mut columns = Vec::new();
     for f in facts {
-        if !f
-            .name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        {
-            bail!(
-                "{CALL_SCHEMA}.{}: a column name must be lower-case letters, digits and _",
-                f.name
-            );
-        }
+        column_name(CALL_SCHEMA, &f.name)?;
         let (sql, sqlite, postgres) = sql_types(&f.kind);
         // The enumeration the field's description names, as `` `InspectionStatus` ``.
         let named: Vec<_> = enumerations
@@ -315,16 +306,7 @@ fn segment_columns(spec: &OpenAPI) -> Result<Vec<Column>> {
                 f.name
             );
         }
-        if !f
-            .name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        {
-            bail!(
-                "{SEGMENT_SCHEMA}.{}: a column name must be lower-case letters, digits and _",
-                f.name
-            );
-        }
+        column_name(SEGMENT_SCHEMA, &f.name)?;
         // A value that is a string or a whole number (`oneOf`, as the speaker): text (a
         // number as its digits), not JSON text with quotes.
         let scalars = match resolve(spec, &property.clone().unbox())?.schema_kind {
@@ -489,6 +471,18 @@ fn create_view(columns: &[Column], dialect: Dialect) -> String {
         "CREATE VIEW calls_readable AS SELECT\n{}\nFROM calls",
         lines.join(",\n")
     )
+}
+
+/// A field's name is a column's as it is: lower-case letters, digits and `_` (no quoting or
+/// case folding needed in either database).
+fn column_name(schema: &str, name: &str) -> Result<()> {
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        bail!("{schema}.{name}: a column name must be lower-case letters, digits and _");
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -226,12 +226,12 @@ impl<W: Write> CallWriter<W> {
             }
             Kind::Table(table) => {
                 let table = table.get_or_insert_with(|| {
-                    Box::new(Table::new(
-                        self.fields.clone(),
-                        self.zone.clone(),
+                    new_table(
+                        &self.fields,
+                        &self.zone,
                         self.table_width,
                         self.table_sample,
-                    ))
+                    )
                 });
                 table.write(&mut self.out, record)
             }
@@ -253,12 +253,12 @@ impl<W: Write> CallWriter<W> {
             Kind::JsonArray => self.out.write_all(b"\n]\n")?,
             Kind::Table(table) => {
                 let table = table.get_or_insert_with(|| {
-                    Box::new(Table::new(
-                        self.fields.clone(),
-                        self.zone.clone(),
+                    new_table(
+                        &self.fields,
+                        &self.zone,
                         self.table_width,
                         self.table_sample,
-                    ))
+                    )
                 });
                 table.finish(&mut self.out)?;
             }
@@ -405,6 +405,17 @@ pub mod cells;
 pub mod choice;
 pub mod fields;
 pub mod jq;
+/// The table of `-o table`, made at its first row (or at the end, with none) from the writer's
+/// settings.
+fn new_table(
+    fields: &Option<Vec<&'static str>>,
+    zone: &Zone,
+    width: Option<usize>,
+    sample: usize,
+) -> Box<Table> {
+    Box::new(Table::new(fields.clone(), zone.clone(), width, sample))
+}
+
 #[cfg(test)]
 mod props;
 pub mod table;
