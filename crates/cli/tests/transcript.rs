@@ -130,8 +130,11 @@ fn vtt_parses_as_webvtt_with_the_segments_times() {
 /// order, each transcript saying "refund"; the calls without one reported on stderr.
 #[test]
 fn details_piped_to_transcript_stdin() {
+    // The data set `DataSet::generate` makes (the earliest anchor), whatever day it is.
+    let anchor = ccsqm_sandbox::Anchor::EARLIEST.to_string();
     let details = ccsqm()
         .args(["details", "--sandbox", "--keyword", "refund", "--all"])
+        .args(["--anchor", &anchor])
         .output()
         .unwrap();
     assert!(details.status.success(), "{}", stderr(&details));
@@ -157,6 +160,7 @@ fn details_piped_to_transcript_stdin() {
     ] {
         let mut cmd = ccsqm();
         cmd.args(["transcript", "--sandbox", "--stdin", "-o", "ndjson"])
+            .args(["--anchor", &anchor])
             .args(["--concurrency", concurrency]);
         let output = with_stdin(cmd, &input);
         assert!(output.status.success(), "{}", stderr(&output));
