@@ -780,6 +780,47 @@ fn pages_that_do_not_add_up_fail_the_run_and_keep_the_checkpoint() {
     }
 }
 
+/// A new database's first window writes without looking calls up, except a call its reader
+/// had sent before: the same `call_uuid` in another call group, on a page committed in a later
+/// transaction than its first version, is an update of the stored row, not a second row.
+#[test]
+fn a_call_repeated_in_a_later_transaction_of_a_first_sync_is_updated() {
+    let (url, _) = server(|query, _| {
+        let page = query["page"].as_u64().unwrap_or(1);
+        let (group, uuid, status) = match page {
+            1 => ("g1", "c1", 3),
+            2 => {
+                // Page 1's transaction is committed (a second's pages) before page 3 comes.
+                std::thread::sleep(Duration::from_millis(1_300));
+                ("g2", "c2", 2)
+            }
+            _ => ("g3", "c1", 2),
+        };
+        serde_json::json!({"data": [{"call_group_id": group, "calls": [
+            {"call_uuid": uuid, "status": status, "call_type": 0,
+             "upload_time": 1_622_000_000 + page}]}],
+            "paging": {"total": 3}})
+    });
+    for backend in backends("repeated_first_sync") {
+        let output = sync_at(
+            &url,
+            &backend.url(),
+            &["--limit", "1", "--concurrency", "1"],
+        );
+        succeeded(&output, "the first sync");
+        assert_eq!(counts(&output), (2, 1, 0), "{}", stderr(&output));
+        let rows = backend.rows("calls");
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        let c1 = rows.iter().find(|r| r["call_uuid"] == "c1").unwrap();
+        assert_eq!(
+            (&c1["call_group_id"], &c1["status"]),
+            (&"g3".into(), &2.into())
+        );
+        let runs = backend.rows("sync_runs");
+        assert!(runs[0]["commits"].as_i64().unwrap() >= 2, "{runs:?}");
+    }
+}
+
 /// A call without `call_uuid` cannot be stored: exit 5, nothing of its page committed.
 #[test]
 fn a_call_without_a_call_uuid_fails_the_run() {

@@ -171,24 +171,39 @@ impl Db {
         sql: &str,
         params: &[P],
     ) -> Result<u64, DbError> {
+        self.execute_each(sql, &[params]).await
+    }
+
+    /// A statement run once for each set of parameters in `each`, prepared (or taken from the
+    /// cache) once for all: the rows they changed.
+    pub async fn execute_each<P: Borrow<SqlValue> + Sync, S: AsRef<[P]> + Sync>(
+        &mut self,
+        sql: &str,
+        each: &[S],
+    ) -> Result<u64, DbError> {
+        let mut changed = 0;
         match self {
             Db::Sqlite(db) => {
                 let mut statement = db.statement(sql)?;
-                let changed = statement
-                    .execute(rusqlite::params_from_iter(
-                        params.iter().map(Borrow::borrow),
-                    ))
-                    .map_err(sqlite_error)?;
-                Ok(changed as u64)
+                for params in each {
+                    let params = params.as_ref().iter().map(Borrow::borrow);
+                    changed += statement
+                        .execute(rusqlite::params_from_iter(params))
+                        .map_err(sqlite_error)? as u64;
+                }
             }
             Db::Postgres(db) => {
                 let statement = db.prepared(sql).await?;
-                db.client
-                    .execute(&statement, &postgres_parameters(params))
-                    .await
-                    .map_err(postgres_error)
+                for params in each {
+                    changed += db
+                        .client
+                        .execute(&statement, &postgres_parameters(params.as_ref()))
+                        .await
+                        .map_err(postgres_error)?;
+                }
             }
         }
+        Ok(changed)
     }
 
     /// A query with parameters: its rows.
@@ -197,32 +212,50 @@ impl Db {
         sql: &str,
         params: &[P],
     ) -> Result<Vec<Vec<SqlValue>>, DbError> {
+        self.query_each(sql, &[params]).await
+    }
+
+    /// A query run once for each set of parameters in `each`, prepared (or taken from the
+    /// cache) once for all: the rows of all.
+    pub async fn query_each<P: Borrow<SqlValue> + Sync, S: AsRef<[P]> + Sync>(
+        &mut self,
+        sql: &str,
+        each: &[S],
+    ) -> Result<Vec<Vec<SqlValue>>, DbError> {
+        let mut rows = Vec::new();
         match self {
             Db::Sqlite(db) => {
                 let mut statement = db.statement(sql)?;
                 let width = statement.column_count();
-                let rows = statement
-                    .query_map(
-                        rusqlite::params_from_iter(params.iter().map(Borrow::borrow)),
-                        |row| {
+                for params in each {
+                    let params = params.as_ref().iter().map(Borrow::borrow);
+                    let found = statement
+                        .query_map(rusqlite::params_from_iter(params), |row| {
                             (0..width)
                                 .map(|i| row.get::<_, rusqlite::types::Value>(i).map(from_sqlite))
                                 .collect::<Result<Vec<_>, _>>()
-                        },
-                    )
-                    .map_err(sqlite_error)?;
-                rows.collect::<Result<Vec<_>, _>>().map_err(sqlite_error)
+                        })
+                        .map_err(sqlite_error)?;
+                    for row in found {
+                        rows.push(row.map_err(sqlite_error)?);
+                    }
+                }
             }
             Db::Postgres(db) => {
                 let statement = db.prepared(sql).await?;
-                let rows = db
-                    .client
-                    .query(&statement, &postgres_parameters(params))
-                    .await
-                    .map_err(postgres_error)?;
-                rows.iter().map(from_postgres).collect()
+                for params in each {
+                    let found = db
+                        .client
+                        .query(&statement, &postgres_parameters(params.as_ref()))
+                        .await
+                        .map_err(postgres_error)?;
+                    for row in &found {
+                        rows.push(from_postgres(row)?);
+                    }
+                }
             }
         }
+        Ok(rows)
     }
 
     /// PostgreSQL: a statement whose parameters are `first` and then `arrays`, each bound as

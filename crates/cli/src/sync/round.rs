@@ -266,6 +266,7 @@ impl Fetch<'_> {
         // The pages are read by a task of their own, ahead of the database by up to a
         // transaction, so that requests go on while a transaction is written; dropping the
         // receiver (an error, Ctrl-C) ends the task and cancels its requests.
+        let lookup = upsert::Lookup::of_window(self.db).await?;
         let (sender, mut received) = tokio::sync::mpsc::channel(per_transaction);
         let reader = tokio::spawn(read_pages(calls, sender));
         let _abort = AbortOnDrop(reader);
@@ -291,11 +292,11 @@ impl Fetch<'_> {
                     Read::Warning(warning) => {
                         self.progress.println(&format!("ccsqm: warning: {warning}"));
                     }
-                    Read::Call(record, progress) => {
+                    Read::Call(fetched, progress) => {
                         if batch.is_empty() {
                             opened = std::time::Instant::now();
                         }
-                        batch.push(*record);
+                        batch.push(fetched);
                         let page_end = batch.len().is_multiple_of(limit);
                         let nothing_more = taken.peek().is_none() && received.is_empty();
                         if nothing_more || page_end {
@@ -310,8 +311,12 @@ impl Fetch<'_> {
                             || (page_end && batch.len() >= MIN_TRANSACTION && nothing_more)
                         {
                             let transcripts = self.transcripts(&batch).await?;
-                            write_page(self.db, self.run, &batch, &transcripts, counts, None)
-                                .await?;
+                            let page = Page {
+                                calls: &batch,
+                                lookup,
+                                transcripts: &transcripts,
+                            };
+                            write_page(self.db, self.run, page, counts, None).await?;
                             batch.clear();
                         }
                     }
@@ -328,7 +333,12 @@ impl Fetch<'_> {
             }
         }
         let transcripts = self.transcripts(&batch).await?;
-        write_page(self.db, self.run, &batch, &transcripts, counts, checkpoint).await?;
+        let page = Page {
+            calls: &batch,
+            lookup,
+            transcripts: &transcripts,
+        };
+        write_page(self.db, self.run, page, counts, checkpoint).await?;
         Ok(())
     }
 
@@ -340,7 +350,7 @@ impl Fetch<'_> {
         if !self.args.with_transcripts {
             return Ok(Vec::new());
         }
-        let due = segments::due(self.db, batch.iter().map(|f| &f.record)).await?;
+        let due = segments::due(self.db, batch).await?;
         if due.is_empty() {
             return Ok(Vec::new());
         }
@@ -361,8 +371,8 @@ struct Progress {
 
 /// What the pages' reader sends.
 enum Read {
-    /// A call, with its row (built here, while the database writes).
-    Call(Box<upsert::Fetched>, Progress),
+    /// A call's row (built here, while the database writes).
+    Call(upsert::Fetched, Progress),
     Warning(String),
     /// A failure, with the calls received before it.
     Failed(ApiError, u64),
@@ -373,6 +383,7 @@ enum Read {
 /// the receiver's end.
 async fn read_pages(mut calls: ccsqm_client::CallStream, sender: tokio::sync::mpsc::Sender<Read>) {
     let mut shown = 0;
+    let mut seen = upsert::Seen::default();
     loop {
         let next = calls.next().await;
         for warning in &calls.warnings()[shown..] {
@@ -387,7 +398,7 @@ async fn read_pages(mut calls: ccsqm_client::CallStream, sender: tokio::sync::mp
         shown = calls.warnings().len();
         let read = match next {
             Some(Ok(record)) => Read::Call(
-                Box::new(upsert::Fetched::new(record)),
+                upsert::Fetched::new(&record, &mut seen),
                 Progress {
                     received: calls.received(),
                     total: calls.total(),
@@ -432,25 +443,33 @@ fn request(
         .map_err(|e| UsageError(format!("the request of the window: {e}")).into())
 }
 
-/// Upserts `records` by `call_uuid` (and writes the `transcripts` of some of them) and adds
-/// them to the run's counts, in one transaction (with the checkpoint, when given); `counts` changes only once it is committed.
+/// What a transaction writes: calls (looked up as their window says) and the transcripts of
+/// some of them.
+struct Page<'a> {
+    calls: &'a [upsert::Fetched],
+    lookup: upsert::Lookup,
+    transcripts: &'a [segments::Transcript],
+}
+
+/// Upserts the page's calls by `call_uuid` (and writes its transcripts) and adds them to the
+/// run's counts, in one transaction (with the checkpoint, when given); `counts` changes only
+/// once it is committed.
 async fn write_page(
     db: &mut Db,
     run: i64,
-    records: &[upsert::Fetched],
-    transcripts: &[segments::Transcript],
+    page: Page<'_>,
     counts: &mut Counts,
     checkpoint: Option<i64>,
 ) -> Result<()> {
     let now = jiff::Timestamp::now().as_second();
     let mut next = counts.clone();
-    if !records.is_empty() {
+    if !page.calls.is_empty() {
         next.commits += 1;
     }
     db.begin().await?;
     let result = async {
-        upsert::page(db, records, now, &mut next).await?;
-        next.transcripts += segments::write(db, transcripts, now).await?;
+        upsert::page(db, page.calls, page.lookup, now, &mut next).await?;
+        next.transcripts += segments::write(db, page.transcripts, now).await?;
         db.execute(
             "UPDATE sync_runs SET commits = $1, inserted = $2, updated = $3, unchanged = $4, \
              rechecked = $5 WHERE id = $6",

@@ -142,9 +142,15 @@ impl SqlValue {
 
 /// The position of the key among [`CALL_COLUMNS`].
 pub fn key_index() -> usize {
+    column_index(super::generated::KEY)
+}
+
+/// The position of the column `name` among [`CALL_COLUMNS`] (the generator checks that the
+/// columns it names, the key and the status, are among them).
+pub fn column_index(name: &str) -> usize {
     CALL_COLUMNS
         .iter()
-        .position(|c| c.name == super::generated::KEY)
+        .position(|c| c.name == name)
         .unwrap_or(0)
 }
 

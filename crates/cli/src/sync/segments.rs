@@ -9,12 +9,13 @@
 use std::collections::HashMap;
 
 use anyhow::{Context, Result};
-use ccsqm_client::{CallRecord, Client};
+use ccsqm_client::Client;
 use futures_util::StreamExt;
 
 use super::db::Db;
-use super::generated::{IN_PROGRESS_STATUSES, KEY, SEGMENT_COLUMNS, SEGMENT_ORDER};
-use super::schema::SqlValue;
+use super::generated::{IN_PROGRESS_STATUSES, KEY, SEGMENT_COLUMNS, SEGMENT_ORDER, STATUS_COLUMN};
+use super::schema::{column_index, key_index, SqlValue};
+use super::upsert::Fetched;
 
 /// The most parameters of one statement (SQLite allows 32766, PostgreSQL 65535).
 const MAX_PARAMETERS: usize = 30_000;
@@ -27,24 +28,22 @@ pub struct Transcript {
     segments: Vec<Vec<SqlValue>>,
 }
 
-/// The calls of `records` whose transcript is due: a final status, and none stored at it.
-/// (The last version of a call repeated in `records`.)
-pub async fn due<'a>(
-    db: &mut Db,
-    records: impl IntoIterator<Item = &'a CallRecord>,
-) -> Result<Vec<(String, i64)>> {
+/// The calls of `calls` whose transcript is due: a final status, and none stored at it.
+/// (The last version of a call repeated in `calls`.)
+pub async fn due(db: &mut Db, calls: &[Fetched]) -> Result<Vec<(String, i64)>> {
+    let key_at = key_index();
+    let status_at = column_index(STATUS_COLUMN);
     let mut latest: Vec<(String, i64)> = Vec::new();
     let mut at: HashMap<String, usize> = HashMap::new();
-    for record in records {
-        let (Some(uuid), Some(status)) = (record.call.call_uuid.as_ref(), record.call.status)
-        else {
+    for row in calls.iter().filter_map(|call| call.row.as_ref().ok()) {
+        let (Some(uuid), Some(status)) = (row[key_at].as_str(), row[status_at].as_i64()) else {
             continue;
         };
         match at.get(uuid) {
             Some(&i) => latest[i].1 = status,
             None => {
-                at.insert(uuid.clone(), latest.len());
-                latest.push((uuid.clone(), status));
+                at.insert(uuid.to_owned(), latest.len());
+                latest.push((uuid.to_owned(), status));
             }
         }
     }

@@ -30,67 +30,148 @@ const MAX_PARAMETERS: usize = 30_000;
 #[error("{0}")]
 pub struct MissingKey(pub String);
 
-/// A call as read, with its row: built by the pages' reader, while the database writes (an
-/// error if the call cannot be serialized, which fails its transaction).
+/// Why a call as read cannot be stored (which fails its transaction): the message names it.
+#[derive(Clone, Debug)]
+pub enum Unstorable {
+    /// It has no `call_uuid` ([`MissingKey`]).
+    MissingKey(String),
+    /// It cannot be serialized.
+    Unserializable(String),
+}
+
+/// A call as read: its row, built by the pages' reader while the database writes (the call
+/// itself is dropped there), and whether that reader had sent a call with the same key before
+/// in this window (a page repeated, or a call moved between pages).
 pub struct Fetched {
-    pub record: CallRecord,
-    pub row: Result<Vec<SqlValue>, String>,
+    pub row: Result<Vec<SqlValue>, Unstorable>,
+    pub repeated: bool,
 }
 
 impl Fetched {
-    pub fn new(record: CallRecord) -> Fetched {
-        let row = row_of(&record).map_err(|e| e.to_string());
-        Fetched { record, row }
+    /// The row of `record`; `seen`: the keys the window's reader has sent so far.
+    pub fn new(record: &CallRecord, seen: &mut Seen) -> Fetched {
+        let call_id = || record.call.call_id.as_deref().unwrap_or("?").to_owned();
+        let row = match row_of(record) {
+            Err(e) => Err(Unstorable::Unserializable(format!(
+                "a call of the server's (call_id {:?}) cannot be stored: {e}; nothing of its \
+                 page was committed",
+                call_id()
+            ))),
+            Ok(row) if row[key_index()].as_str().is_none() => Err(Unstorable::MissingKey(format!(
+                "the server sent a call without {KEY} (call_id {:?}): it cannot be stored \
+                     (the table is keyed by {KEY}); nothing of its page was committed",
+                call_id()
+            ))),
+            Ok(row) => Ok(row),
+        };
+        let repeated = match &row {
+            Ok(row) => seen.repeated(row[key_index()].as_str().unwrap_or_default()),
+            Err(_) => false,
+        };
+        Fetched { row, repeated }
+    }
+}
+
+/// The keys a window's reader has sent, by a fingerprint (a rare false match only costs a
+/// lookup of a call that is not stored).
+#[derive(Default)]
+pub struct Seen {
+    hasher: std::collections::hash_map::RandomState,
+    keys: std::collections::HashSet<u64>,
+}
+
+impl Seen {
+    /// Whether `key` was sent before (and it is now).
+    fn repeated(&mut self, key: &str) -> bool {
+        use std::hash::BuildHasher;
+        !self.keys.insert(self.hasher.hash_one(key))
+    }
+}
+
+/// Which calls of a window may be stored already, and are looked up before they are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// Every call.
+    Every,
+    /// Only the calls its reader sent more than once: the window began with no call stored,
+    /// so that a call is stored only if it was read (and written) before in this window. A
+    /// new database's first sync, a tenant's whole history, writes without a lookup.
+    Repeated,
+}
+
+impl Lookup {
+    /// How the calls of a window about to be read are looked up.
+    pub async fn of_window(db: &mut Db) -> Result<Lookup> {
+        let any = db
+            .query::<SqlValue>("SELECT 1 FROM calls LIMIT 1", &[])
+            .await?;
+        Ok(if any.is_empty() {
+            Lookup::Repeated
+        } else {
+            Lookup::Every
+        })
     }
 }
 
 /// Upserts `calls` (`now`: the sync's clock, Unix seconds) and counts them in `counts`, each
 /// `call_uuid` once (a call repeated on the page: its last version).
-pub async fn page(db: &mut Db, calls: &[Fetched], now: i64, counts: &mut Counts) -> Result<()> {
+pub async fn page(
+    db: &mut Db,
+    calls: &[Fetched],
+    lookup: Lookup,
+    now: i64,
+    counts: &mut Counts,
+) -> Result<()> {
     let key_at = key_index();
-    let mut rows: Vec<&Vec<SqlValue>> = Vec::with_capacity(calls.len());
+    let mut rows: Vec<(&Vec<SqlValue>, bool)> = Vec::with_capacity(calls.len());
     for call in calls {
-        let row = call.row.as_ref().map_err(|e| {
-            let call_id = call.record.call.call_id.as_deref().unwrap_or("?");
-            anyhow::anyhow!(
-                "a call of the server's (call_id {call_id:?}) cannot be stored: {e}; nothing of \
-                 its page was committed"
-            )
-        })?;
-        if row[key_at].as_str().is_none() {
-            let call_id = call.record.call.call_id.as_deref().unwrap_or("?");
-            anyhow::bail!(MissingKey(format!(
-                "the server sent a call without {KEY} (call_id {call_id:?}): it cannot be \
-                 stored (the table is keyed by {KEY}); nothing of its page was committed"
-            )));
+        match &call.row {
+            Ok(row) => rows.push((row, call.repeated)),
+            Err(Unstorable::MissingKey(message)) => {
+                anyhow::bail!(MissingKey(message.clone()))
+            }
+            Err(Unstorable::Unserializable(message)) => anyhow::bail!("{message}"),
         }
-        rows.push(row);
     }
     fn key(row: &[SqlValue]) -> &str {
         row[key_index()].as_str().unwrap_or_default()
     }
-    // Each call's last version on the page.
-    let mut last: HashMap<&str, usize> = HashMap::with_capacity(rows.len());
-    for (i, row) in rows.iter().enumerate() {
-        last.insert(key(row), i);
-    }
-    let latest: Vec<&Vec<SqlValue>> = rows
-        .iter()
-        .enumerate()
-        .filter(|(i, row)| last.get(key(row)) == Some(i))
-        .map(|(_, row)| *row)
-        .collect();
+    // Each call's last version on the page (a call is on it twice only if it is repeated).
+    let latest: Vec<(&Vec<SqlValue>, bool)> = if rows.iter().any(|(_, repeated)| *repeated) {
+        let mut last: HashMap<&str, usize> = HashMap::with_capacity(rows.len());
+        for (i, (row, _)) in rows.iter().enumerate() {
+            last.insert(key(row), i);
+        }
+        rows.iter()
+            .enumerate()
+            .filter(|(i, (row, _))| last.get(key(row)) == Some(i))
+            .map(|(_, row)| *row)
+            .collect()
+    } else {
+        rows
+    };
 
-    let keys: Vec<&SqlValue> = latest.iter().map(|row| &row[key_at]).collect();
-    let stored = if db.is_postgres() {
+    let keys: Vec<&SqlValue> = latest
+        .iter()
+        .filter(|(_, repeated)| lookup == Lookup::Every || *repeated)
+        .map(|(row, _)| &row[key_at])
+        .collect();
+    let stored = if keys.is_empty() {
+        HashMap::new()
+    } else if db.is_postgres() {
         let rows = db.query_array(&sql(Shape::SelectAny, 0), keys).await?;
         by_key(rows)
     } else {
         stored(db, &keys).await?
     };
     let mut plan = Plan::default();
-    for row in latest {
-        match stored.get(key(row)) {
+    for (row, _) in latest {
+        let before = if stored.is_empty() {
+            None
+        } else {
+            stored.get(key(row))
+        };
+        match before {
             None => plan.inserts.push(row),
             Some(before) if before == row => plan.unchanged.push(&row[key_at]),
             Some(_) => plan.updates.push(row),
@@ -116,27 +197,36 @@ struct Plan<'a> {
     unchanged: Vec<&'a SqlValue>,
 }
 
-/// SQLite: multi-row statements of a few sizes (see the module's text).
+/// SQLite: multi-row statements of a few sizes (see the module's text), each taken from the
+/// cache once for all its rows.
 async fn write_by_rows(db: &mut Db, plan: &Plan<'_>, now: &SqlValue) -> Result<()> {
     let width = CALL_COLUMNS.len();
     let mut rest = &plan.inserts[..];
-    for rows in sizes(rest.len(), max_rows(width)) {
-        let (chunk, next) = rest.split_at(rows);
-        rest = next;
-        let mut params: Vec<&SqlValue> = Vec::with_capacity(1 + rows * width);
-        params.push(now);
-        params.extend(chunk.iter().flat_map(|row| row.iter()));
-        db.execute(&sql(Shape::Insert, rows), &params).await?;
+    for (rows, times) in sizes(rest.len(), max_rows(width)) {
+        let mut each = Vec::with_capacity(times);
+        for _ in 0..times {
+            let (chunk, next) = rest.split_at(rows);
+            rest = next;
+            let mut params: Vec<&SqlValue> = Vec::with_capacity(1 + rows * width);
+            params.push(now);
+            params.extend(chunk.iter().flat_map(|row| row.iter()));
+            each.push(params);
+        }
+        db.execute_each(&sql(Shape::Insert, rows), &each).await?;
     }
     update_each(db, &plan.updates, now).await?;
     let mut rest = &plan.unchanged[..];
-    for keys in sizes(rest.len(), max_rows(1)) {
-        let (chunk, next) = rest.split_at(keys);
-        rest = next;
-        let mut params: Vec<&SqlValue> = Vec::with_capacity(1 + keys);
-        params.push(now);
-        params.extend(chunk.iter().copied());
-        db.execute(&sql(Shape::Touch, keys), &params).await?;
+    for (keys, times) in sizes(rest.len(), max_rows(1)) {
+        let mut each = Vec::with_capacity(times);
+        for _ in 0..times {
+            let (chunk, next) = rest.split_at(keys);
+            rest = next;
+            let mut params: Vec<&SqlValue> = Vec::with_capacity(1 + keys);
+            params.push(now);
+            params.extend(chunk.iter().copied());
+            each.push(params);
+        }
+        db.execute_each(&sql(Shape::Touch, keys), &each).await?;
     }
     Ok(())
 }
@@ -167,13 +257,20 @@ async fn write_by_arrays(db: &mut Db, plan: &Plan<'_>, now: &SqlValue) -> Result
 
 /// A changed row: all its fields, `last_seen` and `last_changed`, by its key.
 async fn update_each(db: &mut Db, rows: &[&Vec<SqlValue>], now: &SqlValue) -> Result<()> {
-    let key_at = key_index();
-    for row in rows {
-        let mut params: Vec<&SqlValue> = row.iter().collect();
-        params.push(now);
-        params.push(&row[key_at]);
-        db.execute(&sql(Shape::Update, 1), &params).await?;
+    if rows.is_empty() {
+        return Ok(());
     }
+    let key_at = key_index();
+    let each: Vec<Vec<&SqlValue>> = rows
+        .iter()
+        .map(|row| {
+            let mut params: Vec<&SqlValue> = row.iter().collect();
+            params.push(now);
+            params.push(&row[key_at]);
+            params
+        })
+        .collect();
+    db.execute_each(&sql(Shape::Update, 1), &each).await?;
     Ok(())
 }
 
@@ -181,10 +278,14 @@ async fn update_each(db: &mut Db, rows: &[&Vec<SqlValue>], now: &SqlValue) -> Re
 async fn stored(db: &mut Db, keys: &[&SqlValue]) -> Result<HashMap<String, Vec<SqlValue>>> {
     let mut rows = Vec::new();
     let mut rest = keys;
-    for size in sizes(rest.len(), max_rows(1)) {
-        let (chunk, next) = rest.split_at(size);
-        rest = next;
-        rows.extend(db.query(&sql(Shape::Select, size), chunk).await?);
+    for (size, times) in sizes(rest.len(), max_rows(1)) {
+        let mut each = Vec::with_capacity(times);
+        for _ in 0..times {
+            let (chunk, next) = rest.split_at(size);
+            rest = next;
+            each.push(chunk);
+        }
+        rows.extend(db.query_each(&sql(Shape::Select, size), &each).await?);
     }
     Ok(by_key(rows))
 }
@@ -288,16 +389,18 @@ fn max_rows(width: usize) -> usize {
     1 << most.max(1).ilog2()
 }
 
-/// The sizes of the statements that write `n` rows, at most `max` (a power of two) each: as
-/// many of `max` as fit, then the binary digits of the rest, largest first.
-fn sizes(n: usize, max: usize) -> impl Iterator<Item = usize> {
-    let full = std::iter::repeat_n(max, n / max);
+/// The statements that write `n` rows, at most `max` (a power of two) each, as `(rows of
+/// each, how many)`: as many of `max` as fit, then one of each binary digit of the rest,
+/// largest first.
+fn sizes(n: usize, max: usize) -> impl Iterator<Item = (usize, usize)> {
+    let full = Some((max, n / max)).filter(|(_, times)| *times > 0);
     let rest = n % max;
     let digits = (0..usize::BITS)
         .rev()
         .map(|bit| 1usize << bit)
-        .filter(move |digit| rest & digit != 0);
-    full.chain(digits)
+        .filter(move |digit| rest & digit != 0)
+        .map(|digit| (digit, 1));
+    full.into_iter().chain(digits)
 }
 
 /// `$first, $first+1, …` (`count` of them).
@@ -314,12 +417,21 @@ mod tests {
     fn rows_are_written_by_statements_of_a_few_sizes() {
         use super::{max_rows, sizes};
         let all = |n, max| sizes(n, max).collect::<Vec<_>>();
-        assert_eq!(all(0, 1024), Vec::<usize>::new());
-        assert_eq!(all(1300, 1024), vec![1024, 256, 16, 4]);
-        assert_eq!(all(2048, 1024), vec![1024, 1024]);
-        assert_eq!(all(7, 4), vec![4, 2, 1]);
+        assert_eq!(all(0, 1024), vec![]);
+        assert_eq!(all(1300, 1024), vec![(1024, 1), (256, 1), (16, 1), (4, 1)]);
+        assert_eq!(all(2048, 1024), vec![(1024, 2)]);
+        assert_eq!(all(7, 4), vec![(4, 1), (2, 1), (1, 1)]);
+        assert_eq!(
+            all(10_000, 1024),
+            vec![(1024, 9), (512, 1), (256, 1), (16, 1)]
+        );
         for n in 0..3000 {
-            assert_eq!(sizes(n, 512).sum::<usize>(), n);
+            assert_eq!(
+                sizes(n, 512)
+                    .map(|(size, times)| size * times)
+                    .sum::<usize>(),
+                n
+            );
         }
         // Within the parameters a statement may have, with room for the clock.
         for width in [1, 2, 24, 25, 1000] {
