@@ -55,7 +55,7 @@ pub fn sync_schema(spec: &OpenAPI) -> Result<String> {
          //! keyed by `call_uuid`; the readable view `calls_readable`; the statuses that are not\n\
          //! final (`x-enum-in-progress`); and `call_segments`, a column for every field of the\n\
          //! `Segment` schema, keyed by `call_uuid` and `segment_order` (`--with-transcripts`).\n\n\
-         use super::schema::{Column, SqlType};\n\n",
+         use super::schema::{Column, SqlType, SqlValue};\n\n",
     );
     writeln!(
         out,
@@ -100,6 +100,7 @@ pub fn sync_schema(spec: &OpenAPI) -> Result<String> {
         )?;
     }
     out.push_str("];\n\n");
+    out.push_str(&call_row(&columns)?);
     writeln!(
         out,
         "/// The column of `call_segments` with a segment's place in its transcript (from 1).\n\
@@ -333,6 +334,67 @@ fn segment_columns(spec: &OpenAPI) -> Result<Vec<Column>> {
         });
     }
     Ok(columns)
+}
+
+/// `call_row`: a call's row, each field of the client's `CallRecord` moved into its column's
+/// slot by the function of the column's type (`text`, `integer`, … of `sync/row.rs`, which take
+/// the Rust type the client has for a field of that kind: a mismatch is a build error on the
+/// field's line).
+fn call_row(columns: &[Column]) -> Result<String> {
+    let mut out = String::from(
+        "/// The row of a call, in the order of [`CALL_COLUMNS`], each field moved into its column's\n\
+         /// slot (no copy of its text): the same values as the row of its serialization\n\
+         /// ([`super::row::row`]).\n\
+         pub fn call_row(record: ccsqm_client::CallRecord) -> Vec<SqlValue> {\n    \
+         let call = record.call;\n    vec![\n",
+    );
+    for c in columns {
+        let function = match c.sql {
+            "Text" => "text",
+            "Integer" => "integer",
+            "Real" => "real",
+            "Boolean" => "boolean",
+            _ => "json",
+        };
+        let field = if c.name == GROUP_FIELD {
+            format!("record.{}", rust_field(GROUP_SCHEMA, &c.name)?)
+        } else {
+            format!("call.{}", rust_field(CALL_SCHEMA, &c.name)?)
+        };
+        let argument = match function {
+            "json" => format!("&{field}"),
+            _ => field,
+        };
+        writeln!(out, "        super::row::{function}({argument}),")?;
+    }
+    out.push_str("    ]\n}\n\n");
+    Ok(out)
+}
+
+/// The name of a field in the client's Rust types: the spec's (progenitor keeps a snake_case
+/// name, and adds `_` to a Rust keyword).
+fn rust_field(schema: &str, name: &str) -> Result<String> {
+    const KEYWORDS: &[&str] = &[
+        "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum",
+        "extern", "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod",
+        "move", "mut", "pub", "ref", "return", "self", "static", "struct", "super", "trait",
+        "true", "try", "type", "unsafe", "use", "where", "while",
+    ];
+    let snake = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !snake {
+        bail!(
+            "`{schema}.{name}`: `ccsqm sync` moves each field of a call into its column by its \
+             Rust name, which is derived only from a snake_case name; rename the field in \
+             spec/ccsqm.yaml, or teach `rust_field` in xtask/src/sql_schema.rs the client's name"
+        );
+    }
+    Ok(match KEYWORDS.contains(&name) {
+        true => format!("{name}_"),
+        false => name.to_owned(),
+    })
 }
 
 /// The column that holds the enumeration with `x-enum-in-progress`, and those codes.

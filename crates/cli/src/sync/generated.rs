@@ -7,7 +7,7 @@
 //! final (`x-enum-in-progress`); and `call_segments`, a column for every field of the
 //! `Segment` schema, keyed by `call_uuid` and `segment_order` (`--with-transcripts`).
 
-use super::schema::{Column, SqlType};
+use super::schema::{Column, SqlType, SqlValue};
 
 /// A hash of the columns (names and types): tells one generated schema from another.
 pub const SCHEMA_HASH: &str = "043a955ed10b3db6";
@@ -48,6 +48,39 @@ pub const CALL_COLUMNS: &[Column] = &[
     Column { name: "complain_status", description: "Undocumented: appears only in the vendor's example response (value -1 there); its meaning is undocumented.", sql: SqlType::Integer, sqlite: "INTEGER", postgres: "BIGINT", unix_seconds: false, labels: &[] },
     Column { name: "review_status", description: "Undocumented: appears only in the vendor's example response (value -1 there); its meaning is undocumented.", sql: SqlType::Integer, sqlite: "INTEGER", postgres: "BIGINT", unix_seconds: false, labels: &[] },
 ];
+
+/// The row of a call, in the order of [`CALL_COLUMNS`], each field moved into its column's
+/// slot (no copy of its text): the same values as the row of its serialization
+/// ([`super::row::row`]).
+pub fn call_row(record: ccsqm_client::CallRecord) -> Vec<SqlValue> {
+    let call = record.call;
+    vec![
+        super::row::text(record.call_group_id),
+        super::row::text(call.call_id),
+        super::row::integer(call.call_time),
+        super::row::integer(call.call_type),
+        super::row::text(call.call_uuid),
+        super::row::real(call.deal),
+        super::row::real(call.duration),
+        super::row::text(call.file_name),
+        super::row::text(call.left_channel),
+        super::row::real(call.left_silence_time),
+        super::row::real(call.left_speech_ratio),
+        super::row::real(call.left_speed),
+        super::row::text(call.right_channel),
+        super::row::real(call.right_silence_time),
+        super::row::real(call.right_speech_ratio),
+        super::row::real(call.right_speed),
+        super::row::text(call.staff_id),
+        super::row::integer(call.status),
+        super::row::integer(call.upload_time),
+        super::row::text(call.staff_name),
+        super::row::integer(call.create_time),
+        super::row::integer(call.inspect_status),
+        super::row::integer(call.complain_status),
+        super::row::integer(call.review_status),
+    ]
+}
 
 /// The column of `call_segments` with a segment's place in its transcript (from 1).
 pub const SEGMENT_ORDER: &str = "segment_order";

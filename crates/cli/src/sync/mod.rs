@@ -90,7 +90,7 @@ pub struct SyncArgs {
     #[arg(long, value_name = "INTERVAL", value_parser = span_seconds)]
     pub watch: Option<i64>,
 
-    /// Calls per page (a transaction holds whole pages: up to 10,000 calls, fewer when they
+    /// Calls per page (a transaction holds whole pages: up to 20,000 calls, fewer when they
     /// come slowly).
     #[arg(help_heading = "Paging", long, value_name = "N", default_value_t = 100,
           value_parser = clap::value_parser!(u64).range(1..=10_000))]

@@ -38,8 +38,9 @@ const CHECKPOINT: &str = "calls";
 
 /// The most calls of a transaction (whole pages: one page when `--limit` is larger): fewer
 /// commits, each writing less of the key's index again (an index of UUIDs: a transaction of
-/// N calls touches up to N of its pages).
-const MAX_TRANSACTION: usize = 10_000;
+/// N calls touches up to N of its pages; its new calls are written in the order of their keys,
+/// so that neighbours share pages).
+const MAX_TRANSACTION: usize = 20_000;
 
 /// A transaction is committed sooner, at the end of a page, once it is this old: when calls
 /// come slowly, what was read is committed every second or so.
@@ -398,7 +399,7 @@ async fn read_pages(mut calls: ccsqm_client::CallStream, sender: tokio::sync::mp
         shown = calls.warnings().len();
         let read = match next {
             Some(Ok(record)) => Read::Call(
-                upsert::Fetched::new(&record, &mut seen),
+                upsert::Fetched::new(record, &mut seen),
                 Progress {
                     received: calls.received(),
                     total: calls.total(),

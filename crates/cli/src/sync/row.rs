@@ -1,19 +1,48 @@
-//! A call (or a transcript's segment) as the values of its row, straight from its
-//! serialization: each field it serializes goes to its column's slot (found by name among the
+//! A transcript's segment (or any value that serializes as a map) as the values of its row,
+//! straight from its serialization: each field it serializes goes to its column's slot (found by name among the
 //! table's columns), with no JSON tree of the whole call in between (that tree, a map of
 //! owned keys per call, was most of a sync's cost of building rows). Whatever the type
 //! serializes, the row is the one [`SqlValue::from_json`] makes of its JSON: fields without a
-//! column are left out, absent ones are NULL.
+//! column are left out, absent ones are NULL. A call's row is built by moving its fields
+//! (`call_row`, generated, with the functions of each column's type here), checked against
+//! the row of its serialization over a sandbox's calls.
 
 use serde::ser::{self, Impossible, Serialize, SerializeMap, SerializeStruct};
 use serde_json::Value;
 
-use super::generated::CALL_COLUMNS;
 use super::schema::{Column, SqlValue};
 
-/// The row of a call (a [`ccsqm_client::CallRecord`]), in the order of [`CALL_COLUMNS`].
-pub fn row_of(record: &impl Serialize) -> Result<Vec<SqlValue>, serde_json::Error> {
-    row(record, CALL_COLUMNS)
+/// The value of a text column: a field of the client's of that kind.
+pub fn text(value: Option<String>) -> SqlValue {
+    value.map_or(SqlValue::Null, SqlValue::Text)
+}
+
+/// The value of an integer column (whole numbers, codes, Unix seconds).
+pub fn integer(value: Option<i64>) -> SqlValue {
+    value.map_or(SqlValue::Null, SqlValue::Integer)
+}
+
+/// The value of a real column: NULL for a value that is not finite, as its JSON (`null`).
+pub fn real(value: Option<f64>) -> SqlValue {
+    match value {
+        Some(value) if value.is_finite() => SqlValue::Real(value),
+        _ => SqlValue::Null,
+    }
+}
+
+/// The value of a boolean column.
+#[allow(dead_code)]
+pub fn boolean(value: Option<bool>) -> SqlValue {
+    value.map_or(SqlValue::Null, SqlValue::Boolean)
+}
+
+/// The value of a JSON column (arrays, objects, values of several kinds): its JSON text.
+#[allow(dead_code)]
+pub fn json<T: Serialize>(value: &Option<T>) -> SqlValue {
+    match value.as_ref().map(serde_json::to_value) {
+        Some(Ok(value)) => SqlValue::from_json(Some(value), super::schema::SqlType::Json),
+        _ => SqlValue::Null,
+    }
 }
 
 /// The row of `value` in a table of `columns`, in their order; an error if it cannot be
@@ -297,6 +326,7 @@ impl ser::Serializer for KeyName {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sync::generated::{call_row, CALL_COLUMNS};
     use ccsqm_client::CallRecord;
 
     /// The row of the JSON tree, as the sync built it before: the reference.
@@ -318,7 +348,8 @@ mod tests {
                 call_group_id: Some(format!("group {i}")),
                 call,
             };
-            assert_eq!(row_of(&record).unwrap(), through_json(&record), "call {i}");
+            assert_eq!(call_row(record.clone()), through_json(&record), "call {i}");
+            assert_eq!(row(&record, CALL_COLUMNS).unwrap(), through_json(&record));
             compared += 1;
         }
         assert!(compared > 3_000);
@@ -327,19 +358,30 @@ mod tests {
     #[test]
     fn a_call_with_absent_fields_has_nulls_and_a_map_is_read_by_its_keys() {
         let record = CallRecord::default();
-        assert!(row_of(&record)
+        assert!(call_row(record.clone())
+            .iter()
+            .all(|v| *v == SqlValue::Null));
+        assert!(row(&record, CALL_COLUMNS)
             .unwrap()
             .iter()
             .all(|v| *v == SqlValue::Null));
+        // A number that is not finite is NULL, as its JSON.
+        let mut record = CallRecord::default();
+        record.call.duration = Some(f64::NAN);
+        record.call.deal = Some(f64::INFINITY);
+        assert_eq!(call_row(record.clone()), through_json(&record));
         // A map (a call read tolerantly, with a field of another type than the column's).
         let map = serde_json::json!({"call_uuid": "u", "status": "two", "duration": 1.5, "x": 1});
-        let row = row_of(&map).unwrap();
+        let row = row(&map, CALL_COLUMNS).unwrap();
         let value = |name: &str| &row[CALL_COLUMNS.iter().position(|c| c.name == name).unwrap()];
         assert_eq!(value("call_uuid"), &SqlValue::Text("u".into()));
         assert_eq!(value("status"), &SqlValue::Text("\"two\"".into()));
         assert_eq!(value("duration"), &SqlValue::Real(1.5));
         assert_eq!(row.len(), CALL_COLUMNS.len());
         // Not a map: through its JSON, every column NULL.
-        assert!(row_of(&3).unwrap().iter().all(|v| *v == SqlValue::Null));
+        assert!(super::row(&3, CALL_COLUMNS)
+            .unwrap()
+            .iter()
+            .all(|v| *v == SqlValue::Null));
     }
 }

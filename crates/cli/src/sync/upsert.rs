@@ -1,7 +1,10 @@
 //! Upserting a page of calls by `call_uuid`, inside the caller's transaction, in a few
 //! statements whatever the page's size: queries for the stored calls of the page, multi-row
-//! `INSERT`s for the new ones, one `UPDATE` for each changed call (all its fields,
-//! `last_seen` and `last_changed`), `UPDATE`s of `last_seen` for the unchanged ones.
+//! `INSERT`s for the new ones (in the order of their keys: neighbours in the key's index are
+//! written together), one `UPDATE` for each changed call (all its fields, `last_seen` and
+//! `last_changed`), `UPDATE`s of `last_seen` for the unchanged ones. A window that began with
+//! no call stored (a new database's first sync: a tenant's whole history) looks up only the
+//! calls its reader sent twice ([`Lookup`]).
 //!
 //! SQLite: a statement takes up to [`max_rows`] rows (or keys), a power of two, and a number
 //! of rows that is not a multiple of it is written by statements of its binary digits (1,300
@@ -17,58 +20,51 @@ use anyhow::Result;
 use ccsqm_client::CallRecord;
 
 use super::db::Db;
-use super::generated::{CALL_COLUMNS, KEY};
+use super::generated::{call_row, CALL_COLUMNS, KEY};
 use super::round::Counts;
-use super::row::row_of;
 use super::schema::{column_list, key_index, SqlValue, BOOKKEEPING};
 
 /// The most parameters of one statement (SQLite allows 32766, PostgreSQL 65535).
 const MAX_PARAMETERS: usize = 30_000;
 
 /// A call the table cannot hold (no `call_uuid`): a failure of the server's data (exit 5).
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct MissingKey(pub String);
 
-/// Why a call as read cannot be stored (which fails its transaction): the message names it.
-#[derive(Clone, Debug)]
-pub enum Unstorable {
-    /// It has no `call_uuid` ([`MissingKey`]).
-    MissingKey(String),
-    /// It cannot be serialized.
-    Unserializable(String),
-}
-
-/// A call as read: its row, built by the pages' reader while the database writes (the call
-/// itself is dropped there), and whether that reader had sent a call with the same key before
-/// in this window (a page repeated, or a call moved between pages).
+/// A call as read: its row, built by the pages' reader while the database writes (the call's
+/// fields are moved into it), and whether that reader had sent a call with the same key before
+/// in this window (a call in two groups, or moved between pages).
 pub struct Fetched {
-    pub row: Result<Vec<SqlValue>, Unstorable>,
+    /// The row, or why the table cannot hold the call.
+    pub row: Result<Vec<SqlValue>, MissingKey>,
     pub repeated: bool,
 }
 
 impl Fetched {
     /// The row of `record`; `seen`: the keys the window's reader has sent so far.
-    pub fn new(record: &CallRecord, seen: &mut Seen) -> Fetched {
-        let call_id = || record.call.call_id.as_deref().unwrap_or("?").to_owned();
-        let row = match row_of(record) {
-            Err(e) => Err(Unstorable::Unserializable(format!(
-                "a call of the server's (call_id {:?}) cannot be stored: {e}; nothing of its \
-                 page was committed",
-                call_id()
-            ))),
-            Ok(row) if row[key_index()].as_str().is_none() => Err(Unstorable::MissingKey(format!(
-                "the server sent a call without {KEY} (call_id {:?}): it cannot be stored \
-                     (the table is keyed by {KEY}); nothing of its page was committed",
-                call_id()
-            ))),
-            Ok(row) => Ok(row),
-        };
-        let repeated = match &row {
-            Ok(row) => seen.repeated(row[key_index()].as_str().unwrap_or_default()),
-            Err(_) => false,
-        };
-        Fetched { row, repeated }
+    pub fn new(record: CallRecord, seen: &mut Seen) -> Fetched {
+        // Said with the call's `call_id` (moved into the row below).
+        let missing = record.call.call_uuid.is_none().then(|| {
+            let call_id = record.call.call_id.as_deref().unwrap_or("?");
+            MissingKey(format!(
+                "the server sent a call without {KEY} (call_id {call_id:?}): it cannot be stored \
+                 (the table is keyed by {KEY}); nothing of its page was committed"
+            ))
+        });
+        let row = call_row(record);
+        match (missing, row[key_index()].as_str()) {
+            (None, Some(key)) => Fetched {
+                repeated: seen.repeated(key),
+                row: Ok(row),
+            },
+            (missing, _) => Fetched {
+                row: Err(missing.unwrap_or_else(|| {
+                    MissingKey(format!("a call's {KEY} is not text: it cannot be stored"))
+                })),
+                repeated: false,
+            },
+        }
     }
 }
 
@@ -127,10 +123,7 @@ pub async fn page(
     for call in calls {
         match &call.row {
             Ok(row) => rows.push((row, call.repeated)),
-            Err(Unstorable::MissingKey(message)) => {
-                anyhow::bail!(MissingKey(message.clone()))
-            }
-            Err(Unstorable::Unserializable(message)) => anyhow::bail!("{message}"),
+            Err(missing) => anyhow::bail!(missing.clone()),
         }
     }
     fn key(row: &[SqlValue]) -> &str {
@@ -177,6 +170,7 @@ pub async fn page(
             Some(_) => plan.updates.push(row),
         }
     }
+    plan.inserts.sort_unstable_by(|a, b| key(a).cmp(key(b)));
     let now = SqlValue::Integer(now);
     if db.is_postgres() {
         write_by_arrays(db, &plan, &now).await?;
