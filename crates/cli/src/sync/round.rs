@@ -318,7 +318,10 @@ impl Fetch<'_> {
                                 transcripts: &transcripts,
                             };
                             write_page(self.db, self.run, page, counts, None).await?;
-                            batch.clear();
+                            // Freed elsewhere: the next transaction need not wait for it.
+                            let written =
+                                std::mem::replace(&mut batch, Vec::with_capacity(per_transaction));
+                            tokio::task::spawn_blocking(move || drop(written));
                         }
                     }
                     Read::Failed(error @ ApiError::Paging(_), received) => {

@@ -39,6 +39,10 @@ pub struct Fetched {
     /// The row, or why the table cannot hold the call.
     pub row: Result<Vec<SqlValue>, MissingKey>,
     pub repeated: bool,
+    /// The first 16 bytes of its key, big-endian (zeros after a shorter key): calls in the
+    /// order of this and then of their keys are in the order of their keys, sorted without
+    /// reading each key's text where the database's side keeps it.
+    order: u128,
 }
 
 impl Fetched {
@@ -54,17 +58,38 @@ impl Fetched {
         });
         let row = call_row(record);
         match (missing, row[key_index()].as_str()) {
-            (None, Some(key)) => Fetched {
-                repeated: seen.repeated(key),
-                row: Ok(row),
-            },
+            (None, Some(key)) => {
+                let mut prefix = [0u8; 16];
+                let head = &key.as_bytes()[..key.len().min(16)];
+                prefix[..head.len()].copy_from_slice(head);
+                Fetched {
+                    repeated: seen.repeated(key),
+                    order: u128::from_be_bytes(prefix),
+                    row: Ok(row),
+                }
+            }
             (missing, _) => Fetched {
                 row: Err(missing.unwrap_or_else(|| {
                     MissingKey(format!("a call's {KEY} is not text: it cannot be stored"))
                 })),
                 repeated: false,
+                order: 0,
             },
         }
+    }
+
+    /// The order of two calls' keys, mostly told by their first bytes, kept in the call.
+    fn in_key_order(a: &Fetched, b: &Fetched) -> std::cmp::Ordering {
+        fn key(call: &Fetched) -> &str {
+            call.values()[key_index()].as_str().unwrap_or_default()
+        }
+        a.order.cmp(&b.order).then_with(|| key(a).cmp(key(b)))
+    }
+
+    /// The row (of a call that has one).
+    fn values(&self) -> &Vec<SqlValue> {
+        static NONE: Vec<SqlValue> = Vec::new();
+        self.row.as_ref().unwrap_or(&NONE)
     }
 }
 
@@ -119,35 +144,34 @@ pub async fn page(
     counts: &mut Counts,
 ) -> Result<()> {
     let key_at = key_index();
-    let mut rows: Vec<(&Vec<SqlValue>, bool)> = Vec::with_capacity(calls.len());
-    for call in calls {
-        match &call.row {
-            Ok(row) => rows.push((row, call.repeated)),
-            Err(missing) => anyhow::bail!(missing.clone()),
-        }
+    if let Some(Err(missing)) = calls.iter().map(|call| &call.row).find(|row| row.is_err()) {
+        anyhow::bail!(missing.clone());
     }
     fn key(row: &[SqlValue]) -> &str {
         row[key_index()].as_str().unwrap_or_default()
     }
     // Each call's last version on the page (a call is on it twice only if it is repeated).
-    let latest: Vec<(&Vec<SqlValue>, bool)> = if rows.iter().any(|(_, repeated)| *repeated) {
-        let mut last: HashMap<&str, usize> = HashMap::with_capacity(rows.len());
-        for (i, (row, _)) in rows.iter().enumerate() {
-            last.insert(key(row), i);
+    let mut latest: Vec<&Fetched> = if calls.iter().any(|call| call.repeated) {
+        let mut last: HashMap<&str, usize> = HashMap::with_capacity(calls.len());
+        for (i, call) in calls.iter().enumerate() {
+            last.insert(key(call.values()), i);
         }
-        rows.iter()
+        calls
+            .iter()
             .enumerate()
-            .filter(|(i, (row, _))| last.get(key(row)) == Some(i))
-            .map(|(_, row)| *row)
+            .filter(|(i, call)| last.get(key(call.values())) == Some(i))
+            .map(|(_, call)| call)
             .collect()
     } else {
-        rows
+        calls.iter().collect()
     };
+    // The new rows are written in the order of their keys.
+    latest.sort_unstable_by(|a, b| Fetched::in_key_order(a, b));
 
     let keys: Vec<&SqlValue> = latest
         .iter()
-        .filter(|(_, repeated)| lookup == Lookup::Every || *repeated)
-        .map(|(row, _)| &row[key_at])
+        .filter(|call| lookup == Lookup::Every || call.repeated)
+        .map(|call| &call.values()[key_at])
         .collect();
     let stored = if keys.is_empty() {
         HashMap::new()
@@ -158,7 +182,7 @@ pub async fn page(
         stored(db, &keys).await?
     };
     let mut plan = Plan::default();
-    for (row, _) in latest {
+    for row in latest.iter().map(|call| call.values()) {
         let before = if stored.is_empty() {
             None
         } else {
@@ -170,7 +194,6 @@ pub async fn page(
             Some(_) => plan.updates.push(row),
         }
     }
-    plan.inserts.sort_unstable_by(|a, b| key(a).cmp(key(b)));
     let now = SqlValue::Integer(now);
     if db.is_postgres() {
         write_by_arrays(db, &plan, &now).await?;
@@ -433,6 +456,46 @@ mod tests {
             assert!(rows.is_power_of_two() && rows * width < super::MAX_PARAMETERS);
             assert!(1 + 2 * rows * width > super::MAX_PARAMETERS, "the largest");
         }
+    }
+
+    #[test]
+    fn calls_in_the_order_of_their_prefix_then_key_are_in_the_order_of_their_keys() {
+        use super::{Fetched, Seen};
+        let keys = [
+            "b",
+            "a",
+            "",
+            "abcdefghijklmnopq",
+            "abcdefghijklmnop",
+            "abcdefghijklmnopa",
+            "abcdefghijklmno",
+            "ab\u{e9}",
+            "ab\u{7f}",
+            "zz",
+            "a\u{0}",
+            "a",
+        ];
+        let mut seen = Seen::default();
+        let mut calls: Vec<Fetched> = keys
+            .iter()
+            .map(|key| {
+                let mut record = ccsqm_client::CallRecord::default();
+                record.call.call_uuid = Some((*key).to_owned());
+                Fetched::new(record, &mut seen)
+            })
+            .collect();
+        let key = |call: &Fetched| {
+            call.values()[super::key_index()]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        calls.sort_by(Fetched::in_key_order);
+        let mut expected: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
+        expected.sort();
+        assert_eq!(calls.iter().map(key).collect::<Vec<_>>(), expected);
+        // The second "a" was sent before.
+        assert_eq!(calls.iter().filter(|c| c.repeated).count(), 1);
     }
 
     #[test]
