@@ -40,6 +40,9 @@ struct Column {
     unix_seconds: bool,
     /// The enumeration whose codes it holds: its schema name and values.
     enumeration: Option<(String, Vec<Value>)>,
+    /// Whether its field is a plain string in the spec (no reference, enumeration, format,
+    /// pattern or length): a `String` in the client's types, moved into the row as it is.
+    plain_string: bool,
 }
 
 /// The generated module's source.
@@ -220,35 +223,34 @@ fn columns(spec: &OpenAPI) -> Result<(Vec<Column>, Vec<Enumeration>)> {
         })
         .filter_map(Result::transpose)
         .collect::<Result<_>>()?;
-    let mut facts: Vec<FieldFacts> = Vec::new();
+    let mut facts: Vec<(FieldFacts, bool)> = Vec::new();
     let group = object(GROUP_SCHEMA)?;
     let property = group
         .properties
         .get(GROUP_FIELD)
         .ok_or_else(|| anyhow!("`{GROUP_SCHEMA}` has no `{GROUP_FIELD}`"))?;
-    facts.push(field_of(
-        spec,
-        GROUP_FIELD,
-        &property.clone().unbox(),
-        false,
-    )?);
+    facts.push((
+        field_of(spec, GROUP_FIELD, &property.clone().unbox(), false)?,
+        plain_string(&property.clone().unbox()),
+    ));
     for (field, property) in &object(CALL_SCHEMA)?.properties {
         if field == GROUP_FIELD {
             bail!("`{CALL_SCHEMA}.{GROUP_FIELD}` would be a second `{GROUP_FIELD}` column");
         }
-        facts.push(
+        facts.push((
             field_of(spec, field, &property.clone().unbox(), false)
                 .with_context(|| format!("{CALL_SCHEMA}.{field}"))?,
-        );
+            plain_string(&property.clone().unbox()),
+        ));
     }
     if !facts
         .iter()
-        .any(|f| f.name == KEY && f.kind == "Kind::String")
+        .any(|(f, _)| f.name == KEY && f.kind == "Kind::String")
     {
         bail!("`{CALL_SCHEMA}` has no string `{KEY}`: the table's key");
     }
     let mut columns = Vec::new();
-    for f in facts {
+    for (f, plain_string) in facts {
         column_name(CALL_SCHEMA, &f.name)?;
         let (sql, sqlite, postgres) = sql_types(&f.kind);
         // The enumeration the field's description names, as `` `InspectionStatus` ``.
@@ -268,6 +270,7 @@ fn columns(spec: &OpenAPI) -> Result<(Vec<Column>, Vec<Enumeration>)> {
             sqlite,
             postgres,
             enumeration,
+            plain_string,
         });
     }
     Ok((columns, enumerations))
@@ -331,44 +334,62 @@ fn segment_columns(spec: &OpenAPI) -> Result<Vec<Column>> {
             sqlite,
             postgres,
             enumeration: None,
+            plain_string: false,
         });
     }
     Ok(columns)
 }
 
-/// `call_row`: a call's row, each field of the client's `CallRecord` moved into its column's
-/// slot by the function of the column's type (`text`, `integer`, … of `sync/row.rs`, which take
-/// the Rust type the client has for a field of that kind: a mismatch is a build error on the
-/// field's line).
+/// `call_row`: a call's row, each field of the client's `CallRecord` in its column's slot: a
+/// plain string moved as it is (`text`), any other field through its serialization
+/// (`serialized`, as the column's type says): the same values as the row of the whole call's
+/// serialization, without a copy of its text.
 fn call_row(columns: &[Column]) -> Result<String> {
     let mut out = String::from(
-        "/// The row of a call, in the order of [`CALL_COLUMNS`], each field moved into its column's\n\
-         /// slot (no copy of its text): the same values as the row of its serialization\n\
-         /// ([`super::row::row`]).\n\
+        "/// The row of a call, in the order of [`CALL_COLUMNS`]: its plain strings moved into\n\
+         /// their slots (no copy of their text), its other fields through their serialization; the\n\
+         /// same values as the row of the whole call's serialization ([`super::row::row`]).\n\
          pub fn call_row(record: ccsqm_client::CallRecord) -> Vec<SqlValue> {\n    \
          let call = record.call;\n    vec![\n",
     );
     for c in columns {
-        let function = match c.sql {
-            "Text" => "text",
-            "Integer" => "integer",
-            "Real" => "real",
-            "Boolean" => "boolean",
-            _ => "json",
-        };
         let field = if c.name == GROUP_FIELD {
             format!("record.{}", rust_field(GROUP_SCHEMA, &c.name)?)
         } else {
             format!("call.{}", rust_field(CALL_SCHEMA, &c.name)?)
         };
-        let argument = match function {
-            "json" => format!("&{field}"),
-            _ => field,
-        };
-        writeln!(out, "        super::row::{function}({argument}),")?;
+        if c.plain_string {
+            writeln!(out, "        super::row::text({field}),")?;
+        } else {
+            writeln!(
+                out,
+                "        super::row::serialized(&{field}, SqlType::{}),",
+                c.sql
+            )?;
+        }
     }
     out.push_str("    ]\n}\n\n");
     Ok(out)
+}
+
+/// Whether a field's schema is a plain string: not a reference, without an enumeration, a
+/// format, a pattern or bounds of length (the client has a `String` for it, not a type of its
+/// own).
+fn plain_string(property: &openapiv3::ReferenceOr<openapiv3::Schema>) -> bool {
+    use openapiv3::{ReferenceOr, VariantOrUnknownOrEmpty};
+    match property {
+        ReferenceOr::Item(schema) => match &schema.schema_kind {
+            SchemaKind::Type(Type::String(s)) => {
+                matches!(s.format, VariantOrUnknownOrEmpty::Empty)
+                    && s.enumeration.is_empty()
+                    && s.pattern.is_none()
+                    && s.min_length.is_none()
+                    && s.max_length.is_none()
+            }
+            _ => false,
+        },
+        ReferenceOr::Reference { .. } => false,
+    }
 }
 
 /// The name of a field in the client's Rust types: the spec's (progenitor keeps a snake_case

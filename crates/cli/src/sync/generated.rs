@@ -49,36 +49,36 @@ pub const CALL_COLUMNS: &[Column] = &[
     Column { name: "review_status", description: "Undocumented: appears only in the vendor's example response (value -1 there); its meaning is undocumented.", sql: SqlType::Integer, sqlite: "INTEGER", postgres: "BIGINT", unix_seconds: false, labels: &[] },
 ];
 
-/// The row of a call, in the order of [`CALL_COLUMNS`], each field moved into its column's
-/// slot (no copy of its text): the same values as the row of its serialization
-/// ([`super::row::row`]).
+/// The row of a call, in the order of [`CALL_COLUMNS`]: its plain strings moved into
+/// their slots (no copy of their text), its other fields through their serialization; the
+/// same values as the row of the whole call's serialization ([`super::row::row`]).
 pub fn call_row(record: ccsqm_client::CallRecord) -> Vec<SqlValue> {
     let call = record.call;
     vec![
         super::row::text(record.call_group_id),
         super::row::text(call.call_id),
-        super::row::integer(call.call_time),
-        super::row::integer(call.call_type),
+        super::row::serialized(&call.call_time, SqlType::Integer),
+        super::row::serialized(&call.call_type, SqlType::Integer),
         super::row::text(call.call_uuid),
-        super::row::real(call.deal),
-        super::row::real(call.duration),
+        super::row::serialized(&call.deal, SqlType::Real),
+        super::row::serialized(&call.duration, SqlType::Real),
         super::row::text(call.file_name),
         super::row::text(call.left_channel),
-        super::row::real(call.left_silence_time),
-        super::row::real(call.left_speech_ratio),
-        super::row::real(call.left_speed),
+        super::row::serialized(&call.left_silence_time, SqlType::Real),
+        super::row::serialized(&call.left_speech_ratio, SqlType::Real),
+        super::row::serialized(&call.left_speed, SqlType::Real),
         super::row::text(call.right_channel),
-        super::row::real(call.right_silence_time),
-        super::row::real(call.right_speech_ratio),
-        super::row::real(call.right_speed),
+        super::row::serialized(&call.right_silence_time, SqlType::Real),
+        super::row::serialized(&call.right_speech_ratio, SqlType::Real),
+        super::row::serialized(&call.right_speed, SqlType::Real),
         super::row::text(call.staff_id),
-        super::row::integer(call.status),
-        super::row::integer(call.upload_time),
+        super::row::serialized(&call.status, SqlType::Integer),
+        super::row::serialized(&call.upload_time, SqlType::Integer),
         super::row::text(call.staff_name),
-        super::row::integer(call.create_time),
-        super::row::integer(call.inspect_status),
-        super::row::integer(call.complain_status),
-        super::row::integer(call.review_status),
+        super::row::serialized(&call.create_time, SqlType::Integer),
+        super::row::serialized(&call.inspect_status, SqlType::Integer),
+        super::row::serialized(&call.complain_status, SqlType::Integer),
+        super::row::serialized(&call.review_status, SqlType::Integer),
     ]
 }
 

@@ -4,45 +4,27 @@
 //! owned keys per call, was most of a sync's cost of building rows). Whatever the type
 //! serializes, the row is the one [`SqlValue::from_json`] makes of its JSON: fields without a
 //! column are left out, absent ones are NULL. A call's row is built by moving its fields
-//! (`call_row`, generated, with the functions of each column's type here), checked against
+//! (`call_row`, generated, with [`text`] and [`serialized`] here), checked against
 //! the row of its serialization over a sandbox's calls.
 
 use serde::ser::{self, Impossible, Serialize, SerializeMap, SerializeStruct};
 use serde_json::Value;
 
-use super::schema::{Column, SqlValue};
+use super::schema::{Column, SqlType, SqlValue};
 
-/// The value of a text column: a field of the client's of that kind.
-pub fn text(value: Option<String>) -> SqlValue {
-    value.map_or(SqlValue::Null, SqlValue::Text)
+/// The value of a text column whose field is a plain string (moved, not copied): a `String`,
+/// or an `Option` of one.
+pub fn text(value: impl Into<Option<String>>) -> SqlValue {
+    value.into().map_or(SqlValue::Null, SqlValue::Text)
 }
 
-/// The value of an integer column (whole numbers, codes, Unix seconds).
-pub fn integer(value: Option<i64>) -> SqlValue {
-    value.map_or(SqlValue::Null, SqlValue::Integer)
-}
-
-/// The value of a real column: NULL for a value that is not finite, as its JSON (`null`).
-pub fn real(value: Option<f64>) -> SqlValue {
-    match value {
-        Some(value) if value.is_finite() => SqlValue::Real(value),
-        _ => SqlValue::Null,
-    }
-}
-
-/// The value of a boolean column.
-#[allow(dead_code)]
-pub fn boolean(value: Option<bool>) -> SqlValue {
-    value.map_or(SqlValue::Null, SqlValue::Boolean)
-}
-
-/// The value of a JSON column (arrays, objects, values of several kinds): its JSON text.
-#[allow(dead_code)]
-pub fn json<T: Serialize>(value: &Option<T>) -> SqlValue {
-    match value.as_ref().map(serde_json::to_value) {
-        Some(Ok(value)) => SqlValue::from_json(Some(value), super::schema::SqlType::Json),
-        _ => SqlValue::Null,
-    }
+/// The value of any other field for a column of type `sql`: through its JSON, as the row of a
+/// whole call's serialization (absent or `null`: NULL; a field read from JSON always
+/// serializes).
+pub fn serialized<T: Serialize + ?Sized>(value: &T, sql: SqlType) -> SqlValue {
+    value
+        .serialize(Cell(sql))
+        .unwrap_or_else(|_| SqlValue::from_json(serde_json::to_value(value).ok(), sql))
 }
 
 /// The row of `value` in a table of `columns`, in their order; an error if it cannot be
@@ -90,8 +72,14 @@ impl Fields<'_> {
 
     fn set<T: Serialize + ?Sized>(&mut self, at: Option<usize>, value: &T) -> Result<(), Error> {
         if let Some(at) = at {
-            let json = serde_json::to_value(value).map_err(|e| Error(e.to_string()))?;
-            self.row[at] = SqlValue::from_json(Some(json), self.columns[at].sql);
+            let sql = self.columns[at].sql;
+            self.row[at] = match value.serialize(Cell(sql)) {
+                Ok(value) => value,
+                Err(_) => {
+                    let json = serde_json::to_value(value).map_err(|e| Error(e.to_string()))?;
+                    SqlValue::from_json(Some(json), sql)
+                }
+            };
         }
         Ok(())
     }
@@ -285,6 +273,167 @@ impl SerializeStruct for Fields<'_> {
     }
 }
 
+/// A value that serializes as one number, boolean or text, or as nothing: its value for a
+/// column of this type, the one [`SqlValue::from_json`] makes of its JSON, without the JSON.
+/// Anything else (a list, a map, bytes, an `f32`) is refused, and read through its JSON.
+struct Cell(SqlType);
+
+impl Cell {
+    /// A number or boolean, whose JSON text is `text` (a column of another type holds it).
+    fn scalar(
+        self,
+        integer: Option<i64>,
+        real: Option<f64>,
+        text: impl FnOnce() -> String,
+    ) -> SqlValue {
+        match (self.0, integer, real) {
+            (SqlType::Integer, Some(i), _) => SqlValue::Integer(i),
+            (SqlType::Real, _, Some(f)) => SqlValue::Real(f),
+            _ => SqlValue::Text(text()),
+        }
+    }
+}
+
+impl ser::Serializer for Cell {
+    type Ok = SqlValue;
+    type Error = Error;
+    type SerializeSeq = Impossible<SqlValue, Error>;
+    type SerializeTuple = Impossible<SqlValue, Error>;
+    type SerializeTupleStruct = Impossible<SqlValue, Error>;
+    type SerializeTupleVariant = Impossible<SqlValue, Error>;
+    type SerializeMap = Impossible<SqlValue, Error>;
+    type SerializeStruct = Impossible<SqlValue, Error>;
+    type SerializeStructVariant = Impossible<SqlValue, Error>;
+
+    fn serialize_bool(self, v: bool) -> Result<SqlValue, Error> {
+        Ok(match self.0 {
+            SqlType::Boolean => SqlValue::Boolean(v),
+            _ => SqlValue::Text(v.to_string()),
+        })
+    }
+    fn serialize_i8(self, v: i8) -> Result<SqlValue, Error> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i16(self, v: i16) -> Result<SqlValue, Error> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i32(self, v: i32) -> Result<SqlValue, Error> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i64(self, v: i64) -> Result<SqlValue, Error> {
+        Ok(self.scalar(Some(v), Some(v as f64), || v.to_string()))
+    }
+    fn serialize_u8(self, v: u8) -> Result<SqlValue, Error> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_u16(self, v: u16) -> Result<SqlValue, Error> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_u32(self, v: u32) -> Result<SqlValue, Error> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_u64(self, v: u64) -> Result<SqlValue, Error> {
+        Ok(self.scalar(i64::try_from(v).ok(), Some(v as f64), || v.to_string()))
+    }
+    fn serialize_f32(self, _: f32) -> Result<SqlValue, Error> {
+        // Its JSON is the `f64` of its shortest text: read through it.
+        Err(Error("an f32".into()))
+    }
+    fn serialize_f64(self, v: f64) -> Result<SqlValue, Error> {
+        // JSON has no infinite numbers: `null`.
+        Ok(match serde_json::Number::from_f64(v) {
+            Some(number) => self.scalar(None, Some(v), || number.to_string()),
+            None => SqlValue::Null,
+        })
+    }
+    fn serialize_char(self, v: char) -> Result<SqlValue, Error> {
+        self.serialize_str(v.encode_utf8(&mut [0; 4]))
+    }
+    fn serialize_str(self, v: &str) -> Result<SqlValue, Error> {
+        Ok(match self.0 {
+            SqlType::Text => SqlValue::Text(v.to_owned()),
+            // Another column holds its JSON text, quoted.
+            _ => SqlValue::Text(serde_json::Value::from(v).to_string()),
+        })
+    }
+    fn serialize_bytes(self, _: &[u8]) -> Result<SqlValue, Error> {
+        Err(Error("bytes".into()))
+    }
+    fn serialize_none(self) -> Result<SqlValue, Error> {
+        Ok(SqlValue::Null)
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<SqlValue, Error> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<SqlValue, Error> {
+        Ok(SqlValue::Null)
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<SqlValue, Error> {
+        Ok(SqlValue::Null)
+    }
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<SqlValue, Error> {
+        self.serialize_str(variant)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<SqlValue, Error> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<SqlValue, Error> {
+        Err(Error("a variant with a value".into()))
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Error> {
+        Err(Error("a list".into()))
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Error> {
+        Err(Error("a tuple".into()))
+    }
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct, Error> {
+        Err(Error("a tuple".into()))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, Error> {
+        Err(Error("a tuple".into()))
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Error> {
+        Err(Error("a map".into()))
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Error> {
+        Err(Error("a struct".into()))
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, Error> {
+        Err(Error("a struct".into()))
+    }
+}
+
 /// A map key that is text: its column among these. Any other key is refused (and read through
 /// its JSON).
 struct KeyName(&'static [Column]);
@@ -353,6 +502,55 @@ mod tests {
             compared += 1;
         }
         assert!(compared > 3_000);
+    }
+
+    /// Each value for a column of each type: the value of its JSON.
+    #[test]
+    fn a_value_is_the_value_of_its_json_in_a_column_of_any_type() {
+        #[derive(serde::Serialize)]
+        enum Tier {
+            #[serde(rename = "gold")]
+            Gold,
+            Pair(i64),
+        }
+        #[derive(serde::Serialize)]
+        struct Wrapped(u32);
+        fn check<T: Serialize>(value: T) {
+            let json = serde_json::to_value(&value).unwrap();
+            for sql in [
+                SqlType::Text,
+                SqlType::Integer,
+                SqlType::Real,
+                SqlType::Boolean,
+                SqlType::Json,
+            ] {
+                let expected = SqlValue::from_json(Some(json.clone()), sql);
+                assert_eq!(serialized(&value, sql), expected, "{json} as {sql:?}");
+            }
+        }
+        check(Some(-5i64));
+        check(7i8);
+        check(u64::MAX);
+        check(42u64);
+        check(2.0f64);
+        check(1.5f64);
+        check(-0.0f64);
+        check(1e300f64);
+        check(f64::NAN);
+        check(f64::INFINITY);
+        check(0.1f32);
+        check(true);
+        check('x');
+        check("two");
+        check(String::from("line\n\"quoted\""));
+        check(None::<String>);
+        check(());
+        check(Tier::Gold);
+        check(Tier::Pair(3));
+        check(Wrapped(9));
+        check(vec![1, 2]);
+        check(serde_json::json!({"a": 1}));
+        check(serde_json::Value::Null);
     }
 
     #[test]
