@@ -19,7 +19,7 @@ use crate::{connect, count_lines, mib, secs, step, Summary, COMMAND_LIMIT, LIMIT
 const SEED: &str = "1";
 
 /// Runs of each method (the fastest is kept).
-const RUNS: usize = 3;
+const RUNS: usize = 5;
 
 /// The export's target: sync within this factor of the export's time.
 const TARGET: f64 = 1.5;
