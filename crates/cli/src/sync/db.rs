@@ -283,43 +283,73 @@ impl Db {
             .map_err(postgres_error)
     }
 
-    /// PostgreSQL: `rows` into `table`'s `columns` by `COPY … FROM STDIN (FORMAT binary)`, the
-    /// fastest way in (each column's type is the table's, read from the server once).
-    pub async fn copy_in(
+    /// PostgreSQL: the types of `table`'s `columns`, in their order (read from the server once).
+    pub async fn copy_types(
         &mut self,
         table: &str,
         columns: &[&str],
-        rows: impl Iterator<Item = Vec<&SqlValue>>,
-    ) -> Result<u64, DbError> {
-        use futures_util::pin_mut;
-        use tokio_postgres::binary_copy::BinaryCopyInWriter;
+    ) -> Result<Vec<tokio_postgres::types::Type>, DbError> {
         let Db::Postgres(db) = self else {
             return Err(DbError("COPY is PostgreSQL's".into()));
         };
-        let list: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
-        let list = list.join(", ");
-        let types: Vec<tokio_postgres::types::Type> = db
-            .prepared(&format!("SELECT {list} FROM {table} LIMIT 0"))
+        Ok(db
+            .prepared(&format!("SELECT {} FROM {table} LIMIT 0", quoted(columns)))
             .await?
             .columns()
             .iter()
             .map(|c| c.type_().clone())
-            .collect();
+            .collect())
+    }
+
+    /// PostgreSQL: rows into `table`'s `columns` by `COPY … FROM STDIN (FORMAT binary)`, the
+    /// fastest way in. Each row is its first fields already encoded ([`encode_fields`], by
+    /// whoever built the row: the pages' reader, where its values are still in the CPU's
+    /// cache) and the values of the rest; the stream is sent in chunks of [`COPY_CHUNK`].
+    pub async fn copy_in<'a>(
+        &mut self,
+        table: &str,
+        columns: &[&str],
+        rows: impl Iterator<Item = (&'a [u8], Vec<&'a SqlValue>)>,
+    ) -> Result<u64, DbError> {
+        use futures_util::SinkExt;
+        let types = self.copy_types(table, columns).await?;
+        let Db::Postgres(db) = self else {
+            return Err(DbError("COPY is PostgreSQL's".into()));
+        };
+        let fields = i16::try_from(columns.len())
+            .map_err(|_| DbError(format!("{table}: too many columns for a COPY")))?;
         let sink = db
             .client
-            .copy_in(&format!("COPY {table} ({list}) FROM STDIN (FORMAT binary)"))
+            .copy_in(&format!(
+                "COPY {table} ({}) FROM STDIN (FORMAT binary)",
+                quoted(columns)
+            ))
             .await
             .map_err(postgres_error)?;
-        let writer = BinaryCopyInWriter::new(sink, &types);
-        pin_mut!(writer);
-        for row in rows {
-            writer
-                .as_mut()
-                .write_raw(row)
-                .await
-                .map_err(postgres_error)?;
+        futures_util::pin_mut!(sink);
+        // PostgreSQL's binary COPY format: a signature, flags and the length of an extension
+        // of the header (none); each row its number of fields, then each field's length (-1:
+        // NULL) and bytes; -1 at the end.
+        let mut buf = bytes::BytesMut::with_capacity(2 * COPY_CHUNK);
+        buf.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
+        buf.extend_from_slice(&0i32.to_be_bytes());
+        buf.extend_from_slice(&0i32.to_be_bytes());
+        for (encoded, rest) in rows {
+            buf.extend_from_slice(&fields.to_be_bytes());
+            buf.extend_from_slice(encoded);
+            let after = types.len().saturating_sub(rest.len());
+            encode_fields(rest, &types[after..], &mut buf)?;
+            if buf.len() >= COPY_CHUNK {
+                sink.send(buf.split().freeze())
+                    .await
+                    .map_err(postgres_error)?;
+            }
         }
-        writer.finish().await.map_err(postgres_error)
+        buf.extend_from_slice(&(-1i16).to_be_bytes());
+        sink.send(buf.split().freeze())
+            .await
+            .map_err(postgres_error)?;
+        sink.as_mut().finish().await.map_err(postgres_error)
     }
 
     /// PostgreSQL: a query with one array parameter (`= ANY($1)`): its rows.
@@ -367,6 +397,51 @@ impl Db {
         Ok(strings(
             self.query(sql, &[SqlValue::Text(table.to_owned())]).await?,
         ))
+    }
+}
+
+/// How much of a `COPY`'s stream is sent at once.
+const COPY_CHUNK: usize = 256 * 1024;
+
+/// `"a", "b"`: the columns, quoted (the spec's field names, checked by the generator).
+fn quoted(columns: &[&str]) -> String {
+    columns
+        .iter()
+        .map(|c| format!("\"{c}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// PostgreSQL: `values` as fields of a row of a binary `COPY`, of these `types` (a field's
+/// length, then its bytes in the type's binary form, as the driver encodes a parameter).
+pub fn encode_fields<'a>(
+    values: impl IntoIterator<Item = &'a SqlValue>,
+    types: &[tokio_postgres::types::Type],
+    out: &mut bytes::BytesMut,
+) -> Result<(), DbError> {
+    use tokio_postgres::types::{IsNull, ToSql};
+    let mut values = values.into_iter();
+    for ty in types {
+        let value = values
+            .next()
+            .ok_or_else(|| DbError("a row of a COPY with fewer values than columns".into()))?;
+        let at = out.len();
+        out.extend_from_slice(&0i32.to_be_bytes());
+        let length = match value
+            .to_sql_checked(ty, out)
+            .map_err(|e| DbError(format!("a value for a column of type {ty}: {e}")))?
+        {
+            IsNull::Yes => -1,
+            IsNull::No => i32::try_from(out.len() - at - 4)
+                .map_err(|_| DbError("a value longer than PostgreSQL takes".into()))?,
+        };
+        out[at..at + 4].copy_from_slice(&length.to_be_bytes());
+    }
+    match values.next() {
+        Some(_) => Err(DbError(
+            "a row of a COPY with more values than columns".into(),
+        )),
+        None => Ok(()),
     }
 }
 
@@ -685,6 +760,26 @@ impl tokio_postgres::types::ToSql for SqlValue {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn copy_fields_are_lengths_and_binary_values() {
+        use super::{encode_fields, SqlValue};
+        use tokio_postgres::types::Type;
+        let types = [Type::INT8, Type::TEXT, Type::FLOAT8];
+        let values = [SqlValue::Integer(258), SqlValue::Null, SqlValue::Real(1.5)];
+        let mut out = bytes::BytesMut::new();
+        encode_fields(&values, &types, &mut out).unwrap();
+        let mut expected = Vec::new();
+        expected.extend_from_slice(&8i32.to_be_bytes());
+        expected.extend_from_slice(&258i64.to_be_bytes());
+        expected.extend_from_slice(&(-1i32).to_be_bytes());
+        expected.extend_from_slice(&8i32.to_be_bytes());
+        expected.extend_from_slice(&1.5f64.to_be_bytes());
+        assert_eq!(&out[..], &expected[..]);
+        // As many values as columns, or an error.
+        assert!(encode_fields(&values[..2], &types, &mut bytes::BytesMut::new()).is_err());
+        assert!(encode_fields(&values, &types[..2], &mut bytes::BytesMut::new()).is_err());
+    }
+
     #[test]
     fn numbered_parameters_become_sqlites() {
         assert_eq!(

@@ -24,7 +24,7 @@ use ccsqm_client::{ApiError, Client};
 use futures_util::StreamExt;
 
 use super::db::{Access, Db, DbError};
-use super::generated::{IN_PROGRESS_STATUSES, STATUS_COLUMN};
+use super::generated::{CALL_COLUMNS, IN_PROGRESS_STATUSES, STATUS_COLUMN};
 use super::schema::SqlValue;
 use super::stop::{Interrupted, Stop};
 use super::{migrate, segments, upsert, url, SyncArgs};
@@ -268,8 +268,16 @@ impl Fetch<'_> {
         // transaction, so that requests go on while a transaction is written; dropping the
         // receiver (an error, Ctrl-C) ends the task and cancels its requests.
         let lookup = upsert::Lookup::of_window(self.db).await?;
+        // PostgreSQL: the reader encodes each row for the `COPY` of new calls.
+        let copy = match self.db.is_postgres() {
+            true => {
+                let columns: Vec<&str> = CALL_COLUMNS.iter().map(|c| c.name).collect();
+                Some(self.db.copy_types("calls", &columns).await?)
+            }
+            false => None,
+        };
         let (sender, mut received) = tokio::sync::mpsc::channel(per_transaction);
-        let reader = tokio::spawn(read_pages(calls, sender));
+        let reader = tokio::spawn(read_pages(calls, sender, copy));
         let _abort = AbortOnDrop(reader);
         let mut batch: Vec<upsert::Fetched> = Vec::with_capacity(per_transaction);
         let mut opened = std::time::Instant::now();
@@ -385,7 +393,11 @@ enum Read {
 
 /// Reads the window's calls (with their warnings) into `sender`, until its end, a failure, or
 /// the receiver's end.
-async fn read_pages(mut calls: ccsqm_client::CallStream, sender: tokio::sync::mpsc::Sender<Read>) {
+async fn read_pages(
+    mut calls: ccsqm_client::CallStream,
+    sender: tokio::sync::mpsc::Sender<Read>,
+    copy: Option<Vec<tokio_postgres::types::Type>>,
+) {
     let mut shown = 0;
     let mut seen = upsert::Seen::default();
     loop {
@@ -402,7 +414,7 @@ async fn read_pages(mut calls: ccsqm_client::CallStream, sender: tokio::sync::mp
         shown = calls.warnings().len();
         let read = match next {
             Some(Ok(record)) => Read::Call(
-                upsert::Fetched::new(record, &mut seen),
+                upsert::Fetched::new(record, &mut seen, copy.as_deref()),
                 Progress {
                     received: calls.received(),
                     total: calls.total(),

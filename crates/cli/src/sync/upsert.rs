@@ -19,10 +19,11 @@ use std::sync::{Arc, LazyLock, Mutex};
 use anyhow::Result;
 use ccsqm_client::CallRecord;
 
-use super::db::Db;
+use super::db::{encode_fields, Db, DbError};
 use super::generated::{call_row, CALL_COLUMNS, KEY};
 use super::round::Counts;
 use super::schema::{column_list, key_index, SqlValue, BOOKKEEPING};
+use tokio_postgres::types::Type;
 
 /// The most parameters of one statement (SQLite allows 32766, PostgreSQL 65535).
 const MAX_PARAMETERS: usize = 30_000;
@@ -39,6 +40,9 @@ pub struct Fetched {
     /// The row, or why the table cannot hold the call.
     pub row: Result<Vec<SqlValue>, MissingKey>,
     pub repeated: bool,
+    /// PostgreSQL: the row's fields as a binary `COPY` takes them (or why they cannot be),
+    /// encoded by the reader, where the row's values are still in the CPU's cache.
+    copy: Option<Result<bytes::Bytes, String>>,
     /// The first 16 bytes of its key, big-endian (zeros after a shorter key): calls in the
     /// order of this and then of their keys are in the order of their keys, sorted without
     /// reading each key's text where the database's side keeps it.
@@ -46,8 +50,9 @@ pub struct Fetched {
 }
 
 impl Fetched {
-    /// The row of `record`; `seen`: the keys the window's reader has sent so far.
-    pub fn new(record: CallRecord, seen: &mut Seen) -> Fetched {
+    /// The row of `record`; `seen`: the keys the window's reader has sent so far; `copy`:
+    /// PostgreSQL's types of the call's columns, to encode its row for a `COPY`.
+    pub fn new(record: CallRecord, seen: &mut Seen, copy: Option<&[Type]>) -> Fetched {
         // Said with the call's `call_id` (moved into the row below).
         let missing = record.call.call_uuid.is_none().then(|| {
             let call_id = record.call.call_id.as_deref().unwrap_or("?");
@@ -62,9 +67,16 @@ impl Fetched {
                 let mut prefix = [0u8; 16];
                 let head = &key.as_bytes()[..key.len().min(16)];
                 prefix[..head.len()].copy_from_slice(head);
+                let copy = copy.map(|types| {
+                    let mut out = bytes::BytesMut::new();
+                    encode_fields(&row, types, &mut out)
+                        .map(|()| out.freeze())
+                        .map_err(|e| e.to_string())
+                });
                 Fetched {
                     repeated: seen.repeated(key),
                     order: u128::from_be_bytes(prefix),
+                    copy,
                     row: Ok(row),
                 }
             }
@@ -74,6 +86,7 @@ impl Fetched {
                 })),
                 repeated: false,
                 order: 0,
+                copy: None,
             },
         }
     }
@@ -182,14 +195,15 @@ pub async fn page(
         stored(db, &keys).await?
     };
     let mut plan = Plan::default();
-    for row in latest.iter().map(|call| call.values()) {
+    for call in latest {
+        let row = call.values();
         let before = if stored.is_empty() {
             None
         } else {
             stored.get(key(row))
         };
         match before {
-            None => plan.inserts.push(row),
+            None => plan.inserts.push(call),
             Some(before) if before == row => plan.unchanged.push(&row[key_at]),
             Some(_) => plan.updates.push(row),
         }
@@ -209,7 +223,7 @@ pub async fn page(
 /// What a page's upsert writes: the new rows, the changed rows, the keys of the unchanged.
 #[derive(Default)]
 struct Plan<'a> {
-    inserts: Vec<&'a Vec<SqlValue>>,
+    inserts: Vec<&'a Fetched>,
     updates: Vec<&'a Vec<SqlValue>>,
     unchanged: Vec<&'a SqlValue>,
 }
@@ -226,7 +240,7 @@ async fn write_by_rows(db: &mut Db, plan: &Plan<'_>, now: &SqlValue) -> Result<(
             rest = next;
             let mut params: Vec<&SqlValue> = Vec::with_capacity(1 + rows * width);
             params.push(now);
-            params.extend(chunk.iter().flat_map(|row| row.iter()));
+            params.extend(chunk.iter().flat_map(|call| call.values().iter()));
             each.push(params);
         }
         db.execute_each(&sql(Shape::Insert, rows), &each).await?;
@@ -253,10 +267,21 @@ async fn write_by_arrays(db: &mut Db, plan: &Plan<'_>, now: &SqlValue) -> Result
     if !plan.inserts.is_empty() {
         let mut columns: Vec<&str> = CALL_COLUMNS.iter().map(|c| c.name).collect();
         columns.extend(BOOKKEEPING);
-        let rows = plan.inserts.iter().map(|row| {
-            let mut values: Vec<&SqlValue> = row.iter().collect();
-            values.extend([now; BOOKKEEPING.len()]);
-            values
+        if let Some(Err(e)) = plan
+            .inserts
+            .iter()
+            .find_map(|call| call.copy.as_ref().filter(|c| c.is_err()))
+        {
+            anyhow::bail!(DbError(format!("a call cannot be written: {e}")));
+        }
+        let rows = plan.inserts.iter().map(|call| match &call.copy {
+            // Encoded by the reader: the bookkeeping follows.
+            Some(Ok(encoded)) => (encoded.as_ref(), vec![now; BOOKKEEPING.len()]),
+            _ => {
+                let mut values: Vec<&SqlValue> = call.values().iter().collect();
+                values.extend([now; BOOKKEEPING.len()]);
+                (&[][..], values)
+            }
         });
         db.copy_in("calls", &columns, rows).await?;
     }
@@ -481,7 +506,7 @@ mod tests {
             .map(|key| {
                 let mut record = ccsqm_client::CallRecord::default();
                 record.call.call_uuid = Some((*key).to_owned());
-                Fetched::new(record, &mut seen)
+                Fetched::new(record, &mut seen, None)
             })
             .collect();
         let key = |call: &Fetched| {
