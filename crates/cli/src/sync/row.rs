@@ -108,6 +108,53 @@ fn not_a_map<T>() -> Result<T, Error> {
 
 /// The methods of a serializer that refuse what is neither a map, a struct, nor text (the
 /// caller falls back to the JSON): the same in [`Row`] and [`KeyName`].
+/// The methods of a serializer that refuse, with `$refusal`, a variant with a value and every
+/// list or tuple form (in [`Row`], [`KeyName`] and [`Cell`]).
+macro_rules! refuse_compounds {
+    ($refusal:expr) => {
+        fn serialize_newtype_variant<T: Serialize + ?Sized>(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: &T,
+        ) -> Result<Self::Ok, Error> {
+            $refusal
+        }
+        fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Error> {
+            $refusal
+        }
+        fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Error> {
+            $refusal
+        }
+        fn serialize_tuple_struct(
+            self,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeTupleStruct, Error> {
+            $refusal
+        }
+        fn serialize_tuple_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeTupleVariant, Error> {
+            $refusal
+        }
+        fn serialize_struct_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeStructVariant, Error> {
+            $refusal
+        }
+    };
+}
+
 macro_rules! refuse_the_rest {
     () => {
         refuse_the_rest!(@values
@@ -133,46 +180,7 @@ macro_rules! refuse_the_rest {
         fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<Self::Ok, Error> {
             not_a_map()
         }
-        fn serialize_newtype_variant<T: Serialize + ?Sized>(
-            self,
-            _: &'static str,
-            _: u32,
-            _: &'static str,
-            _: &T,
-        ) -> Result<Self::Ok, Error> {
-            not_a_map()
-        }
-        fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Error> {
-            not_a_map()
-        }
-        fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Error> {
-            not_a_map()
-        }
-        fn serialize_tuple_struct(
-            self,
-            _: &'static str,
-            _: usize,
-        ) -> Result<Self::SerializeTupleStruct, Error> {
-            not_a_map()
-        }
-        fn serialize_tuple_variant(
-            self,
-            _: &'static str,
-            _: u32,
-            _: &'static str,
-            _: usize,
-        ) -> Result<Self::SerializeTupleVariant, Error> {
-            not_a_map()
-        }
-        fn serialize_struct_variant(
-            self,
-            _: &'static str,
-            _: u32,
-            _: &'static str,
-            _: usize,
-        ) -> Result<Self::SerializeStructVariant, Error> {
-            not_a_map()
-        }
+        refuse_compounds!(not_a_map());
     };
     (@values $($method:ident($($arg:ty),*)),* $(,)?) => {
         $(fn $method(self, $(_: $arg),*) -> Result<Self::Ok, Self::Error> { not_a_map() })*
@@ -294,6 +302,15 @@ impl Cell {
     }
 }
 
+/// Serializer methods of integers that are serialized as the `i64` they widen to.
+macro_rules! widen_to_i64 {
+    ($($method:ident($ty:ty)),* $(,)?) => {
+        $(fn $method(self, v: $ty) -> Result<SqlValue, Error> {
+            self.serialize_i64(v.into())
+        })*
+    };
+}
+
 impl ser::Serializer for Cell {
     type Ok = SqlValue;
     type Error = Error;
@@ -311,26 +328,17 @@ impl ser::Serializer for Cell {
             _ => SqlValue::Text(v.to_string()),
         })
     }
-    fn serialize_i8(self, v: i8) -> Result<SqlValue, Error> {
-        self.serialize_i64(v.into())
-    }
-    fn serialize_i16(self, v: i16) -> Result<SqlValue, Error> {
-        self.serialize_i64(v.into())
-    }
-    fn serialize_i32(self, v: i32) -> Result<SqlValue, Error> {
-        self.serialize_i64(v.into())
-    }
+    // Every smaller integer is an i64.
+    widen_to_i64!(
+        serialize_i8(i8),
+        serialize_i16(i16),
+        serialize_i32(i32),
+        serialize_u8(u8),
+        serialize_u16(u16),
+        serialize_u32(u32),
+    );
     fn serialize_i64(self, v: i64) -> Result<SqlValue, Error> {
         Ok(self.scalar(Some(v), Some(v as f64), || v.to_string()))
-    }
-    fn serialize_u8(self, v: u8) -> Result<SqlValue, Error> {
-        self.serialize_i64(v.into())
-    }
-    fn serialize_u16(self, v: u16) -> Result<SqlValue, Error> {
-        self.serialize_i64(v.into())
-    }
-    fn serialize_u32(self, v: u32) -> Result<SqlValue, Error> {
-        self.serialize_i64(v.into())
     }
     fn serialize_u64(self, v: u64) -> Result<SqlValue, Error> {
         Ok(self.scalar(i64::try_from(v).ok(), Some(v as f64), || v.to_string()))
@@ -386,52 +394,13 @@ impl ser::Serializer for Cell {
     ) -> Result<SqlValue, Error> {
         value.serialize(self)
     }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<SqlValue, Error> {
-        Err(Error("a variant with a value".into()))
-    }
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Error> {
-        Err(Error("a list".into()))
-    }
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Error> {
-        Err(Error("a tuple".into()))
-    }
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, Error> {
-        Err(Error("a tuple".into()))
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, Error> {
-        Err(Error("a tuple".into()))
-    }
     fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Error> {
         Err(Error("a map".into()))
     }
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Error> {
         Err(Error("a struct".into()))
     }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, Error> {
-        Err(Error("a struct".into()))
-    }
+    refuse_compounds!(Err(Error("a list or a variant with a value".into())));
 }
 
 /// A map key that is text: its column among these. Any other key is refused (and read through
