@@ -348,9 +348,10 @@ fn call_row(columns: &[Column]) -> Result<String> {
     let mut out = String::from(
         "/// The row of a call, in the order of [`CALL_COLUMNS`]: its plain strings moved into\n\
          /// their slots (no copy of their text), its other fields through their serialization; the\n\
-         /// same values as the row of the whole call's serialization ([`super::row::row`]).\n\
-         pub fn call_row(record: ccsqm_client::CallRecord) -> Vec<SqlValue> {\n    \
-         let call = record.call;\n    vec![\n",
+         /// same values as the row of the whole call's serialization ([`super::row::row`]), or\n\
+         /// its error.\n\
+         pub fn call_row(record: ccsqm_client::CallRecord) -> Result<Vec<SqlValue>, serde_json::Error> {\n    \
+         let call = record.call;\n    Ok(vec![\n",
     );
     for c in columns {
         let field = if c.name == GROUP_FIELD {
@@ -363,12 +364,12 @@ fn call_row(columns: &[Column]) -> Result<String> {
         } else {
             writeln!(
                 out,
-                "        super::row::serialized(&{field}, SqlType::{}),",
+                "        super::row::serialized(&{field}, SqlType::{})?,",
                 c.sql
             )?;
         }
     }
-    out.push_str("    ]\n}\n\n");
+    out.push_str("    ])\n}\n\n");
     Ok(out)
 }
 

@@ -51,35 +51,36 @@ pub const CALL_COLUMNS: &[Column] = &[
 
 /// The row of a call, in the order of [`CALL_COLUMNS`]: its plain strings moved into
 /// their slots (no copy of their text), its other fields through their serialization; the
-/// same values as the row of the whole call's serialization ([`super::row::row`]).
-pub fn call_row(record: ccsqm_client::CallRecord) -> Vec<SqlValue> {
+/// same values as the row of the whole call's serialization ([`super::row::row`]), or
+/// its error.
+pub fn call_row(record: ccsqm_client::CallRecord) -> Result<Vec<SqlValue>, serde_json::Error> {
     let call = record.call;
-    vec![
+    Ok(vec![
         super::row::text(record.call_group_id),
         super::row::text(call.call_id),
-        super::row::serialized(&call.call_time, SqlType::Integer),
-        super::row::serialized(&call.call_type, SqlType::Integer),
+        super::row::serialized(&call.call_time, SqlType::Integer)?,
+        super::row::serialized(&call.call_type, SqlType::Integer)?,
         super::row::text(call.call_uuid),
-        super::row::serialized(&call.deal, SqlType::Real),
-        super::row::serialized(&call.duration, SqlType::Real),
+        super::row::serialized(&call.deal, SqlType::Real)?,
+        super::row::serialized(&call.duration, SqlType::Real)?,
         super::row::text(call.file_name),
         super::row::text(call.left_channel),
-        super::row::serialized(&call.left_silence_time, SqlType::Real),
-        super::row::serialized(&call.left_speech_ratio, SqlType::Real),
-        super::row::serialized(&call.left_speed, SqlType::Real),
+        super::row::serialized(&call.left_silence_time, SqlType::Real)?,
+        super::row::serialized(&call.left_speech_ratio, SqlType::Real)?,
+        super::row::serialized(&call.left_speed, SqlType::Real)?,
         super::row::text(call.right_channel),
-        super::row::serialized(&call.right_silence_time, SqlType::Real),
-        super::row::serialized(&call.right_speech_ratio, SqlType::Real),
-        super::row::serialized(&call.right_speed, SqlType::Real),
+        super::row::serialized(&call.right_silence_time, SqlType::Real)?,
+        super::row::serialized(&call.right_speech_ratio, SqlType::Real)?,
+        super::row::serialized(&call.right_speed, SqlType::Real)?,
         super::row::text(call.staff_id),
-        super::row::serialized(&call.status, SqlType::Integer),
-        super::row::serialized(&call.upload_time, SqlType::Integer),
+        super::row::serialized(&call.status, SqlType::Integer)?,
+        super::row::serialized(&call.upload_time, SqlType::Integer)?,
         super::row::text(call.staff_name),
-        super::row::serialized(&call.create_time, SqlType::Integer),
-        super::row::serialized(&call.inspect_status, SqlType::Integer),
-        super::row::serialized(&call.complain_status, SqlType::Integer),
-        super::row::serialized(&call.review_status, SqlType::Integer),
-    ]
+        super::row::serialized(&call.create_time, SqlType::Integer)?,
+        super::row::serialized(&call.inspect_status, SqlType::Integer)?,
+        super::row::serialized(&call.complain_status, SqlType::Integer)?,
+        super::row::serialized(&call.review_status, SqlType::Integer)?,
+    ])
 }
 
 /// The column of `call_segments` with a segment's place in its transcript (from 1).

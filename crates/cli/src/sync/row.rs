@@ -18,13 +18,16 @@ pub fn text(value: impl Into<Option<String>>) -> SqlValue {
     value.into().map_or(SqlValue::Null, SqlValue::Text)
 }
 
-/// The value of any other field for a column of type `sql`: through its JSON, as the row of a
-/// whole call's serialization (absent or `null`: NULL; a field read from JSON always
-/// serializes).
-pub fn serialized<T: Serialize + ?Sized>(value: &T, sql: SqlType) -> SqlValue {
-    value
-        .serialize(Cell(sql))
-        .unwrap_or_else(|_| SqlValue::from_json(serde_json::to_value(value).ok(), sql))
+/// The value of any other field for a column of type `sql`: the value of its JSON, as in the
+/// row of a whole call's serialization (absent or `null`: NULL); an error if it has no JSON.
+pub fn serialized<T: Serialize + ?Sized>(
+    value: &T,
+    sql: SqlType,
+) -> Result<SqlValue, serde_json::Error> {
+    match value.serialize(Cell(sql)) {
+        Ok(value) => Ok(value),
+        Err(_) => Ok(SqlValue::from_json(Some(serde_json::to_value(value)?), sql)),
+    }
 }
 
 /// The row of `value` in a table of `columns`, in their order; an error if it cannot be
@@ -73,13 +76,7 @@ impl Fields<'_> {
     fn set<T: Serialize + ?Sized>(&mut self, at: Option<usize>, value: &T) -> Result<(), Error> {
         if let Some(at) = at {
             let sql = self.columns[at].sql;
-            self.row[at] = match value.serialize(Cell(sql)) {
-                Ok(value) => value,
-                Err(_) => {
-                    let json = serde_json::to_value(value).map_err(|e| Error(e.to_string()))?;
-                    SqlValue::from_json(Some(json), sql)
-                }
-            };
+            self.row[at] = serialized(value, sql).map_err(|e| Error(e.to_string()))?;
         }
         Ok(())
     }
@@ -466,7 +463,11 @@ mod tests {
                 call_group_id: Some(format!("group {i}")),
                 call,
             };
-            assert_eq!(call_row(record.clone()), through_json(&record), "call {i}");
+            assert_eq!(
+                call_row(record.clone()).unwrap(),
+                through_json(&record),
+                "call {i}"
+            );
             assert_eq!(row(&record, CALL_COLUMNS).unwrap(), through_json(&record));
             compared += 1;
         }
@@ -494,7 +495,11 @@ mod tests {
                 SqlType::Json,
             ] {
                 let expected = SqlValue::from_json(Some(json.clone()), sql);
-                assert_eq!(serialized(&value, sql), expected, "{json} as {sql:?}");
+                assert_eq!(
+                    serialized(&value, sql).unwrap(),
+                    expected,
+                    "{json} as {sql:?}"
+                );
             }
         }
         check(Some(-5i64));
@@ -520,12 +525,16 @@ mod tests {
         check(vec![1, 2]);
         check(serde_json::json!({"a": 1}));
         check(serde_json::Value::Null);
+        // No JSON (a map whose keys are not text): an error, not a NULL.
+        let no_json = std::collections::BTreeMap::from([((1, 2), 3)]);
+        assert!(serialized(&no_json, SqlType::Json).is_err());
     }
 
     #[test]
     fn a_call_with_absent_fields_has_nulls_and_a_map_is_read_by_its_keys() {
         let record = CallRecord::default();
         assert!(call_row(record.clone())
+            .unwrap()
             .iter()
             .all(|v| *v == SqlValue::Null));
         assert!(row(&record, CALL_COLUMNS)
@@ -536,7 +545,7 @@ mod tests {
         let mut record = CallRecord::default();
         record.call.duration = Some(f64::NAN);
         record.call.deal = Some(f64::INFINITY);
-        assert_eq!(call_row(record.clone()), through_json(&record));
+        assert_eq!(call_row(record.clone()).unwrap(), through_json(&record));
         // A map (a call read tolerantly, with a field of another type than the column's).
         let map = serde_json::json!({"call_uuid": "u", "status": "two", "duration": 1.5, "x": 1});
         let row = row(&map, CALL_COLUMNS).unwrap();

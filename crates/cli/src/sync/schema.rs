@@ -174,7 +174,7 @@ mod tests {
             "call_time": 1622633782
         }))
         .unwrap();
-        let row = super::super::generated::call_row(record);
+        let row = super::super::generated::call_row(record).unwrap();
         assert_eq!(row.len(), CALL_COLUMNS.len());
         let value = |name: &str| &row[CALL_COLUMNS.iter().position(|c| c.name == name).unwrap()];
         assert_eq!(value("call_group_id"), &SqlValue::Text("g".into()));

@@ -33,12 +33,21 @@ const MAX_PARAMETERS: usize = 30_000;
 #[error("{0}")]
 pub struct MissingKey(pub String);
 
+/// Why a call as read cannot be stored (its transaction fails): the message names the call.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum Unstorable {
+    #[error(transparent)]
+    MissingKey(MissingKey),
+    #[error("{0}")]
+    Unserializable(String),
+}
+
 /// A call as read: its row, built by the pages' reader while the database writes (the call's
 /// fields are moved into it), and whether that reader had sent a call with the same key before
 /// in this window (a call in two groups, or moved between pages).
 pub struct Fetched {
     /// The row, or why the table cannot hold the call.
-    pub row: Result<Vec<SqlValue>, MissingKey>,
+    pub row: Result<Vec<SqlValue>, Unstorable>,
     pub repeated: bool,
     /// PostgreSQL: the row's fields as a binary `COPY` takes them (or why they cannot be),
     /// encoded by the reader, where the row's values are still in the CPU's cache.
@@ -56,12 +65,25 @@ impl Fetched {
         // Said with the call's `call_id` (moved into the row below).
         let missing = record.call.call_uuid.is_none().then(|| {
             let call_id = record.call.call_id.as_deref().unwrap_or("?");
-            MissingKey(format!(
+            Unstorable::MissingKey(MissingKey(format!(
                 "the server sent a call without {KEY} (call_id {call_id:?}): it cannot be stored \
                  (the table is keyed by {KEY}); nothing of its page was committed"
-            ))
+            )))
         });
-        let row = call_row(record);
+        let row = match call_row(record) {
+            Ok(row) => row,
+            Err(e) => {
+                return Fetched {
+                    row: Err(Unstorable::Unserializable(format!(
+                        "a call of the server's cannot be stored: {e}; nothing of its page was \
+                         committed"
+                    ))),
+                    repeated: false,
+                    order: 0,
+                    copy: None,
+                }
+            }
+        };
         match (missing, row[key_index()].as_str()) {
             (None, Some(key)) => {
                 let mut prefix = [0u8; 16];
@@ -82,7 +104,9 @@ impl Fetched {
             }
             (missing, _) => Fetched {
                 row: Err(missing.unwrap_or_else(|| {
-                    MissingKey(format!("a call's {KEY} is not text: it cannot be stored"))
+                    Unstorable::MissingKey(MissingKey(format!(
+                        "a call's {KEY} is not text: it cannot be stored"
+                    )))
                 })),
                 repeated: false,
                 order: 0,
@@ -157,8 +181,10 @@ pub async fn page(
     counts: &mut Counts,
 ) -> Result<()> {
     let key_at = key_index();
-    if let Some(Err(missing)) = calls.iter().map(|call| &call.row).find(|row| row.is_err()) {
-        anyhow::bail!(missing.clone());
+    match calls.iter().map(|call| &call.row).find(|row| row.is_err()) {
+        Some(Err(Unstorable::MissingKey(missing))) => anyhow::bail!(missing.clone()),
+        Some(Err(unstorable)) => anyhow::bail!(unstorable.clone()),
+        _ => {}
     }
     fn key(row: &[SqlValue]) -> &str {
         row[key_index()].as_str().unwrap_or_default()
