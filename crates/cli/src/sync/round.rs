@@ -24,7 +24,7 @@ use ccsqm_client::{ApiError, Client};
 use futures_util::StreamExt;
 
 use super::db::{Access, Db, DbError};
-use super::generated::{CALL_COLUMNS, IN_PROGRESS_STATUSES, STATUS_COLUMN};
+use super::generated::{IN_PROGRESS_STATUSES, STATUS_COLUMN};
 use super::schema::SqlValue;
 use super::stop::{Interrupted, Stop};
 use super::{migrate, segments, upsert, url, SyncArgs};
@@ -269,13 +269,7 @@ impl Fetch<'_> {
         // receiver (an error, Ctrl-C) ends the task and cancels its requests.
         let lookup = upsert::Lookup::of_window(self.db).await?;
         // PostgreSQL: the reader encodes each row for the `COPY` of new calls.
-        let copy = match self.db.is_postgres() {
-            true => {
-                let columns: Vec<&str> = CALL_COLUMNS.iter().map(|c| c.name).collect();
-                Some(self.db.copy_types("calls", &columns).await?)
-            }
-            false => None,
-        };
+        let copy = upsert::copy_types(self.db).await?;
         let (sender, mut received) = tokio::sync::mpsc::channel(per_transaction);
         let reader = tokio::spawn(read_pages(calls, sender, copy));
         let _abort = AbortOnDrop(reader);
@@ -319,13 +313,7 @@ impl Fetch<'_> {
                             || (page_end && opened.elapsed() >= COMMIT_INTERVAL)
                             || (page_end && batch.len() >= MIN_TRANSACTION && nothing_more)
                         {
-                            let transcripts = self.transcripts(&batch).await?;
-                            let page = Page {
-                                calls: &batch,
-                                lookup,
-                                transcripts: &transcripts,
-                            };
-                            write_page(self.db, self.run, page, counts, None).await?;
+                            self.write(&batch, lookup, counts, None).await?;
                             // Freed elsewhere: the next transaction need not wait for it.
                             let written =
                                 std::mem::replace(&mut batch, Vec::with_capacity(per_transaction));
@@ -344,14 +332,25 @@ impl Fetch<'_> {
                 }
             }
         }
-        let transcripts = self.transcripts(&batch).await?;
+        self.write(&batch, lookup, counts, checkpoint).await
+    }
+
+    /// Writes `batch` and the transcripts due of its calls in one transaction (with the
+    /// checkpoint, when given).
+    async fn write(
+        &mut self,
+        batch: &[upsert::Fetched],
+        lookup: upsert::Lookup,
+        counts: &mut Counts,
+        checkpoint: Option<i64>,
+    ) -> Result<()> {
+        let transcripts = self.transcripts(batch).await?;
         let page = Page {
-            calls: &batch,
+            calls: batch,
             lookup,
             transcripts: &transcripts,
         };
-        write_page(self.db, self.run, page, counts, checkpoint).await?;
-        Ok(())
+        write_page(self.db, self.run, page, counts, checkpoint).await
     }
 
     /// With `--with-transcripts`, the transcripts due of `batch`'s calls (see [`segments`]).

@@ -117,10 +117,9 @@ impl Fetched {
 
     /// The order of two calls' keys, mostly told by their first bytes, kept in the call.
     fn in_key_order(a: &Fetched, b: &Fetched) -> std::cmp::Ordering {
-        fn key(call: &Fetched) -> &str {
-            call.values()[key_index()].as_str().unwrap_or_default()
-        }
-        a.order.cmp(&b.order).then_with(|| key(a).cmp(key(b)))
+        a.order
+            .cmp(&b.order)
+            .then_with(|| key(a.values()).cmp(key(b.values())))
     }
 
     /// The row (of a call that has one).
@@ -186,9 +185,6 @@ pub async fn page(
         Some(Err(unstorable)) => anyhow::bail!(unstorable.clone()),
         _ => {}
     }
-    fn key(row: &[SqlValue]) -> &str {
-        row[key_index()].as_str().unwrap_or_default()
-    }
     // Each call's last version on the page (a call is on it twice only if it is repeated).
     let mut latest: Vec<&Fetched> = if calls.iter().any(|call| call.repeated) {
         let mut last: HashMap<&str, usize> = HashMap::with_capacity(calls.len());
@@ -244,6 +240,21 @@ pub async fn page(
     counts.updated += plan.updates.len() as i64;
     counts.unchanged += plan.unchanged.len() as i64;
     Ok(())
+}
+
+/// The key of a row (of a call that has one).
+fn key(row: &[SqlValue]) -> &str {
+    row[key_index()].as_str().unwrap_or_default()
+}
+
+/// PostgreSQL: the types of the calls' columns, with which the pages' reader encodes each row
+/// for the `COPY` of new calls (see [`Fetched::new`]); `None` for SQLite.
+pub async fn copy_types(db: &mut Db) -> Result<Option<Vec<Type>>> {
+    if !db.is_postgres() {
+        return Ok(None);
+    }
+    let columns: Vec<&str> = CALL_COLUMNS.iter().map(|c| c.name).collect();
+    Ok(Some(db.copy_types("calls", &columns).await?))
 }
 
 /// What a page's upsert writes: the new rows, the changed rows, the keys of the unchanged.
