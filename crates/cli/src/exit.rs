@@ -24,7 +24,12 @@ pub const DATABASE: u8 = 7;
 
 /// The class of a failed request.
 pub fn of_api(error: &ApiError) -> u8 {
-    match error.kind() {
+    of_kind(error.kind())
+}
+
+/// The class of a kind of failed request.
+pub fn of_kind(kind: ErrorKind) -> u8 {
+    match kind {
         ErrorKind::InvalidRequest => USAGE,
         ErrorKind::Auth => AUTH,
         ErrorKind::NotFound => NOT_FOUND,
@@ -59,6 +64,9 @@ pub fn code(error: &anyhow::Error) -> u8 {
     }
     if let Some(stopped) = error.downcast_ref::<crate::sync::Interrupted>() {
         return stopped.code;
+    }
+    if let Some(missing) = error.downcast_ref::<crate::sync::MissingTranscripts>() {
+        return of_kind(missing.kind);
     }
     if error.downcast_ref::<crate::sync::MissingKey>().is_some() {
         return SERVER;

@@ -79,7 +79,7 @@ fn main() -> ExitCode {
 
 /// The error and its causes on one line, each cause once: an error that already shows its
 /// source (as `network error: {source}` does) does not get it repeated.
-fn message(error: &anyhow::Error) -> String {
+pub(crate) fn message(error: &anyhow::Error) -> String {
     let mut message = String::new();
     for cause in error.chain() {
         let text = cause.to_string();

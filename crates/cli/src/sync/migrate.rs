@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use super::db::{Db, DbError};
 use super::generated::{self, CALL_COLUMNS, KEY, SCHEMA_HASH, SEGMENT_COLUMNS, SEGMENT_ORDER};
 use super::schema::{
-    Column, SqlValue, APPLICATION, BOOKKEEPING, CREATE_BOOKKEEPING, CREATE_TRANSCRIPTS,
-    LAYOUT_VERSION, TABLES, TRANSCRIPT_TABLES, VIEW,
+    Column, SqlValue, APPLICATION, BOOKKEEPING, CREATE_BOOKKEEPING, CREATE_MISSING_TRANSCRIPTS,
+    CREATE_TRANSCRIPTS, LAYOUT_VERSION, TABLES, TRANSCRIPT_TABLES, VIEW,
 };
 
 /// What a database holds, read before anything is written.
@@ -191,6 +191,7 @@ pub async fn apply(db: &mut Db, plan: &Plan, now: i64) -> Result<Option<String>,
             statements.push(view.to_owned());
             statements.push(CREATE_TRANSCRIPTS.to_owned());
             statements.push(create_segments(db).to_owned());
+            statements.push(CREATE_MISSING_TRANSCRIPTS.to_owned());
             (
                 statements,
                 format!(
@@ -231,6 +232,7 @@ pub async fn apply(db: &mut Db, plan: &Plan, now: i64) -> Result<Option<String>,
             for table in &upgrade.tables {
                 statements.push(match *table {
                     "call_segments" => create_segments(db).to_owned(),
+                    "missing_transcripts" => CREATE_MISSING_TRANSCRIPTS.to_owned(),
                     _ => CREATE_TRANSCRIPTS.to_owned(),
                 });
             }

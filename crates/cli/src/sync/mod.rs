@@ -26,6 +26,7 @@ use crate::args::{Cli, Connection};
 use crate::UsageError;
 
 pub use db::DbError;
+pub use round::MissingTranscripts;
 pub use stop::Interrupted;
 pub use upsert::MissingKey;
 
@@ -72,6 +73,14 @@ pub struct SyncArgs {
         conflicts_with = "watch"
     )]
     pub until: Option<String>,
+
+    /// A run is bounded by the server's clock only while it is at most this far ahead of this
+    /// machine's; further ahead, by this machine's clock (said on stderr and in `sync status`):
+    /// a server's clock that is wrong would otherwise move the checkpoint past calls not yet
+    /// uploaded. A clock behind is always followed (it never moves the checkpoint back).
+    #[arg(help_heading = "Window", long, value_name = "SPAN", default_value = "10m",
+          value_parser = span_seconds)]
+    pub max_clock_skew: i64,
 
     /// Re-read from this long before the checkpoint, to catch calls uploaded late (30s, 15m,
     /// 1h, 2d, 1w).

@@ -25,7 +25,7 @@ use futures_util::StreamExt;
 
 use super::db::{Access, Db, DbError};
 use super::generated::{IN_PROGRESS_STATUSES, STATUS_COLUMN};
-use super::schema::SqlValue;
+use super::schema::{key_index, SqlValue};
 use super::stop::{Interrupted, Stop};
 use super::{migrate, segments, upsert, url, SyncArgs};
 use crate::args::Cli;
@@ -65,9 +65,17 @@ pub struct Counts {
     pub rechecked: i64,
     /// Transcripts stored (`--with-transcripts`).
     pub transcripts: i64,
+    /// Transcripts that could not be fetched (their calls stored; tried again by later runs).
+    pub transcripts_missing: i64,
+    /// The kind of the first of those failures.
+    pub first_missing: Option<ccsqm_client::ErrorKind>,
+    /// Warnings: paging's, and values stored in another form than sent (see
+    /// [`SqlValue::replace_nul`]).
+    pub warnings: i64,
 }
 
-/// `ccsqm sync`.
+/// `ccsqm sync`: one run, or with `--watch` a run every interval until a signal. A watch's
+/// round that fails is reported and the watch goes on (see [`is_final`] and [`Backoff`]).
 pub async fn sync(cli: &Cli, args: &SyncArgs, flags: &clap::ArgMatches) -> Result<()> {
     let url = args.db.parse()?;
     let shown = url.shown();
@@ -87,34 +95,67 @@ pub async fn sync(cli: &Cli, args: &SyncArgs, flags: &clap::ArgMatches) -> Resul
     if let url::DbUrl::Sqlite(path) = &url {
         create_default_folder(args, path)?;
     }
-    let mut db = Db::open(&url, Access::Write).await?;
-    // The lock first: what is read next cannot change until this sync ends.
-    db.lock(&shown).await?;
-    let state = migrate::inspect(&mut db).await?;
-    let plan = migrate::plan(&state, &shown)?;
-    if let Some(done) = migrate::apply(&mut db, &plan, now.as_second()).await? {
-        eprintln!("ccsqm: {shown}: {done}");
-    }
-    db.tune_for_sync().await?;
-
     let stop = Stop::install().context("listening for signals")?;
+    let mut db = Some(
+        prepare(&url, now.as_second())
+            .await
+            .map_err(|(e, _)| name_the_database(e, &shown))?,
+    );
     let mut since = since;
+    let mut backoff = Backoff::new(args.watch);
     loop {
-        let bound = match until {
-            Some(until) => until,
-            None => tokio::select! {
-                now = server_now(&client) => now?,
-                stopped = stop.wait() => return Err(stopped.into()),
-            },
+        let round = async {
+            let db = match &mut db {
+                Some(db) => db,
+                None => db.insert(prepare(&url, jiff::Timestamp::now().as_second()).await?),
+            };
+            let (bound, note) = match until {
+                Some(until) => (until, None),
+                None => tokio::select! {
+                    now = server_now(&client, args.max_clock_skew) => now.map_err(|e| (e, false))?,
+                    stopped = stop.wait() => return Err((stopped.into(), true)),
+                },
+            };
+            if let Some(note) = &note {
+                eprintln!("ccsqm: {shown}: warning: {note}");
+            }
+            run_once(db, &client, cli, args, since, bound, note, &stop)
+                .await
+                .map_err(|e| (e, false))
+        }
+        .await;
+        let outcome = match round {
+            Ok(outcome) => outcome,
+            Err((error, refused)) => {
+                let error = name_the_database(error, &shown);
+                if refused || args.watch.is_none() || is_final(&error) {
+                    return Err(error);
+                }
+                // The connection may be what failed: a new one for the next round.
+                db = None;
+                let pause = backoff.failed();
+                eprintln!(
+                    "ccsqm: {shown}: this round failed (the checkpoint did not move past what it \
+                     committed): {}; trying again in {}",
+                    ccsqm_client::visible(&crate::message(&error)),
+                    span(i64::try_from(pause.as_secs()).unwrap_or(i64::MAX))
+                );
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    stopped = stop.wait() => return Err(stopped.into()),
+                }
+                continue;
+            }
         };
-        let summary = run_once(&mut db, &client, cli, args, since, bound, &stop).await?;
         // `--since` is the first round's: the next ones go on from the checkpoint.
         since = None;
-        eprintln!("ccsqm: {shown}: {summary}");
-        let Some(interval) = args.watch else {
-            return Ok(());
-        };
-        let pause = Duration::from_secs(u64::try_from(interval).unwrap_or(1));
+        eprintln!("ccsqm: {shown}: {}", outcome.summary);
+        let pause = backoff.succeeded();
+        match (args.watch, outcome.missing) {
+            (None, Some(missing)) => return Err(missing.into()),
+            (None, None) => return Ok(()),
+            _ => {}
+        }
         tokio::select! {
             _ = tokio::time::sleep(pause) => {}
             stopped = stop.wait() => return Err(stopped.into()),
@@ -122,11 +163,103 @@ pub async fn sync(cli: &Cli, args: &SyncArgs, flags: &clap::ArgMatches) -> Resul
     }
 }
 
-/// The server's clock, Unix seconds: the `Date` of its answer to a small request (a page of
-/// one call uploaded in this machine's current second): the calls' upload times are the
-/// server's, which may be ahead of this machine's clock, or run faster, as a live sandbox's
-/// `--speed`. This machine's clock when the answer has no readable `Date`.
-async fn server_now(client: &Client) -> Result<i64> {
+/// Opens the database, takes its lock and creates or migrates its tables; `now`: Unix
+/// seconds. `true` with the error when no retry can mend it (a database of another program,
+/// or of a newer `ccsqm`).
+async fn prepare(url: &url::DbUrl, now: i64) -> Result<Db, (anyhow::Error, bool)> {
+    let shown = url.shown();
+    let mut db = Db::open(url, Access::Write)
+        .await
+        .map_err(|e| (e.into(), false))?;
+    // The lock first: what is read next cannot change until this sync ends.
+    db.lock(&shown).await.map_err(|e| (e.into(), false))?;
+    let state = migrate::inspect(&mut db)
+        .await
+        .map_err(|e| (e.into(), false))?;
+    let plan = migrate::plan(&state, &shown).map_err(|e| (e.into(), true))?;
+    if let Some(done) = migrate::apply(&mut db, &plan, now)
+        .await
+        .map_err(|e| (e.into(), false))?
+    {
+        eprintln!("ccsqm: {shown}: {done}");
+    }
+    db.tune_for_sync().await.map_err(|e| (e.into(), false))?;
+    Ok(db)
+}
+
+/// A database's error names the database (its URL without a password), once.
+fn name_the_database(error: anyhow::Error, shown: &str) -> anyhow::Error {
+    match error.downcast_ref::<DbError>() {
+        Some(db) if !db.0.contains(shown) => error.context(shown.to_owned()),
+        _ => error,
+    }
+}
+
+/// Whether no retry can mend the error, and a watch ends with it: a signal, credentials
+/// refused (the client asks for a fresh token before it says so), a request or settings that
+/// are wrong. Anything else (no connection, a server's error after the retries, pages that do
+/// not add up, the database gone, data it cannot store) may be mended by the next round.
+fn is_final(error: &anyhow::Error) -> bool {
+    if error.downcast_ref::<Interrupted>().is_some()
+        || error.downcast_ref::<UsageError>().is_some()
+        || error
+            .downcast_ref::<crate::config::MissingSettings>()
+            .is_some()
+    {
+        return true;
+    }
+    error.downcast_ref::<ApiError>().is_some_and(|api| {
+        matches!(
+            api.kind(),
+            ccsqm_client::ErrorKind::Auth | ccsqm_client::ErrorKind::InvalidRequest
+        )
+    })
+}
+
+/// The pause before a watch's next round: the interval after a round that succeeded; after a
+/// failed one, [`FIRST_RETRY`] (or the interval, if shorter), doubled after each further
+/// failure, up to [`LONGEST_RETRY`] (or the interval, if longer).
+struct Backoff {
+    interval: Duration,
+    failures: u32,
+}
+
+/// The first pause after a failed round.
+const FIRST_RETRY: Duration = Duration::from_secs(5);
+/// The longest pause after failed rounds.
+const LONGEST_RETRY: Duration = Duration::from_secs(300);
+
+impl Backoff {
+    fn new(watch: Option<i64>) -> Backoff {
+        let seconds = watch.and_then(|w| u64::try_from(w).ok()).unwrap_or(1);
+        Backoff {
+            interval: Duration::from_secs(seconds.max(1)),
+            failures: 0,
+        }
+    }
+
+    fn succeeded(&mut self) -> Duration {
+        self.failures = 0;
+        self.interval
+    }
+
+    fn failed(&mut self) -> Duration {
+        let first = FIRST_RETRY.min(self.interval);
+        let longest = LONGEST_RETRY.max(self.interval);
+        let pause = first.saturating_mul(2u32.saturating_pow(self.failures.min(16)));
+        self.failures = self.failures.saturating_add(1);
+        pause.min(longest)
+    }
+}
+
+/// The bound of a run: the server's clock, Unix seconds, the `Date` of its answer to a small
+/// request (a page of one call uploaded in this machine's current second): the calls' upload
+/// times are the server's, which may be behind this machine's clock, or ahead, or run faster,
+/// as a live sandbox's `--speed`. With a note when this machine's clock bounds the run instead:
+/// the answer has no readable `Date`, or it is more than `max_skew` seconds ahead of this
+/// machine's clock (a server's clock that is wrong would otherwise move the checkpoint past
+/// calls it has not uploaded yet, which later runs would never read).
+async fn server_now(client: &Client, max_skew: i64) -> Result<(i64, Option<String>)> {
     let here = jiff::Timestamp::now().as_second();
     let answer = client.details_answer(request(Some(here), here, 1)?).await?;
     let date = answer
@@ -136,16 +269,33 @@ async fn server_now(client: &Client) -> Result<i64> {
         .and_then(|d| httpdate::parse_http_date(d).ok())
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .and_then(|d| i64::try_from(d.as_secs()).ok());
+    Ok(bound_of(date, here, max_skew))
+}
+
+/// The bound of a run from the server's `date` and this machine's clock (`here`): see
+/// [`server_now`].
+fn bound_of(date: Option<i64>, here: i64, max_skew: i64) -> (i64, Option<String>) {
     match date {
-        Some(date) => Ok(date),
-        None => {
-            eprintln!(
-                "ccsqm: the server's answer has no readable Date: this run is bounded by this \
+        Some(date) if date <= here.saturating_add(max_skew) => (date, None),
+        Some(date) => (
+            here,
+            Some(format!(
+                "the server's clock ({}) is {} ahead of this machine's: this run is bounded by \
+                 this machine's clock ({}) (--max-clock-skew allows {})",
+                utc(date),
+                span(date - here),
+                utc(here),
+                span(max_skew)
+            )),
+        ),
+        None => (
+            here,
+            Some(format!(
+                "the server's answer has no readable Date: this run is bounded by this \
                  machine's clock ({})",
                 utc(here)
-            );
-            Ok(here)
-        }
+            )),
+        ),
     }
 }
 
@@ -161,6 +311,25 @@ fn create_default_folder(args: &SyncArgs, path: &std::path::Path) -> Result<()> 
     Ok(())
 }
 
+/// What a run came to: its summary, and the transcripts it could not fetch.
+struct Outcome {
+    summary: String,
+    missing: Option<MissingTranscripts>,
+}
+
+/// Some transcripts could not be fetched (their calls are stored, and the checkpoint moved):
+/// the run's exit code is the first failure's class.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{count} transcript(s) could not be fetched (their calls are stored; the next runs try \
+     them again while within --horizon; `ccsqm sync status` lists them)"
+)]
+pub struct MissingTranscripts {
+    pub count: i64,
+    pub kind: ccsqm_client::ErrorKind,
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn run_once(
     db: &mut Db,
     client: &Client,
@@ -168,15 +337,27 @@ async fn run_once(
     args: &SyncArgs,
     since: Option<i64>,
     bound: i64,
+    note: Option<String>,
     stop: &Stop,
-) -> Result<String> {
+) -> Result<Outcome> {
     let started = jiff::Timestamp::now().as_second();
     let checkpoint = checkpoint(db).await?;
     let from = since
         .or(checkpoint.map(|c| c.saturating_sub(args.overlap)))
         .map(|f| f.min(bound));
-    // A bound before the checkpoint (`--until` in the past) does not move it back.
+    // A bound before the checkpoint (`--until` in the past, or a server's clock behind it)
+    // does not move it back.
     let new_checkpoint = checkpoint.map_or(bound, |c| c.max(bound));
+    let mut notes: Vec<String> = note.into_iter().collect();
+    if let Some(c) = checkpoint.filter(|&c| c > bound && args.until.is_none()) {
+        let behind = format!(
+            "the server's clock ({}) is behind the checkpoint ({}): the checkpoint stays",
+            utc(bound),
+            utc(c)
+        );
+        eprintln!("ccsqm: warning: {behind}");
+        notes.push(behind);
+    }
     let run = begin_run(db, started, from, bound).await?;
     let mut counts = Counts::default();
     let mut fetch = Fetch {
@@ -198,15 +379,33 @@ async fn run_once(
                 counts.rechecked += 1;
             }
         }
+        fetch.retry_missing(horizon, started, &mut counts).await?;
         let (pending, past) = in_progress_counts(fetch.db, horizon).await?;
-        Ok::<_, anyhow::Error>((pending, past))
+        let missing = match args.with_transcripts {
+            true => segments::missing_counts(fetch.db, horizon, started).await?,
+            false => segments::Missing::default(),
+        };
+        Ok::<_, anyhow::Error>((pending, past, missing))
     }
     .await;
     fetch.progress.finish();
     let db = fetch.db;
     let finished = jiff::Timestamp::now().as_second();
     match result {
-        Ok((pending, past)) => {
+        Ok((pending, past, missing)) => {
+            let missing = (missing.failed_this_run > 0).then(|| MissingTranscripts {
+                count: missing.failed_this_run,
+                kind: counts
+                    .first_missing
+                    .unwrap_or(ccsqm_client::ErrorKind::Server),
+            });
+            if let Some(missing) = &missing {
+                notes.push(missing.to_string());
+            }
+            if counts.warnings > 0 {
+                notes.push(format!("{} warning(s) (said on stderr)", counts.warnings));
+            }
+            let message = (!notes.is_empty()).then(|| notes.join("; "));
             end_run(
                 db,
                 run,
@@ -214,10 +413,14 @@ async fn run_once(
                 "done",
                 &counts,
                 Some((pending, past)),
-                None,
+                message.as_deref(),
             )
             .await?;
-            Ok(summary(from, bound, &counts, pending, past, args.horizon))
+            let mut summary = summary(from, bound, &counts, pending, past, args.horizon);
+            if let Some(missing) = &missing {
+                summary.push_str(&format!("; {missing}"));
+            }
+            Ok(Outcome { summary, missing })
         }
         Err(error) => {
             let state = match error.downcast_ref::<Interrupted>() {
@@ -294,8 +497,28 @@ impl Fetch<'_> {
                 match next {
                     Read::Warning(warning) => {
                         self.progress.println(&format!("ccsqm: warning: {warning}"));
+                        counts.warnings += 1;
                     }
                     Read::Call(fetched, progress) => {
+                        if !fetched.replaced.is_empty() {
+                            let key = fetched
+                                .row
+                                .as_ref()
+                                .ok()
+                                .and_then(|r| r[key_index()].as_str());
+                            self.progress.println(&format!(
+                                "ccsqm: warning: call {}: {} {} NUL characters, which \
+                                 PostgreSQL cannot store: each stored as U+FFFD",
+                                ccsqm_client::visible(key.unwrap_or("?")),
+                                fetched.replaced.join(", "),
+                                if fetched.replaced.len() == 1 {
+                                    "holds"
+                                } else {
+                                    "hold"
+                                },
+                            ));
+                            counts.warnings += 1;
+                        }
                         if batch.is_empty() {
                             opened = std::time::Instant::now();
                         }
@@ -335,8 +558,8 @@ impl Fetch<'_> {
         self.write(&batch, lookup, counts, checkpoint).await
     }
 
-    /// Writes `batch` and the transcripts due of its calls in one transaction (with the
-    /// checkpoint, when given).
+    /// Writes `batch` and, with `--with-transcripts`, the transcripts due of its calls (see
+    /// [`segments`]) in one transaction (with the checkpoint, when given).
     async fn write(
         &mut self,
         batch: &[upsert::Fetched],
@@ -344,31 +567,130 @@ impl Fetch<'_> {
         counts: &mut Counts,
         checkpoint: Option<i64>,
     ) -> Result<()> {
-        let transcripts = self.transcripts(batch).await?;
+        let due = match self.args.with_transcripts {
+            true => segments::due(self.db, batch).await?,
+            false => Vec::new(),
+        };
         let page = Page {
             calls: batch,
             lookup,
-            transcripts: &transcripts,
+            transcripts: due,
         };
-        write_page(self.db, self.run, page, counts, checkpoint).await
+        self.write_page(page, counts, checkpoint).await
     }
 
-    /// With `--with-transcripts`, the transcripts due of `batch`'s calls (see [`segments`]).
-    async fn transcripts(
+    /// Upserts the page's calls by `call_uuid` (and fetches and writes its transcripts) and
+    /// adds them to the run's counts, in one transaction (with the checkpoint, when given);
+    /// `counts` changes only once it is committed.
+    async fn write_page(
         &mut self,
-        batch: &[upsert::Fetched],
-    ) -> Result<Vec<segments::Transcript>> {
-        if !self.args.with_transcripts {
-            return Ok(Vec::new());
-        }
-        let due = segments::due(self.db, batch).await?;
-        if due.is_empty() {
-            return Ok(Vec::new());
+        page: Page<'_>,
+        counts: &mut Counts,
+        checkpoint: Option<i64>,
+    ) -> Result<()> {
+        let now = jiff::Timestamp::now().as_second();
+        let mut next = counts.clone();
+        if !page.calls.is_empty() || !page.transcripts.is_empty() {
+            next.commits += 1;
         }
         let concurrency = usize::try_from(self.args.transcript_concurrency).unwrap_or(1);
-        tokio::select! {
-            fetched = segments::fetch(self.client, due, concurrency) => fetched,
-            stopped = self.stop.wait() => Err(stopped.into()),
+        let (db, run) = (&mut *self.db, self.run);
+        db.begin().await?;
+        let result = async {
+            upsert::page(db, page.calls, page.lookup, now, &mut next).await?;
+            let stored = segments::store(
+                db,
+                self.client,
+                page.transcripts,
+                concurrency,
+                now,
+                self.stop,
+            )
+            .await?;
+            next.transcripts += stored.stored;
+            for warning in &stored.warnings {
+                self.progress.println(&format!("ccsqm: warning: {warning}"));
+            }
+            next.warnings += i64::try_from(stored.warnings.len()).unwrap_or(i64::MAX);
+            next.transcripts_missing += stored.missing;
+            if next.first_missing.is_none() {
+                next.first_missing = stored.first_missing;
+            }
+            db.execute(
+                "UPDATE sync_runs SET commits = $1, inserted = $2, updated = $3, unchanged = $4, \
+                 rechecked = $5 WHERE id = $6",
+                &[
+                    SqlValue::Integer(next.commits),
+                    SqlValue::Integer(next.inserted),
+                    SqlValue::Integer(next.updated),
+                    SqlValue::Integer(next.unchanged),
+                    SqlValue::Integer(next.rechecked),
+                    SqlValue::Integer(run),
+                ],
+            )
+            .await?;
+            if let Some(bound) = checkpoint {
+                db.execute(
+                    "DELETE FROM sync_checkpoint WHERE name = $1",
+                    &[SqlValue::Text(CHECKPOINT.into())],
+                )
+                .await?;
+                db.execute(
+                    "INSERT INTO sync_checkpoint (name, upload_to, run_id, updated_at) \
+                     VALUES ($1, $2, $3, $4)",
+                    &[
+                        SqlValue::Text(CHECKPOINT.into()),
+                        SqlValue::Integer(bound),
+                        SqlValue::Integer(run),
+                        SqlValue::Integer(now),
+                    ],
+                )
+                .await?;
+            }
+            Ok::<_, anyhow::Error>(())
+        }
+        .await;
+        match result {
+            Ok(()) => match db.commit().await {
+                Ok(()) => {
+                    *counts = next;
+                    Ok(())
+                }
+                Err(error) => {
+                    db.rollback().await;
+                    Err(error.into())
+                }
+            },
+            Err(error) => {
+                db.rollback().await;
+                Err(error)
+            }
+        }
+    }
+
+    /// With `--with-transcripts`: the missing transcripts of calls uploaded from `horizon` on
+    /// that this run has not tried yet (it began at `started`), tried again, a transaction per
+    /// [`MIN_TRANSACTION`] of them.
+    async fn retry_missing(
+        &mut self,
+        horizon: i64,
+        started: i64,
+        counts: &mut Counts,
+    ) -> Result<()> {
+        if !self.args.with_transcripts {
+            return Ok(());
+        }
+        loop {
+            let due = segments::retry_due(self.db, horizon, started, MIN_TRANSACTION).await?;
+            if due.is_empty() {
+                return Ok(());
+            }
+            let page = Page {
+                calls: &[],
+                lookup: upsert::Lookup::Every,
+                transcripts: due,
+            };
+            self.write_page(page, counts, None).await?;
         }
     }
 }
@@ -458,83 +780,12 @@ fn request(
         .map_err(|e| UsageError(format!("the request of the window: {e}")).into())
 }
 
-/// What a transaction writes: calls (looked up as their window says) and the transcripts of
-/// some of them.
+/// What a transaction writes: calls (looked up as their window says) and the transcripts due
+/// of some of them (`(call_uuid, status)`).
 struct Page<'a> {
     calls: &'a [upsert::Fetched],
     lookup: upsert::Lookup,
-    transcripts: &'a [segments::Transcript],
-}
-
-/// Upserts the page's calls by `call_uuid` (and writes its transcripts) and adds them to the
-/// run's counts, in one transaction (with the checkpoint, when given); `counts` changes only
-/// once it is committed.
-async fn write_page(
-    db: &mut Db,
-    run: i64,
-    page: Page<'_>,
-    counts: &mut Counts,
-    checkpoint: Option<i64>,
-) -> Result<()> {
-    let now = jiff::Timestamp::now().as_second();
-    let mut next = counts.clone();
-    if !page.calls.is_empty() {
-        next.commits += 1;
-    }
-    db.begin().await?;
-    let result = async {
-        upsert::page(db, page.calls, page.lookup, now, &mut next).await?;
-        next.transcripts += segments::write(db, page.transcripts, now).await?;
-        db.execute(
-            "UPDATE sync_runs SET commits = $1, inserted = $2, updated = $3, unchanged = $4, \
-             rechecked = $5 WHERE id = $6",
-            &[
-                SqlValue::Integer(next.commits),
-                SqlValue::Integer(next.inserted),
-                SqlValue::Integer(next.updated),
-                SqlValue::Integer(next.unchanged),
-                SqlValue::Integer(next.rechecked),
-                SqlValue::Integer(run),
-            ],
-        )
-        .await?;
-        if let Some(bound) = checkpoint {
-            db.execute(
-                "DELETE FROM sync_checkpoint WHERE name = $1",
-                &[SqlValue::Text(CHECKPOINT.into())],
-            )
-            .await?;
-            db.execute(
-                "INSERT INTO sync_checkpoint (name, upload_to, run_id, updated_at) \
-                 VALUES ($1, $2, $3, $4)",
-                &[
-                    SqlValue::Text(CHECKPOINT.into()),
-                    SqlValue::Integer(bound),
-                    SqlValue::Integer(run),
-                    SqlValue::Integer(now),
-                ],
-            )
-            .await?;
-        }
-        Ok::<_, anyhow::Error>(())
-    }
-    .await;
-    match result {
-        Ok(()) => match db.commit().await {
-            Ok(()) => {
-                *counts = next;
-                Ok(())
-            }
-            Err(error) => {
-                db.rollback().await;
-                Err(error.into())
-            }
-        },
-        Err(error) => {
-            db.rollback().await;
-            Err(error)
-        }
-    }
+    transcripts: Vec<(String, i64)>,
 }
 
 async fn checkpoint(db: &mut Db) -> Result<Option<i64>, DbError> {
@@ -695,6 +946,9 @@ fn summary(
     if counts.transcripts > 0 {
         text.push_str(&format!(", {} transcript(s) stored", counts.transcripts));
     }
+    if counts.warnings > 0 {
+        text.push_str(&format!(", with {} warning(s)", counts.warnings));
+    }
     if counts.rechecked > 0 {
         text.push_str(&format!(
             " (with {} earlier window(s) of calls in progress read again)",
@@ -732,6 +986,32 @@ fn span(seconds: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_server_clock_too_far_ahead_gives_way_to_this_machines() {
+        assert_eq!(bound_of(Some(1_000), 2_000, 600), (1_000, None));
+        assert_eq!(bound_of(Some(2_600), 2_000, 600), (2_600, None));
+        let (bound, note) = bound_of(Some(2_601), 2_000, 600);
+        assert_eq!(bound, 2_000);
+        assert!(note.unwrap().contains("601s ahead"));
+        let (bound, note) = bound_of(None, 2_000, 600);
+        assert_eq!(bound, 2_000);
+        assert!(note.unwrap().contains("no readable Date"));
+    }
+
+    #[test]
+    fn failed_rounds_back_off_up_to_a_limit_and_a_success_resets() {
+        let mut backoff = Backoff::new(Some(60));
+        let pauses: Vec<u64> = (0..9).map(|_| backoff.failed().as_secs()).collect();
+        assert_eq!(pauses, [5, 10, 20, 40, 80, 160, 300, 300, 300]);
+        assert_eq!(backoff.succeeded().as_secs(), 60);
+        assert_eq!(backoff.failed().as_secs(), 5);
+        // A short interval: the first retry after it; a long one: pauses up to it.
+        assert_eq!(Backoff::new(Some(1)).failed().as_secs(), 1);
+        let mut hourly = Backoff::new(Some(3_600));
+        let last = (0..20).map(|_| hourly.failed()).last().unwrap();
+        assert_eq!(last.as_secs(), 3_600);
+    }
 
     #[test]
     fn pending_times_group_into_windows() {

@@ -46,9 +46,17 @@ pub const CREATE_TRANSCRIPTS: &str =
     "CREATE TABLE call_transcripts (call_uuid TEXT PRIMARY KEY, status BIGINT NOT NULL, \
      segments BIGINT NOT NULL, fetched_at BIGINT NOT NULL)";
 
+/// `--with-transcripts`: the transcripts that could not be fetched (their call is stored), with
+/// the last error; tried again by later runs while the call is within `--horizon`.
+pub const CREATE_MISSING_TRANSCRIPTS: &str =
+    "CREATE TABLE missing_transcripts (call_uuid TEXT PRIMARY KEY, status BIGINT NOT NULL, \
+     tries BIGINT NOT NULL, first_failed_at BIGINT NOT NULL, last_failed_at BIGINT NOT NULL, \
+     error TEXT NOT NULL)";
+
 /// The tables of `--with-transcripts` (the segments' is generated): created with the others,
 /// and added to a database of a `ccsqm` that had none.
-pub const TRANSCRIPT_TABLES: [&str; 2] = ["call_transcripts", "call_segments"];
+pub const TRANSCRIPT_TABLES: [&str; 3] =
+    ["call_transcripts", "call_segments", "missing_transcripts"];
 
 /// The readable view.
 pub const VIEW: &str = "calls_readable";
@@ -125,6 +133,41 @@ impl SqlValue {
         }
     }
 
+    /// PostgreSQL's `text` and `jsonb` cannot hold the character NUL (U+0000): each NUL of a
+    /// text is replaced by U+FFFD (the replacement character), and in a JSON column's text so is
+    /// each `\u0000` escape (by `\ufffd`). Whether any was replaced.
+    pub fn replace_nul(&mut self, sql: SqlType) -> bool {
+        let SqlValue::Text(text) = self else {
+            return false;
+        };
+        let mut replaced = false;
+        if text.contains('\0') {
+            *text = text.replace('\0', "\u{FFFD}");
+            replaced = true;
+        }
+        if sql == SqlType::Json && text.contains("\\u0000") {
+            // Only an escape: a `\` before `u0000` is an escaped backslash.
+            let mut out = String::with_capacity(text.len());
+            let mut rest = text.as_str();
+            while let Some(at) = rest.find('\\') {
+                out.push_str(&rest[..at]);
+                let escape = &rest[at..];
+                if let Some(after) = escape.strip_prefix("\\u0000") {
+                    out.push_str("\\ufffd");
+                    replaced = true;
+                    rest = after;
+                } else {
+                    let len = escape[1..].chars().next().map_or(0, char::len_utf8);
+                    out.push_str(&escape[..1 + len]);
+                    rest = &escape[1 + len..];
+                }
+            }
+            out.push_str(rest);
+            *text = out;
+        }
+        replaced
+    }
+
     pub fn as_i64(&self) -> Option<i64> {
         match self {
             SqlValue::Integer(i) => Some(*i),
@@ -183,5 +226,34 @@ mod tests {
         assert_eq!(value("duration"), &SqlValue::Real(1.5));
         assert_eq!(value("staff_id"), &SqlValue::Null);
         assert_eq!(row[key_index()], SqlValue::Text("u".into()));
+    }
+
+    #[test]
+    fn nul_characters_become_replacement_characters() {
+        let replaced = |text: &str, sql| {
+            let mut value = SqlValue::Text(text.to_owned());
+            let any = value.replace_nul(sql);
+            (value.as_str().unwrap_or_default().to_owned(), any)
+        };
+        assert_eq!(
+            replaced("a\0b\0", SqlType::Text),
+            ("a\u{FFFD}b\u{FFFD}".into(), true)
+        );
+        assert_eq!(replaced("plain", SqlType::Text), ("plain".into(), false));
+        // In a text column, an escape is six characters PostgreSQL stores.
+        assert_eq!(
+            replaced(r"a\u0000", SqlType::Text),
+            (r"a\u0000".into(), false)
+        );
+        // In a JSON column, the escape (not an escaped backslash before u0000).
+        assert_eq!(
+            replaced(r#"["\u0000","\\u0000","é\u0000"]"#, SqlType::Json),
+            (r#"["\ufffd","\\u0000","é\ufffd"]"#.into(), true)
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&replaced(r#"{"k":"x\u0000"}"#, SqlType::Json).0).unwrap();
+        assert_eq!(json["k"], "x\u{FFFD}");
+        let mut number = SqlValue::Integer(0);
+        assert!(!number.replace_nul(SqlType::Integer));
     }
 }

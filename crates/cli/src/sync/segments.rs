@@ -3,29 +3,72 @@
 //! `segment_order`, from 1, in the transcript's order), and in `call_transcripts` the status of
 //! the call it was fetched at. A call is fetched when its status is final (not one of
 //! `x-enum-in-progress`) and no transcript of it is stored at that status: once, unless its
-//! final status changes. The transcripts of a transaction's calls are fetched before it
-//! begins, and written in it with the calls.
+//! final status changes. The transcripts of a transaction's calls are fetched inside it, and
+//! written as they arrive, a few at a time: the memory they take is bounded by the transcripts
+//! in flight (`--transcript-concurrency`, each at most the client's largest body) and a buffer
+//! of [`BUFFER_BYTES`], whatever a page holds.
+//!
+//! A transcript that cannot be fetched (404, a server's error after the retries, a body too
+//! large or unreadable) does not hold its call back: the call is stored, and the transcript is
+//! recorded in `missing_transcripts` (with the error and how often it failed); later runs try
+//! it again while its call was uploaded within `--horizon` of their bound ([`retry_due`]). A
+//! failure every call would meet (the credentials refused, no connection) fails the
+//! transaction instead.
 
 use std::collections::HashMap;
 
 use anyhow::{Context, Result};
-use ccsqm_client::Client;
+use ccsqm_client::{ApiError, Client, ErrorKind};
 use futures_util::StreamExt;
 
 use super::db::Db;
 use super::generated::{IN_PROGRESS_STATUSES, KEY, SEGMENT_COLUMNS, SEGMENT_ORDER, STATUS_COLUMN};
 use super::schema::{column_index, key_index, SqlValue};
+use super::stop::Stop;
 use super::upsert::Fetched;
 
 /// The most parameters of one statement (SQLite allows 32766, PostgreSQL 65535).
 const MAX_PARAMETERS: usize = 30_000;
 
+/// Fetched transcripts are written once they hold about this many bytes of text (or
+/// [`BUFFER_TRANSCRIPTS`] transcripts).
+pub const BUFFER_BYTES: usize = 4 * 1024 * 1024;
+
+/// ... or this many transcripts.
+const BUFFER_TRANSCRIPTS: usize = 500;
+
 /// One call's fetched transcript: its `call_uuid`, the call's status, its segments as rows of
 /// [`SEGMENT_COLUMNS`].
-pub struct Transcript {
+struct Transcript {
     call_uuid: String,
     status: i64,
     segments: Vec<Vec<SqlValue>>,
+}
+
+impl Transcript {
+    /// About how many bytes it holds.
+    fn size(&self) -> usize {
+        let cells = self.segments.iter().flatten();
+        64 + cells
+            .map(|v| match v {
+                SqlValue::Text(s) => 24 + s.len(),
+                _ => 24,
+            })
+            .sum::<usize>()
+    }
+}
+
+/// What storing the transcripts of a transaction came to.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Stored {
+    /// Transcripts written.
+    pub stored: i64,
+    /// Transcripts that could not be fetched (recorded in `missing_transcripts`).
+    pub missing: i64,
+    /// The kind of the first of those failures.
+    pub first_missing: Option<ErrorKind>,
+    /// What was stored in another form than sent (PostgreSQL: NUL characters).
+    pub warnings: Vec<String>,
 }
 
 /// The calls of `calls` whose transcript is due: a final status, and none stored at it.
@@ -68,25 +111,54 @@ pub async fn due(db: &mut Db, calls: &[Fetched]) -> Result<Vec<(String, i64)>> {
     Ok(latest)
 }
 
-/// Fetches the transcripts of `due`, `concurrency` at a time. The first failure (after the
-/// client's retries) is the error: the transaction is not begun, nothing of it is written.
-pub async fn fetch(
+/// Fetches the transcripts of `due` (`(call_uuid, status)`), `concurrency` at a time, and
+/// writes them inside the caller's transaction as they arrive (a buffer of up to
+/// [`BUFFER_BYTES`] at a time); one that cannot be fetched is recorded as missing (`now`: the
+/// time of the failure). A failure that every call would meet (see [`is_per_call`]), a
+/// segment that cannot be stored, the database's, or a stop, is the error: the caller rolls
+/// the transaction back.
+pub async fn store(
+    db: &mut Db,
     client: &Client,
     due: Vec<(String, i64)>,
     concurrency: usize,
-) -> Result<Vec<Transcript>> {
+    now: i64,
+    stop: &Stop,
+) -> Result<Stored> {
+    let mut outcome = Stored::default();
+    if due.is_empty() {
+        return Ok(outcome);
+    }
     let statuses: HashMap<String, i64> = due.iter().cloned().collect();
     let uuids = futures_util::stream::iter(due.into_iter().map(|(uuid, _)| uuid));
     let mut stream = client.transcripts(uuids).concurrency(concurrency);
-    let mut fetched = Vec::with_capacity(statuses.len());
-    while let Some((call_uuid, result)) = stream.next().await {
-        let response = result.with_context(|| {
-            format!(
-                "the transcript of call {} (nothing of this page was committed)",
-                ccsqm_client::visible(&call_uuid)
-            )
-        })?;
-        let segments = response
+    let mut buffer: Vec<Transcript> = Vec::new();
+    let mut buffered = 0;
+    loop {
+        let next = tokio::select! {
+            next = stream.next() => next,
+            stopped = stop.wait() => return Err(stopped.into()),
+        };
+        let Some((call_uuid, result)) = next else {
+            break;
+        };
+        let status = statuses.get(&call_uuid).copied().unwrap_or_default();
+        let response = match result {
+            Ok(response) => response,
+            Err(error) if is_per_call(&error) => {
+                record_missing(db, &call_uuid, status, &error, now).await?;
+                outcome.missing += 1;
+                outcome.first_missing.get_or_insert(error.kind());
+                continue;
+            }
+            Err(error) => {
+                return Err(anyhow::Error::new(error).context(format!(
+                    "the transcript of call {} (nothing of this transaction was committed)",
+                    ccsqm_client::visible(&call_uuid)
+                )))
+            }
+        };
+        let mut segments: Vec<Vec<SqlValue>> = response
             .segments
             .iter()
             .map(|segment| super::row::row(segment, SEGMENT_COLUMNS))
@@ -97,28 +169,173 @@ pub async fn fetch(
                     ccsqm_client::visible(&call_uuid)
                 )
             })?;
-        let status = statuses.get(&call_uuid).copied().unwrap_or_default();
-        fetched.push(Transcript {
+        drop(response);
+        if db.is_postgres() {
+            let mut replaced: Vec<&str> = Vec::new();
+            for segment in &mut segments {
+                for (value, column) in segment.iter_mut().zip(SEGMENT_COLUMNS) {
+                    if value.replace_nul(column.sql) && !replaced.contains(&column.name) {
+                        replaced.push(column.name);
+                    }
+                }
+            }
+            if !replaced.is_empty() {
+                outcome.warnings.push(format!(
+                    "the transcript of call {}: {} {} NUL characters, which PostgreSQL cannot \
+                     store: each stored as U+FFFD",
+                    ccsqm_client::visible(&call_uuid),
+                    replaced.join(", "),
+                    if replaced.len() == 1 { "holds" } else { "hold" },
+                ));
+            }
+        }
+        let transcript = Transcript {
             call_uuid,
             status,
             segments,
-        });
+        };
+        buffered += transcript.size();
+        buffer.push(transcript);
+        if buffered >= BUFFER_BYTES || buffer.len() >= BUFFER_TRANSCRIPTS {
+            outcome.stored += write(db, std::mem::take(&mut buffer), now).await?;
+            buffered = 0;
+        }
     }
-    Ok(fetched)
+    outcome.stored += write(db, buffer, now).await?;
+    Ok(outcome)
+}
+
+/// Whether a transcript's failure is its call's own (recorded as missing, the call stored),
+/// rather than one every call would meet (credentials refused, no connection, a request the
+/// client refused to send), which fails the transaction.
+pub fn is_per_call(error: &ApiError) -> bool {
+    !matches!(
+        error.kind(),
+        ErrorKind::Auth | ErrorKind::Network | ErrorKind::InvalidRequest
+    )
+}
+
+/// Records in `missing_transcripts` that the transcript of `call_uuid` (at `status`) could not
+/// be fetched: its first and last failure, how often, and the last error (made visible).
+async fn record_missing(
+    db: &mut Db,
+    call_uuid: &str,
+    status: i64,
+    error: &ApiError,
+    now: i64,
+) -> Result<()> {
+    let message = ccsqm_client::visible(&error.to_string()).into_owned();
+    db.execute(
+        "INSERT INTO missing_transcripts (call_uuid, status, tries, first_failed_at, \
+         last_failed_at, error) VALUES ($1, $2, 1, $3, $3, $4) ON CONFLICT (call_uuid) DO \
+         UPDATE SET status = excluded.status, tries = missing_transcripts.tries + 1, \
+         last_failed_at = excluded.last_failed_at, error = excluded.error",
+        &[
+            SqlValue::Text(call_uuid.to_owned()),
+            SqlValue::Integer(status),
+            SqlValue::Integer(now),
+            SqlValue::Text(message),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The missing transcripts to try again: of calls uploaded from `horizon` on, whose status
+/// (as stored now) is final, that did not fail since `since` (this run's start: a transcript
+/// is tried once per run). `(call_uuid, status)`, at most `limit`.
+pub async fn retry_due(
+    db: &mut Db,
+    horizon: i64,
+    since: i64,
+    limit: usize,
+) -> Result<Vec<(String, i64)>> {
+    let sql = format!(
+        "SELECT m.call_uuid, c.\"{STATUS_COLUMN}\" FROM missing_transcripts m JOIN calls c \
+         ON c.\"{KEY}\" = m.call_uuid WHERE c.upload_time >= $1 AND m.last_failed_at < $2 \
+         AND c.\"{STATUS_COLUMN}\" IS NOT NULL AND NOT ({}) ORDER BY m.call_uuid LIMIT $3",
+        in_progress("c")
+    );
+    let rows = db
+        .query(
+            &sql,
+            &[
+                SqlValue::Integer(horizon),
+                SqlValue::Integer(since),
+                SqlValue::Integer(i64::try_from(limit).unwrap_or(i64::MAX)),
+            ],
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| match row.as_slice() {
+            [SqlValue::Text(uuid), SqlValue::Integer(status)] => Some((uuid.clone(), *status)),
+            _ => None,
+        })
+        .collect())
+}
+
+/// The missing transcripts: of calls uploaded from `horizon` on (tried again by later runs),
+/// before it (no longer tried), and of those, how many failed since `since`.
+pub async fn missing_counts(db: &mut Db, horizon: i64, since: i64) -> Result<Missing> {
+    let sql = format!(
+        "SELECT COUNT(*) FILTER (WHERE c.upload_time IS NULL OR c.upload_time >= $1), \
+         COUNT(*) FILTER (WHERE c.upload_time < $1), \
+         COUNT(*) FILTER (WHERE m.last_failed_at >= $2) \
+         FROM missing_transcripts m LEFT JOIN calls c ON c.\"{KEY}\" = m.call_uuid"
+    );
+    let rows = db
+        .query(
+            &sql,
+            &[SqlValue::Integer(horizon), SqlValue::Integer(since)],
+        )
+        .await?;
+    let row = rows.first();
+    let count = |i: usize| {
+        row.and_then(|r| r.get(i))
+            .and_then(SqlValue::as_i64)
+            .unwrap_or(0)
+    };
+    Ok(Missing {
+        retried: count(0),
+        past_horizon: count(1),
+        failed_this_run: count(2),
+    })
+}
+
+/// How many transcripts are missing.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Missing {
+    /// Of calls within the horizon: tried again by later runs.
+    pub retried: i64,
+    /// Of calls uploaded before it: no longer tried.
+    pub past_horizon: i64,
+    /// Of those, how many failed in this run.
+    pub failed_this_run: i64,
+}
+
+/// `<alias>.status IN (...)`: the statuses that are not final.
+fn in_progress(alias: &str) -> String {
+    let codes: Vec<String> = IN_PROGRESS_STATUSES.iter().map(i64::to_string).collect();
+    format!("{alias}.\"{STATUS_COLUMN}\" IN ({})", codes.join(", "))
 }
 
 /// Writes `transcripts` inside the caller's transaction: each call's segments replace those
-/// stored, and its `call_transcripts` row records the status and time (`now`). Returns how
-/// many transcripts it wrote.
-pub async fn write(db: &mut Db, transcripts: &[Transcript], now: i64) -> Result<i64> {
+/// stored, its `call_transcripts` row records the status and time (`now`), and it is no longer
+/// missing. Returns how many transcripts it wrote.
+async fn write(db: &mut Db, transcripts: Vec<Transcript>, now: i64) -> Result<i64> {
     for chunk in transcripts.chunks(1_000) {
         let keys: Vec<SqlValue> = chunk
             .iter()
             .map(|t| SqlValue::Text(t.call_uuid.clone()))
             .collect();
-        for table in ["call_segments", "call_transcripts"] {
+        for table in ["call_segments", "call_transcripts", "missing_transcripts"] {
+            let column = match table {
+                "missing_transcripts" => "call_uuid",
+                _ => KEY,
+            };
             let sql = format!(
-                "DELETE FROM {table} WHERE \"{KEY}\" IN ({})",
+                "DELETE FROM {table} WHERE \"{column}\" IN ({})",
                 placeholders(1, keys.len())
             );
             db.execute(&sql, &keys).await?;
@@ -144,29 +361,35 @@ pub async fn write(db: &mut Db, transcripts: &[Transcript], now: i64) -> Result<
         )
         .await?;
     }
-    let rows: Vec<Vec<SqlValue>> = transcripts
-        .iter()
-        .flat_map(|t| {
-            t.segments.iter().enumerate().map(|(i, segment)| {
-                let mut row = Vec::with_capacity(2 + segment.len());
-                row.push(SqlValue::Text(t.call_uuid.clone()));
-                row.push(SqlValue::Integer(i64::try_from(i + 1).unwrap_or(i64::MAX)));
-                row.extend(segment.iter().cloned());
-                row
-            })
-        })
-        .collect();
     let width = 2 + SEGMENT_COLUMNS.len();
     let columns: Vec<String> = [KEY, SEGMENT_ORDER]
         .into_iter()
         .chain(SEGMENT_COLUMNS.iter().map(|c| c.name))
         .map(|name| format!("\"{name}\""))
         .collect();
-    for chunk in rows.chunks((MAX_PARAMETERS / width).max(1)) {
-        let values: Vec<String> = (0..chunk.len())
+    // Each segment's key and order, then its cells, by reference (no cell is copied).
+    let heads: Vec<[SqlValue; 2]> = transcripts
+        .iter()
+        .flat_map(|t| {
+            (0..t.segments.len()).map(|i| {
+                [
+                    SqlValue::Text(t.call_uuid.clone()),
+                    SqlValue::Integer(i64::try_from(i + 1).unwrap_or(i64::MAX)),
+                ]
+            })
+        })
+        .collect();
+    let cells: Vec<&Vec<SqlValue>> = transcripts.iter().flat_map(|t| &t.segments).collect();
+    let per_statement = (MAX_PARAMETERS / width).max(1);
+    for (heads, cells) in heads.chunks(per_statement).zip(cells.chunks(per_statement)) {
+        let values: Vec<String> = (0..heads.len())
             .map(|i| format!("({})", placeholders(1 + i * width, width)))
             .collect();
-        let params: Vec<SqlValue> = chunk.iter().flatten().cloned().collect();
+        let params: Vec<&SqlValue> = heads
+            .iter()
+            .zip(cells)
+            .flat_map(|(head, cells)| head.iter().chain(cells.iter()))
+            .collect();
         db.execute(
             &format!(
                 "INSERT INTO call_segments ({}) VALUES {}",

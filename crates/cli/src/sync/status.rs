@@ -72,6 +72,38 @@ pub async fn show(args: &StatusArgs) -> Result<()> {
         "calls:      {calls}, of which {in_progress} in progress (status {})",
         codes.join(", ")
     )?;
+    if state.tables.iter().any(|t| t == "missing_transcripts") {
+        let missing = db
+            .query::<SqlValue>(
+                "SELECT call_uuid, tries, last_failed_at, error FROM missing_transcripts \
+                 ORDER BY last_failed_at DESC, call_uuid LIMIT 10",
+                &[],
+            )
+            .await?;
+        let count = scalar(&mut db, "SELECT COUNT(*) FROM missing_transcripts")
+            .await?
+            .unwrap_or(0);
+        if count > 0 {
+            writeln!(
+                out,
+                "missing transcripts: {count} (their calls are stored; tried again by each run \
+                 while the call is within --horizon){}",
+                if count > 10 { "; the latest 10:" } else { ":" }
+            )?;
+        }
+        for row in missing {
+            let int = |i: usize| row.get(i).and_then(SqlValue::as_i64);
+            let text = |i: usize| row.get(i).and_then(SqlValue::as_str).unwrap_or("");
+            writeln!(
+                out,
+                "  call {}: {} tries, the last {}: {}",
+                ccsqm_client::visible(text(0)),
+                int(1).unwrap_or(0),
+                int(2).map_or("?".to_owned(), utc),
+                ccsqm_client::visible(text(3))
+            )?;
+        }
+    }
     let runs = db
         .query(
             "SELECT id, started_at, finished_at, state, window_from, window_to, inserted, \

@@ -52,6 +52,9 @@ pub struct Fetched {
     /// PostgreSQL: the row's fields as a binary `COPY` takes them (or why they cannot be),
     /// encoded by the reader, where the row's values are still in the CPU's cache.
     copy: Option<Result<bytes::Bytes, String>>,
+    /// PostgreSQL: the columns whose NUL characters were replaced (see
+    /// [`SqlValue::replace_nul`]).
+    pub replaced: Vec<&'static str>,
     /// The first 16 bytes of its key, big-endian (zeros after a shorter key): calls in the
     /// order of this and then of their keys are in the order of their keys, sorted without
     /// reading each key's text where the database's side keeps it.
@@ -70,7 +73,16 @@ impl Fetched {
                  (the table is keyed by {KEY}); nothing of its page was committed"
             )))
         });
+        let mut replaced = Vec::new();
         let row = match call_row(record) {
+            Ok(mut row) if copy.is_some() => {
+                for (value, column) in row.iter_mut().zip(CALL_COLUMNS) {
+                    if value.replace_nul(column.sql) {
+                        replaced.push(column.name);
+                    }
+                }
+                row
+            }
             Ok(row) => row,
             Err(e) => {
                 return Fetched {
@@ -81,6 +93,7 @@ impl Fetched {
                     repeated: false,
                     order: 0,
                     copy: None,
+                    replaced,
                 }
             }
         };
@@ -100,6 +113,7 @@ impl Fetched {
                     order: u128::from_be_bytes(prefix),
                     copy,
                     row: Ok(row),
+                    replaced,
                 }
             }
             (missing, _) => Fetched {
@@ -111,6 +125,7 @@ impl Fetched {
                 repeated: false,
                 order: 0,
                 copy: None,
+                replaced,
             },
         }
     }
