@@ -476,3 +476,56 @@ fn a_watch_outlives_failed_rounds_and_ends_on_refused_credentials() {
         mode.store(0, Ordering::SeqCst);
     }
 }
+
+/// `--watch` into PostgreSQL: the server ends the sync's connection (as a restart or a lost
+/// network would); the round fails, is said, and the next one connects again and goes on.
+#[test]
+fn a_watch_connects_again_after_the_database_ended_its_connection() {
+    let start = now();
+    let (url, mode) = server(move |request, mode| {
+        let calls: Vec<Value> = (0..=mode as i64)
+            .map(|i| call(&format!("c{i}"), start - 100 + i, "s"))
+            .collect();
+        page(request, &calls)
+    });
+    for backend in backends("watch_database_gone") {
+        let Backend::Postgres { url: db } = &backend else {
+            continue;
+        };
+        let mut child = sync_cmd(&url, db, &["--watch", "1s"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        let until = |what: &str, done: &dyn Fn() -> bool| {
+            while !done() {
+                assert!(started.elapsed() < LIMIT, "{what}");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        };
+        until("the first round", &|| backend.count() == 1);
+        let ended = common::databases::psql(
+            db,
+            "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE application_name = 'ccsqm sync'",
+        );
+        assert_eq!(ended.trim(), "1", "the sync's connection");
+        mode.store(1, Ordering::SeqCst);
+        until("a call after the connection ended", &|| {
+            backend.count() == 2
+        });
+        assert!(child.try_wait().unwrap().is_none(), "the watch ended");
+        // SIGTERM ends it after the current transaction.
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+        let status = wait_within(&mut child, started, LIMIT);
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        assert_eq!(status.code(), Some(143), "{err}");
+    }
+}
