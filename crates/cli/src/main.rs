@@ -17,6 +17,7 @@ mod request;
 mod sandbox_flags;
 mod signals;
 mod sink;
+mod span;
 mod summary;
 mod sync;
 mod timearg;

@@ -350,24 +350,65 @@ fn convert(field: &Field, kind: &Kind, text: &str) -> Result<Value, String> {
                     documented.join(", ")
                 ));
             }
-            e.values
-                .iter()
-                .find(|v| v.name.eq_ignore_ascii_case(input))
-                .map(|v| Value::from(v.code))
-                .ok_or_else(|| {
-                    let names: Vec<&str> = e.values.iter().map(|v| v.name).collect();
-                    format!(
-                        "expected a {} name ({}) or an integer code",
-                        e.kind,
-                        names.join(", ")
-                    )
-                })
+            enum_code(e, input).map(Value::from)
         }
         Kind::Array(item) => convert(field, item, text),
         Kind::Object(_) | Kind::Other => {
             serde_json::from_str(text).map_err(|e| format!("expected JSON: {e}"))
         }
     }
+}
+
+/// The code of the enumeration value named `input`, whatever its case and whether its words
+/// are joined by `-`, `_` or spaces (`inspection_failed`, `Inspection Failed`); otherwise the
+/// error names the nearest name (by edit distance, strsim: clap's own) and lists them all.
+fn enum_code(e: &ccsqm_client::spec::Enumeration, input: &str) -> Result<i64, String> {
+    let words = |name: &str| -> String {
+        name.split(|c: char| c == '-' || c == '_' || c.is_whitespace())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect::<Vec<_>>()
+            .join("-")
+    };
+    let wanted = words(input);
+    if let Some(value) = e.values.iter().find(|v| words(v.name) == wanted) {
+        return Ok(value.code);
+    }
+    let names: Vec<&str> = e.values.iter().map(|v| v.name).collect();
+    let nearest = names
+        .iter()
+        .map(|name| (strsim::damerau_levenshtein(&wanted, &words(name)), *name))
+        .min()
+        .filter(|(distance, name)| *distance <= (name.len() / 3).max(2));
+    let article = match e.kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        true => "an",
+        false => "a",
+    };
+    let mut message = format!("{input:?} is not {article} {} name", e.kind);
+    // Else the names holding every word given (`failed`: every failure).
+    let holding: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|name| {
+            let have = words(name);
+            let have: Vec<&str> = have.split('-').collect();
+            !wanted.is_empty() && wanted.split('-').all(|w| have.contains(&w))
+        })
+        .collect();
+    match (nearest, holding.as_slice()) {
+        (Some((_, name)), _) => message.push_str(&format!(": did you mean {name}?")),
+        (None, [one]) => message.push_str(&format!(": did you mean {one}?")),
+        (None, []) => {}
+        (None, several) => message.push_str(&format!(
+            ": did you mean one of {}? (give several with commas)",
+            several.join(", ")
+        )),
+    }
+    message.push_str(&format!(
+        " (the names: {}; or an integer code)",
+        names.join(", ")
+    ));
+    Err(message)
 }
 
 /// A flag's text as the JSON value of an item of `kind`, times included.
@@ -485,6 +526,41 @@ mod tests {
     use ccsqm_client::spec::schemas::APPRAISECALL_DETAILS_REQUEST as REQUEST;
 
     use super::*;
+
+    #[test]
+    fn enumeration_names_in_any_case_and_spelling_and_the_nearest_suggested() {
+        use ccsqm_client::spec::enums::INSPECTION_STATUS as STATUS;
+        let failed = STATUS
+            .values
+            .iter()
+            .find(|v| v.name == "inspection-failed")
+            .unwrap()
+            .code;
+        for spelling in [
+            "inspection-failed",
+            "inspection_failed",
+            "Inspection Failed",
+            "INSPECTION_FAILED",
+            " inspection  failed ",
+        ] {
+            assert_eq!(enum_code(&STATUS, spelling), Ok(failed), "{spelling}");
+        }
+        let error = enum_code(&STATUS, "inspecton-faild").unwrap_err();
+        assert!(error.contains("did you mean inspection-failed?"), "{error}");
+        assert!(
+            error.contains("is not an inspection status name"),
+            "{error}"
+        );
+        let error = enum_code(&STATUS, "Failed").unwrap_err();
+        assert!(
+            error.contains("did you mean one of inspection-failed, speech-to-text-failed"),
+            "{error}"
+        );
+        assert!(!error.contains("one of waiting"), "{error}");
+        let error = enum_code(&STATUS, "zzz").unwrap_err();
+        assert!(!error.contains("did you mean"), "{error}");
+        assert!(error.contains("voice-file-invalid"), "{error}");
+    }
 
     fn matches(args: &[&str]) -> Result<ArgMatches, clap::Error> {
         clap::Command::new("t")

@@ -28,7 +28,7 @@ pub enum Bound {
 /// What a time argument accepts, for error messages and help.
 pub const ACCEPTED: &str = "Unix seconds (1621333149), RFC 3339 (2021-05-18T10:19:09Z), a local \
 date and time (2021-05-18T10:19:09), a date (2021-05-18), a span before now (7d, 24h, 90m, 30s, \
-2w) or `now`";
+2w, 5min, 2days) or `now`";
 
 /// Parses a time argument relative to `now`, in the time zone `tz`.
 pub fn parse(input: &str, bound: Bound, now: Timestamp, tz: &TimeZone) -> Result<i64, String> {
@@ -78,29 +78,14 @@ fn local(datetime: DateTime, tz: &TimeZone) -> Option<i64> {
         .map(|z| z.timestamp().as_second())
 }
 
-/// `7d`, `24h`, `90m`, `30s`, `2w`: `None` when the text is not of that shape at all.
+/// `7d`, `24h`, `90m`, `30s`, `2w` (and the units' other spellings, see [`crate::span`]):
+/// `None` when the text is not of that shape at all.
 fn relative_span(text: &str) -> Option<Result<Span, ()>> {
-    let unit = text.chars().last()?;
-    let number = &text[..text.len() - unit.len_utf8()];
-    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
+    match crate::span::seconds(text) {
+        Ok(seconds) => Some(Span::new().try_seconds(seconds).map_err(|_| ())),
+        Err(crate::span::NotASpan::TooLarge) => Some(Err(())),
+        Err(_) => None,
     }
-    let Ok(n) = number.parse::<i64>() else {
-        return Some(Err(()));
-    };
-    let seconds = match unit {
-        's' => Some(n),
-        'm' => n.checked_mul(60),
-        'h' => n.checked_mul(3600),
-        'd' => n.checked_mul(86_400),
-        'w' => n.checked_mul(7 * 86_400),
-        _ => return None,
-    };
-    Some(
-        seconds
-            .and_then(|s| Span::new().try_seconds(s).ok())
-            .ok_or(()),
-    )
 }
 
 #[cfg(test)]

@@ -180,26 +180,21 @@ pub async fn run(cli: &Cli, args: &SyncArgs, flags: &clap::ArgMatches) -> Result
 /// The longest span accepted: a hundred years.
 const MAX_SPAN: i64 = 36_600 * 86_400;
 
-/// `30s`, `15m`, `1h`, `2d`, `1w`, or whole seconds: a span in seconds (at least 1).
+/// A span in seconds (at least 1, at most [`MAX_SPAN`]): see [`crate::span`]. A number
+/// without its unit is refused, with the unit it may have meant.
 fn span_seconds(text: &str) -> Result<i64, String> {
-    let text = text.trim();
-    let bad = || format!("expected a span such as 30s, 15m, 1h, 3d or 1w, not {text:?}");
-    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
-        Some(at) => text.split_at(at),
-        None => (text, "s"),
-    };
-    let n: i64 = number.parse().map_err(|_| bad())?;
-    let unit = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        "w" => 7 * 86_400,
-        _ => return Err(bad()),
-    };
-    match n.checked_mul(unit) {
-        Some(seconds) if seconds > 0 && seconds <= MAX_SPAN => Ok(seconds),
-        _ => Err(format!("{}, from 1s to 36600d", bad())),
+    use crate::span::{NotASpan, FORMS};
+    match crate::span::seconds(text) {
+        Ok(seconds) if seconds > 0 && seconds <= MAX_SPAN => Ok(seconds),
+        Err(NotASpan::NoUnit) => Err(format!(
+            "{text:?} has no unit: {}s for seconds, {}m for minutes ({FORMS})",
+            text.trim(),
+            text.trim()
+        )),
+        Err(NotASpan::Shape) => Err(format!("expected {FORMS}, not {text:?}")),
+        _ => Err(format!(
+            "expected a span from 1s to 36600d ({FORMS}), not {text:?}"
+        )),
     }
 }
 
@@ -208,11 +203,24 @@ mod tests {
     #[test]
     fn spans() {
         use super::span_seconds;
-        assert_eq!(span_seconds("90"), Ok(90));
+        assert_eq!(span_seconds("90s"), Ok(90));
         assert_eq!(span_seconds("15m"), Ok(900));
+        assert_eq!(span_seconds("5min"), Ok(300));
+        assert!(span_seconds("90")
+            .unwrap_err()
+            .contains("90s for seconds, 90m for minutes"));
         assert_eq!(span_seconds("3d"), Ok(259_200));
         assert_eq!(span_seconds("1w"), Ok(604_800));
-        for bad in ["", "0s", "-1h", "3y", "1.5h", "h", "99999999999999999999d"] {
+        for bad in [
+            "",
+            "0s",
+            "-1h",
+            "3y",
+            "1.5h",
+            "h",
+            "99999999999999999999d",
+            "36601d",
+        ] {
             assert!(span_seconds(bad).is_err(), "{bad}");
         }
     }

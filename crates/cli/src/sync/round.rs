@@ -935,11 +935,14 @@ fn summary(
 ) -> String {
     let from = from.map_or("the first call".to_owned(), utc);
     let read = counts.inserted + counts.updated + counts.unchanged;
+    // New calls, and calls stored before that this run read again (the overlap, calls in
+    // progress): changed or not.
     let mut text = format!(
-        "synced {read} call(s) uploaded from {from} to {}: {} inserted, {} updated, {} \
-         unchanged",
+        "synced {read} call(s) uploaded from {from} to {}: {} inserted (new), {} read again \
+         ({} updated, {} unchanged)",
         utc(bound),
         counts.inserted,
+        counts.updated + counts.unchanged,
         counts.updated,
         counts.unchanged
     );
