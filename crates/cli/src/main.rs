@@ -1,5 +1,22 @@
 //! `ccsqm`: query the inspected calls of Huawei Cloud CCSQM from the command line.
 
+// stderr into a closed pipe (`ccsqm … 2>&1 | head`) is not an error: std's `eprintln!` and
+// `eprint!` panic when the write fails, these drop a message nobody can read. Defined before
+// the modules, they are the `eprintln!` and `eprint!` of every module of this crate.
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
+macro_rules! eprint {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 mod api;
 mod args;
 mod config;
@@ -57,8 +74,9 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli, &matches)) {
         Ok(()) => ExitCode::SUCCESS,
-        // `ccsqm ... | head`: the reader is gone, which is not an error of ours.
-        Err(e) if exit::is_broken_pipe(&e) => ExitCode::SUCCESS,
+        // `ccsqm ... | head`: the reader is gone, which is not an error of ours (an EPIPE of
+        // the API's or the database's connection is theirs: exit::code classes it).
+        Err(e) if exit::code(&e) == exit::OTHER && exit::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) if e.downcast_ref::<config::MissingSettings>().is_some() => {
             // Our own lines, one per missing setting (each made visible: it names files).
             let text = e
@@ -153,7 +171,12 @@ async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<()> {
         }
         Command::Completions { shell } => {
             let mut command = args::command();
-            clap_complete::generate(*shell, &mut command, "ccsqm", &mut std::io::stdout().lock());
+            // Into memory first: clap_complete panics when its writer fails (a closed stdout).
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut command, "ccsqm", &mut script);
+            let mut out = std::io::stdout().lock();
+            out.write_all(&script)?;
+            out.flush()?;
             Ok(())
         }
         Command::Man { dir } => man::run(args::command(), dir.as_deref(), cli.quiet),
