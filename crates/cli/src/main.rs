@@ -319,6 +319,13 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
         dry_run::write(&mut out, &settings, operation, &[], &request)?;
         return Ok(());
     }
+    // One page (no `--all`) that is not every call that matches says so on stderr, in every
+    // format and to every destination (see `summary::page_note`); `-q` leaves it out.
+    let (page_number, limit) = (request.page.get(), request.limit.get());
+    let page_note = |(shown, total): (u64, Option<i64>), table: bool| {
+        let total = total.and_then(|t| u64::try_from(t).ok());
+        summary::page_note(shown, total, page_number, limit, table).filter(|_| !cli.quiet)
+    };
     let client = connect(&settings, &args.connection)?;
     signals::install().context("listening for signals")?;
     let replaced_on_success = matches!(target, Some(sink::Target::Replace { .. }));
@@ -333,8 +340,13 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
             choice.jq.as_ref(),
             terminal,
         )?;
-        no_match(no_match::counts(&page));
-        return sink.commit();
+        let counts = no_match::counts(&page);
+        no_match(counts);
+        sink.commit()?;
+        if let Some(note) = page_note(counts, false) {
+            eprintln!("{note}");
+        }
+        return Ok(());
     }
     if args.with_transcript {
         // Transcripts: `--concurrency N` at a time, else 4; the pages adapt as for `--all`.
@@ -374,6 +386,9 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
         result?;
         no_match(calls.as_ref().map_or(counts, |c| (c.received(), None)));
         sink.commit()?;
+        if let Some(note) = calls.is_none().then(|| page_note(counts, false)).flatten() {
+            eprintln!("{note}");
+        }
         if let Some(calls) = calls.as_ref().filter(|_| !cli.quiet) {
             let summary = summary::Summary {
                 calls: calls.received(),
@@ -386,7 +401,6 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
         }
         return Ok(());
     }
-    let (page_number, limit) = (request.page.get(), request.limit.get());
     let table_width = output::table::available_width(terminal);
     let mut writer = CallWriter::new(&mut sink, format, choice.zone.clone())
         .csv_formulas(args.csv_formulas)
@@ -412,29 +426,22 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
         counts
     } else {
         let page = client.details_page(request).await?;
-        let counts = no_match::counts(&page);
-        let total = page
-            .paging
-            .as_ref()
-            .and_then(|p| p.total)
-            .and_then(|t| u64::try_from(t).ok());
+        let (_, total) = no_match::counts(&page);
         let mut shown = 0;
         for record in ccsqm_models::CallRecord::from_page(page) {
             writer.write(&record)?;
             shown += 1;
         }
         // An empty page has the note of `no_match` instead.
-        if format == Format::Table && shown > 0 {
-            footer = Some(summary::page_footer(shown, total, page_number, limit));
-        }
-        counts
+        footer = page_note((shown, total), format == Format::Table);
+        (shown, total)
     };
     writer.finish()?;
     no_match(counts);
     sink.commit()?;
     // After the rows: on a terminal, the last lines under the table.
     match (footer, summary) {
-        (Some(footer), _) if !cli.quiet => eprintln!("{footer}"),
+        (Some(footer), _) => eprintln!("{footer}"),
         (_, Some(summary)) if !cli.quiet => eprintln!("ccsqm: {summary}"),
         (_, Some(summary)) if summary.warnings > 0 => eprintln!(
             "ccsqm: {} call(s) written, with {} paging warning(s)",

@@ -8,7 +8,7 @@ use std::io::Read;
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{ccsqm, run_within, stderr};
+use common::{ccsqm, run_within, stderr, stdout};
 
 const LIMIT: Duration = Duration::from_secs(120);
 
@@ -241,5 +241,156 @@ fn stdout_and_stderr_into_one_closed_pipe() {
     ];
     for args in commands {
         check_closed(args, Closed::Both, 0, dir.path());
+    }
+}
+
+/// `paging.total` of the sandbox's calls for `extra` (one request).
+fn total_of(extra: &[&str]) -> u64 {
+    let output = run_within(
+        ccsqm()
+            .args(["details", "--sandbox", "-o", "json", "--limit", "1", "-q"])
+            .args(extra),
+        LIMIT,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let page: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    page["paging"]["total"].as_u64().unwrap()
+}
+
+/// Calls in `text` written as `format`.
+fn calls_in(text: &str, format: &str) -> usize {
+    match format {
+        "csv" => text.lines().count() - 1,
+        "json" => {
+            let page: serde_json::Value = serde_json::from_str(text).unwrap();
+            page["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|g| g["calls"].as_array().unwrap().len())
+                .sum()
+        }
+        // The table: its header line, then a row a call.
+        "table" => text.lines().count() - 1,
+        _ => text.lines().count(),
+    }
+}
+
+/// One page (no `--all`) of more calls than it holds says so on stderr, in every format, to
+/// stdout and to `--output-file` alike, exiting 0; a page that is every call, `--all` and `-q`
+/// say nothing of it.
+#[test]
+fn one_page_of_many_says_so_in_every_format_and_destination() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = ["--sandbox", "--calls", "250"];
+    let total = total_of(&data[1..]);
+    assert!(total > 200, "{total}");
+    let pages: &[(&[&str], u64, u64)] =
+        &[(&[], 100, 1), (&["--limit", "40", "--page", "2"], 40, 2)];
+    for (paging, shown, page) in pages {
+        for format in ["csv", "ndjson", "json", "table"] {
+            for to_file in [false, true] {
+                let path = dir.path().join(format!("page.{format}"));
+                let mut cmd = ccsqm();
+                cmd.arg("details")
+                    .args(data)
+                    .args(*paging)
+                    .args(["-o", format]);
+                if to_file {
+                    cmd.arg("--output-file").arg(&path);
+                }
+                let output = run_within(&mut cmd, LIMIT);
+                let what = format!("{format} {paging:?} to a file: {to_file}");
+                let err = stderr(&output);
+                assert_eq!(output.status.code(), Some(0), "{what}: {err}");
+                let text = match to_file {
+                    true => std::fs::read_to_string(&path).unwrap(),
+                    false => stdout(&output),
+                };
+                assert_eq!(calls_in(&text, format) as u64, *shown, "{what}");
+                let line = match format {
+                    "table" => {
+                        format!("{shown} of {total} calls (page {page}); --all for every page")
+                    }
+                    _ => format!(
+                        "ccsqm: {shown} of {total} matching calls written (page {page}); --all for \
+                         every page"
+                    ),
+                };
+                // The table may say which columns did not fit, first.
+                let lines: Vec<_> = err
+                    .lines()
+                    .filter(|l| !l.starts_with("ccsqm: the table leaves out"))
+                    .collect();
+                assert_eq!(lines, [line.as_str()], "{what}");
+            }
+        }
+    }
+    // The last page holds fewer than match too; --fields, --jq and --with-transcript are pages.
+    let last = total.div_ceil(100);
+    let others: &[(&[&str], u64, u64)] = &[
+        (
+            &["--page", &last.to_string()],
+            total - (last - 1) * 100,
+            last,
+        ),
+        (&["--fields", "call_uuid"], 100, 1),
+        (&["--jq", ".call_uuid"], 100, 1),
+        (&["-o", "json", "--jq", ".paging.total"], 100, 1),
+        (&["--with-transcript", "--limit", "3"], 3, 1),
+    ];
+    for (extra, shown, page) in others {
+        let output = run_within(
+            ccsqm()
+                .arg("details")
+                .args(data)
+                .args(*extra)
+                .arg("--output-file")
+                .arg(dir.path().join("x.ndjson")),
+            LIMIT,
+        );
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(0), "{extra:?}: {err}");
+        let line = format!(
+            "ccsqm: {shown} of {total} matching calls written (page {page}); --all for every page"
+        );
+        assert_eq!(
+            err.lines().collect::<Vec<_>>(),
+            [line.as_str()],
+            "{extra:?}"
+        );
+    }
+    // Said by nothing: -q, --all, and a page that holds every call that matches.
+    let quiet: &[&[&str]] = &[
+        &["-q", "-o", "csv"],
+        &["-q", "-o", "json"],
+        &["-q", "--with-transcript", "--limit", "2"],
+    ];
+    for extra in quiet {
+        let output = run_within(ccsqm().arg("details").args(data).args(*extra), LIMIT);
+        assert_eq!(output.status.code(), Some(0), "{extra:?}");
+        assert_eq!(stderr(&output), "", "{extra:?}");
+    }
+    let all = run_within(
+        ccsqm()
+            .arg("details")
+            .args(data)
+            .args(["--all", "-o", "csv"]),
+        LIMIT,
+    );
+    assert!(all.status.success(), "{}", stderr(&all));
+    assert_eq!(calls_in(&stdout(&all), "csv") as u64, total);
+    assert!(
+        !stderr(&all).contains("matching calls written"),
+        "{}",
+        stderr(&all)
+    );
+    for format in ["csv", "ndjson", "json"] {
+        let output = run_within(
+            ccsqm().args(["details", "--sandbox", "--calls", "20", "-o", format]),
+            LIMIT,
+        );
+        assert_eq!(output.status.code(), Some(0));
+        assert_eq!(stderr(&output), "", "every call in one page: {format}");
     }
 }
