@@ -589,3 +589,38 @@ fn leftover_temporary_files_of_dead_processes_are_removed() {
         assert_eq!(names_in(&folder), expected, "{file}");
     }
 }
+
+/// `ccsqm sandbox | head -3`: its banner into a closed stdout does not stop the server (nor
+/// panic); Ctrl-C still ends it with exit 0.
+#[test]
+fn the_sandbox_serves_with_a_closed_stdout() {
+    for closed in [Closed::Stdout, Closed::Both] {
+        let mut cmd = ccsqm();
+        cmd.args(["sandbox", "--port", "0", "--calls", "5"])
+            .stdin(Stdio::null());
+        match closed {
+            Closed::Stdout => cmd.stdout(closed_pipe()).stderr(Stdio::piped()),
+            _ => cmd.stdout(closed_pipe()).stderr(closed_pipe()),
+        };
+        let mut child = cmd.spawn().unwrap();
+        // Time for the banner to be written (and, before, for std's print! to panic).
+        std::thread::sleep(Duration::from_millis(1500));
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "{closed:?}: the sandbox ended: {:?}",
+            child.wait_with_output().map(|o| stderr(&o))
+        );
+        let sent = Command::new("kill")
+            .args(["-s", "INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let status = common::wait_within(&mut child, Instant::now(), LIMIT);
+        let mut err = String::new();
+        if let Some(mut pipe) = child.stderr.take() {
+            let _ = pipe.read_to_string(&mut err);
+        }
+        assert_eq!(status.code(), Some(0), "{closed:?}: {err}");
+        assert!(!err.contains("panicked"), "{closed:?}: {err}");
+    }
+}
