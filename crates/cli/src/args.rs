@@ -207,7 +207,10 @@ pub struct DetailsArgs {
     #[arg(skip)]
     pub request: clap::ArgMatches,
 
-    /// Every page, streamed: calls are written as they arrive.
+    /// Every page, streamed: calls are written as they arrive. Without it, one page (--page,
+    /// --limit) is written, also to --output-file (which does not imply --all); when more calls
+    /// match than were written, stderr says so in every format, e.g. "ccsqm: 100 of 1,635
+    /// matching calls written (page 1); --all for every page" (not with -q; exit 0).
     #[arg(help_heading = "Paging", long)]
     pub all: bool,
 

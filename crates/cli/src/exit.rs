@@ -2,7 +2,7 @@
 //!
 //! | code | class |
 //! |---|---|
-//! | 0 | success (also when the reader of stdout went away, as in `ccsqm … \| head`) |
+//! | 0 | success (also when the reader of stdout went away, as in `ccsqm … \| head`; stderr into a closed pipe changes no code) |
 //! | 1 | anything else (e.g. the output file could not be written) |
 //! | 2 | usage: bad flags or configuration, found before any request |
 //! | 3 | authentication: 401 from the API, or the token interface refused the app key and secret |
@@ -10,7 +10,7 @@
 //! | 5 | server or business failure: 400, 500, other statuses (a firewall's 403), unreadable or too large responses, an incomplete export (pages that do not add up, without `--allow-partial`) |
 //! | 6 | network: no connection, timeouts, interrupted transfers |
 //! | 7 | `ccsqm sync`'s database: unreachable or refusing, read-only or full, not `ccsqm sync`'s, written by a newer `ccsqm`, or in use by another sync |
-//! | 129, 130, 143 | `ccsqm details` or `ccsqm sync` stopped by SIGHUP, SIGINT (Ctrl-C) or SIGTERM (its temporary file removed) |
+//! | 129, 130, 143 | `ccsqm details` or `ccsqm sync` stopped by SIGHUP, SIGINT (Ctrl-C) or SIGTERM (the previous output file untouched, no temporary file left) |
 
 use ccsqm_client::{ApiError, ErrorKind};
 
@@ -74,11 +74,68 @@ pub fn code(error: &anyhow::Error) -> u8 {
     OTHER
 }
 
-/// Whether the error is stdout's reader going away.
+/// Whether the error is stdout's reader going away (`ccsqm … | head`): an `EPIPE` anywhere in
+/// the error's causes, also inside the errors that wrap an I/O error without giving it as their
+/// source (`serde_json::Error`, an `io::Error` made of another error).
 pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-    })
+    error.chain().any(cause_is_broken_pipe)
+}
+
+/// Whether `cause`, or an error it wraps, is `EPIPE` (at most a few levels deep).
+fn cause_is_broken_pipe(cause: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(cause);
+    for _ in 0..16 {
+        let Some(cause) = next else {
+            return false;
+        };
+        if let Some(json) = cause.downcast_ref::<serde_json::Error>() {
+            if json.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe) {
+                return true;
+            }
+        }
+        if let Some(csv) = cause.downcast_ref::<csv::Error>() {
+            if let csv::ErrorKind::Io(io) = csv.kind() {
+                if io.kind() == std::io::ErrorKind::BrokenPipe {
+                    return true;
+                }
+            }
+        }
+        next = match cause.downcast_ref::<std::io::Error>() {
+            Some(io) if io.kind() == std::io::ErrorKind::BrokenPipe => return true,
+            // An `io::Error` made of another error (`io::Error::other(e)`): that error.
+            Some(io) => match io.get_ref() {
+                Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+                None => cause.source(),
+            },
+            None => cause.source(),
+        };
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    fn pipe() -> io::Error {
+        io::Error::from(io::ErrorKind::BrokenPipe)
+    }
+
+    #[test]
+    fn a_broken_pipe_is_found_inside_any_wrapper() {
+        use serde::ser::Error as _;
+        let json = serde_json::Error::io(pipe());
+        assert!(super::is_broken_pipe(&anyhow::Error::new(json)));
+        let json = serde_json::Error::io(pipe());
+        assert!(super::is_broken_pipe(
+            &anyhow::Error::new(io::Error::other(json)).context("writing")
+        ));
+        assert!(super::is_broken_pipe(&anyhow::Error::new(pipe())));
+        let csv = csv::Error::from(pipe());
+        assert!(super::is_broken_pipe(&anyhow::Error::new(csv)));
+        let other = serde_json::Error::custom("not a pipe");
+        assert!(!super::is_broken_pipe(&anyhow::Error::new(other)));
+        let other = io::Error::other("no");
+        assert!(!super::is_broken_pipe(&anyhow::Error::new(other)));
+    }
 }

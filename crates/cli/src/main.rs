@@ -1,5 +1,22 @@
 //! `ccsqm`: query the inspected calls of Huawei Cloud CCSQM from the command line.
 
+// stderr into a closed pipe (`ccsqm … 2>&1 | head`) is not an error: std's `eprintln!` and
+// `eprint!` panic when the write fails, these drop a message nobody can read. Defined before
+// the modules, they are the `eprintln!` and `eprint!` of every module of this crate.
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
+macro_rules! eprint {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 mod api;
 mod args;
 mod config;
@@ -58,8 +75,9 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli, &matches)) {
         Ok(()) => ExitCode::SUCCESS,
-        // `ccsqm ... | head`: the reader is gone, which is not an error of ours.
-        Err(e) if exit::is_broken_pipe(&e) => ExitCode::SUCCESS,
+        // `ccsqm ... | head`: the reader is gone, which is not an error of ours (an EPIPE of
+        // the API's or the database's connection is theirs: exit::code classes it).
+        Err(e) if exit::code(&e) == exit::OTHER && exit::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) if e.downcast_ref::<config::MissingSettings>().is_some() => {
             // Our own lines, one per missing setting (each made visible: it names files).
             let text = e
@@ -154,7 +172,12 @@ async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<()> {
         }
         Command::Completions { shell } => {
             let mut command = args::command();
-            clap_complete::generate(*shell, &mut command, "ccsqm", &mut std::io::stdout().lock());
+            // Into memory first: clap_complete panics when its writer fails (a closed stdout).
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut command, "ccsqm", &mut script);
+            let mut out = std::io::stdout().lock();
+            out.write_all(&script)?;
+            out.flush()?;
             Ok(())
         }
         Command::Man { dir } => man::run(args::command(), dir.as_deref(), cli.quiet),
@@ -297,6 +320,13 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
         dry_run::write(&mut out, &settings, operation, &[], &request)?;
         return Ok(());
     }
+    // One page (no `--all`) that is not every call that matches says so on stderr, in every
+    // format and to every destination (see `summary::page_note`); `-q` leaves it out.
+    let (page_number, limit) = (request.page.get(), request.limit.get());
+    let page_note = |(shown, total): (u64, Option<i64>), table: bool| {
+        let total = total.and_then(|t| u64::try_from(t).ok());
+        summary::page_note(shown, total, page_number, limit, table).filter(|_| !cli.quiet)
+    };
     let client = connect(&settings, &args.connection)?;
     signals::install().context("listening for signals")?;
     let replaced_on_success = matches!(target, Some(sink::Target::Replace { .. }));
@@ -311,8 +341,13 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
             choice.jq.as_ref(),
             terminal,
         )?;
-        no_match(no_match::counts(&page));
-        return sink.commit();
+        let counts = no_match::counts(&page);
+        no_match(counts);
+        sink.commit()?;
+        if let Some(note) = page_note(counts, false) {
+            eprintln!("{note}");
+        }
+        return Ok(());
     }
     if args.with_transcript {
         // Transcripts: `--concurrency N` at a time, else 4; the pages adapt as for `--all`.
@@ -352,6 +387,9 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
         result?;
         no_match(calls.as_ref().map_or(counts, |c| (c.received(), None)));
         sink.commit()?;
+        if let Some(note) = calls.is_none().then(|| page_note(counts, false)).flatten() {
+            eprintln!("{note}");
+        }
         if let Some(calls) = calls.as_ref().filter(|_| !cli.quiet) {
             let summary = summary::Summary {
                 calls: calls.received(),
@@ -364,7 +402,6 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
         }
         return Ok(());
     }
-    let (page_number, limit) = (request.page.get(), request.limit.get());
     let table_width = output::table::available_width(terminal);
     let mut writer = CallWriter::new(&mut sink, format, choice.zone.clone())
         .csv_formulas(args.csv_formulas)
@@ -390,29 +427,22 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
         counts
     } else {
         let page = client.details_page(request).await?;
-        let counts = no_match::counts(&page);
-        let total = page
-            .paging
-            .as_ref()
-            .and_then(|p| p.total)
-            .and_then(|t| u64::try_from(t).ok());
+        let (_, total) = no_match::counts(&page);
         let mut shown = 0;
         for record in ccsqm_models::CallRecord::from_page(page) {
             writer.write(&record)?;
             shown += 1;
         }
         // An empty page has the note of `no_match` instead.
-        if format == Format::Table && shown > 0 {
-            footer = Some(summary::page_footer(shown, total, page_number, limit));
-        }
-        counts
+        footer = page_note((shown, total), format == Format::Table);
+        (shown, total)
     };
     writer.finish()?;
     no_match(counts);
     sink.commit()?;
     // After the rows: on a terminal, the last lines under the table.
     match (footer, summary) {
-        (Some(footer), _) if !cli.quiet => eprintln!("{footer}"),
+        (Some(footer), _) => eprintln!("{footer}"),
         (_, Some(summary)) if !cli.quiet => eprintln!("ccsqm: {summary}"),
         (_, Some(summary)) if summary.warnings > 0 => eprintln!(
             "ccsqm: {} call(s) written, with {} paging warning(s)",

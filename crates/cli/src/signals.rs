@@ -1,5 +1,6 @@
 //! Ctrl-C (SIGINT), SIGTERM and SIGHUP during `ccsqm details`: the temporary output file is
-//! removed, and `ccsqm` exits with 128 + the signal's number (130, 143, 129), as a shell
+//! removed when it has a name (an unnamed one, see [`crate::sink::Temporary`], goes with the
+//! process), and `ccsqm` exits with 128 + the signal's number (130, 143, 129), as a shell
 //! reports a process killed by it.
 //!
 //! The signals are awaited by a task of their own on the runtime's worker threads, so that

@@ -2,9 +2,14 @@
 //!
 //! What `--output-file PATH` does depends on what is at `PATH`, checked before any request:
 //!
-//! - a regular file, or nothing yet: the output goes to a temporary file in the same folder
-//!   (`.ccsqm-*`), which replaces `PATH` by a rename only when the export is complete, so a
-//!   failed or interrupted export leaves the previous file untouched. The new file keeps the
+//! - a regular file, or nothing yet: the output goes to a temporary file in the same folder,
+//!   which replaces `PATH` by a rename only when the export is complete, so a failed or
+//!   interrupted export leaves the previous file untouched. No temporary file is ever left
+//!   beside it, even by a process killed with SIGKILL: on Linux the temporary file has no
+//!   name (`O_TMPFILE`) until it is complete, when it is linked under a temporary name and
+//!   renamed over `PATH`; elsewhere, or on a filesystem without `O_TMPFILE`, it is named
+//!   `.ccsqm-tmp.<host>.<pid>.<random>`, and each run removes those of earlier runs on this
+//!   machine whose process is gone (see [`Temporary`]). The new file keeps the
 //!   replaced file's permission bits (and owner and group, where allowed); a new file gets
 //!   `0666` less the umask, as any tool would create it. Other hard links to a replaced file
 //!   keep the previous content (a note on stderr says so).
@@ -18,6 +23,8 @@ use std::fs::{File, OpenOptions, Permissions};
 use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+
+use tempfile::TempPath;
 
 use anyhow::Context;
 
@@ -151,14 +158,243 @@ fn folder(path: &Path) -> &Path {
 
 /// Where the output goes: stdout, a file written directly, or a temporary file beside
 /// `--output-file` that is renamed to it only by [`Sink::commit`]; dropped uncommitted (or on
-/// a signal, see [`crate::signals`]), the temporary file is removed.
+/// a signal, see [`crate::signals`]), the temporary file is gone.
 pub enum Sink {
     Stdout(BufWriter<io::Stdout>),
     Direct(BufWriter<File>),
     File {
-        file: BufWriter<tempfile::NamedTempFile>,
+        file: BufWriter<Temporary>,
         path: PathBuf,
     },
+}
+
+/// The new content of a replaced file, in its folder, until [`Temporary::persist`].
+///
+/// On Linux it is an unnamed file (`O_TMPFILE`): whatever happens to the process (an error, a
+/// panic, SIGKILL, a power cut), nothing is left in the folder. Complete, it is linked under a
+/// temporary name and renamed over the output file. Elsewhere, on a filesystem without
+/// `O_TMPFILE` (the kernel refuses it: `EOPNOTSUPP`, `EISDIR`, `EINVAL`), or without
+/// `/proc/self/fd` to link it from, it is a named file, `.ccsqm-tmp.<host>.<pid>.<random>`,
+/// removed when dropped or on a signal; one left by a process killed outright is removed by
+/// the next run in that folder once its process is gone ([`remove_leftovers`]).
+pub struct Temporary {
+    file: File,
+    /// The file's name: none while it is unnamed.
+    name: Option<TempPath>,
+    dir: PathBuf,
+}
+
+/// The start of the names of temporary files; the rest is `<host>.<pid>.<random>`.
+const PREFIX: &str = ".ccsqm-tmp.";
+
+impl Temporary {
+    /// A new temporary file in `dir`, unnamed where the system allows it; mode `0666` less the
+    /// umask, as any new file.
+    pub fn create(dir: &Path) -> io::Result<Self> {
+        remove_leftovers(dir);
+        #[cfg(target_os = "linux")]
+        match unnamed(dir) {
+            Ok(file) => {
+                return Ok(Temporary {
+                    file,
+                    name: None,
+                    dir: dir.to_owned(),
+                })
+            }
+            Err(e) => tracing::debug!(
+                "no unnamed temporary file in {} ({e}): a named one",
+                dir.display()
+            ),
+        }
+        Self::named(dir)
+    }
+
+    /// A named temporary file in `dir` (removed when dropped, or on a signal).
+    fn named(dir: &Path) -> io::Result<Self> {
+        let (file, name) = tempfile::Builder::new()
+            .prefix(&name_start())
+            .permissions(Permissions::from_mode(0o666))
+            .tempfile_in(dir)?
+            .into_parts();
+        crate::signals::remove_on_signal(&name);
+        Ok(Temporary {
+            file,
+            name: Some(name),
+            dir: dir.to_owned(),
+        })
+    }
+
+    /// The file written.
+    fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// Writes the file to disk and renames it over `path`, which is replaced at once (a reader
+    /// sees the previous file or the new one, never a part).
+    fn persist(self, path: &Path) -> io::Result<()> {
+        self.file.sync_all()?;
+        let name = match self.name {
+            Some(name) => name,
+            None => {
+                let name = link(&self.file, &self.dir)?;
+                crate::signals::remove_on_signal(&name);
+                name
+            }
+        };
+        name.persist(path).map_err(|e| e.error)?;
+        crate::signals::forget();
+        // The rename on disk too (a failure here changes nothing of what was written).
+        if let Ok(dir) = File::open(&self.dir) {
+            let _ = dir.sync_all();
+        }
+        Ok(())
+    }
+}
+
+impl Write for Temporary {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// An unnamed file in `dir` (`O_TMPFILE`), which can be linked into it later: refused by some
+/// filesystems and old kernels, and useless without `/proc/self/fd` to link it from.
+#[cfg(target_os = "linux")]
+fn unnamed(dir: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if !Path::new("/proc/self/fd").is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "/proc/self/fd is missing",
+        ));
+    }
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_TMPFILE)
+        .mode(0o666)
+        .open(dir)
+}
+
+/// Gives the unnamed `file` a temporary name in `dir` (to be renamed: a link cannot replace a
+/// file), through `/proc/self/fd/N`.
+#[cfg(target_os = "linux")]
+fn link(file: &File, dir: &Path) -> io::Result<TempPath> {
+    use std::ffi::CString;
+    use std::hash::{BuildHasher, RandomState};
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::io::AsRawFd;
+    let from = CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))?;
+    for attempt in 0u32..64 {
+        let random = RandomState::new().hash_one(attempt);
+        let name = dir.join(format!("{}{random:016x}", name_start()));
+        let to = CString::new(name.as_os_str().as_bytes())?;
+        // SAFETY: both paths are NUL-terminated strings that live across the call.
+        let linked = unsafe {
+            libc::linkat(
+                libc::AT_FDCWD,
+                from.as_ptr(),
+                libc::AT_FDCWD,
+                to.as_ptr(),
+                libc::AT_SYMLINK_FOLLOW,
+            )
+        };
+        if linked == 0 {
+            return TempPath::try_from_path(&name).inspect_err(|_| {
+                let _ = std::fs::remove_file(&name);
+            });
+        }
+        let error = io::Error::last_os_error();
+        if error.kind() != io::ErrorKind::AlreadyExists {
+            return Err(error);
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        "no free temporary name",
+    ))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn link(_: &File, _: &Path) -> io::Result<TempPath> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "no unnamed files here",
+    ))
+}
+
+/// `.ccsqm-tmp.<host>.<pid>.`: the start of this process's temporary names.
+fn name_start() -> String {
+    format!("{PREFIX}{}.{}.", host(), std::process::id())
+}
+
+/// This machine's name, as it goes into a temporary name: letters, digits and `-` (anything
+/// else becomes `_`), at most 64 characters. A folder shared between machines (NFS) holds
+/// temporary files of processes that this machine cannot see: their host tells them apart.
+fn host() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; the name is NUL-terminated when it fits.
+    let done = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len() - 1) };
+    let name = match done {
+        0 => buf.split(|b| *b == 0).next().unwrap_or_default(),
+        _ => &[],
+    };
+    let host: String = String::from_utf8_lossy(name)
+        .chars()
+        .take(64)
+        .map(|c| match c.is_ascii_alphanumeric() || c == '-' {
+            true => c,
+            false => '_',
+        })
+        .collect();
+    match host.is_empty() {
+        true => "localhost".to_owned(),
+        false => host,
+    }
+}
+
+/// The process of a temporary name of this machine's, `.ccsqm-tmp.<host>.<pid>.<random>`.
+fn leftover_pid(name: &str, host: &str) -> Option<i32> {
+    let mut parts = name.strip_prefix(PREFIX)?.splitn(3, '.');
+    let (named_host, pid, _) = (parts.next()?, parts.next()?, parts.next()?);
+    let pid: i32 = pid.parse().ok()?;
+    (named_host == host && pid > 0).then_some(pid)
+}
+
+/// Removes the temporary files that runs on this machine left in `dir` when they were killed
+/// outright (SIGKILL) with a named temporary file: those whose process is gone. Any other file
+/// is left alone, and so is what cannot be removed.
+fn remove_leftovers(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let host = host();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| leftover_pid(n, &host)) else {
+            continue;
+        };
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        if is_file && process_is_gone(pid) {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => {
+                    tracing::debug!("removed {}, left by process {pid}", entry.path().display())
+                }
+                Err(e) => tracing::debug!("leaving {}: {e}", entry.path().display()),
+            }
+        }
+    }
+}
+
+/// Whether no process `pid` runs (another user's still counts as running).
+fn process_is_gone(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    let found = unsafe { libc::kill(pid, 0) };
+    found == -1 && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
 }
 
 impl Sink {
@@ -178,20 +414,14 @@ impl Sink {
             }
             Some(Target::Replace { path, existing }) => {
                 let dir = folder(&path);
-                // The mode given to open(2): the kernel applies the umask, as for any new file.
-                let file = tempfile::Builder::new()
-                    .prefix(".ccsqm-")
-                    .permissions(Permissions::from_mode(0o666))
-                    .tempfile_in(dir)
-                    .map_err(|e| {
-                        usage(format!(
-                            "creating a temporary file in {}: {e}",
-                            dir.display()
-                        ))
-                    })?;
-                crate::signals::remove_on_signal(file.path());
+                let file = Temporary::create(dir).map_err(|e| {
+                    usage(format!(
+                        "creating a temporary file in {}: {e}",
+                        dir.display()
+                    ))
+                })?;
                 if let Some(existing) = existing {
-                    keep_owner_and_mode(file.as_file(), existing)
+                    keep_owner_and_mode(file.file(), existing)
                         .with_context(|| format!("setting the mode of {}", path.display()))?;
                     if existing.links > 1 {
                         eprintln!(
@@ -217,10 +447,8 @@ impl Sink {
             Sink::Direct(mut out) => Ok(out.flush()?),
             Sink::File { file, path } => {
                 let file = file.into_inner().map_err(|e| e.into_error())?;
-                file.as_file().sync_all()?;
                 file.persist(&path)
                     .with_context(|| format!("writing {}", path.display()))?;
-                crate::signals::forget();
                 Ok(())
             }
         }
@@ -255,7 +483,58 @@ impl Write for Sink {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write;
     use std::path::Path;
+
+    use super::Temporary;
+
+    /// Both kinds of temporary file replace the output only when persisted, and leave nothing.
+    #[test]
+    fn temporary_files_replace_the_output_and_leave_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("calls.csv");
+        let names = || {
+            let mut names: Vec<_> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
+            names.sort();
+            names
+        };
+        std::fs::write(&path, "previous\n").unwrap();
+        for named in [false, true] {
+            let make = || match named {
+                true => Temporary::named(dir.path()).unwrap(),
+                false => Temporary::create(dir.path()).unwrap(),
+            };
+            let mut dropped = make();
+            dropped.write_all(b"half").unwrap();
+            drop(dropped);
+            assert_eq!(names(), ["calls.csv"], "named: {named}");
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), "previous\n");
+            let mut done = make();
+            done.write_all(b"new\n").unwrap();
+            done.persist(&path).unwrap();
+            assert_eq!(names(), ["calls.csv"], "named: {named}");
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), "new\n");
+            std::fs::write(&path, "previous\n").unwrap();
+        }
+    }
+
+    #[test]
+    fn leftover_names_say_their_host_and_process() {
+        let pid = |name: &str| super::leftover_pid(name, "vm-1");
+        assert_eq!(pid(".ccsqm-tmp.vm-1.42.a1B2c3"), Some(42));
+        assert_eq!(pid(".ccsqm-tmp.vm-1.42.a.b"), Some(42));
+        assert_eq!(pid(".ccsqm-tmp.vm-2.42.a1B2c3"), None);
+        assert_eq!(pid(".ccsqm-tmp.vm-1.0.a1B2c3"), None);
+        assert_eq!(pid(".ccsqm-tmp.vm-1.-3.a1B2c3"), None);
+        assert_eq!(pid(".ccsqm-tmp.vm-1.42"), None);
+        assert_eq!(pid(".ccsqm-Ab12Cd"), None);
+        assert_eq!(pid("calls.csv"), None);
+        assert!(super::name_start().starts_with(super::PREFIX));
+        assert!(!super::host().contains('.'));
+    }
 
     #[test]
     fn descriptor_names_are_recognised() {

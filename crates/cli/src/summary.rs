@@ -1,5 +1,6 @@
-//! The lines on stderr that end `ccsqm details`: the table's footer for one page, and the
-//! summary of an `--all` export (both left out with `-q`).
+//! The lines on stderr that end `ccsqm details`: for one page, the table's footer or, in the
+//! other formats, the note that more calls match than were written; the summary of an `--all`
+//! export (all left out with `-q`).
 
 use std::time::Duration;
 
@@ -35,6 +36,44 @@ pub fn page_footer(shown: u64, total: Option<u64>, page: u64, limit: u64) -> Str
                 calls(total)
             )
         }
+    }
+}
+
+/// What one page (no `--all`) says on stderr once it is written, or nothing (`-q` leaves it
+/// out). An export of one page is not every call that matches, and that is said in every
+/// format and to every destination:
+///
+/// - the table: its footer, always (see [`page_footer`]);
+/// - any other format (a file, a pipe): only when the output holds fewer calls than match,
+///   that is when `paging.total` says more than were written, or when a full page came without
+///   a total: `ccsqm: 100 of 1,635 matching calls written (page 1); --all for every page`.
+///
+/// Nothing for an empty page: [`crate::no_match`] says it instead. `shown`: the calls written
+/// of the page; `total`: its `paging.total`.
+pub fn page_note(
+    shown: u64,
+    total: Option<u64>,
+    page: u64,
+    limit: u64,
+    table: bool,
+) -> Option<String> {
+    let calls = |n: u64| if n == 1 { "call" } else { "calls" };
+    match total {
+        _ if shown == 0 => None,
+        _ if table => Some(page_footer(shown, total, page, limit)),
+        Some(total) if total > shown => Some(format!(
+            "ccsqm: {} of {} matching {} written (page {page}); --all for every page",
+            thousands(shown),
+            thousands(total),
+            calls(total)
+        )),
+        None if shown >= limit => Some(format!(
+            "ccsqm: {} {} written (page {page}); the server did not say how many match; --all \
+             for every page",
+            thousands(shown),
+            calls(shown)
+        )),
+        _ => None,
     }
 }
 
@@ -99,6 +138,36 @@ mod tests {
             "25 of 125 calls (page 3)"
         );
         assert_eq!(page_footer(1, None, 1, 100), "1 call (page 1)");
+    }
+
+    #[test]
+    fn one_page_says_when_it_is_not_every_call() {
+        let note = |shown, total, page, limit| page_note(shown, total, page, limit, false);
+        assert_eq!(
+            note(100, Some(1635), 1, 100).as_deref(),
+            Some("ccsqm: 100 of 1,635 matching calls written (page 1); --all for every page")
+        );
+        // The last page holds fewer calls than match, too.
+        assert_eq!(
+            note(35, Some(1635), 17, 100).as_deref(),
+            Some("ccsqm: 35 of 1,635 matching calls written (page 17); --all for every page")
+        );
+        assert_eq!(note(11, Some(11), 1, 100), None);
+        assert_eq!(note(0, Some(11), 2, 100), None);
+        assert_eq!(note(7, None, 1, 100), None);
+        assert_eq!(
+            note(100, None, 1, 100).as_deref(),
+            Some(
+                "ccsqm: 100 calls written (page 1); the server did not say how many match; \
+                 --all for every page"
+            )
+        );
+        // The table's footer: always, as the terminal's last line.
+        assert_eq!(
+            page_note(6, Some(6), 1, 100, true).as_deref(),
+            Some("6 of 6 calls (page 1)")
+        );
+        assert_eq!(page_note(0, Some(6), 2, 100, true), None);
     }
 
     #[test]

@@ -2,6 +2,15 @@
 
 use std::process::ExitCode;
 
+// stderr into a closed pipe is not an error: std's `eprintln!` would panic; this one drops the
+// message nobody can read.
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 use ccsqm_sandbox::serve::{self, ServeArgs};
 use clap::{CommandFactory, FromArgMatches, Parser};
 

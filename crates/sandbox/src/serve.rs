@@ -274,10 +274,17 @@ pub async fn serve(args: ServeArgs) -> Result<(), Error> {
     // Listening for Ctrl-C before saying to press it: a Ctrl-C right after the banner stops the
     // server gracefully too.
     let ctrl_c = ctrl_c()?;
-    print!("{}", banner(&sandbox, secret_source, started.elapsed()));
-    println!("Press Ctrl-C to stop.");
+    // stdout may be a pipe whose reader is gone (`ccsqm sandbox | head -3`): the server keeps
+    // serving, and what nobody can read is dropped (std's `print!` would panic).
+    let say = |text: &str| {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    };
+    say(&banner(&sandbox, secret_source, started.elapsed()));
+    say("Press Ctrl-C to stop.\n");
     ctrl_c.await;
-    println!("stopping: letting open requests finish");
+    say("stopping: letting open requests finish\n");
     sandbox.shutdown().await;
     Ok(())
 }
