@@ -470,10 +470,47 @@ fn strings(rows: Vec<Vec<SqlValue>>) -> Vec<String> {
         .collect()
 }
 
+/// What `path` is when it exists and is not a regular file (a symbolic link is followed): a
+/// directory, a device, a FIFO or a socket.
+fn not_a_file(path: &Path) -> Option<&'static str> {
+    let kind = std::fs::metadata(path).ok()?.file_type();
+    if kind.is_file() {
+        return None;
+    }
+    if kind.is_dir() {
+        return Some("a directory");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_char_device() {
+            return Some("a character device");
+        }
+        if kind.is_block_device() {
+            return Some("a block device");
+        }
+        if kind.is_fifo() {
+            return Some("a FIFO (named pipe)");
+        }
+        if kind.is_socket() {
+            return Some("a socket");
+        }
+    }
+    Some("not a regular file")
+}
+
 impl Sqlite {
     fn open(path: &Path, access: Access, shown: &str) -> Result<Sqlite, DbError> {
         use rusqlite::OpenFlags;
         let fail = |what: String| DbError(format!("{shown}: {what}"));
+        // Before SQLite opens it (and creates its journal, `-wal` or `-shm` beside it): a
+        // device, a FIFO (which would block), a socket or a directory is no database file.
+        if let Some(kind) = not_a_file(path) {
+            return Err(fail(format!(
+                "is {kind}, not a database file: nothing was created; give the path of a SQLite \
+                 file (it is created when missing)"
+            )));
+        }
         match access {
             Access::Read if !path.exists() => {
                 return Err(fail(
@@ -488,9 +525,6 @@ impl Sqlite {
                             parent.display()
                         )));
                     }
-                }
-                if path.is_dir() {
-                    return Err(fail("is a directory, not a database file".into()));
                 }
             }
             Access::Read => {}

@@ -80,6 +80,18 @@ pub async fn sync(cli: &Cli, args: &SyncArgs, flags: &clap::ArgMatches) -> Resul
     };
     let since = time(&args.since, Bound::From).map_err(|e| UsageError(format!("--since: {e}")))?;
     let until = time(&args.until, Bound::To).map_err(|e| UsageError(format!("--until: {e}")))?;
+    if let (Some(from), Some(to)) = (since, until) {
+        if to < from {
+            return Err(UsageError(format!(
+                "--until {:?} ({}) is earlier than --since {:?} ({}): the window would be empty",
+                args.until.as_deref().unwrap_or_default(),
+                utc(to),
+                args.since.as_deref().unwrap_or_default(),
+                utc(from)
+            ))
+            .into());
+        }
+    }
     let (settings, _sandbox) = crate::target_of(&args.connection, flags).await?;
     let client = crate::connect(&settings, &args.connection)?;
 
