@@ -87,14 +87,23 @@ impl Db {
             Db::Sqlite(db) => {
                 let file = std::fs::File::open(&db.path)
                     .map_err(|e| DbError(format!("{shown}: opening it to lock it: {e}")))?;
-                match file.try_lock() {
-                    Ok(()) => {
-                        db.lock = Some(file);
-                        Ok(())
-                    }
-                    Err(std::fs::TryLockError::WouldBlock) => Err(busy()),
-                    Err(std::fs::TryLockError::Error(e)) => {
-                        Err(DbError(format!("{shown}: locking it: {e}")))
+                // `sync status` takes the lock shared for an instant to tell whether a sync
+                // holds it: a few tries, 50 ms apart, before the lock is said to be busy.
+                let mut tries = 0;
+                loop {
+                    match file.try_lock() {
+                        Ok(()) => {
+                            db.lock = Some(file);
+                            return Ok(());
+                        }
+                        Err(std::fs::TryLockError::WouldBlock) if tries < 5 => {
+                            tries += 1;
+                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        }
+                        Err(std::fs::TryLockError::WouldBlock) => return Err(busy()),
+                        Err(std::fs::TryLockError::Error(e)) => {
+                            return Err(DbError(format!("{shown}: locking it: {e}")))
+                        }
                     }
                 }
             }
@@ -109,6 +118,49 @@ impl Db {
                     Some(SqlValue::Boolean(true)) => Ok(()),
                     _ => Err(busy()),
                 }
+            }
+        }
+    }
+
+    /// Whether a sync holds the lock of [`Db::lock`] (its process alive, its connection open),
+    /// told without writing: SQLite, by taking the file's lock shared for an instant (refused
+    /// while a sync holds it); PostgreSQL, by reading `pg_locks`.
+    pub async fn lock_held(&mut self) -> Result<bool, DbError> {
+        match self {
+            Db::Sqlite(db) => {
+                let file = std::fs::File::open(&db.path)
+                    .map_err(|e| DbError(format!("opening it to look at its lock: {e}")))?;
+                match file.try_lock_shared() {
+                    Ok(()) => {
+                        let _ = file.unlock();
+                        Ok(false)
+                    }
+                    Err(std::fs::TryLockError::WouldBlock) => Ok(true),
+                    Err(std::fs::TryLockError::Error(e)) => {
+                        Err(DbError(format!("looking at its lock: {e}")))
+                    }
+                }
+            }
+            Db::Postgres(_) => {
+                // A lock of a bigint key: its high and low 32 bits, objsubid 1.
+                let rows = self
+                    .query(
+                        "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND granted \
+                         AND database = (SELECT oid FROM pg_database \
+                                         WHERE datname = current_database()) \
+                         AND classid::text::bigint = $1 AND objid::text::bigint = $2 \
+                         AND objsubid = 1",
+                        &[
+                            SqlValue::Integer(ADVISORY_LOCK >> 32),
+                            SqlValue::Integer(ADVISORY_LOCK & 0xffff_ffff),
+                        ],
+                    )
+                    .await?;
+                Ok(rows
+                    .first()
+                    .and_then(|r| r.first())
+                    .and_then(SqlValue::as_i64)
+                    .is_some_and(|n| n > 0))
             }
         }
     }
@@ -470,6 +522,61 @@ fn strings(rows: Vec<Vec<SqlValue>>) -> Vec<String> {
         .collect()
 }
 
+/// SQLite, to read only, creating nothing beside the file: without a write-ahead log beside
+/// it (no sync is writing, and every transaction is in the file) it is read as `immutable`
+/// (no `-wal` or `-shm` created, no lock taken: a read-only folder or file system is fine);
+/// with one, read-only with the log (its transactions are the latest), or, when the log's
+/// index cannot be used (a read-only folder), as `immutable`, with a note that the last
+/// transactions may not be shown.
+fn open_to_read(path: &Path) -> Result<rusqlite::Connection, DbError> {
+    use rusqlite::OpenFlags;
+    let open = |uri: String| -> Result<rusqlite::Connection, DbError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = rusqlite::Connection::open_with_flags(uri, flags)
+            .map_err(|e| DbError(format!("cannot open it: {}", sqlite_error(e))))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(sqlite_error)?;
+        // Reading the schema tells a file that is not a database at once.
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+            .map_err(sqlite_error)?;
+        Ok(conn)
+    };
+    let file = file_uri(path);
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    if !Path::new(&wal).exists() {
+        return open(format!("{file}?immutable=1"));
+    }
+    match open(format!("{file}?mode=ro")) {
+        Ok(conn) => Ok(conn),
+        Err(first) => match open(format!("{file}?immutable=1")) {
+            Ok(conn) => {
+                eprintln!(
+                    "ccsqm: note: the database's write-ahead log cannot be read here ({first}): \
+                     shown without it, the last transactions may be missing"
+                );
+                Ok(conn)
+            }
+            Err(_) => Err(first),
+        },
+    }
+}
+
+/// `file:PATH` for SQLite's URIs: `%`, `?` and `#` escaped (and anything not printable ASCII).
+fn file_uri(path: &Path) -> String {
+    let mut uri = String::from("file:");
+    for &b in path.as_os_str().as_encoded_bytes() {
+        match b {
+            b'%' | b'?' | b'#' => uri.push_str(&format!("%{b:02X}")),
+            0x21..=0x7e => uri.push(char::from(b)),
+            _ => uri.push_str(&format!("%{b:02X}")),
+        }
+    }
+    uri
+}
+
 /// What `path` is when it exists and is not a regular file (a symbolic link is followed): a
 /// directory, a device, a FIFO or a socket.
 fn not_a_file(path: &Path) -> Option<&'static str> {
@@ -529,17 +636,22 @@ impl Sqlite {
             }
             Access::Read => {}
         }
-        let flags = match access {
-            Access::Write => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
-            Access::Read => OpenFlags::SQLITE_OPEN_READ_ONLY,
-        } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = rusqlite::Connection::open_with_flags(path, flags)
-            .map_err(|e| fail(format!("cannot open it: {}", sqlite_error(e))))?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(|e| fail(sqlite_error(e).0))?;
-        // Reading the schema tells a file that is not a database at once.
-        conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
-            .map_err(|e| fail(sqlite_error(e).0))?;
+        let conn = match access {
+            Access::Write => {
+                let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | OpenFlags::SQLITE_OPEN_CREATE
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                let conn = rusqlite::Connection::open_with_flags(path, flags)
+                    .map_err(|e| fail(format!("cannot open it: {}", sqlite_error(e))))?;
+                conn.busy_timeout(std::time::Duration::from_secs(10))
+                    .map_err(|e| fail(sqlite_error(e).0))?;
+                // Reading the schema tells a file that is not a database at once.
+                conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+                    .map_err(|e| fail(sqlite_error(e).0))?;
+                conn
+            }
+            Access::Read => open_to_read(path).map_err(|e| fail(e.0))?,
+        };
         if access == Access::Write
             && conn
                 .is_readonly(rusqlite::MAIN_DB)

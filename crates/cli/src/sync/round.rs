@@ -107,10 +107,27 @@ pub async fn sync(cli: &Cli, args: &SyncArgs, flags: &clap::ArgMatches) -> Resul
     if let Some(done) = migrate::apply(&mut db, &plan, now.as_second()).await? {
         eprintln!("ccsqm: {shown}: {done}");
     }
+    for note in migrate::hand_made(&state) {
+        eprintln!("ccsqm: {shown}: {note}");
+    }
+    let stale = migrate::close_stale_runs(&mut db, now.as_second()).await?;
+    if !stale.is_empty() {
+        let ids: Vec<String> = stale.iter().map(i64::to_string).collect();
+        eprintln!(
+            "ccsqm: {shown}: run(s) {} had not finished ({}): marked interrupted",
+            ids.join(", "),
+            migrate::STALE
+        );
+    }
     db.tune_for_sync().await?;
 
     let stop = Stop::install().context("listening for signals")?;
     let mut since = since;
+    // Columns recreated in a table that held calls: this run reads every call to fill them.
+    let mut refill = migrate::begin_refill(&mut db).await?;
+    if refill.is_some() && since.take().is_some() {
+        eprintln!("ccsqm: {shown}: --since set aside: this run reads every call again, from the first one, to fill the recreated columns");
+    }
     loop {
         let bound = match until {
             Some(until) => until,
@@ -123,6 +140,10 @@ pub async fn sync(cli: &Cli, args: &SyncArgs, flags: &clap::ArgMatches) -> Resul
         // `--since` is the first round's: the next ones go on from the checkpoint.
         since = None;
         eprintln!("ccsqm: {shown}: {summary}");
+        if let Some(kind) = refill.take() {
+            let said = migrate::end_refill(&mut db, &kind, until.is_some(), args.with_transcripts);
+            eprintln!("ccsqm: {shown}: {}", said.await?);
+        }
         let Some(interval) = args.watch else {
             return Ok(());
         };
