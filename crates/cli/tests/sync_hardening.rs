@@ -498,6 +498,27 @@ fn columns_added_by_hand_are_kept_and_said() {
         // Twice: nothing changes.
         succeeded(&sync(&sandbox, &db, &[]), "the sync after");
         assert_eq!(backend.count(), sandbox.data().len());
+        // One that the inserts cannot fill (NOT NULL, no default): refused before anything.
+        backend.edit("ALTER TABLE calls ADD COLUMN owner TEXT NOT NULL DEFAULT 'x'");
+        match backend {
+            // SQLite adds a NOT NULL column only with a default: the default taken out of
+            // the table's definition.
+            Backend::Sqlite { .. } => backend.edit(
+                "PRAGMA writable_schema = ON; UPDATE sqlite_master SET sql = \
+                 replace(sql, 'NOT NULL DEFAULT ''x''', 'NOT NULL') WHERE name = 'calls'; \
+                 PRAGMA writable_schema = OFF",
+            ),
+            Backend::Postgres { .. } => {
+                backend.edit("ALTER TABLE calls ALTER COLUMN owner DROP DEFAULT")
+            }
+        }
+        let before = backend.snapshot();
+        refused(
+            &unreachable_api(&db, &[]),
+            7,
+            &["owner", "NOT NULL without a default"],
+        );
+        assert_eq!(backend.snapshot(), before);
     }
 }
 
@@ -597,5 +618,41 @@ fn columns_of_a_newer_ccsqm_are_refused_naming_its_version() {
             &["newer ccsqm (99.1.0)", "drill_score"],
         );
         assert_eq!(backend.snapshot(), before);
+    }
+}
+
+/// A column of `call_segments` dropped by hand is recreated, and filled again by the next
+/// sync with --with-transcripts (a sync without it says that it is still due).
+#[test]
+fn a_segments_column_dropped_by_hand_is_filled_again_with_transcripts() {
+    let rt = runtime();
+    let sandbox = sandbox(&rt, 200, 25);
+    for backend in backends("hardening_segments") {
+        let db = backend.url();
+        succeeded(
+            &sync(&sandbox, &db, &["--with-transcripts"]),
+            "the first sync",
+        );
+        let before = common::databases::sorted(backend.rows("call_segments"));
+        assert!(!before.is_empty());
+        backend.edit("ALTER TABLE call_segments DROP COLUMN asr_text");
+        let output = sync(&sandbox, &db, &[]);
+        succeeded(&output, "the sync without transcripts");
+        assert!(
+            stderr(&output).contains("--with-transcripts"),
+            "{}",
+            stderr(&output)
+        );
+        assert!(stdout(&status(&db)).contains("refill"));
+        let output = sync(&sandbox, &db, &["--with-transcripts", "--since", "1h"]);
+        succeeded(&output, "the sync with transcripts");
+        let after = common::databases::sorted(backend.rows("call_segments"));
+        let text = |rows: &[Map<String, Value>]| -> Vec<Value> {
+            let mut t: Vec<Value> = rows.iter().map(|r| r["asr_text"].clone()).collect();
+            t.sort_by_key(|v| v.to_string());
+            t
+        };
+        assert_eq!(text(&after), text(&before), "{}", backend.name());
+        assert!(!stdout(&status(&db)).contains("refill"));
     }
 }

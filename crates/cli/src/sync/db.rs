@@ -436,6 +436,26 @@ impl Db {
         Ok(strings(self.query::<SqlValue>(sql, &[]).await?))
     }
 
+    /// The columns of a table that a row must fill: `NOT NULL` without a default (nor a key
+    /// of SQLite's, an identity or a generated column of PostgreSQL's).
+    pub async fn required_columns(&mut self, table: &str) -> Result<Vec<String>, DbError> {
+        let sql = match self {
+            Db::Sqlite(_) => {
+                "SELECT name FROM pragma_table_info($1) \
+                 WHERE \"notnull\" AND dflt_value IS NULL AND pk = 0"
+            }
+            Db::Postgres(_) => {
+                "SELECT column_name::text FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name = $1 \
+                 AND is_nullable = 'NO' AND column_default IS NULL \
+                 AND is_identity = 'NO' AND is_generated = 'NEVER'"
+            }
+        };
+        Ok(strings(
+            self.query(sql, &[SqlValue::Text(table.to_owned())]).await?,
+        ))
+    }
+
     /// The columns of a table, in order.
     pub async fn columns(&mut self, table: &str) -> Result<Vec<String>, DbError> {
         let sql = match self {

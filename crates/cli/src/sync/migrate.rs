@@ -22,6 +22,9 @@ pub struct State {
     pub calls: Vec<String>,
     /// The columns of `call_segments`, when it has one.
     pub segments: Vec<String>,
+    /// The columns of `calls` and `call_segments` that a row must fill (`NOT NULL` without a
+    /// default), as `(table, column)`.
+    pub required: Vec<(String, String)>,
 }
 
 /// What to do to bring it to this `ccsqm`'s schema.
@@ -80,11 +83,20 @@ pub async fn inspect(db: &mut Db) -> Result<State, DbError> {
         true => db.columns("call_segments").await?,
         false => Vec::new(),
     };
+    let mut required = Vec::new();
+    for table in ["calls", "call_segments"] {
+        if tables.iter().any(|t| t == table) {
+            for column in db.required_columns(table).await? {
+                required.push((table.to_owned(), column));
+            }
+        }
+    }
     Ok(State {
         meta,
         tables,
         calls,
         segments,
+        required,
     })
 }
 
@@ -154,6 +166,23 @@ pub fn plan(state: &State, shown: &str) -> Result<Plan, DbError> {
             newer,
             writer,
         )?;
+    }
+    // A column ccsqm does not fill, that its inserts would leave NULL against NOT NULL.
+    let filled = |table: &str, column: &str| match table {
+        "calls" => CALL_COLUMNS.iter().any(|c| c.name == column) || BOOKKEEPING.contains(&column),
+        _ => {
+            column == KEY
+                || column == SEGMENT_ORDER
+                || SEGMENT_COLUMNS.iter().any(|c| c.name == column)
+        }
+    };
+    if let Some((table, column)) = state.required.iter().find(|(t, c)| !filled(t, c)) {
+        return Err(DbError(format!(
+            "{shown}: column {column} of table {table} is not ccsqm's (added by hand?) and is \
+             NOT NULL without a default: the rows ccsqm inserts cannot fill it; give it a \
+             default (ALTER TABLE {table} ALTER COLUMN \"{column}\" SET DEFAULT …; SQLite: \
+             add it again with one) or drop it, and run again; the database was left untouched"
+        )));
     }
     let upgrade = Upgrade {
         calls: CALL_COLUMNS
@@ -599,6 +628,7 @@ mod tests {
             }),
             tables: tables.iter().map(|t| t.to_string()).collect(),
             calls: calls.iter().map(|c| c.to_string()).collect(),
+            required: Vec::new(),
         }
     }
 
