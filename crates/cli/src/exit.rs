@@ -9,7 +9,7 @@
 //! | 4 | not found: 404 |
 //! | 5 | server or business failure: 400, 500, other statuses (a firewall's 403), unreadable or too large responses, an incomplete export (pages that do not add up, without `--allow-partial`) |
 //! | 6 | network: no connection, timeouts, interrupted transfers |
-//! | 7 | `ccsqm sync`'s database: unreachable or refusing, read-only or full, not `ccsqm sync`'s, written by a newer `ccsqm`, or in use by another sync |
+//! | 7 | `ccsqm sync`'s database: unreachable or refusing, read-only or full, not `ccsqm sync`'s (or `--db` not a file: a directory, a device, a FIFO, a socket), written by a newer `ccsqm`, or in use by another sync |
 //! | 129, 130, 143 | `ccsqm details` or `ccsqm sync` stopped by SIGHUP, SIGINT (Ctrl-C) or SIGTERM (the previous output file untouched, no temporary file left) |
 
 use ccsqm_client::{ApiError, ErrorKind};

@@ -87,14 +87,23 @@ impl Db {
             Db::Sqlite(db) => {
                 let file = std::fs::File::open(&db.path)
                     .map_err(|e| DbError(format!("{shown}: opening it to lock it: {e}")))?;
-                match file.try_lock() {
-                    Ok(()) => {
-                        db.lock = Some(file);
-                        Ok(())
-                    }
-                    Err(std::fs::TryLockError::WouldBlock) => Err(busy()),
-                    Err(std::fs::TryLockError::Error(e)) => {
-                        Err(DbError(format!("{shown}: locking it: {e}")))
+                // `sync status` takes the lock shared for an instant to tell whether a sync
+                // holds it: a few tries, 50 ms apart, before the lock is said to be busy.
+                let mut tries = 0;
+                loop {
+                    match file.try_lock() {
+                        Ok(()) => {
+                            db.lock = Some(file);
+                            return Ok(());
+                        }
+                        Err(std::fs::TryLockError::WouldBlock) if tries < 5 => {
+                            tries += 1;
+                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        }
+                        Err(std::fs::TryLockError::WouldBlock) => return Err(busy()),
+                        Err(std::fs::TryLockError::Error(e)) => {
+                            return Err(DbError(format!("{shown}: locking it: {e}")))
+                        }
                     }
                 }
             }
@@ -109,6 +118,49 @@ impl Db {
                     Some(SqlValue::Boolean(true)) => Ok(()),
                     _ => Err(busy()),
                 }
+            }
+        }
+    }
+
+    /// Whether a sync holds the lock of [`Db::lock`] (its process alive, its connection open),
+    /// told without writing: SQLite, by taking the file's lock shared for an instant (refused
+    /// while a sync holds it); PostgreSQL, by reading `pg_locks`.
+    pub async fn lock_held(&mut self) -> Result<bool, DbError> {
+        match self {
+            Db::Sqlite(db) => {
+                let file = std::fs::File::open(&db.path)
+                    .map_err(|e| DbError(format!("opening it to look at its lock: {e}")))?;
+                match file.try_lock_shared() {
+                    Ok(()) => {
+                        let _ = file.unlock();
+                        Ok(false)
+                    }
+                    Err(std::fs::TryLockError::WouldBlock) => Ok(true),
+                    Err(std::fs::TryLockError::Error(e)) => {
+                        Err(DbError(format!("looking at its lock: {e}")))
+                    }
+                }
+            }
+            Db::Postgres(_) => {
+                // A lock of a bigint key: its high and low 32 bits, objsubid 1.
+                let rows = self
+                    .query(
+                        "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND granted \
+                         AND database = (SELECT oid FROM pg_database \
+                                         WHERE datname = current_database()) \
+                         AND classid::text::bigint = $1 AND objid::text::bigint = $2 \
+                         AND objsubid = 1",
+                        &[
+                            SqlValue::Integer(ADVISORY_LOCK >> 32),
+                            SqlValue::Integer(ADVISORY_LOCK & 0xffff_ffff),
+                        ],
+                    )
+                    .await?;
+                Ok(rows
+                    .first()
+                    .and_then(|r| r.first())
+                    .and_then(SqlValue::as_i64)
+                    .is_some_and(|n| n > 0))
             }
         }
     }
@@ -384,6 +436,26 @@ impl Db {
         Ok(strings(self.query::<SqlValue>(sql, &[]).await?))
     }
 
+    /// The columns of a table that a row must fill: `NOT NULL` without a default (nor a key
+    /// of SQLite's, an identity or a generated column of PostgreSQL's).
+    pub async fn required_columns(&mut self, table: &str) -> Result<Vec<String>, DbError> {
+        let sql = match self {
+            Db::Sqlite(_) => {
+                "SELECT name FROM pragma_table_info($1) \
+                 WHERE \"notnull\" AND dflt_value IS NULL AND pk = 0"
+            }
+            Db::Postgres(_) => {
+                "SELECT column_name::text FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name = $1 \
+                 AND is_nullable = 'NO' AND column_default IS NULL \
+                 AND is_identity = 'NO' AND is_generated = 'NEVER'"
+            }
+        };
+        Ok(strings(
+            self.query(sql, &[SqlValue::Text(table.to_owned())]).await?,
+        ))
+    }
+
     /// The columns of a table, in order.
     pub async fn columns(&mut self, table: &str) -> Result<Vec<String>, DbError> {
         let sql = match self {
@@ -470,10 +542,102 @@ fn strings(rows: Vec<Vec<SqlValue>>) -> Vec<String> {
         .collect()
 }
 
+/// SQLite, to read only, creating nothing beside the file: without a write-ahead log beside
+/// it (no sync is writing, and every transaction is in the file) it is read as `immutable`
+/// (no `-wal` or `-shm` created, no lock taken: a read-only folder or file system is fine);
+/// with one, read-only with the log (its transactions are the latest), or, when the log's
+/// index cannot be used (a read-only folder), as `immutable`, with a note that the last
+/// transactions may not be shown.
+fn open_to_read(path: &Path) -> Result<rusqlite::Connection, DbError> {
+    use rusqlite::OpenFlags;
+    let open = |uri: String| -> Result<rusqlite::Connection, DbError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = rusqlite::Connection::open_with_flags(uri, flags)
+            .map_err(|e| DbError(format!("cannot open it: {}", sqlite_error(e))))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(sqlite_error)?;
+        // Reading the schema tells a file that is not a database at once.
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+            .map_err(sqlite_error)?;
+        Ok(conn)
+    };
+    let file = file_uri(path);
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    if !Path::new(&wal).exists() {
+        return open(format!("{file}?immutable=1"));
+    }
+    match open(format!("{file}?mode=ro")) {
+        Ok(conn) => Ok(conn),
+        Err(first) => match open(format!("{file}?immutable=1")) {
+            Ok(conn) => {
+                eprintln!(
+                    "ccsqm: note: the database's write-ahead log cannot be read here ({first}): \
+                     shown without it, the last transactions may be missing"
+                );
+                Ok(conn)
+            }
+            Err(_) => Err(first),
+        },
+    }
+}
+
+/// `file:PATH` for SQLite's URIs: `%`, `?` and `#` escaped (and anything not printable ASCII).
+fn file_uri(path: &Path) -> String {
+    let mut uri = String::from("file:");
+    for &b in path.as_os_str().as_encoded_bytes() {
+        match b {
+            b'%' | b'?' | b'#' => uri.push_str(&format!("%{b:02X}")),
+            0x21..=0x7e => uri.push(char::from(b)),
+            _ => uri.push_str(&format!("%{b:02X}")),
+        }
+    }
+    uri
+}
+
+/// What `path` is when it exists and is not a regular file (a symbolic link is followed): a
+/// directory, a device, a FIFO or a socket.
+fn not_a_file(path: &Path) -> Option<&'static str> {
+    let kind = std::fs::metadata(path).ok()?.file_type();
+    if kind.is_file() {
+        return None;
+    }
+    if kind.is_dir() {
+        return Some("a directory");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_char_device() {
+            return Some("a character device");
+        }
+        if kind.is_block_device() {
+            return Some("a block device");
+        }
+        if kind.is_fifo() {
+            return Some("a FIFO (named pipe)");
+        }
+        if kind.is_socket() {
+            return Some("a socket");
+        }
+    }
+    Some("not a regular file")
+}
+
 impl Sqlite {
     fn open(path: &Path, access: Access, shown: &str) -> Result<Sqlite, DbError> {
         use rusqlite::OpenFlags;
         let fail = |what: String| DbError(format!("{shown}: {what}"));
+        // Before SQLite opens it (and creates its journal, `-wal` or `-shm` beside it): a
+        // device, a FIFO (which would block), a socket or a directory is no database file.
+        if let Some(kind) = not_a_file(path) {
+            return Err(fail(format!(
+                "is {kind}, not a database file: nothing was created; give the path of a SQLite \
+                 file (it is created when missing)"
+            )));
+        }
         match access {
             Access::Read if !path.exists() => {
                 return Err(fail(
@@ -489,23 +653,25 @@ impl Sqlite {
                         )));
                     }
                 }
-                if path.is_dir() {
-                    return Err(fail("is a directory, not a database file".into()));
-                }
             }
             Access::Read => {}
         }
-        let flags = match access {
-            Access::Write => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
-            Access::Read => OpenFlags::SQLITE_OPEN_READ_ONLY,
-        } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = rusqlite::Connection::open_with_flags(path, flags)
-            .map_err(|e| fail(format!("cannot open it: {}", sqlite_error(e))))?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(|e| fail(sqlite_error(e).0))?;
-        // Reading the schema tells a file that is not a database at once.
-        conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
-            .map_err(|e| fail(sqlite_error(e).0))?;
+        let conn = match access {
+            Access::Write => {
+                let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | OpenFlags::SQLITE_OPEN_CREATE
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                let conn = rusqlite::Connection::open_with_flags(path, flags)
+                    .map_err(|e| fail(format!("cannot open it: {}", sqlite_error(e))))?;
+                conn.busy_timeout(std::time::Duration::from_secs(10))
+                    .map_err(|e| fail(sqlite_error(e).0))?;
+                // Reading the schema tells a file that is not a database at once.
+                conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+                    .map_err(|e| fail(sqlite_error(e).0))?;
+                conn
+            }
+            Access::Read => open_to_read(path).map_err(|e| fail(e.0))?,
+        };
         if access == Access::Write
             && conn
                 .is_readonly(rusqlite::MAIN_DB)

@@ -22,6 +22,9 @@ pub struct State {
     pub calls: Vec<String>,
     /// The columns of `call_segments`, when it has one.
     pub segments: Vec<String>,
+    /// The columns of `calls` and `call_segments` that a row must fill (`NOT NULL` without a
+    /// default), as `(table, column)`.
+    pub required: Vec<(String, String)>,
 }
 
 /// What to do to bring it to this `ccsqm`'s schema.
@@ -45,12 +48,14 @@ pub struct Upgrade {
     pub tables: Vec<&'static str>,
     /// Columns of an existing `call_segments`.
     pub segments: Vec<&'static Column>,
+    /// Bookkeeping columns of `calls` (dropped by hand): recreated, set to the sync's clock.
+    pub bookkeeping: Vec<&'static str>,
 }
 
 impl Upgrade {
     /// How many columns it adds.
     pub fn columns(&self) -> usize {
-        self.calls.len() + self.segments.len()
+        self.calls.len() + self.segments.len() + self.bookkeeping.len()
     }
 }
 
@@ -78,11 +83,20 @@ pub async fn inspect(db: &mut Db) -> Result<State, DbError> {
         true => db.columns("call_segments").await?,
         false => Vec::new(),
     };
+    let mut required = Vec::new();
+    for table in ["calls", "call_segments"] {
+        if tables.iter().any(|t| t == table) {
+            for column in db.required_columns(table).await? {
+                required.push((table.to_owned(), column));
+            }
+        }
+    }
     Ok(State {
         meta,
         tables,
         calls,
         segments,
+        required,
     })
 }
 
@@ -127,31 +141,47 @@ pub fn plan(state: &State, shown: &str) -> Result<Plan, DbError> {
             missing_tables.join(", ")
         )));
     }
-    let known =
-        |name: &str| CALL_COLUMNS.iter().any(|c| c.name == name) || BOOKKEEPING.contains(&name);
-    let unknown: Vec<String> = state.calls.iter().filter(|c| !known(c)).cloned().collect();
-    if !unknown.is_empty() {
-        return Err(DbError(format!(
-            "{shown}: written by a newer ccsqm ({writer}): its calls table has columns this \
-             one does not know ({}): upgrade ccsqm; the database was left untouched",
-            list(&unknown, 5)
-        )));
-    }
+    let newer = written_by_newer(meta);
+    let call_names = CALL_COLUMNS.iter().map(|c| c.name).chain(BOOKKEEPING);
+    check_columns(
+        shown,
+        "calls",
+        &state.calls,
+        call_names,
+        &[KEY],
+        newer,
+        writer,
+    )?;
     let has_segments = state.tables.iter().any(|t| t == "call_segments");
-    let known_segment = |name: &str| {
-        name == KEY || name == SEGMENT_ORDER || SEGMENT_COLUMNS.iter().any(|c| c.name == name)
+    let segment_names = [KEY, SEGMENT_ORDER]
+        .into_iter()
+        .chain(SEGMENT_COLUMNS.iter().map(|c| c.name));
+    if has_segments {
+        check_columns(
+            shown,
+            "call_segments",
+            &state.segments,
+            segment_names,
+            &[KEY, SEGMENT_ORDER],
+            newer,
+            writer,
+        )?;
+    }
+    // A column ccsqm does not fill, that its inserts would leave NULL against NOT NULL.
+    let filled = |table: &str, column: &str| match table {
+        "calls" => CALL_COLUMNS.iter().any(|c| c.name == column) || BOOKKEEPING.contains(&column),
+        _ => {
+            column == KEY
+                || column == SEGMENT_ORDER
+                || SEGMENT_COLUMNS.iter().any(|c| c.name == column)
+        }
     };
-    let unknown: Vec<String> = state
-        .segments
-        .iter()
-        .filter(|c| !known_segment(c))
-        .cloned()
-        .collect();
-    if !unknown.is_empty() {
+    if let Some((table, column)) = state.required.iter().find(|(t, c)| !filled(t, c)) {
         return Err(DbError(format!(
-            "{shown}: written by a newer ccsqm ({writer}): its call_segments table has columns \
-             this one does not know ({}): upgrade ccsqm; the database was left untouched",
-            list(&unknown, 5)
+            "{shown}: column {column} of table {table} is not ccsqm's (added by hand?) and is \
+             NOT NULL without a default: the rows ccsqm inserts cannot fill it; give it a \
+             default (ALTER TABLE {table} ALTER COLUMN \"{column}\" SET DEFAULT …; SQLite: \
+             add it again with one) or drop it, and run again; the database was left untouched"
         )));
     }
     let upgrade = Upgrade {
@@ -171,6 +201,11 @@ pub fn plan(state: &State, shown: &str) -> Result<Plan, DbError> {
                 .collect(),
             false => Vec::new(),
         },
+        bookkeeping: BOOKKEEPING
+            .iter()
+            .copied()
+            .filter(|b| !state.calls.iter().any(|have| have == b))
+            .collect(),
     };
     Ok(match upgrade == Upgrade::default() {
         true => Plan::UpToDate,
@@ -178,9 +213,195 @@ pub fn plan(state: &State, shown: &str) -> Result<Plan, DbError> {
     })
 }
 
+/// Whether a newer `ccsqm` wrote the database: its recorded schema is not this one's, and its
+/// writer's version is not known to be this one's or older.
+fn written_by_newer(meta: &HashMap<String, String>) -> bool {
+    if meta.get("schema_hash").map(String::as_str) == Some(SCHEMA_HASH) {
+        return false;
+    }
+    match meta.get("ccsqm_version").and_then(|v| version(v)) {
+        Some(writer) => version(env!("CARGO_PKG_VERSION")).is_none_or(|this| writer > this),
+        None => true,
+    }
+}
+
+/// `1.2.3` (and `1.2.3+build`, `1.2.3-pre`) as numbers, to compare.
+fn version(text: &str) -> Option<Vec<u64>> {
+    let core = text.split(['+', '-']).next()?;
+    core.split('.').map(|n| n.parse().ok()).collect()
+}
+
+/// The columns of `table` (`have`) against those this `ccsqm` writes (`ours`): columns it
+/// does not know are a newer `ccsqm`'s (refused), or else kept (see [`hand_made`]) unless
+/// one of its own is missing too (a column renamed by hand: refused, naming both); a missing
+/// key is refused (the table cannot be rebuilt in place). Missing columns of its own are
+/// recreated (see [`Upgrade`]).
+fn check_columns<'a>(
+    shown: &str,
+    table: &str,
+    have: &[String],
+    ours: impl Iterator<Item = &'a str>,
+    keys: &[&str],
+    newer: bool,
+    writer: &str,
+) -> Result<(), DbError> {
+    let ours: Vec<&str> = ours.collect();
+    let unknown: Vec<String> = have
+        .iter()
+        .filter(|c| !ours.contains(&c.as_str()))
+        .cloned()
+        .collect();
+    let missing: Vec<String> = ours
+        .iter()
+        .filter(|c| !have.iter().any(|h| h == *c))
+        .map(|c| c.to_string())
+        .collect();
+    if !unknown.is_empty() && newer {
+        return Err(DbError(format!(
+            "{shown}: written by a newer ccsqm ({writer}): its {table} table has columns this \
+             one ({}) does not know ({}): upgrade ccsqm; the database was left untouched",
+            env!("CARGO_PKG_VERSION"),
+            list(&unknown, 5)
+        )));
+    }
+    if !unknown.is_empty() && !missing.is_empty() {
+        return Err(DbError(format!(
+            "{shown}: table {table}: ccsqm's column(s) {} are missing and {} are not ccsqm's: \
+             renamed by hand? rename back (ALTER TABLE {table} RENAME COLUMN \"{}\" TO \"{}\"), \
+             or drop the unknown column(s) and ccsqm recreates its own, and run again; the \
+             database was left untouched",
+            list(&missing, 5),
+            list(&unknown, 5),
+            unknown[0],
+            missing[0]
+        )));
+    }
+    if let Some(key) = keys.iter().find(|k| missing.iter().any(|m| m == *k)) {
+        return Err(DbError(format!(
+            "{shown}: table {table} has no column {key}, its key (dropped by hand?): it cannot \
+             be repaired in place; restore it, or move the table away (ALTER TABLE {table} \
+             RENAME TO …) for ccsqm to create it again; the database was left untouched"
+        )));
+    }
+    Ok(())
+}
+
+/// The columns of `calls` and `call_segments` that are not ccsqm's (added by hand, or of an
+/// older ccsqm's schema), said once per run: kept as they are, NULL (or their default) in the
+/// rows ccsqm inserts, which name their columns.
+pub fn hand_made(state: &State) -> Vec<String> {
+    let calls = state.calls.iter().filter(|c| {
+        !CALL_COLUMNS.iter().any(|k| k.name == c.as_str()) && !BOOKKEEPING.contains(&c.as_str())
+    });
+    let segments = state.segments.iter().filter(|c| {
+        c.as_str() != KEY
+            && c.as_str() != SEGMENT_ORDER
+            && !SEGMENT_COLUMNS.iter().any(|k| k.name == c.as_str())
+    });
+    calls
+        .map(|c| ("calls", c))
+        .chain(segments.map(|c| ("call_segments", c)))
+        .map(|(table, column)| {
+            format!(
+                "column {column} of table {table} is not ccsqm's (added by hand?): ccsqm leaves \
+                 it alone (NULL, or its default, in the calls it inserts)"
+            )
+        })
+        .collect()
+}
+
+/// The key in `ccsqm_meta` of a refill due: columns recreated in a table that held calls
+/// (dropped by hand, or added to the spec since) are filled again by a run that reads every
+/// call from the first one; `transcripts` when segments' columns were, whose transcripts are
+/// fetched again (by a run with `--with-transcripts`).
+const REFILL: &str = "refill";
+
+/// A refill that is due ([`REFILL`]): the run about to start reads from the first call (the
+/// checkpoint is set aside: the window's end sets it again). Its value: `calls` or
+/// `transcripts`.
+pub async fn begin_refill(db: &mut Db) -> Result<Option<String>, DbError> {
+    let due = db
+        .query(
+            "SELECT value FROM ccsqm_meta WHERE key = $1",
+            &[text(REFILL)],
+        )
+        .await?
+        .into_iter()
+        .next()
+        .and_then(|r| r.into_iter().next())
+        .and_then(|v| v.as_str().map(str::to_owned));
+    if due.is_some() {
+        db.execute(
+            "DELETE FROM sync_checkpoint WHERE name = 'calls'",
+            &[] as &[SqlValue],
+        )
+        .await?;
+    }
+    Ok(due)
+}
+
+/// After a run that began a refill of `kind` ([`begin_refill`]) succeeded: done (and
+/// forgotten) when it read every call up to now (no `--until`) and, for `transcripts`, with
+/// `--with-transcripts`; else still due. What to say.
+pub async fn end_refill(
+    db: &mut Db,
+    kind: &str,
+    until: bool,
+    with_transcripts: bool,
+) -> Result<String, DbError> {
+    if until {
+        return Ok(
+            "the recreated columns were filled again up to --until: the next sync \
+                   without --until fills them for the later calls"
+                .into(),
+        );
+    }
+    if kind == "transcripts" && !with_transcripts {
+        return Ok(
+            "the recreated columns of call_segments are still empty: the next sync \
+                   with --with-transcripts reads every call and fetches the transcripts again"
+                .into(),
+        );
+    }
+    db.execute("DELETE FROM ccsqm_meta WHERE key = $1", &[text(REFILL)])
+        .await?;
+    Ok("the recreated columns were filled again for every call".into())
+}
+
+/// Runs recorded as `running` when a sync takes the lock ended without finishing (killed, or
+/// their connection lost): marked `interrupted`. Their ids.
+pub async fn close_stale_runs(db: &mut Db, now: i64) -> Result<Vec<i64>, DbError> {
+    let ids: Vec<i64> = db
+        .query::<SqlValue>(
+            "SELECT id FROM sync_runs WHERE state = 'running' ORDER BY id",
+            &[],
+        )
+        .await?
+        .into_iter()
+        .filter_map(|r| r.first().and_then(SqlValue::as_i64))
+        .collect();
+    if !ids.is_empty() {
+        db.execute(
+            "UPDATE sync_runs SET state = 'interrupted', message = $1 WHERE state = 'running'",
+            &[SqlValue::Text(format!(
+                "{STALE} (found by the sync of {})",
+                super::round::utc(now)
+            ))],
+        )
+        .await?;
+    }
+    Ok(ids)
+}
+
+/// What `sync status` and the next sync say of a run that never finished.
+pub const STALE: &str = "the process ended without finishing: killed or lost";
+
 /// Carries out `plan` in one transaction; `now` in Unix seconds. Returns what was done, for
 /// the log.
 pub async fn apply(db: &mut Db, plan: &Plan, now: i64) -> Result<Option<String>, DbError> {
+    let mut refill: Option<&str> = None;
+    // Said on stderr after the description (which `schema_migrations` records).
+    let mut said: Vec<String> = Vec::new();
     let (statements, description): (Vec<String>, String) = match plan {
         Plan::UpToDate => return Ok(None),
         Plan::Create => {
@@ -205,15 +426,37 @@ pub async fn apply(db: &mut Db, plan: &Plan, now: i64) -> Result<Option<String>,
             let (_, view) = create_statements(db);
             let mut statements = Vec::new();
             let mut done = Vec::new();
-            if !upgrade.calls.is_empty() {
+            if !upgrade.calls.is_empty() || !upgrade.bookkeeping.is_empty() {
                 statements.push(format!("DROP VIEW IF EXISTS {VIEW}"));
                 for c in &upgrade.calls {
                     let ty = if postgres { c.postgres } else { c.sqlite };
                     statements.push(format!("ALTER TABLE calls ADD COLUMN \"{}\" {ty}", c.name));
                 }
+                for b in &upgrade.bookkeeping {
+                    statements.push(format!("ALTER TABLE calls ADD COLUMN \"{b}\" BIGINT"));
+                    statements.push(format!("UPDATE calls SET \"{b}\" = {now}"));
+                }
                 statements.push(view.to_owned());
+            }
+            let held = |table: &str| format!("SELECT 1 FROM {table} LIMIT 1");
+            if !upgrade.calls.is_empty() {
                 let names: Vec<&str> = upgrade.calls.iter().map(|c| c.name).collect();
                 done.push(format!("added columns {}", names.join(", ")));
+                if !db.query::<SqlValue>(&held("calls"), &[]).await?.is_empty() {
+                    refill = Some("calls");
+                    said.push(
+                        "the stored calls have no value in them yet: this sync reads every call \
+                         again, from the first one, to fill them"
+                            .into(),
+                    );
+                }
+            }
+            if !upgrade.bookkeeping.is_empty() {
+                done.push(format!(
+                    "recreated columns {} of calls (dropped by hand?), set to now for the stored \
+                     calls",
+                    upgrade.bookkeeping.join(", ")
+                ));
             }
             for c in &upgrade.segments {
                 let ty = if postgres { c.postgres } else { c.sqlite };
@@ -228,6 +471,21 @@ pub async fn apply(db: &mut Db, plan: &Plan, now: i64) -> Result<Option<String>,
                     "added columns {} of call_segments",
                     names.join(", ")
                 ));
+                if !db
+                    .query::<SqlValue>(&held("call_segments"), &[])
+                    .await?
+                    .is_empty()
+                {
+                    // Every finished call's transcript is due again.
+                    statements.push("DELETE FROM call_transcripts".into());
+                    refill = Some("transcripts");
+                    said.push(
+                        "the stored segments have no value in them yet: the transcripts are \
+                         fetched again by a sync with --with-transcripts, which reads every call \
+                         again"
+                            .into(),
+                    );
+                }
             }
             for table in &upgrade.tables {
                 statements.push(match *table {
@@ -283,7 +541,10 @@ pub async fn apply(db: &mut Db, plan: &Plan, now: i64) -> Result<Option<String>,
             ("layout_version", LAYOUT_VERSION.to_string()),
             ("schema_hash", SCHEMA_HASH.to_owned()),
             ("ccsqm_version", env!("CARGO_PKG_VERSION").to_owned()),
-        ] {
+        ]
+        .into_iter()
+        .chain(refill.map(|r| (REFILL, r.to_owned())))
+        {
             db.execute("DELETE FROM ccsqm_meta WHERE key = $1", &[text(key)])
                 .await?;
             db.execute(
@@ -307,7 +568,8 @@ pub async fn apply(db: &mut Db, plan: &Plan, now: i64) -> Result<Option<String>,
             return Err(e);
         }
     }
-    Ok(Some(description))
+    said.insert(0, description);
+    Ok(Some(said.join("; ")))
 }
 
 fn create_statements(db: &Db) -> (&'static str, &'static str) {
@@ -368,6 +630,7 @@ mod tests {
             }),
             tables: tables.iter().map(|t| t.to_string()).collect(),
             calls: calls.iter().map(|c| c.to_string()).collect(),
+            required: Vec::new(),
         }
     }
 
@@ -451,6 +714,73 @@ mod tests {
             err.0.contains("call_segments") && err.0.contains("emotion"),
             "{err}"
         );
+    }
+
+    /// The meta of a database this ccsqm wrote (its schema, its version).
+    fn this_one() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("application", APPLICATION),
+            ("layout_version", "1"),
+            ("schema_hash", SCHEMA_HASH),
+            ("ccsqm_version", env!("CARGO_PKG_VERSION")),
+        ]
+    }
+
+    #[test]
+    fn columns_changed_by_hand_are_told_from_a_newer_ccsqms() {
+        let meta = this_one();
+        // Added by hand: kept, said.
+        let mut more = all_columns();
+        more.push("my_note");
+        let extra = state(Some(&meta), &TABLES, &more);
+        assert_eq!(plan(&extra, "db").unwrap(), Plan::UpToDate);
+        let notes = hand_made(&extra);
+        assert!(
+            notes.len() == 1 && notes[0].contains("my_note"),
+            "{notes:?}"
+        );
+        // Renamed: both names, refused.
+        let renamed: Vec<&str> = all_columns()
+            .into_iter()
+            .map(|c| if c == "deal" { "deal_flag" } else { c })
+            .collect();
+        let err = plan(&state(Some(&meta), &TABLES, &renamed), "db").unwrap_err();
+        assert!(
+            err.0.contains("renamed") && err.0.contains("deal_flag") && err.0.contains("deal"),
+            "{err}"
+        );
+        assert!(!err.0.contains("newer"), "{err}");
+        // The key dropped: refused.
+        let keyless: Vec<&str> = all_columns().into_iter().filter(|c| *c != KEY).collect();
+        let err = plan(&state(Some(&meta), &TABLES, &keyless), "db").unwrap_err();
+        assert!(err.0.contains(KEY), "{err}");
+        // A bookkeeping column dropped: recreated.
+        let fewer: Vec<&str> = all_columns()
+            .into_iter()
+            .filter(|c| *c != "last_seen")
+            .collect();
+        match plan(&state(Some(&meta), &TABLES, &fewer), "db").unwrap() {
+            Plan::Upgrade(u) => assert_eq!(u.bookkeeping, ["last_seen"]),
+            other => panic!("{other:?}"),
+        }
+        // An older ccsqm's database (another schema, an older version): unknown columns kept.
+        let older = [
+            ("application", APPLICATION),
+            ("layout_version", "1"),
+            ("schema_hash", "0000000000000000"),
+            ("ccsqm_version", "0.0.1"),
+        ];
+        assert!(plan(&state(Some(&older), &TABLES, &more), "db").is_ok());
+        // A newer one's: refused, naming its version.
+        let newer = [
+            ("application", APPLICATION),
+            ("layout_version", "1"),
+            ("schema_hash", "0000000000000000"),
+            ("ccsqm_version", "999.0.0"),
+        ];
+        let err = plan(&state(Some(&newer), &TABLES, &more), "db").unwrap_err();
+        assert!(err.0.contains("newer ccsqm (999.0.0)"), "{err}");
+        assert!(version("1.10.0+api.1") > version("1.9.3"));
     }
 
     #[test]

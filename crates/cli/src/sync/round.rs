@@ -88,6 +88,18 @@ pub async fn sync(cli: &Cli, args: &SyncArgs, flags: &clap::ArgMatches) -> Resul
     };
     let since = time(&args.since, Bound::From).map_err(|e| UsageError(format!("--since: {e}")))?;
     let until = time(&args.until, Bound::To).map_err(|e| UsageError(format!("--until: {e}")))?;
+    if let (Some(from), Some(to)) = (since, until) {
+        if to < from {
+            return Err(UsageError(format!(
+                "--until {:?} ({}) is earlier than --since {:?} ({}): the window would be empty",
+                args.until.as_deref().unwrap_or_default(),
+                utc(to),
+                args.since.as_deref().unwrap_or_default(),
+                utc(from)
+            ))
+            .into());
+        }
+    }
     let (settings, _sandbox) = crate::target_of(&args.connection, flags).await?;
     let client = crate::connect(&settings, &args.connection)?;
 
@@ -103,6 +115,14 @@ pub async fn sync(cli: &Cli, args: &SyncArgs, flags: &clap::ArgMatches) -> Resul
     );
     let mut since = since;
     let mut backoff = Backoff::new(args.watch);
+    // Columns recreated in a table that held calls: this run reads every call to fill them.
+    let mut refill = match &mut db {
+        Some(db) => migrate::begin_refill(db).await?,
+        None => None,
+    };
+    if refill.is_some() && since.take().is_some() {
+        eprintln!("ccsqm: {shown}: --since set aside: this run reads every call again, from the first one, to fill the recreated columns");
+    }
     loop {
         let round = async {
             let db = match &mut db {
@@ -150,6 +170,10 @@ pub async fn sync(cli: &Cli, args: &SyncArgs, flags: &clap::ArgMatches) -> Resul
         // `--since` is the first round's: the next ones go on from the checkpoint.
         since = None;
         eprintln!("ccsqm: {shown}: {}", outcome.summary);
+        if let (Some(kind), Some(db)) = (refill.take(), &mut db) {
+            let said = migrate::end_refill(db, &kind, until.is_some(), args.with_transcripts);
+            eprintln!("ccsqm: {shown}: {}", said.await?);
+        }
         let pause = backoff.succeeded();
         match (args.watch, outcome.missing) {
             (None, Some(missing)) => return Err(missing.into()),
@@ -182,6 +206,20 @@ async fn prepare(url: &url::DbUrl, now: i64) -> Result<Db, (anyhow::Error, bool)
         .map_err(|e| (e.into(), false))?
     {
         eprintln!("ccsqm: {shown}: {done}");
+    }
+    for note in migrate::hand_made(&state) {
+        eprintln!("ccsqm: {shown}: {note}");
+    }
+    let stale = migrate::close_stale_runs(&mut db, now)
+        .await
+        .map_err(|e| (e.into(), false))?;
+    if !stale.is_empty() {
+        let ids: Vec<String> = stale.iter().map(i64::to_string).collect();
+        eprintln!(
+            "ccsqm: {shown}: run(s) {} had not finished ({}): marked interrupted",
+            ids.join(", "),
+            migrate::STALE
+        );
     }
     db.tune_for_sync().await.map_err(|e| (e.into(), false))?;
     Ok(db)

@@ -1,5 +1,8 @@
 //! `ccsqm sync status`: the checkpoint, the calls still in progress and the recent runs, on
-//! stdout. It only reads: the database is not created, migrated or locked.
+//! stdout. It only reads: the database is not created, migrated or locked (SQLite: opened
+//! read-only, creating no file beside it; see `db::open_to_read`). A run recorded as
+//! `running` whose sync no longer holds the database's lock (killed, its connection lost, its
+//! server restarted) is shown as interrupted.
 
 use std::io::Write;
 
@@ -23,6 +26,7 @@ pub async fn show(args: &StatusArgs) -> Result<()> {
             "{shown}: empty: `ccsqm sync` has not written to it yet"
         )));
     }
+    let notes = migrate::hand_made(&state);
     let meta = state.meta.unwrap_or_default();
     let mut out = Vec::new();
     let migrations = scalar(&mut db, "SELECT COUNT(*) FROM schema_migrations").await?;
@@ -42,6 +46,22 @@ pub async fn show(args: &StatusArgs) -> Result<()> {
             _ => String::new(),
         }
     )?;
+    for note in &notes {
+        writeln!(out, "note:       {note}")?;
+    }
+    match meta.get("refill").map(String::as_str) {
+        Some("transcripts") => writeln!(
+            out,
+            "refill:     due: columns of call_segments were recreated; the next sync with \
+             --with-transcripts reads every call and fetches the transcripts again"
+        )?,
+        Some(_) => writeln!(
+            out,
+            "refill:     due: columns of calls were recreated; the next sync reads every call \
+             again to fill them"
+        )?,
+        None => {}
+    }
     let checkpoint = db
         .query::<SqlValue>(
             "SELECT upload_to, run_id, updated_at FROM sync_checkpoint WHERE name = 'calls'",
@@ -116,7 +136,31 @@ pub async fn show(args: &StatusArgs) -> Result<()> {
     if runs.is_empty() {
         writeln!(out, "  none")?;
     }
+    // Whether the latest run, when recorded as running, still is: a sync holds the lock.
+    let latest = runs
+        .first()
+        .and_then(|r| r.first())
+        .and_then(SqlValue::as_i64);
+    let running = runs
+        .iter()
+        .any(|r| r.get(3).and_then(SqlValue::as_str) == Some("running"));
+    let held = match running {
+        true => Some(db.lock_held().await.map_err(|e| e.0)),
+        false => None,
+    };
     for run in runs {
+        let id = run.first().and_then(SqlValue::as_i64);
+        let state = match run.get(3).and_then(SqlValue::as_str).unwrap_or("") {
+            "running" => match &held {
+                Some(Ok(true)) if id == latest => "running".to_owned(),
+                Some(Err(e)) if id == latest => format!(
+                    "running (or interrupted: whether a sync holds the database's lock could \
+                     not be told: {e})"
+                ),
+                _ => format!("interrupted ({})", migrate::STALE),
+            },
+            other => other.to_owned(),
+        };
         let int = |i: usize| run.get(i).and_then(SqlValue::as_i64);
         let text = |i: usize| run.get(i).and_then(SqlValue::as_str).unwrap_or("");
         let number = |i: usize| int(i).map_or("-".to_owned(), |v| v.to_string());
@@ -126,7 +170,7 @@ pub async fn show(args: &StatusArgs) -> Result<()> {
              read again; in progress: {} (past the horizon: {})",
             number(0),
             int(1).map_or("?".to_owned(), utc),
-            text(3),
+            state,
             int(4).map_or("the first call".to_owned(), utc),
             int(5).map_or("?".to_owned(), utc),
             number(6),
