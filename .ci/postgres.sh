@@ -1,12 +1,13 @@
 # A throwaway PostgreSQL server for the tests of `ccsqm sync` (crates/cli/tests/sync.rs).
 #
-# Sourced by .ci/run (or by hand: `source .ci/postgres.sh`): installs PostgreSQL from the
+# Sourced by `cargo xtask test` (CI's test step, xtask/src/test.rs) or by hand
+# (`source .ci/postgres.sh`, then `cargo test ...`): installs PostgreSQL from the
 # distribution's packages when its server is missing (Debian: `apt-get install postgresql`),
 # creates a cluster in a temporary directory (initdb; as the `postgres` user when run as root,
 # since the server refuses to run as root), starts it on a free port of the loopback with trust
 # authentication, and exports its URL as CCSQM_TEST_POSTGRES_URL. The server is stopped and its
-# directory removed when the shell exits. Without it, the sync tests run on SQLite only (and
-# say so).
+# directory removed when the shell exits. Without it, the PostgreSQL tests fail, saying
+# "skipped" and why (or only say it, with CCSQM_TEST_ALLOW_SKIP=1).
 
 ccsqm_pg_bin() {
     local dir
@@ -29,7 +30,8 @@ ccsqm_pg_start() {
         fi
     fi
     if [ -z "$bin" ]; then
-        echo "PostgreSQL is not installed and could not be: the sync tests run on SQLite only" >&2
+        echo "PostgreSQL is not installed and could not be (apt-get as root): its tests fail," \
+            "or say they are skipped with CCSQM_TEST_ALLOW_SKIP=1" >&2
         return 0
     fi
     dir="$(mktemp -d "${TMPDIR:-/tmp}/ccsqm-pg.XXXXXX")"
@@ -39,7 +41,11 @@ ccsqm_pg_start() {
         chown postgres "$dir"
         as_user=(runuser -u postgres --)
     fi
-    port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    # A free port: CCSQM_PG_PORT (`cargo xtask test` picks one), else python3 finds one.
+    port="${CCSQM_PG_PORT:-}"
+    if [ -z "$port" ]; then
+        port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    fi
     "${as_user[@]}" "$bin/initdb" --pgdata "$dir/data" --username postgres --auth trust \
         --encoding UTF8 --no-locale >"$dir/initdb.log" 2>&1 || {
         cat "$dir/initdb.log" >&2
@@ -71,7 +77,7 @@ ccsqm_pg_tls() {
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
     fi
     command -v openssl >/dev/null 2>&1 || {
-        echo "openssl is missing: PostgreSQL without TLS (the TLS tests are skipped)" >&2
+        echo "openssl is missing: PostgreSQL without TLS (the TLS test fails, or says it is skipped with CCSQM_TEST_ALLOW_SKIP=1)" >&2
         return 0
     }
     mkdir -p "$tls"

@@ -8,6 +8,7 @@ pub mod drill;
 pub mod facts;
 pub mod spec_lint;
 pub mod sql_schema;
+pub mod test;
 pub mod tools;
 
 use std::path::{Path, PathBuf};
@@ -25,6 +26,10 @@ commands:
                    (installed under target/spec-tools on first use)
   bench [--quick]  build release binaries and run the benchmarks (crates/bench): prints a
                    table and writes BENCHMARKS.md (--quick: smaller, to target/bench/)
+  test [ARGS]      every test of the workspace (the README's test command, CI's test step):
+                   starts a throwaway PostgreSQL server (.ci/postgres.sh: installed from
+                   Debian's packages when missing), runs `cargo test --workspace ARGS`, stops
+                   the server; e.g. `cargo xtask test -p ccsqm-cli --test sync`
   spec-drill       apply four kinds of spec edit (a response field, a request filter, an
                    enumeration value, an operation) to a scratch copy, regenerate, build, and
                    check that each flows or fails loudly as the README promises

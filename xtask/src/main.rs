@@ -9,6 +9,7 @@ fn main() -> ExitCode {
         ["codegen"] => xtask::codegen::generate(&xtask::project_root(), false),
         ["codegen", "--check"] => xtask::codegen::generate(&xtask::project_root(), true),
         ["api-diff"] => xtask::api_diff::run(&xtask::project_root()),
+        ["test", rest @ ..] => xtask::test::run(&xtask::project_root(), rest),
         ["bench", rest @ ..] => xtask::bench::run(&xtask::project_root(), rest),
         ["spec-drill"] => xtask::drill::run(&xtask::project_root()),
         ["spec-loop"] => xtask::drill::time_loop(&xtask::project_root()),

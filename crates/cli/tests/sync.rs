@@ -1,11 +1,12 @@
 //! `ccsqm sync`: the real binary, run as a process, against an in-process sandbox, into SQLite
-//! (always) and PostgreSQL (when `CCSQM_TEST_POSTGRES_URL` names a server where the tests may
-//! create databases; `.ci/run` starts one). Each test runs the same steps against each backend.
+//! and PostgreSQL (the server `CCSQM_TEST_POSTGRES_URL` names, where the tests may create
+//! databases; `cargo xtask test` starts one; without it the tests fail, saying "skipped", unless
+//! `CCSQM_TEST_ALLOW_SKIP=1`). Each test runs the same steps against each backend.
 //!
 //! The database is compared with the sandbox's own data set (every field of every call), read
 //! with the backend's own tools (rusqlite; `psql` with `row_to_json`), not with ccsqm's code.
 //!
-//! Run them with `cargo test -p ccsqm-cli --test sync`.
+//! Run them with `cargo xtask test -p ccsqm-cli --test sync`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -17,7 +18,8 @@ use serde_json::{Map, Value};
 
 mod common;
 use common::databases::{
-    assert_row_is_call, backends, psql, sorted, with_database, Backend, BOOKKEEPING, POSTGRES_ENV,
+    assert_row_is_call, backends, psql, skip, sorted, with_database, Backend, BOOKKEEPING,
+    POSTGRES_ENV,
 };
 use common::{ccsqm, run_within, runtime, stderr, stdout};
 
@@ -389,9 +391,12 @@ fn refused(output: &Output, code: i32, words: &str) {
 fn postgres_over_tls_checks_the_servers_certificate() {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let (Some(server), Some(ca)) = (env(POSTGRES_ENV), env("CCSQM_TEST_POSTGRES_CA")) else {
-        eprintln!(
-            "skipped: no PostgreSQL server with TLS ({POSTGRES_ENV} and CCSQM_TEST_POSTGRES_CA, \
-             set by `.ci/postgres.sh`)"
+        skip(
+            "postgres_over_tls_checks_the_servers_certificate",
+            &format!(
+                "no PostgreSQL server with TLS ({POSTGRES_ENV} and CCSQM_TEST_POSTGRES_CA, set \
+                 by `.ci/postgres.sh` when openssl is there)"
+            ),
         );
         return;
     };

@@ -2,11 +2,11 @@
 //! statuses) whose clock the test moves: after several rounds, each bounded by the clock's
 //! reading (the `Date` of its answers), the database equals the sandbox's own state at the
 //! last reading, every field of every call within the horizon; also through 20 % injected
-//! faults, and with a run killed (SIGKILL) in the middle. SQLite always, PostgreSQL when
-//! `CCSQM_TEST_POSTGRES_URL` names a server (`.ci/postgres.sh` starts one); the database is
-//! read with the backend's own tools (rusqlite, `psql`), not with ccsqm's code.
+//! faults, and with a run killed (SIGKILL) in the middle. SQLite and PostgreSQL (the server
+//! `CCSQM_TEST_POSTGRES_URL` names; `cargo xtask test` starts one); the database is read with
+//! the backend's own tools (rusqlite, `psql`), not with ccsqm's code.
 //!
-//! Run them with `cargo test -p ccsqm-cli --test sync_live`.
+//! Run them with `cargo xtask test -p ccsqm-cli --test sync_live`.
 
 use std::collections::BTreeMap;
 use std::process::{Command, Output, Stdio};

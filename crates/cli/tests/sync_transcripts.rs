@@ -1,10 +1,10 @@
 //! `ccsqm sync --with-transcripts`: the real binary against an in-process sandbox, into SQLite
-//! (always) and PostgreSQL (when `CCSQM_TEST_POSTGRES_URL` names a server where the tests may
-//! create databases; `.ci/run` starts one). `call_segments` is compared with what
+//! and PostgreSQL (the server `CCSQM_TEST_POSTGRES_URL` names, where the tests may create
+//! databases; `cargo xtask test` starts one). `call_segments` is compared with what
 //! `ccsqm transcript -o json` prints for the same calls, read with the backend's own tools
 //! (rusqlite; `psql` with `row_to_json`).
 //!
-//! Run them with `cargo test -p ccsqm-cli --test sync_transcripts`.
+//! Run them with `cargo xtask test -p ccsqm-cli --test sync_transcripts`.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -127,7 +127,8 @@ fn vtt_parses_as_webvtt_with_the_segments_times() {
 }
 
 /// `ccsqm details --keyword refund --all | ccsqm transcript --stdin`: every call found, in
-/// order, each transcript saying "refund"; the calls without one reported on stderr.
+/// order, each transcript saying "refund" (a keyword finds no call without a transcript); calls
+/// without one, given by hand, reported on stderr.
 #[test]
 fn details_piped_to_transcript_stdin() {
     // The data set `DataSet::generate` makes (the earliest anchor), whatever day it is.
@@ -151,12 +152,28 @@ fn details_piped_to_transcript_stdin() {
         })
         .map(|(u, _)| u)
         .collect();
-    assert!(with_transcript.len() < found.len(), "some without one");
+    assert_eq!(with_transcript.len(), found.len(), "each has a transcript");
+    // Calls of the data set without a transcript (which no keyword finds).
+    let without: Vec<String> = (0..data.len())
+        .filter_map(|i| data.call(i))
+        .filter(|c| !ccsqm_sandbox::has_transcript(c.call_type, c.status))
+        .filter_map(|c| c.call_uuid)
+        .take(3)
+        .collect();
+    assert_eq!(without.len(), 3);
 
-    for (input, concurrency) in [
-        (stdout(&details), "4"),
-        // Bare UUIDs, with blank lines.
-        (found.iter().map(|u| format!("{u}\n\n")).collect(), "1"),
+    for (input, concurrency, missing) in [
+        (stdout(&details), "4", &[][..]),
+        // Bare UUIDs, with blank lines, and calls without a transcript.
+        (
+            found
+                .iter()
+                .chain(&without)
+                .map(|u| format!("{u}\n\n"))
+                .collect(),
+            "1",
+            &without[..],
+        ),
     ] {
         let mut cmd = ccsqm();
         cmd.args(["transcript", "--sandbox", "--stdin", "-o", "ndjson"])
@@ -187,7 +204,7 @@ fn details_piped_to_transcript_stdin() {
             assert_eq!(said.trim_end(), data.dialog(index).unwrap());
         }
         let err = stderr(&output);
-        for uuid in found.iter().filter(|u| !with_transcript.contains(u)) {
+        for uuid in missing {
             assert!(
                 err.contains(&format!("call {uuid}: no transcript")),
                 "{uuid}: {err}"

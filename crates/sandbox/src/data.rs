@@ -11,6 +11,7 @@ use crate::anchor::civil_from_days;
 use crate::dialog;
 use crate::query_cache::{Matches, QueryCache, QueryKey};
 use crate::rng::{mix, SplitMix64};
+use crate::transcript;
 use crate::Anchor;
 
 mod digits;
@@ -451,8 +452,8 @@ impl DataSet {
         Some(self.uuid(r.group as usize))
     }
 
-    /// The dialog text of call `index`, which `keyword` searches: six lines, agent and customer
-    /// in turn.
+    /// The dialog text of call `index`, which `keyword` searches when the call has a transcript
+    /// (a call without one matches no keyword): six lines, agent and customer in turn.
     pub fn dialog(&self, index: usize) -> Option<String> {
         self.records.get(index).map(|r| dialog::text(&r.phrases))
     }
@@ -795,6 +796,9 @@ impl Filter {
 
         let keyword = match &req.keyword {
             None => Keyword::Any,
+            // Every text contains the empty keyword, even that of a call without a transcript:
+            // no filter (the vendor's handling of it is undocumented).
+            Some(k) if k.is_empty() => Keyword::Any,
             Some(k) if k.contains('\n') => Keyword::Text(k.to_lowercase()),
             Some(k) => {
                 let k = k.to_lowercase();
@@ -840,6 +844,10 @@ impl Filter {
                 .is_none_or(|a| a.get(usize::from(r.agent)).copied().unwrap_or(false))
             && match &self.keyword {
                 Keyword::Any => true,
+                // A keyword is searched in the call's transcript: a call without one (a text
+                // chat, or a status without an ASR result, as it is at the clock's reading) has
+                // no text, and matches no keyword.
+                _ if !transcript::has_transcript_code(r.call_type, status) => false,
                 Keyword::Phrases(hit) => r
                     .phrases
                     .iter()

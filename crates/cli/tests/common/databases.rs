@@ -1,6 +1,6 @@
-//! The databases of the sync tests: SQLite always, PostgreSQL when `CCSQM_TEST_POSTGRES_URL`
-//! names a server (`.ci/run` starts one), read back with their own clients (rusqlite, psql),
-//! not with ccsqm's code.
+//! The databases of the sync tests: SQLite and PostgreSQL (the server `CCSQM_TEST_POSTGRES_URL`
+//! names; `cargo xtask test` starts one), read back with their own clients (rusqlite, psql),
+//! not with ccsqm's code. Without a server, a test says "skipped" and why, and fails ([`skip`]).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -10,6 +10,34 @@ use serde_json::{Map, Value};
 
 /// The environment variable naming a PostgreSQL server for the tests.
 pub const POSTGRES_ENV: &str = "CCSQM_TEST_POSTGRES_URL";
+
+/// The environment variable with which a test whose requirement is missing passes, saying
+/// it was skipped: `CCSQM_TEST_ALLOW_SKIP=1`.
+pub const ALLOW_SKIP_ENV: &str = "CCSQM_TEST_ALLOW_SKIP";
+
+/// What a test (or a part of it) that cannot run does: it says "skipped" and why on stderr
+/// (written directly, so shown even when the test passes: libtest captures only `eprintln!`),
+/// and fails, naming `cargo xtask test` (which provides what the tests need), unless
+/// `CCSQM_TEST_ALLOW_SKIP=1`: libtest has no "skipped", and a test that did not check must
+/// never be reported as passed unasked. The caller returns (or goes on without the part).
+pub fn skip(test: &str, reason: &str) {
+    use std::io::Write;
+    let allowed = std::env::var(ALLOW_SKIP_ENV).is_ok_and(|v| v == "1");
+    let _ = writeln!(
+        std::io::stderr(),
+        "{test}: skipped: {reason}{}",
+        if allowed {
+            " (CCSQM_TEST_ALLOW_SKIP=1)"
+        } else {
+            ""
+        }
+    );
+    assert!(
+        allowed,
+        "{test}: skipped: {reason}. Run the tests with `cargo xtask test`, which starts a \
+         throwaway PostgreSQL server; or set {ALLOW_SKIP_ENV}=1 to skip this knowingly"
+    );
+}
 
 /// A database for one test.
 pub enum Backend {
@@ -54,8 +82,8 @@ pub fn assert_row_is_call(
     }
 }
 
-/// SQLite, and PostgreSQL when the tests have a server: a fresh database of each, named after
-/// the test.
+/// SQLite and PostgreSQL: a fresh database of each, named after the test. Without a server
+/// ([`POSTGRES_ENV`] unset): [`skip`] (fails, or SQLite only with `CCSQM_TEST_ALLOW_SKIP=1`).
 pub fn backends(test: &str) -> Vec<Backend> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("calls.sqlite3");
@@ -69,9 +97,9 @@ pub fn backends(test: &str) -> Vec<Backend> {
                 url: with_database(&server, &name),
             });
         }
-        None => eprintln!(
-            "{test}: PostgreSQL skipped: {POSTGRES_ENV} is not set (`.ci/run` starts a server \
-             and sets it); SQLite only"
+        None => skip(
+            test,
+            &format!("PostgreSQL: {POSTGRES_ENV} is not set (no server); SQLite only"),
         ),
     }
     backends

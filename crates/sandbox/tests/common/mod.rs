@@ -111,10 +111,13 @@ pub fn expected(data: &DataSet, request: &AppraisecallDetailsRequest) -> HashSet
                     .staff_name
                     .as_ref()
                     .is_none_or(|n| name.contains(&n.to_lowercase()))
-                && request
-                    .keyword
-                    .as_ref()
-                    .is_none_or(|k| dialog.contains(&k.to_lowercase()));
+                // A keyword is searched in the transcript: a call without one has no text
+                // (and every text, even none, contains the empty keyword).
+                && request.keyword.as_ref().is_none_or(|k| {
+                    k.is_empty()
+                        || (ccsqm_sandbox::has_transcript(call.call_type, call.status)
+                            && dialog.contains(&k.to_lowercase()))
+                });
             keep.then(|| call.call_uuid.unwrap_or_default())
         })
         .collect()
