@@ -571,16 +571,27 @@ pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 /// The largest secret file read.
 pub const MAX_SECRET_BYTES: u64 = 64 * 1024;
 
+/// The largest request body `ccsqm api` reads with `--input` or `-f FIELD=@FILE` (a file or
+/// stdin): a larger one is refused (exit 2) after reading one byte more, never read whole.
+pub const MAX_INPUT_BYTES: u64 = 1024 * 1024;
+
 /// A file's text: at most `max` bytes, UTF-8. The error says why not, without its content.
 pub fn read_text(path: &Path, max: u64) -> std::result::Result<String, String> {
-    use std::io::Read;
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let meta = file.metadata().map_err(|e| e.to_string())?;
     if meta.is_dir() {
         return Err("it is a directory".into());
     }
+    read_bounded(file, max)
+}
+
+/// A reader's text (a file, stdin): at most `max` bytes, UTF-8; one byte more is read to know
+/// it is larger. The error says why not, without its content.
+pub fn read_bounded(reader: impl std::io::Read, max: u64) -> std::result::Result<String, String> {
+    use std::io::Read;
     let mut bytes = Vec::new();
-    file.take(max + 1)
+    reader
+        .take(max + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| e.to_string())?;
     if bytes.len() as u64 > max {

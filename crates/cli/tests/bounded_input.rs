@@ -1,0 +1,172 @@
+//! Inputs and outputs with a bound (issue #22, round 2): `ccsqm api`'s `--input` and `@FILE`
+//! read at most 1 MiB; `--jq` ends every program with an error, never an abort or the
+//! machine's memory; `--dry-run` hides the secret and the token wherever they are; a failed
+//! `transcript -o vtt` writes nothing; messages say what is true.
+//!
+//! Run them with `cargo test -p ccsqm-cli --test bounded_input`.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+mod common;
+use common::{ccsqm, run_within, stderr, stdout, wait_within};
+
+/// Runs `cmd` with `stdin`, failing the test after `limit`.
+fn run_with_stdin(cmd: &mut Command, stdin: Stdio, limit: Duration) -> Output {
+    let started = Instant::now();
+    let mut child = cmd
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut out, &mut buf).map(|_| buf)
+    });
+    let err = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut err, &mut buf).map(|_| buf)
+    });
+    let status = wait_within(&mut child, started, limit);
+    Output {
+        status,
+        stdout: out.join().unwrap().unwrap(),
+        stderr: err.join().unwrap().unwrap(),
+    }
+}
+
+fn dev_zero() -> Stdio {
+    Stdio::from(std::fs::File::open("/dev/zero").unwrap())
+}
+
+/// An endless stdin that is not a file: a pipe written to until the reader goes away.
+fn endless_pipe(cmd: &mut Command, limit: Duration) -> Output {
+    let started = Instant::now();
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let chunk = vec![b' '; 64 * 1024];
+        while stdin.write_all(&chunk).is_ok() {}
+    });
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut out, &mut buf).map(|_| buf)
+    });
+    let err = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut err, &mut buf).map(|_| buf)
+    });
+    let status = wait_within(&mut child, started, limit);
+    writer.join().unwrap();
+    Output {
+        status,
+        stdout: out.join().unwrap().unwrap(),
+        stderr: err.join().unwrap().unwrap(),
+    }
+}
+
+fn assert_refused_as_too_large(output: &Output, what: &str) {
+    assert_eq!(output.status.code(), Some(2), "{what}: {}", stderr(output));
+    let err = stderr(output);
+    assert!(err.contains("larger than"), "{what}: {err}");
+    assert!(stdout(output).is_empty(), "{what}: {}", stdout(output));
+}
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+#[cfg(unix)]
+#[test]
+fn api_input_and_field_files_are_bounded() {
+    // Devices that never end, as a path.
+    for args in [
+        vec!["--input", "/dev/zero"],
+        vec!["-f", "keyword=@/dev/zero"],
+        vec!["-f", "staff_name=@/dev/urandom"],
+        vec!["--input", "/dev/urandom"],
+    ] {
+        let output = run_within(
+            ccsqm()
+                .args(["api", "appraisecall_details", "--sandbox", "--dry-run"])
+                .args(&args),
+            LIMIT,
+        );
+        assert_refused_as_too_large(&output, &args.join(" "));
+    }
+    for args in [
+        vec!["api", "token_by_ak_sk", "--sandbox", "-f", "app_secret=@/dev/zero"],
+        vec!["api", "appraisecall_detail", "--sandbox", "-f", "call_uuid=@/dev/zero"],
+    ] {
+        let output = run_within(ccsqm().args(&args), LIMIT);
+        assert_refused_as_too_large(&output, &args.join(" "));
+    }
+    // A regular file just over the bound, and one at it.
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.json");
+    let mut text = String::from("{\"keyword\": \"");
+    text.push_str(&"x".repeat(1024 * 1024));
+    text.push_str("\"}");
+    std::fs::write(&big, &text).unwrap();
+    let output = run_within(
+        ccsqm()
+            .args(["api", "appraisecall_details", "--sandbox", "--dry-run", "--input"])
+            .arg(&big),
+        LIMIT,
+    );
+    assert_refused_as_too_large(&output, "a 1 MiB + 15 bytes --input");
+    let big_value = dir.path().join("value.txt");
+    std::fs::write(&big_value, "y".repeat(1024 * 1024 + 1)).unwrap();
+    let output = run_within(
+        ccsqm()
+            .args(["api", "appraisecall_detail", "--sandbox", "--dry-run", "-f"])
+            .arg(format!("call_uuid=@{}", big_value.display())),
+        LIMIT,
+    );
+    assert_refused_as_too_large(&output, "a 1 MiB + 1 byte @FILE");
+    // Within the bound: read as before.
+    let small = dir.path().join("small.json");
+    std::fs::write(&small, "{\"keyword\": \"refund\"}").unwrap();
+    let output = run_within(
+        ccsqm()
+            .args(["api", "appraisecall_details", "--sandbox", "--dry-run", "--input"])
+            .arg(&small)
+            .args(["-f", "limit=1", "-f", "page=1", "-f", "call_types=0"])
+            .args(["-f", "status=1", "-f", "upload_from=2024-01-01"])
+            .args(["-f", "upload_to=2024-01-02"]),
+        LIMIT,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stdout(&output).contains("refund"), "{}", stdout(&output));
+}
+
+#[cfg(unix)]
+#[test]
+fn api_stdin_is_bounded() {
+    for args in [vec!["--input", "-"], vec!["-f", "keyword=@-"]] {
+        let output = run_with_stdin(
+            ccsqm()
+                .args(["api", "appraisecall_details", "--sandbox", "--dry-run"])
+                .args(&args),
+            dev_zero(),
+            LIMIT,
+        );
+        assert_refused_as_too_large(&output, &format!("{} < /dev/zero", args.join(" ")));
+        let output = endless_pipe(
+            ccsqm()
+                .args(["api", "appraisecall_details", "--sandbox", "--dry-run"])
+                .args(&args),
+            LIMIT,
+        );
+        assert_refused_as_too_large(&output, &format!("{} < an endless pipe", args.join(" ")));
+    }
+}
