@@ -104,8 +104,20 @@ fn api_input_and_field_files_are_bounded() {
         assert_refused_as_too_large(&output, &args.join(" "));
     }
     for args in [
-        vec!["api", "token_by_ak_sk", "--sandbox", "-f", "app_secret=@/dev/zero"],
-        vec!["api", "appraisecall_detail", "--sandbox", "-f", "call_uuid=@/dev/zero"],
+        vec![
+            "api",
+            "token_by_ak_sk",
+            "--sandbox",
+            "-f",
+            "app_secret=@/dev/zero",
+        ],
+        vec![
+            "api",
+            "appraisecall_detail",
+            "--sandbox",
+            "-f",
+            "call_uuid=@/dev/zero",
+        ],
     ] {
         let output = run_within(ccsqm().args(&args), LIMIT);
         assert_refused_as_too_large(&output, &args.join(" "));
@@ -119,7 +131,13 @@ fn api_input_and_field_files_are_bounded() {
     std::fs::write(&big, &text).unwrap();
     let output = run_within(
         ccsqm()
-            .args(["api", "appraisecall_details", "--sandbox", "--dry-run", "--input"])
+            .args([
+                "api",
+                "appraisecall_details",
+                "--sandbox",
+                "--dry-run",
+                "--input",
+            ])
             .arg(&big),
         LIMIT,
     );
@@ -138,7 +156,13 @@ fn api_input_and_field_files_are_bounded() {
     std::fs::write(&small, "{\"keyword\": \"refund\"}").unwrap();
     let output = run_within(
         ccsqm()
-            .args(["api", "appraisecall_details", "--sandbox", "--dry-run", "--input"])
+            .args([
+                "api",
+                "appraisecall_details",
+                "--sandbox",
+                "--dry-run",
+                "--input",
+            ])
             .arg(&small)
             .args(["-f", "limit=1", "-f", "page=1", "-f", "call_types=0"])
             .args(["-f", "status=1", "-f", "upload_from=2024-01-01"])
@@ -168,5 +192,140 @@ fn api_stdin_is_bounded() {
             LIMIT,
         );
         assert_refused_as_too_large(&output, &format!("{} < an endless pipe", args.join(" ")));
+    }
+}
+
+/// `ccsqm details --sandbox --limit 2 --jq=PROGRAM`.
+fn details_jq(program: &str) -> Command {
+    let mut cmd = ccsqm();
+    cmd.args(["details", "--sandbox", "--limit", "2"])
+        .arg(format!("--jq={program}"));
+    cmd
+}
+
+/// The worker's or Rust's own words of an abort never reach the user; no signal ends ccsqm.
+fn assert_clean_end(output: &Output, program: &str, code: i32) {
+    let err = stderr(output);
+    let short: String = program.chars().take(60).collect();
+    assert_eq!(output.status.code(), Some(code), "{short}: {err}");
+    assert!(err.contains("--jq"), "{short}: {err}");
+    for word in [
+        "overflowed",
+        "fatal runtime",
+        "memory allocation",
+        "panicked",
+        "RUST_BACKTRACE",
+    ] {
+        assert!(!err.contains(word), "{short}: {err}");
+    }
+}
+
+#[test]
+fn jq_programs_without_bound_end_with_an_error() {
+    for (program, why) in [
+        ("def f: 1 + f; f", "stack"),
+        ("def f: [., f]; f", "stack"),
+        ("def f(x): x + f(x + 1); f(0)", "stack"),
+        ("reduce range(2000000) as $i (0; [.]) | 1", "stack"),
+        ("[range(1e12)]", "memory"),
+        ("\"x\" * 4000000000 | length", "memory"),
+        ("[range(1e12) | tostring] | length", "memory"),
+    ] {
+        let output = run_within(&mut details_jq(program), Duration::from_secs(180));
+        assert_clean_end(&output, program, 1);
+        assert!(
+            stderr(&output).contains(why),
+            "{program}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn jq_programs_nested_too_deeply_do_not_compile() {
+    let programs = [
+        format!("{}1{}", "(".repeat(10_000), ")".repeat(10_000)),
+        format!("{}1{}", "[".repeat(10_000), "]".repeat(10_000)),
+        format!("{}1{}", "{a:".repeat(5_000), "}".repeat(5_000)),
+        format!("{}1{}", "\"\\(".repeat(3_000), ")\"".repeat(3_000)),
+        format!("{}1{}", "if true then ".repeat(5_000), " end".repeat(5_000)),
+        format!("{}1", "-".repeat(50_000)),
+        format!("{}1", "try ".repeat(20_000)),
+        "(".repeat(10_000),
+    ];
+    for program in &programs {
+        let output = run_within(&mut details_jq(program), Duration::from_secs(60));
+        assert_clean_end(&output, program, 2);
+        assert!(stdout(&output).is_empty());
+    }
+    // Nesting within the limit still works.
+    let fine = format!("{}.call_uuid{}", "(".repeat(200), ")".repeat(200));
+    let output = run_within(&mut details_jq(&fine), Duration::from_secs(60));
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stdout(&output).lines().count(), 2, "{}", stdout(&output));
+}
+
+/// The processes whose parent is `pid`.
+#[cfg(target_os = "linux")]
+fn children_of(pid: u32) -> Vec<u32> {
+    let mut children = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid ...: comm may hold spaces, so after the last ')'.
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let ppid = rest.split_whitespace().nth(1).and_then(|p| p.parse().ok());
+        if ppid == Some(pid) {
+            if let Ok(child) = entry.file_name().to_string_lossy().parse() {
+                children.push(child);
+            }
+        }
+    }
+    children
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn ctrl_c_stops_a_jq_filter_that_never_ends() {
+    for program in [
+        "def f: f; f",
+        "last(repeat(1))",
+        "[limit(1e12; repeat(1))] | length",
+    ] {
+        let started = Instant::now();
+        let mut child = details_jq(program)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_secs(2));
+        let workers = children_of(child.id());
+        let status = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let status = wait_within(&mut child, started, Duration::from_secs(30));
+        assert_eq!(status.code(), Some(130), "{program}");
+        // The filter's process goes with it.
+        let gone = Instant::now();
+        for worker in workers {
+            let path = format!("/proc/{worker}/stat");
+            while std::fs::read_to_string(&path).is_ok_and(|stat| {
+                !stat
+                    .rsplit_once(')')
+                    .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+            }) {
+                assert!(
+                    gone.elapsed() < Duration::from_secs(10),
+                    "{program}: {worker} lives on"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
     }
 }
