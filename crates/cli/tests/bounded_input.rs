@@ -329,3 +329,93 @@ fn ctrl_c_stops_a_jq_filter_that_never_ends() {
         }
     }
 }
+
+/// The forms a value takes in `--dry-run`'s output: as is, JSON-escaped, shell-quoted.
+fn forms_of(secret: &str) -> Vec<String> {
+    let json = serde_json::to_string(secret).unwrap();
+    let json = json[1..json.len() - 1].to_owned();
+    let shell = |s: &str| s.replace('\'', r"'\''");
+    vec![secret.to_owned(), shell(secret), shell(&json), json]
+}
+
+fn assert_hidden(output: &Output, secret: &str, what: &str) {
+    assert_eq!(output.status.code(), Some(0), "{what}: {}", stderr(output));
+    let out = stdout(output);
+    for form in forms_of(secret) {
+        assert!(!out.contains(&form), "{what}: {form:?} in\n{out}");
+    }
+    assert!(
+        !stderr(output).contains(secret),
+        "{what}: {}",
+        stderr(output)
+    );
+    assert!(out.contains("***"), "{what}: {out}");
+}
+
+#[test]
+fn dry_run_hides_the_token_and_app_secret_wherever_they_are() {
+    let secrets = [
+        "tok-DRYRUN-5b2e9a",
+        r#"se'cr"et\ with spaces/and+more-8c1d"#,
+        "appsecret-😀-é-4411",
+    ];
+    for secret in secrets {
+        for credentials in [
+            vec![("CCSQM_TOKEN", secret)],
+            vec![
+                ("CCSQM_APP_KEY", "ak-visible"),
+                ("CCSQM_APP_SECRET", secret),
+            ],
+        ] {
+            let base = || {
+                let mut cmd = ccsqm();
+                cmd.env("CCSQM_BASE_URL", "http://127.0.0.1:9")
+                    .env("CCSQM_USER_ID", "1611917095665261978");
+                for (name, value) in &credentials {
+                    cmd.env(name, value);
+                }
+                cmd
+            };
+            let what = |w: &str| format!("{w} with {}", credentials[0].0);
+            // A body field that is not marked secret, and one of an array.
+            let output = run_within(
+                base()
+                    .args(["api", "appraisecall_details", "--dry-run"])
+                    .args(["-f", &format!("keyword={secret}")])
+                    .args(["-f", &format!("staff_id={secret}")]),
+                LIMIT,
+            );
+            assert_hidden(&output, secret, &what("api -f"));
+            // From --input, with the secret inside a longer text.
+            let dir = tempfile::tempdir().unwrap();
+            let input = dir.path().join("body.json");
+            let body = serde_json::json!({"keyword": format!("before {secret} after")});
+            std::fs::write(&input, body.to_string()).unwrap();
+            let output = run_within(
+                base()
+                    .args(["api", "appraisecall_details", "--dry-run", "--input"])
+                    .arg(&input),
+                LIMIT,
+            );
+            assert_hidden(&output, secret, &what("api --input"));
+            // The token interface's operation: a header and the app key field.
+            let output = run_within(
+                base()
+                    .args(["api", "token_by_ak_sk", "--dry-run"])
+                    .args(["-f", &format!("app_key={secret}")])
+                    .args(["-f", &format!("app_secret={secret}")])
+                    .args(["-H", "X-Token-Expire=3600"]),
+                LIMIT,
+            );
+            assert_hidden(&output, secret, &what("api token_by_ak_sk"));
+            // `ccsqm details`' flags.
+            let output = run_within(
+                base()
+                    .args(["details", "--dry-run", "--keyword", secret])
+                    .args(["--staff-name", secret]),
+                LIMIT,
+            );
+            assert_hidden(&output, secret, &what("details --keyword"));
+        }
+    }
+}
