@@ -419,3 +419,220 @@ fn dry_run_hides_the_token_and_app_secret_wherever_they_are() {
         }
     }
 }
+
+const TOKEN: &str = "tok-TRANSCRIPT-0d9e";
+const USER_ID: &str = "1611917095665261978";
+
+fn ccsqm_at(base_url: &str) -> Command {
+    let mut cmd = ccsqm();
+    cmd.env("CCSQM_BASE_URL", base_url)
+        .env("CCSQM_TOKEN", TOKEN)
+        .env("CCSQM_USER_ID", USER_ID)
+        .env("CCSQM_MAX_RETRIES", "0");
+    cmd
+}
+
+#[test]
+fn a_failed_transcript_writes_nothing_to_stdout() {
+    use ccsqm_httpmock::MockServerExt;
+    let failing: [(&str, fn(&httpmock::MockServer)); 4] = [
+        ("404", |s| {
+            s.appraisecall_detail(|_, then| {
+                then.not_found();
+            });
+        }),
+        ("401", |s| {
+            s.appraisecall_detail(|_, then| {
+                then.unauthorized();
+            });
+        }),
+        ("500", |s| {
+            s.appraisecall_detail(|_, then| {
+                then.internal_server_error();
+            });
+        }),
+        ("400", |s| {
+            s.appraisecall_detail(|_, then| {
+                then.bad_request();
+            });
+        }),
+    ];
+    for (what, mock) in failing {
+        let server = httpmock::MockServer::start();
+        mock(&server);
+        for format in ["vtt", "json", "ndjson", "text"] {
+            let mut calls = vec!["u-1"];
+            if format != "vtt" {
+                calls.push("u-2");
+            }
+            let output = run_within(
+                ccsqm_at(&server.base_url())
+                    .args(["transcript", "-o", format])
+                    .args(&calls),
+                LIMIT,
+            );
+            assert_ne!(output.status.code(), Some(0), "{what} -o {format}");
+            assert_eq!(
+                stdout(&output),
+                "",
+                "{what} -o {format}: {}",
+                stderr(&output)
+            );
+        }
+    }
+    // No server at all.
+    for format in ["vtt", "json"] {
+        let output = run_within(
+            ccsqm_at("http://127.0.0.1:9").args(["transcript", "-o", format, "u-1"]),
+            LIMIT,
+        );
+        assert_eq!(output.status.code(), Some(6), "{}", stderr(&output));
+        assert_eq!(stdout(&output), "", "-o {format}");
+    }
+}
+
+#[test]
+fn a_segment_time_out_of_range_is_said_to_be_out_of_range() {
+    use ccsqm_httpmock::MockServerExt;
+    let server = httpmock::MockServer::start();
+    let response: ccsqm_models::AppraisecallDetailResponse = serde_json::from_value(
+        serde_json::json!({
+            "call_uuid": "u-1", "status": 2, "call_type": 0,
+            "segments": [
+                {"segment_id": 1, "speaker": "agent", "start_time": -1.5, "end_time": 2.0, "asr_text": "a"},
+                {"segment_id": 2, "speaker": "agent", "start_time": 1.0, "end_time": 1e300, "asr_text": "b"},
+                {"segment_id": 3, "speaker": "agent", "start_time": 3.0, "asr_text": "c"},
+                {"segment_id": 4, "speaker": "agent", "start_time": 4.0, "end_time": 5.0, "asr_text": "d"},
+                {"segment_id": 5, "speaker": "agent", "start_time": -7, "end_time": 3e19, "asr_text": "e"}
+            ]
+        }),
+    )
+    .unwrap();
+    server.appraisecall_detail(|_, then| {
+        then.ok(&response);
+    });
+    let output = run_within(
+        ccsqm_at(&server.base_url()).args(["transcript", "-o", "vtt", "u-1"]),
+        LIMIT,
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let err = stderr(&output);
+    let line = |n: usize| {
+        err.lines()
+            .find(|l| l.contains(&format!("segment {n} ")))
+            .unwrap_or_else(|| panic!("segment {n}: {err}"))
+            .to_owned()
+    };
+    assert!(
+        line(1).contains("out of range") && line(1).contains("-1.5"),
+        "{err}"
+    );
+    assert!(
+        line(2).contains("out of range") && line(2).contains("1e300"),
+        "{err}"
+    );
+    assert!(line(3).contains("has no start or end time"), "{err}");
+    assert!(
+        line(5).contains("out of range") && line(5).contains("-7") && line(5).contains("3e19"),
+        "{err}"
+    );
+    for n in [1, 2, 5] {
+        assert!(!line(n).contains("no start or end"), "{err}");
+    }
+    assert!(!err.contains("segment 4 "), "{err}");
+    assert!(
+        stdout(&output).contains("<v Agent>d"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn the_configure_hint_is_quoted_for_the_shell_and_visible() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    for (name, quoted) in [
+        ("it's $(x)", r"'it'\''s $(x)'"),
+        ("a b", "'a b'"),
+        ("evil\u{1b}]0;owned\u{7}", r"'evil\u{1b}]0;owned\u{7}'"),
+        ("line\nbreak", r"'line\nbreak'"),
+        ("plain-name_2", "plain-name_2"),
+    ] {
+        let mut cmd = ccsqm();
+        cmd.args([
+            "configure",
+            "--no-verify",
+            "--secret-store",
+            "file",
+            "--profile",
+            name,
+        ])
+        .arg("--config")
+        .arg(&config);
+        let output = run_with_stdin_text(
+            &mut cmd,
+            "http://127.0.0.1:9\n\n1611917095665261978\nak\nsk\n",
+        );
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{name:?}: {}",
+            stderr(&output)
+        );
+        let err = stderr(&output);
+        assert!(
+            err.contains(&format!(
+                "use it with --profile {quoted} (or CCSQM_PROFILE)"
+            )),
+            "{name:?}: {err}"
+        );
+        assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{err:?}");
+        // An unknown profile's hint: the same quoting.
+        let unknown = format!("{name}-missing");
+        let output = run_within(
+            ccsqm()
+                .args(["details", "--dry-run", "--profile", &unknown])
+                .arg("--config")
+                .arg(&config),
+            LIMIT,
+        );
+        assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+        let err = stderr(&output);
+        let want = match quoted.ends_with('\'') {
+            true => format!("{}-missing'", &quoted[..quoted.len() - 1]),
+            false => format!("{quoted}-missing"),
+        };
+        assert!(
+            err.contains(&format!("`ccsqm configure --profile {want}` creates it")),
+            "{name:?}: {err}"
+        );
+        assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{err:?}");
+    }
+}
+
+fn run_with_stdin_text(cmd: &mut Command, text: &str) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let text = text.to_owned();
+    let writer = std::thread::spawn(move || stdin.write_all(text.as_bytes()));
+    let started = Instant::now();
+    let output = {
+        let status = wait_within(&mut child, started, LIMIT);
+        let mut out = Vec::new();
+        let mut err = Vec::new();
+        std::io::Read::read_to_end(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+        std::io::Read::read_to_end(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        Output {
+            status,
+            stdout: out,
+            stderr: err,
+        }
+    };
+    let _ = writer.join();
+    output
+}

@@ -147,7 +147,7 @@ pub async fn run(args: &TranscriptArgs, flags: &clap::ArgMatches) -> Result<()> 
         }
     }
     drop(transcripts);
-    writer.finish()?;
+    writer.finish(!failures.is_empty())?;
     let count = failures.len();
     let Some((_, first)) = failures.into_iter().next() else {
         return sink.commit();
