@@ -566,6 +566,18 @@ fn read_place(place: Place, origin: &Origin) -> Result<Secret> {
     }
 }
 
+/// `word` as one word for a POSIX shell, to paste in a command a message suggests: bare when
+/// it needs no quotes, else in single quotes (a `'` as `'\''`); control characters are shown
+/// escaped ([`ccsqm_client::visible`]) so that the name cannot drive the terminal.
+pub fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);
+    let quoted = match !word.is_empty() && word.chars().all(plain) {
+        true => word.to_owned(),
+        false => format!("'{}'", word.replace('\'', r"'\''")),
+    };
+    ccsqm_client::visible(&quoted).into_owned()
+}
+
 /// The largest config file read (a larger one is refused, not parsed).
 pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 /// The largest secret file read.
@@ -688,16 +700,21 @@ fn load_profile(connection: &Connection, flags: &dyn FlagSources) -> Result<Load
         Err(why) => bail!(UsageError(format!("config file {}: {why}", path.display()))),
     };
     let mut profiles = parse_profiles(&path, &text)?;
-    let profile = match profiles.remove(&name) {
-        Some(profile) => profile,
-        None if named => bail!(UsageError(format!(
-            "--profile {name}: no such profile in {} (it has: {}); `ccsqm configure --profile {name}` \
+    let profile =
+        match profiles.remove(&name) {
+            Some(profile) => profile,
+            None if named => {
+                bail!(UsageError(format!(
+            "--profile {}: no such profile in {} (it has: {}); `ccsqm configure --profile {}` \
              creates it",
+            shell_word(&name),
             path.display(),
-            profiles.keys().cloned().collect::<Vec<_>>().join(", ")
-        ))),
-        None => Profile::default(),
-    };
+            profiles.keys().map(|p| shell_word(p)).collect::<Vec<_>>().join(", "),
+            shell_word(&name)
+        )))
+            }
+            None => Profile::default(),
+        };
     if profile.token.is_some() || profile.app_secret.is_some() {
         refuse_if_others_can_read(&path)?;
     }
