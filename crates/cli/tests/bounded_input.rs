@@ -435,7 +435,8 @@ fn ccsqm_at(base_url: &str) -> Command {
 #[test]
 fn a_failed_transcript_writes_nothing_to_stdout() {
     use ccsqm_httpmock::MockServerExt;
-    let failing: [(&str, fn(&httpmock::MockServer)); 4] = [
+    type Mock = fn(&httpmock::MockServer);
+    let failing: [(&str, Mock); 4] = [
         ("404", |s| {
             s.appraisecall_detail(|_, then| {
                 then.not_found();

@@ -116,15 +116,11 @@ fn nesting(code: &str) -> Result<(), String> {
     let mut chars = code.chars();
     while let Some(c) = chars.next() {
         if in_string {
-            match c {
-                '\\' => {
-                    if chars.next() == Some('(') {
-                        open.push(true);
-                        in_string = false;
-                    }
-                }
-                '"' => in_string = false,
-                _ => {}
+            if c == '\\' && chars.next() == Some('(') {
+                open.push(true);
+                in_string = false;
+            } else if c == '"' {
+                in_string = false;
             }
             continue;
         }
@@ -139,11 +135,8 @@ fn nesting(code: &str) -> Result<(), String> {
                 }
             }
             '(' | '[' | '{' => open.push(false),
-            ')' | ']' | '}' => {
-                if open.pop() == Some(true) {
-                    in_string = true;
-                }
-            }
+            // Out of a string here: back into one at an interpolation's end.
+            ')' | ']' | '}' => in_string = open.pop() == Some(true),
             _ => {}
         }
         if open.len() > MAX_NESTING {
