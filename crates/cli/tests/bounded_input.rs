@@ -637,3 +637,20 @@ fn run_with_stdin_text(cmd: &mut Command, text: &str) -> Output {
     let _ = writer.join();
     output
 }
+
+#[cfg(unix)]
+#[test]
+fn transcript_stdin_lines_are_bounded() {
+    let output = run_with_stdin(
+        ccsqm().args(["transcript", "--sandbox", "--stdin"]),
+        dev_zero(),
+        LIMIT,
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("line 1: longer than"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(stdout(&output).is_empty());
+}
