@@ -770,7 +770,7 @@ pub fn refuse_if_others_can_read(path: &Path) -> Result<()> {
             "{} holds a secret and other users can read it (mode {:o}); run `chmod 600 {}`",
             path.display(),
             mode & 0o777,
-            path.display()
+            shell_word(&path.to_string_lossy())
         )));
     }
     Ok(())

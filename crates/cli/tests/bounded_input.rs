@@ -654,3 +654,32 @@ fn transcript_stdin_lines_are_bounded() {
     );
     assert!(stdout(&output).is_empty());
 }
+
+#[cfg(unix)]
+#[test]
+fn the_chmod_hint_quotes_the_path_for_the_shell() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("it's my dir");
+    std::fs::create_dir(&sub).unwrap();
+    let config = sub.join("config.toml");
+    std::fs::write(
+        &config,
+        "[default]\nbase_url = \"https://x.example\"\nuser_id = \"u\"\ntoken = \"tok-x\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let output = run_within(
+        ccsqm()
+            .args(["details", "--dry-run", "--config"])
+            .arg(&config),
+        LIMIT,
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let quoted = format!("'{}'", config.display().to_string().replace('\'', r"'\''"));
+    assert!(
+        stderr(&output).contains(&format!("run `chmod 600 {quoted}`")),
+        "{}",
+        stderr(&output)
+    );
+}
