@@ -225,7 +225,16 @@ impl Jq {
         let mut failed = sent.err();
         while failed.is_none() {
             match worker.read_answer() {
-                Ok(Answer::Result(out)) => each(out)?,
+                Ok(Answer::Result(out)) => {
+                    if let Err(e) = each(out) {
+                        // The rest of its answer is unread: the worker is not used again.
+                        if let Some(mut worker) = slot.take() {
+                            let _ = worker.child.kill();
+                            let _ = worker.child.wait();
+                        }
+                        return Err(e);
+                    }
+                }
                 Ok(Answer::End) => return Ok(()),
                 Ok(Answer::Fail(why)) => return Err(io::Error::other(format!("--jq: {why}"))),
                 Ok(Answer::Ok) => failed = Some(io::Error::other("an answer out of turn")),
