@@ -3,15 +3,16 @@
 //! commands; the JSON response on stdout. An operation added to the spec is callable here with
 //! no code of its own.
 
-use std::io::{Read, Write};
+use std::io::Write;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use ccsqm_client::spec::{Field, Kind, Operation, OperationSpec};
 use ccsqm_client::SessionHeader;
 use jiff::tz::TimeZone;
 use serde_json::{Map, Value};
 
 use crate::args::ApiArgs;
+use crate::config::{read_bounded, read_text, MAX_INPUT_BYTES};
 use crate::{dry_run, UsageError};
 
 pub async fn run(args: &ApiArgs, flags: &clap::ArgMatches) -> Result<()> {
@@ -130,14 +131,11 @@ fn body(spec: &OperationSpec, args: &ApiArgs) -> Result<Value> {
         None => Map::new(),
         Some(path) => {
             let text = if path.as_os_str() == "-" {
-                let mut text = String::new();
-                std::io::stdin()
-                    .read_to_string(&mut text)
-                    .context("reading the body from stdin")?;
-                text
+                read_bounded(std::io::stdin().lock(), MAX_INPUT_BYTES)
+                    .map_err(|why| UsageError(format!("--input - (stdin): {why}")))?
             } else {
-                std::fs::read_to_string(path)
-                    .map_err(|e| UsageError(format!("--input {}: {e}", path.display())))?
+                read_text(path, MAX_INPUT_BYTES)
+                    .map_err(|why| UsageError(format!("--input {}: {why}", path.display())))?
             };
             match serde_json::from_str(&text) {
                 Ok(Value::Object(map)) => map,
@@ -184,15 +182,13 @@ fn value(field: &Field, text: &str) -> Result<Value, String> {
     let read;
     let text = match text.strip_prefix('@') {
         Some("-") => {
-            let mut input = String::new();
-            std::io::stdin()
-                .read_to_string(&mut input)
-                .map_err(|e| format!("reading stdin: {e}"))?;
-            read = input;
+            read = read_bounded(std::io::stdin().lock(), MAX_INPUT_BYTES)
+                .map_err(|why| format!("@- (stdin): {why}"))?;
             read.trim_end_matches(['\n', '\r'])
         }
         Some(path) => {
-            read = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+            read = read_text(std::path::Path::new(path), MAX_INPUT_BYTES)
+                .map_err(|why| format!("@{path}: {why}"))?;
             read.trim_end_matches(['\n', '\r'])
         }
         None => text,

@@ -312,12 +312,13 @@ pub struct ApiArgs {
 
     /// A field of the request body, typed by the spec: FIELD=VALUE (numbers, booleans, names of
     /// enumeration values, times for timestamp fields, `null`; an array field repeats or takes
-    /// commas), or FIELD=@FILE to read the value from a file (@- for stdin; for secrets).
-    /// Repeatable.
+    /// commas), or FIELD=@FILE to read the value from a file (@- for stdin; for secrets; at
+    /// most 1 MiB, a larger one is refused). Repeatable.
     #[arg(short = 'f', long = "field", value_name = "FIELD=VALUE")]
     pub field: Vec<String>,
 
-    /// The request body as JSON, from a file or - for stdin; -f fields are set on top of it.
+    /// The request body as JSON, from a file or - for stdin (at most 1 MiB, a larger one is
+    /// refused); -f fields are set on top of it.
     #[arg(long, value_name = "FILE")]
     pub input: Option<std::path::PathBuf>,
 

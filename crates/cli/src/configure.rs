@@ -155,7 +155,7 @@ pub async fn run(args: &ConfigureArgs) -> Result<()> {
     if args.profile != DEFAULT_PROFILE {
         eprintln!(
             "ccsqm: use it with --profile {} (or CCSQM_PROFILE)",
-            args.profile
+            config::shell_word(&args.profile)
         );
     }
     Ok(())

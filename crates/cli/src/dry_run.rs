@@ -1,4 +1,6 @@
 //! `--dry-run`: the exact request, with the token hidden, and an equivalent curl command.
+//! The configured token and app secret are `***` wherever they appear (a body field, a
+//! header, the URL), as given or as JSON, the shell or a URL would write them.
 
 use std::io::{self, Write};
 
@@ -9,6 +11,75 @@ use crate::config::{Credentials, Settings};
 
 /// Writes the request of `operation` with `body` and the extra `headers`, as it would be sent.
 pub fn write(
+    out: &mut dyn Write,
+    settings: &Settings,
+    operation: &OperationSpec,
+    headers: &[(String, String)],
+    body: &impl serde::Serialize,
+) -> io::Result<()> {
+    let mut text = Vec::new();
+    write_all(&mut text, settings, operation, headers, body)?;
+    let text = String::from_utf8_lossy(&text);
+    out.write_all(hide(&text, &known_secrets(settings)).as_bytes())
+}
+
+/// The token and the app secret of the settings (not empty).
+fn known_secrets(settings: &Settings) -> Vec<&str> {
+    let secret = match &settings.credentials {
+        Some(Credentials::Token(token)) => token.expose(),
+        Some(Credentials::AkSk { app_secret, .. }) => app_secret.expose(),
+        None => "",
+    };
+    [secret].into_iter().filter(|s| !s.is_empty()).collect()
+}
+
+/// `text` with each of `secrets` as `***`: as it is, and in the forms the output writes it
+/// (escaped for JSON, quoted for the shell, both, percent-encoded for a URL).
+fn hide(text: &str, secrets: &[&str]) -> String {
+    let mut forms: Vec<String> = Vec::new();
+    for secret in secrets {
+        let json = serde_json::to_string(secret).unwrap_or_default();
+        let json = json
+            .strip_prefix('"')
+            .and_then(|j| j.strip_suffix('"'))
+            .unwrap_or(&json)
+            .to_owned();
+        let shell = |s: &str| s.replace('\'', r"'\''");
+        forms.extend([
+            secret.to_string(),
+            shell(secret),
+            shell(&json),
+            percent_encoded(secret),
+            json,
+        ]);
+    }
+    // Longest first, so that no form is hidden only in part.
+    forms.sort_by_key(|form| std::cmp::Reverse(form.len()));
+    forms.dedup();
+    let mut text = text.to_owned();
+    for form in forms.iter().filter(|f| !f.is_empty()) {
+        if text.contains(form.as_str()) {
+            text = text.replace(form.as_str(), "***");
+        }
+    }
+    text
+}
+
+/// Every byte but the unreserved ones (RFC 3986) as `%XX`.
+fn percent_encoded(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+fn write_all(
     out: &mut dyn Write,
     settings: &Settings,
     operation: &OperationSpec,
@@ -107,7 +178,21 @@ fn quote(word: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::quote;
+    use super::{hide, quote};
+
+    #[test]
+    fn secrets_are_hidden_in_every_form() {
+        let secret = r#"s3c'r"e\t /+é"#;
+        let text = format!(
+            "{secret} {} {} {}",
+            serde_json::to_string(secret).unwrap(),
+            quote(&serde_json::to_string(secret).unwrap()),
+            super::percent_encoded(secret)
+        );
+        let hidden = hide(&text, &[secret]);
+        assert_eq!(hidden, r#"*** "***" '"***"' ***"#);
+        assert_eq!(hide("nothing here", &[secret]), "nothing here");
+    }
 
     #[test]
     fn shell_quoting_survives_quotes() {

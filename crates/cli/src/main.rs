@@ -64,6 +64,10 @@ impl std::fmt::Display for UsageError {
 impl std::error::Error for UsageError {}
 
 fn main() -> ExitCode {
+    // `--jq`'s filter runs in a process of its own: this one, started again (output/jq.rs).
+    if std::env::args_os().nth(1).as_deref() == Some(std::ffi::OsStr::new(output::jq::WORKER_ARG)) {
+        return output::jq::worker_main();
+    }
     let (cli, matches) = args::parse();
     init_logging(cli.verbose);
     let runtime = match tokio::runtime::Runtime::new() {

@@ -5,13 +5,38 @@ use std::io::BufRead;
 
 use crate::UsageError;
 
+/// The longest line of `ccsqm transcript --stdin` (a call of `ccsqm details -o ndjson` is a
+/// few KiB).
+pub const MAX_LINE_BYTES: u64 = 1024 * 1024;
+
 /// Reads every `call_uuid` of `input`, one per non-blank line: a JSON object's `call_uuid`, or
 /// the line itself (trimmed). A line that is neither is a usage error naming the line.
-pub fn read_lines(input: impl BufRead) -> Result<Vec<String>, UsageError> {
+/// A line longer than [`MAX_LINE_BYTES`] is refused, not read whole (`/dev/zero`).
+pub fn read_lines(mut input: impl BufRead) -> Result<Vec<String>, UsageError> {
+    use std::io::Read;
     let mut uuids = Vec::new();
-    for (number, line) in input.lines().enumerate() {
-        let at = number + 1;
-        let line = line.map_err(|e| UsageError(format!("stdin, line {at}: {e}")))?;
+    let mut bytes = Vec::new();
+    for at in 1.. {
+        bytes.clear();
+        let read = (&mut input)
+            .take(MAX_LINE_BYTES + 1)
+            .read_until(b'\n', &mut bytes)
+            .map_err(|e| UsageError(format!("stdin, line {at}: {e}")))?;
+        if read == 0 {
+            break;
+        }
+        if bytes.len() as u64 > MAX_LINE_BYTES {
+            return Err(UsageError(format!(
+                "stdin, line {at}: longer than {} KiB",
+                MAX_LINE_BYTES / 1024
+            )));
+        }
+        let line = std::str::from_utf8(&bytes).map_err(|e| {
+            UsageError(format!(
+                "stdin, line {at}: not UTF-8 text (byte {})",
+                e.valid_up_to() + 1
+            ))
+        })?;
         let line = line.trim();
         if line.is_empty() {
             continue;
@@ -68,5 +93,22 @@ mod tests {
             let error = read_lines(input.as_bytes()).unwrap_err().0;
             assert!(error.contains(line), "{input:?}: {error}");
         }
+    }
+
+    #[test]
+    fn a_line_has_a_bound() {
+        let long = format!("u-1\n{}\n", "x".repeat(MAX_LINE_BYTES as usize + 1));
+        let error = read_lines(long.as_bytes()).unwrap_err().0;
+        assert!(
+            error.contains("line 2") && error.contains("longer"),
+            "{error}"
+        );
+        let endless = std::io::BufReader::new(std::io::repeat(b'0'));
+        assert!(read_lines(endless).is_err());
+        let error = read_lines(&b"u-1\n\xff\n"[..]).unwrap_err().0;
+        assert!(
+            error.contains("line 2") && error.contains("UTF-8"),
+            "{error}"
+        );
     }
 }

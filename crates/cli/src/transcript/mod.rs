@@ -33,7 +33,8 @@ pub struct TranscriptArgs {
     pub call_uuids: Vec<String>,
 
     /// Read the calls from stdin, one per line: NDJSON calls as `ccsqm details -o ndjson`
-    /// writes them, or bare UUIDs. Blank lines are skipped; stdin is read to its end first.
+    /// writes them, or bare UUIDs. Blank lines are skipped; stdin is read to its end first;
+    /// a line longer than 1 MiB is refused.
     #[arg(long)]
     pub stdin: bool,
 
@@ -147,7 +148,7 @@ pub async fn run(args: &TranscriptArgs, flags: &clap::ArgMatches) -> Result<()> 
         }
     }
     drop(transcripts);
-    writer.finish()?;
+    writer.finish(!failures.is_empty())?;
     let count = failures.len();
     let Some((_, first)) = failures.into_iter().next() else {
         return sink.commit();

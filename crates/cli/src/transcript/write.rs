@@ -78,8 +78,11 @@ impl<W: Write> TranscriptWriter<W> {
     }
 
     /// Ends the output (the JSON array's bracket, an empty WebVTT file's header) and flushes.
-    pub fn finish(mut self) -> io::Result<W> {
+    /// When `failed` (a call could not be fetched) and nothing was written, nothing is: an
+    /// empty array or a lone `WEBVTT` would look like a complete answer.
+    pub fn finish(mut self, failed: bool) -> io::Result<W> {
         match self.format {
+            _ if failed && self.written == 0 => {}
             TranscriptFormat::Json if self.written == 0 => self.out.write_all(b"[]\n")?,
             TranscriptFormat::Json => self.out.write_all(b"\n]\n")?,
             TranscriptFormat::Vtt if self.written == 0 => self.out.write_all(b"WEBVTT\n")?,
@@ -109,31 +112,54 @@ impl<W: Write> TranscriptWriter<W> {
         Ok(())
     }
 
+    /// One call's cues, rendered whole before a byte is written.
     fn vtt(&mut self, first: bool, call_uuid: &str, t: &Transcript) -> io::Result<()> {
+        let mut text = String::new();
         if first {
-            self.out.write_all(b"WEBVTT\n")?;
+            text.push_str("WEBVTT\n");
         }
         // A NOTE block may not hold "-->"; the header never breaks lines.
-        writeln!(
-            self.out,
-            "\nNOTE {}",
+        text.push_str(&format!(
+            "\nNOTE {}\n",
             header(call_uuid, t).replace("-->", "- ->")
-        )?;
-        for (k, s) in t.segments.iter().enumerate() {
-            let (Some(start), Some(end)) = (s.start, s.end) else {
+        ));
+        let sent = t
+            .response
+            .segments
+            .iter()
+            .map(Some)
+            .chain(std::iter::repeat(None));
+        for (k, (s, sent)) in t.segments.iter().zip(sent).enumerate() {
+            let skipped = |why: String| {
                 eprintln!(
-                    "ccsqm: warning: call {}: segment {} has no start or end time: not in the WebVTT output",
+                    "ccsqm: warning: call {}: segment {} {why}: not in the WebVTT output",
                     printable(call_uuid),
                     k + 1
                 );
+            };
+            let (Some(start), Some(end)) = (s.start, s.end) else {
+                let times = sent.map(|sent| [("start", sent.start_time), ("end", sent.end_time)]);
+                let out_of_range: Vec<String> = times
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|(name, value)| {
+                        let value = value?;
+                        let bad = Duration::try_from_secs_f64(value).is_err();
+                        bad.then(|| format!("{name} time {} s", seconds_text(value)))
+                    })
+                    .collect();
+                match out_of_range.is_empty() {
+                    true => skipped("has no start or end time".to_owned()),
+                    false => skipped(format!(
+                        "has a {} out of range (from 0 to {} s)",
+                        out_of_range.join(" and an "),
+                        seconds_text(Duration::MAX.as_secs_f64())
+                    )),
+                }
                 continue;
             };
             if end < start {
-                eprintln!(
-                    "ccsqm: warning: call {}: segment {} ends before it starts: not in the WebVTT output",
-                    printable(call_uuid),
-                    k + 1
-                );
+                skipped("ends before it starts".to_owned());
                 continue;
             }
             let voice = match s.party {
@@ -141,16 +167,23 @@ impl<W: Write> TranscriptWriter<W> {
                 Party::Agent => "Agent",
                 Party::Unknown => "Unknown",
             };
-            write!(
-                self.out,
+            text.push_str(&format!(
                 "\n{}\n{} --> {}\n<v {voice}>{}\n",
                 k + 1,
                 vtt_time(start),
                 vtt_time(end),
                 vtt_text(&s.text)
-            )?;
+            ));
         }
-        Ok(())
+        self.out.write_all(text.as_bytes())
+    }
+}
+
+/// A number of seconds as a message shows it: short, in scientific notation when large.
+fn seconds_text(value: f64) -> String {
+    match value.abs() < 1e15 {
+        true => format!("{value}"),
+        false => format!("{value:e}"),
     }
 }
 
