@@ -132,7 +132,7 @@ pub async fn run(args: &ConfigureArgs) -> Result<()> {
         eprintln!("ccsqm: checked: the token request (tokenByAkSk) succeeded");
     }
 
-    let account = crate::keyring::account_for(&args.profile, &path);
+    let account = ccsqm_config::keyring::account_for(&args.profile, &path);
     let current_place = current.secret.as_ref().map(|(_, at)| at.as_str());
     let (secret_note, notes) = apply(
         &mut document,
@@ -207,7 +207,7 @@ fn apply(
     };
     let keyring = match store {
         SecretStore::File => Err("--secret-store file".to_owned()),
-        _ => crate::keyring::write(account, secret),
+        _ => ccsqm_config::keyring::write(account, secret),
     };
     let note = match keyring {
         Ok(()) => {
@@ -216,7 +216,7 @@ fn apply(
             profile.remove("app_secret_file");
             format!(
                 "the app secret is in the keyring (service {}, account {account:?})",
-                crate::keyring::SERVICE
+                ccsqm_config::keyring::SERVICE
             )
         }
         Err(why) if store == SecretStore::Keyring => bail!(UsageError(format!(
@@ -227,7 +227,7 @@ fn apply(
             profile.remove("app_secret_file");
             if profile.remove("app_secret_keyring").is_some() {
                 // Best effort: the entry is no longer used.
-                let _ = crate::keyring::delete(account);
+                let _ = ccsqm_config::keyring::delete(account);
             }
             format!(
                 "the app secret is in the config file, readable by you only (mode 0600); not \
@@ -255,7 +255,7 @@ fn current(path: &Path, text: &str, name: &str) -> Result<Current> {
             Ok(secret) => (Some((secret, format!("in {}", file.display()))), None),
             Err(e) => (None, Some(format!("{e:#}"))),
         },
-        (None, None, Some(account)) => match crate::keyring::read(&account) {
+        (None, None, Some(account)) => match ccsqm_config::keyring::read(&account) {
             Ok(secret) => (
                 Some((secret, format!("in the keyring, account {account:?}"))),
                 None,
@@ -513,10 +513,10 @@ mod tests {
 
     #[test]
     fn a_secret_in_the_keyring_is_found_by_the_profile_that_names_it() {
-        crate::keyring::use_mock_store();
+        ccsqm_config::keyring::use_mock_store();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");
-        let account = crate::keyring::account_for("work", &path);
+        let account = ccsqm_config::keyring::account_for("work", &path);
         let secret = format!("sec-{}", std::process::id());
         let mut document: toml_edit::DocumentMut =
             "# mine\n[other]\nuser_id = \"x\"\n\n[work]\ntoken = \"t\"\napp_secret = \"old\"\n"
@@ -565,7 +565,7 @@ mod tests {
         );
 
         // The entry gone: the profile's secret cannot be read, and the error says where.
-        crate::keyring::delete(&account).unwrap();
+        ccsqm_config::keyring::delete(&account).unwrap();
         let error = resolved(&path, Some("work")).unwrap_err();
         assert!(error.to_string().contains("keyring"), "{error}");
         assert!(error.downcast_ref::<UsageError>().is_some());

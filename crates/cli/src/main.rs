@@ -24,7 +24,6 @@ mod config_show;
 mod configure;
 mod dry_run;
 mod exit;
-mod keyring;
 mod man;
 mod no_match;
 mod operations;
@@ -208,6 +207,7 @@ pub(crate) async fn target_of(
             app_key: Some(credentials.app_key.clone()),
             sources: vec![("every setting", config::Origin::Flag("--sandbox"))],
             profile: String::new(),
+            warnings: Vec::new(),
         };
         settings.log_sources();
         return Ok((settings, Some(sandbox)));
@@ -241,35 +241,21 @@ pub(crate) fn build_client(
     require_credentials: bool,
     token_lifetime: Option<std::time::Duration>,
 ) -> Result<Client> {
-    let mut builder = Client::builder(&settings.base_url)
-        .user_id(&settings.user_id)
+    let credentials = match require_credentials {
+        true => Some(settings.credentials()?),
+        false => settings.credentials.as_ref(),
+    };
+    let mut builder = settings
+        .client_builder_with(credentials)
         .timeout(std::time::Duration::from_secs_f64(connection.timeout))
         .connect_timeout(std::time::Duration::from_secs_f64(
             connection.connect_timeout,
         ))
         .retry(connection.retry_policy())
         .max_body_size(connection.max_body_size);
-    if let Some(app_key) = &settings.app_key {
-        builder = builder.app_key(app_key);
-    }
-    if let Some(url) = &settings.token_base_url {
-        builder = builder.token_base_url(url);
-    }
     if let Some(lifetime) = token_lifetime {
         builder = builder.token_lifetime(lifetime);
     }
-    let credentials = match require_credentials {
-        true => Some(settings.credentials()?),
-        false => settings.credentials.as_ref(),
-    };
-    builder = match credentials {
-        Some(Credentials::Token(token)) => builder.bearer_token(token.clone()),
-        Some(Credentials::AkSk {
-            app_key,
-            app_secret,
-        }) => builder.ak_sk(app_key, app_secret.clone()),
-        None => builder,
-    };
     builder
         .build()
         .map_err(|e| UsageError(e.to_string()).into())

@@ -11,16 +11,35 @@ pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 /// The largest secret file read.
 pub const MAX_SECRET_BYTES: u64 = 64 * 1024;
 
+/// `word` as one word for a POSIX shell, to paste in a command a message suggests: bare when
+/// it needs no quotes, else in single quotes (a `'` as `'\''`); control characters are shown
+/// escaped ([`ccsqm_client::visible`]) so that the name cannot drive the terminal.
+pub fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);
+    let quoted = match !word.is_empty() && word.chars().all(plain) {
+        true => word.to_owned(),
+        false => format!("'{}'", word.replace('\'', r"'\''")),
+    };
+    ccsqm_client::visible(&quoted).into_owned()
+}
+
 /// A file's text: at most `max` bytes, UTF-8. The error says why not, without its content.
 pub fn read_text(path: &Path, max: u64) -> Result<String, String> {
-    use std::io::Read;
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let meta = file.metadata().map_err(|e| e.to_string())?;
     if meta.is_dir() {
         return Err("it is a directory".into());
     }
+    read_bounded(file, max)
+}
+
+/// A reader's text (a file, stdin): at most `max` bytes, UTF-8; one byte more is read to know
+/// it is larger. The error says why not, without its content.
+pub fn read_bounded(reader: impl std::io::Read, max: u64) -> Result<String, String> {
+    use std::io::Read;
     let mut bytes = Vec::new();
-    file.take(max + 1)
+    reader
+        .take(max + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| e.to_string())?;
     if bytes.len() as u64 > max {
@@ -63,7 +82,7 @@ pub fn refuse_if_others_can_read(path: &Path) -> Result<(), Error> {
             "{} holds a secret and other users can read it (mode {:o}); run `chmod 600 {}`",
             path.display(),
             mode & 0o777,
-            path.display()
+            shell_word(&path.to_string_lossy())
         )));
     }
     Ok(())

@@ -28,9 +28,15 @@ mod settings;
 
 pub use error::Error;
 pub use files::{
-    read_secret, read_text, refuse_if_others_can_read, MAX_CONFIG_BYTES, MAX_SECRET_BYTES,
+    read_bounded, read_secret, read_text, refuse_if_others_can_read, shell_word, MAX_CONFIG_BYTES,
+    MAX_SECRET_BYTES,
 };
 pub use origin::Origin;
 pub use profile::{default_path, parse_profiles, Profile, DEFAULT_PROFILE};
 pub use resolve::{config_path, find, profile_name, resolve, Credential, Found, Given, Overrides};
 pub use settings::{Credentials, Missing, MissingSettings, Settings};
+
+/// The README's example, compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -7,7 +7,7 @@ use ccsqm_client::Secret;
 
 use crate::profile::{default_path, parse_profiles, Profile, DEFAULT_PROFILE};
 use crate::{
-    read_secret, read_text, refuse_if_others_can_read, Credentials, Error, Missing,
+    read_secret, read_text, refuse_if_others_can_read, shell_word, Credentials, Error, Missing,
     MissingSettings, Origin, Settings, MAX_CONFIG_BYTES,
 };
 
@@ -424,18 +424,21 @@ fn load_profile(overrides: &Overrides) -> Result<Loaded, Error> {
         }
     };
     let mut profiles = parse_profiles(&path, &text)?;
-    let profile = match profiles.remove(&name) {
-        Some(profile) => profile,
-        None if named => {
-            return Err(Error::Invalid(format!(
-                "--profile {name}: no such profile in {} (it has: {}); `ccsqm configure --profile {name}` \
+    let profile =
+        match profiles.remove(&name) {
+            Some(profile) => profile,
+            None if named => {
+                return Err(Error::Invalid(format!(
+                "--profile {}: no such profile in {} (it has: {}); `ccsqm configure --profile {}` \
                  creates it",
+                shell_word(&name),
                 path.display(),
-                profiles.keys().cloned().collect::<Vec<_>>().join(", ")
+                profiles.keys().map(|p| shell_word(p)).collect::<Vec<_>>().join(", "),
+                shell_word(&name)
             )))
-        }
-        None => Profile::default(),
-    };
+            }
+            None => Profile::default(),
+        };
     if profile.token.is_some() || profile.app_secret.is_some() {
         refuse_if_others_can_read(&path)?;
     }
