@@ -30,7 +30,7 @@ pub const MODELS_OUT: &str = "crates/models/src/generated.rs";
 pub const SANDBOX_OUT: &str = "crates/sandbox/src/generated.rs";
 
 /// The tables of `ccsqm sync` ([`crate::sql_schema::sync_schema`]).
-pub const SYNC_OUT: &str = "crates/cli/src/sync/generated.rs";
+pub const SYNC_OUT: &str = "crates/sync/src/generated.rs";
 
 /// The path, in generated code, of the hand-written type that replaces the spec's `Secret`
 /// schema, so that tokens and app secrets are redacted in `Debug`.

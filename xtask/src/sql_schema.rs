@@ -1,4 +1,4 @@
-//! `crates/cli/src/sync/generated.rs`: the database tables of `ccsqm sync`, from the spec.
+//! `crates/sync/src/generated.rs`: the database tables of `ccsqm sync`, from the spec.
 //!
 //! The `calls` table has a column for `call_group_id` (the `CallGroup`'s) and for every field of
 //! the spec's `Call` schema, in the spec's order, with an SQL type from the field's kind; it is

@@ -59,19 +59,31 @@ pub fn code(error: &anyhow::Error) -> u8 {
     if let Some(partial) = error.downcast_ref::<crate::transcript::PartialFailure>() {
         return partial.code;
     }
-    if error.downcast_ref::<crate::sync::DbError>().is_some() {
+    if let Some(sync) = error.downcast_ref::<ccsqm_sync::Error>() {
+        return of_sync(sync);
+    }
+    if error.downcast_ref::<ccsqm_sync::DbError>().is_some() {
         return DATABASE;
     }
     if let Some(stopped) = error.downcast_ref::<crate::sync::Interrupted>() {
         return stopped.code;
     }
-    if let Some(missing) = error.downcast_ref::<crate::sync::MissingTranscripts>() {
-        return of_kind(missing.kind);
-    }
-    if error.downcast_ref::<crate::sync::MissingKey>().is_some() {
-        return SERVER;
-    }
     OTHER
+}
+
+/// The class of a failure of the sync engine.
+fn of_sync(error: &ccsqm_sync::Error) -> u8 {
+    use ccsqm_sync::Error;
+    match error {
+        Error::Database(_) | Error::Refused(_) => DATABASE,
+        Error::Api { source, .. } => of_api(source),
+        Error::MissingKey(_) => SERVER,
+        Error::MissingTranscripts { kind, .. } => of_kind(*kind),
+        Error::Request(_) => USAGE,
+        // A cancellation the command did not ask for, the reader's panic, data it cannot
+        // store, a failure added to the engine later.
+        _ => OTHER,
+    }
 }
 
 /// Whether the error is stdout's reader going away (`ccsqm … | head`): an `EPIPE` anywhere in

@@ -1,34 +1,20 @@
-//! `ccsqm sync`: keeps a database (SQLite or PostgreSQL) up to date with the tenant's calls.
-//!
-//! - [`url`]: `--db`; [`db`]: the connection (both drivers); [`schema`] and [`generated`]: the
-//!   tables; [`migrate`]: creating and migrating them;
-//! - [`round`]: one sync (the upload-time window from the checkpoint, then the calls still in
-//!   progress), page by page in transactions; [`status`]: `ccsqm sync status`;
-//! - [`stop`]: Ctrl-C and SIGTERM end it after the current transaction.
+//! `ccsqm sync` and `ccsqm sync status`: the command over the `ccsqm-sync` engine. Its flags
+//! become the engine's [`Options`]; its progress bar, warnings and notes are the engine's
+//! [`Observer`]; Ctrl-C and SIGTERM ([`stop`]) cancel it after the current transaction;
+//! `--watch` runs a round every interval, and after a failed one waits as [`Backoff`] says.
 
-mod db;
-#[allow(clippy::all)]
-mod generated;
-mod migrate;
-mod round;
-mod row;
-mod schema;
-mod segments;
-mod status;
 mod stop;
-mod upsert;
-mod url;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
+use ccsqm_sync::{Backoff, DbUrl, Observer, Options, Syncer};
 use clap::{Args, Subcommand};
 
 use crate::args::{Cli, Connection};
+use crate::progress;
+use crate::timearg::{self, Bound};
 use crate::UsageError;
 
-pub use db::DbError;
-pub use round::MissingTranscripts;
 pub use stop::Interrupted;
-pub use upsert::MissingKey;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -158,22 +144,188 @@ pub struct StatusArgs {
 }
 
 impl DbArg {
-    fn parse(&self) -> Result<url::DbUrl, UsageError> {
-        match &self.url {
-            Some(text) => url::DbUrl::parse(text),
-            None => {
-                let path = url::default_sqlite()?;
-                Ok(url::DbUrl::Sqlite(path))
-            }
-        }
+    fn parse(&self) -> Result<DbUrl, UsageError> {
+        let url = match &self.url {
+            Some(text) => DbUrl::parse(text),
+            None => ccsqm_sync::default_sqlite().map(DbUrl::Sqlite),
+        };
+        url.map_err(|e| UsageError(e.0))
     }
 }
 
 /// `ccsqm sync` and `ccsqm sync status`.
 pub async fn run(cli: &Cli, args: &SyncArgs, flags: &clap::ArgMatches) -> Result<()> {
     match &args.action {
-        Some(SyncAction::Status(status)) => status::show(status).await,
-        None => round::sync(cli, args, flags).await,
+        Some(SyncAction::Status(status)) => show_status(status).await,
+        None => sync(cli, args, flags).await,
+    }
+}
+
+/// `ccsqm sync`: one run, or with `--watch` a run every interval until a signal. A watch's
+/// round that fails is said and the watch goes on, unless no retry can mend it
+/// ([`ccsqm_sync::Error::is_final`]).
+async fn sync(cli: &Cli, args: &SyncArgs, flags: &clap::ArgMatches) -> Result<()> {
+    let url = args.db.parse()?;
+    let shown = url.shown();
+    let now = jiff::Timestamp::now();
+    let tz = jiff::tz::TimeZone::system();
+    let time = |text: &Option<String>, bound| {
+        text.as_deref()
+            .map(|t| timearg::parse(t, bound, now, &tz))
+            .transpose()
+    };
+    let since = time(&args.since, Bound::From).map_err(|e| UsageError(format!("--since: {e}")))?;
+    let until = time(&args.until, Bound::To).map_err(|e| UsageError(format!("--until: {e}")))?;
+    if let (Some(from), Some(to)) = (since, until) {
+        if to < from {
+            return Err(UsageError(format!(
+                "--until {:?} ({}) is earlier than --since {:?} ({}): the window would be empty",
+                args.until.as_deref().unwrap_or_default(),
+                utc(to),
+                args.since.as_deref().unwrap_or_default(),
+                utc(from)
+            ))
+            .into());
+        }
+    }
+    let (settings, _sandbox) = crate::target_of(&args.connection, flags).await?;
+    let client = crate::connect(&settings, &args.connection)?;
+
+    // Every check of the database before any request.
+    if let DbUrl::Sqlite(path) = &url {
+        create_default_folder(args, path)?;
+    }
+    let stop = stop::Stop::install().context("listening for signals")?;
+    let notes = Said::new(&shown, true);
+    let mut syncer = Syncer::open(url, &notes)
+        .await
+        .map_err(|e| command_error(e, &stop))?;
+    let options = Options {
+        since,
+        until,
+        overlap: args.overlap,
+        horizon: args.horizon,
+        max_clock_skew: args.max_clock_skew,
+        limit: args.limit,
+        concurrency: args.concurrency.map(|n| usize::try_from(n).unwrap_or(1)),
+        with_transcripts: args.with_transcripts,
+        transcript_concurrency: usize::try_from(args.transcript_concurrency).unwrap_or(1),
+    };
+    let mut backoff = Backoff::new(args.watch);
+    loop {
+        let said = Said::new(&shown, cli.quiet);
+        let round = syncer.round(&client, &options, &said, stop.token()).await;
+        said.progress.finish();
+        let pause = match round {
+            Ok(outcome) => {
+                eprintln!("ccsqm: {shown}: {}", outcome.summary);
+                match (args.watch, outcome.error()) {
+                    (None, Some(missing)) => return Err(missing.into()),
+                    (None, None) => return Ok(()),
+                    _ => backoff.succeeded(),
+                }
+            }
+            Err(error) if args.watch.is_none() || error.is_final() => {
+                return Err(command_error(error, &stop))
+            }
+            Err(error) => {
+                let pause = backoff.failed();
+                let error = anyhow::Error::new(error);
+                eprintln!(
+                    "ccsqm: {shown}: this round failed (the checkpoint did not move past what it \
+                     committed): {}; trying again in {}",
+                    ccsqm_client::visible(&crate::message(&error)),
+                    span(i64::try_from(pause.as_secs()).unwrap_or(i64::MAX))
+                );
+                pause
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            stopped = stop.wait() => return Err(stopped.into()),
+        }
+    }
+}
+
+/// The engine's error as the command's: a cancellation is the signal that asked for it.
+fn command_error(error: ccsqm_sync::Error, stop: &stop::Stop) -> anyhow::Error {
+    match (&error, stop.requested()) {
+        (ccsqm_sync::Error::Cancelled, Some(stopped)) => stopped.into(),
+        _ => error.into(),
+    }
+}
+
+/// What the engine says, on stderr: notes and warnings (above the progress bar, drawn on a
+/// terminal unless `-q`).
+struct Said {
+    shown: String,
+    progress: progress::Bar,
+}
+
+impl Said {
+    fn new(shown: &str, quiet: bool) -> Said {
+        Said {
+            shown: shown.to_owned(),
+            progress: progress::Bar::new(quiet),
+        }
+    }
+}
+
+impl Observer for Said {
+    fn progress(&self, received: u64, total: Option<u64>, concurrency: usize) {
+        self.progress.update(received, total, concurrency);
+    }
+
+    fn warning(&self, text: &str) {
+        self.progress.println(&format!("ccsqm: warning: {text}"));
+    }
+
+    fn note(&self, text: &str) {
+        self.progress
+            .println(&format!("ccsqm: {}: {text}", self.shown));
+    }
+}
+
+/// The default SQLite file's folder is created; a folder the user named must exist.
+fn create_default_folder(args: &SyncArgs, path: &std::path::Path) -> Result<()> {
+    if args.db.url.is_some() {
+        return Ok(());
+    }
+    if let Some(folder) = path.parent() {
+        std::fs::create_dir_all(folder)
+            .map_err(|e| ccsqm_sync::DbError(format!("creating {}: {e}", folder.display())))?;
+    }
+    Ok(())
+}
+
+/// `ccsqm sync status`: what the database holds, on stdout (how it was read, on stderr).
+async fn show_status(args: &StatusArgs) -> Result<()> {
+    use std::io::Write;
+    let url = args.db.parse()?;
+    let status = ccsqm_sync::status(&url, args.runs).await?;
+    for note in &status.read_notes {
+        eprintln!("ccsqm: note: {note}");
+    }
+    let mut stdout = std::io::stdout().lock();
+    write!(stdout, "{status}")?;
+    stdout.flush()?;
+    Ok(())
+}
+
+/// Unix seconds as an RFC 3339 time in UTC.
+fn utc(seconds: i64) -> String {
+    jiff::Timestamp::from_second(seconds)
+        .map(|t| t.to_string())
+        .unwrap_or_else(|_| seconds.to_string())
+}
+
+/// Seconds as the largest whole unit (`5s`, `2m`, `1h`, `3d`).
+fn span(seconds: i64) -> String {
+    match seconds {
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3_600 == 0 => format!("{}h", s / 3_600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
     }
 }
 
@@ -200,6 +352,20 @@ fn span_seconds(text: &str) -> Result<i64, String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_help_of_limit_tells_the_size_of_a_transaction() {
+        use ccsqm_sync::MAX_TRANSACTION;
+        let sync = crate::args::command();
+        let sync = sync.find_subcommand("sync").expect("ccsqm sync");
+        let limit = sync.get_arguments().find(|a| a.get_id() == "limit");
+        let help = limit.and_then(|a| a.get_help()).expect("--limit's help");
+        let size = format!("{},{:03}", MAX_TRANSACTION / 1000, MAX_TRANSACTION % 1000);
+        assert!(
+            help.to_string().contains(&size),
+            "{help} does not say {size}"
+        );
+    }
+
     #[test]
     fn spans() {
         use super::span_seconds;

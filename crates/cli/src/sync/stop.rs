@@ -28,6 +28,8 @@ struct Inner {
     /// 0 while running, else the exit code.
     code: AtomicU8,
     notify: Notify,
+    /// Cancelled at the first signal: the sync engine stops after its current transaction.
+    token: ccsqm_sync::CancellationToken,
 }
 
 impl Stop {
@@ -36,6 +38,7 @@ impl Stop {
         let stop = Stop(Arc::new(Inner {
             code: AtomicU8::new(0),
             notify: Notify::new(),
+            token: ccsqm_sync::CancellationToken::new(),
         }));
         let mut interrupt = signal(SignalKind::interrupt())?;
         let mut terminate = signal(SignalKind::terminate())?;
@@ -53,10 +56,16 @@ impl Stop {
                     std::process::exit(i32::from(code));
                 }
                 inner.code.store(code, Ordering::SeqCst);
+                inner.token.cancel();
                 inner.notify.notify_one();
             }
         });
         Ok(stop)
+    }
+
+    /// The token the sync engine watches: cancelled at the first signal.
+    pub fn token(&self) -> &ccsqm_sync::CancellationToken {
+        &self.0.token
     }
 
     /// The stop asked for, if any.

@@ -17,21 +17,21 @@
 
 use std::collections::HashMap;
 
-use anyhow::{Context, Result};
 use ccsqm_client::{ApiError, Client, ErrorKind};
 use futures_util::StreamExt;
+use tokio_util::sync::CancellationToken;
 
-use super::db::Db;
-use super::generated::{IN_PROGRESS_STATUSES, KEY, SEGMENT_COLUMNS, SEGMENT_ORDER, STATUS_COLUMN};
-use super::schema::{column_index, key_index, SqlValue};
-use super::stop::Stop;
-use super::upsert::Fetched;
+use crate::db::Db;
+use crate::generated::{IN_PROGRESS_STATUSES, KEY, SEGMENT_COLUMNS, SEGMENT_ORDER, STATUS_COLUMN};
+use crate::schema::{column_index, key_index, SqlValue};
+use crate::upsert::Fetched;
+use crate::{Error, Result};
 
 /// The most parameters of one statement (SQLite allows 32766, PostgreSQL 65535).
 const MAX_PARAMETERS: usize = 30_000;
 
 /// Fetched transcripts are written once they hold about this many bytes of text (or
-/// [`BUFFER_TRANSCRIPTS`] transcripts).
+/// `BUFFER_TRANSCRIPTS` transcripts).
 pub const BUFFER_BYTES: usize = 4 * 1024 * 1024;
 
 /// ... or this many transcripts.
@@ -123,7 +123,7 @@ pub async fn store(
     due: Vec<(String, i64)>,
     concurrency: usize,
     now: i64,
-    stop: &Stop,
+    cancel: &CancellationToken,
 ) -> Result<Stored> {
     let mut outcome = Stored::default();
     if due.is_empty() {
@@ -137,7 +137,7 @@ pub async fn store(
     loop {
         let next = tokio::select! {
             next = stream.next() => next,
-            stopped = stop.wait() => return Err(stopped.into()),
+            _ = cancel.cancelled() => return Err(Error::Cancelled),
         };
         let Some((call_uuid, result)) = next else {
             break;
@@ -152,22 +152,25 @@ pub async fn store(
                 continue;
             }
             Err(error) => {
-                return Err(anyhow::Error::new(error).context(format!(
-                    "the transcript of call {} (nothing of this transaction was committed)",
-                    ccsqm_client::visible(&call_uuid)
-                )))
+                return Err(Error::Api {
+                    context: Some(format!(
+                        "the transcript of call {} (nothing of this transaction was committed)",
+                        ccsqm_client::visible(&call_uuid)
+                    )),
+                    source: error,
+                })
             }
         };
         let mut segments: Vec<Vec<SqlValue>> = response
             .segments
             .iter()
-            .map(|segment| super::row::row(segment, SEGMENT_COLUMNS))
+            .map(|segment| crate::row::row(segment, SEGMENT_COLUMNS))
             .collect::<Result<_, _>>()
-            .with_context(|| {
-                format!(
-                    "a segment of the transcript of call {} cannot be stored",
+            .map_err(|e| {
+                Error::Unstorable(format!(
+                    "a segment of the transcript of call {} cannot be stored: {e}",
                     ccsqm_client::visible(&call_uuid)
-                )
+                ))
             })?;
         drop(response);
         if db.is_postgres() {

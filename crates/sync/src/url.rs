@@ -2,7 +2,10 @@
 
 use std::path::PathBuf;
 
-use crate::UsageError;
+/// A database URL or path that cannot be used (the message names it, its password hidden).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct UrlError(pub String);
 
 /// The database `--db` names.
 #[derive(Clone, Debug)]
@@ -17,6 +20,7 @@ pub enum DbUrl {
 /// How a connection to PostgreSQL is secured: the URL's `sslmode` and `sslrootcert`, named
 /// and valued as libpq's.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
 pub enum Tls {
     /// `sslmode=disable`, `allow` or `prefer` (the default): no TLS (libpq's `allow` and
     /// `prefer` would encrypt without checking who answers; here they do not encrypt).
@@ -86,9 +90,9 @@ fn percent_decoded(text: &str) -> Result<String, String> {
 }
 
 /// The SQLite file used when `--db` is not given, in the platform's data directory.
-pub fn default_sqlite() -> Result<PathBuf, UsageError> {
+pub fn default_sqlite() -> Result<PathBuf, UrlError> {
     let dir = dirs::data_dir().ok_or_else(|| {
-        UsageError(
+        UrlError(
             "no data directory is known for this platform (set HOME or XDG_DATA_HOME), so \
              there is no default database: give one with --db"
                 .into(),
@@ -99,8 +103,8 @@ pub fn default_sqlite() -> Result<PathBuf, UsageError> {
 
 impl DbUrl {
     /// `sqlite:PATH`, `sqlite://PATH`, a plain path, or `postgres://…` / `postgresql://…`.
-    pub fn parse(text: &str) -> Result<DbUrl, UsageError> {
-        let bad = |why: &str| UsageError(format!("--db {}: {why}", shown_url(text)));
+    pub fn parse(text: &str) -> Result<DbUrl, UrlError> {
+        let bad = |why: &str| UrlError(format!("--db {}: {why}", shown_url(text)));
         if text.trim().is_empty() {
             return Err(bad(
                 "empty: give a SQLite path (or sqlite:PATH) or a postgres:// URL",

@@ -10,7 +10,7 @@
 use serde::ser::{self, Impossible, Serialize, SerializeMap, SerializeStruct};
 use serde_json::Value;
 
-use super::schema::{Column, SqlType, SqlValue};
+use crate::schema::{Column, SqlType, SqlValue};
 
 /// The value of a text column whose field is a plain string (moved, not copied): a `String`,
 /// or an `Option` of one.
@@ -441,7 +441,7 @@ impl ser::Serializer for KeyName {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sync::generated::{call_row, CALL_COLUMNS};
+    use crate::generated::{call_row, CALL_COLUMNS};
     use ccsqm_client::CallRecord;
 
     /// The row of the JSON tree, as the sync built it before: the reference.

@@ -1,10 +1,10 @@
-//! The tables of `ccsqm sync`: the generated `calls` (see [`super::generated`]) and the
+//! The tables of `ccsqm sync`: the generated `calls` (see [`crate::generated`]) and the
 //! hand-written bookkeeping (`ccsqm_meta`, `schema_migrations`, `sync_runs`,
 //! `sync_checkpoint`), and the values that go into them.
 
 use serde_json::Value;
 
-use super::generated::CALL_COLUMNS;
+use crate::generated::CALL_COLUMNS;
 
 /// The version of the bookkeeping tables' layout (not of the columns of `calls`, which follow
 /// the spec): a database of a higher one was written by a newer `ccsqm`, and is refused.
@@ -185,7 +185,7 @@ impl SqlValue {
 
 /// The position of the key among [`CALL_COLUMNS`].
 pub fn key_index() -> usize {
-    column_index(super::generated::KEY)
+    column_index(crate::generated::KEY)
 }
 
 /// The position of the column `name` among [`CALL_COLUMNS`] (the generator checks that the
@@ -217,7 +217,7 @@ mod tests {
             "call_time": 1622633782
         }))
         .unwrap();
-        let row = super::super::generated::call_row(record).unwrap();
+        let row = crate::generated::call_row(record).unwrap();
         assert_eq!(row.len(), CALL_COLUMNS.len());
         let value = |name: &str| &row[CALL_COLUMNS.iter().position(|c| c.name == name).unwrap()];
         assert_eq!(value("call_group_id"), &SqlValue::Text("g".into()));

@@ -5,9 +5,9 @@
 
 use std::collections::HashMap;
 
-use super::db::{Db, DbError};
-use super::generated::{self, CALL_COLUMNS, KEY, SCHEMA_HASH, SEGMENT_COLUMNS, SEGMENT_ORDER};
-use super::schema::{
+use crate::db::{Db, DbError};
+use crate::generated::{self, CALL_COLUMNS, KEY, SCHEMA_HASH, SEGMENT_COLUMNS, SEGMENT_ORDER};
+use crate::schema::{
     Column, SqlValue, APPLICATION, BOOKKEEPING, CREATE_BOOKKEEPING, CREATE_MISSING_TRANSCRIPTS,
     CREATE_TRANSCRIPTS, LAYOUT_VERSION, TABLES, TRANSCRIPT_TABLES, VIEW,
 };
@@ -385,7 +385,7 @@ pub async fn close_stale_runs(db: &mut Db, now: i64) -> Result<Vec<i64>, DbError
             "UPDATE sync_runs SET state = 'interrupted', message = $1 WHERE state = 'running'",
             &[SqlValue::Text(format!(
                 "{STALE} (found by the sync of {})",
-                super::round::utc(now)
+                crate::round::utc(now)
             ))],
         )
         .await?;

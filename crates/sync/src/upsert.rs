@@ -16,13 +16,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
-use anyhow::Result;
 use ccsqm_client::CallRecord;
 
-use super::db::{encode_fields, Db, DbError};
-use super::generated::{call_row, CALL_COLUMNS, KEY};
-use super::round::Counts;
-use super::schema::{column_list, key_index, SqlValue, BOOKKEEPING};
+use crate::db::{encode_fields, Db, DbError};
+use crate::generated::{call_row, CALL_COLUMNS, KEY};
+use crate::round::Counts;
+use crate::schema::{column_list, key_index, SqlValue, BOOKKEEPING};
+use crate::{Error, Result};
 use tokio_postgres::types::Type;
 
 /// The most parameters of one statement (SQLite allows 32766, PostgreSQL 65535).
@@ -196,8 +196,8 @@ pub async fn page(
 ) -> Result<()> {
     let key_at = key_index();
     match calls.iter().map(|call| &call.row).find(|row| row.is_err()) {
-        Some(Err(Unstorable::MissingKey(missing))) => anyhow::bail!(missing.clone()),
-        Some(Err(unstorable)) => anyhow::bail!(unstorable.clone()),
+        Some(Err(Unstorable::MissingKey(missing))) => return Err(missing.clone().into()),
+        Some(Err(unstorable)) => return Err(Error::Unstorable(unstorable.to_string())),
         _ => {}
     }
     // Each call's last version on the page (a call is on it twice only if it is repeated).
@@ -324,7 +324,7 @@ async fn write_by_arrays(db: &mut Db, plan: &Plan<'_>, now: &SqlValue) -> Result
             .iter()
             .find_map(|call| call.copy.as_ref().filter(|c| c.is_err()))
         {
-            anyhow::bail!(DbError(format!("a call cannot be written: {e}")));
+            return Err(DbError(format!("a call cannot be written: {e}")).into());
         }
         let rows = plan.inserts.iter().map(|call| match &call.copy {
             // Encoded by the reader: the bookkeeping follows.

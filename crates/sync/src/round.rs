@@ -19,19 +19,14 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result};
 use ccsqm_client::{ApiError, Client};
 use futures_util::StreamExt;
+use tokio_util::sync::CancellationToken;
 
-use super::db::{Access, Db, DbError};
-use super::generated::{IN_PROGRESS_STATUSES, STATUS_COLUMN};
-use super::schema::{key_index, SqlValue};
-use super::stop::{Interrupted, Stop};
-use super::{migrate, segments, upsert, url, SyncArgs};
-use crate::args::Cli;
-use crate::progress;
-use crate::timearg::{self, Bound};
-use crate::UsageError;
+use crate::db::{Access, Db, DbError};
+use crate::generated::{IN_PROGRESS_STATUSES, STATUS_COLUMN};
+use crate::schema::{key_index, SqlValue};
+use crate::{migrate, segments, upsert, url, Error, Observer, Options, Result};
 
 /// The checkpoint's name in `sync_checkpoint`.
 const CHECKPOINT: &str = "calls";
@@ -40,7 +35,7 @@ const CHECKPOINT: &str = "calls";
 /// commits, each writing less of the key's index again (an index of UUIDs: a transaction of
 /// N calls touches up to N of its pages; its new calls are written in the order of their keys,
 /// so that neighbours share pages).
-const MAX_TRANSACTION: usize = 20_000;
+pub const MAX_TRANSACTION: usize = 20_000;
 
 /// A transaction is committed sooner, at the end of a page, once it is this old: when calls
 /// come slowly, what was read is committed every second or so.
@@ -58,8 +53,11 @@ const WINDOW_GAP: i64 = 3_600;
 pub struct Counts {
     /// Transactions committed.
     pub commits: i64,
+    /// Calls new to the database.
     pub inserted: i64,
+    /// Calls stored before, read again and changed.
     pub updated: i64,
+    /// Calls stored before, read again and unchanged.
     pub unchanged: i64,
     /// Windows of calls in progress read again.
     pub rechecked: i64,
@@ -70,194 +68,156 @@ pub struct Counts {
     /// The kind of the first of those failures.
     pub first_missing: Option<ccsqm_client::ErrorKind>,
     /// Warnings: paging's, and values stored in another form than sent (see
-    /// [`SqlValue::replace_nul`]).
+    /// `SqlValue::replace_nul`).
     pub warnings: i64,
 }
 
-/// `ccsqm sync`: one run, or with `--watch` a run every interval until a signal. A watch's
-/// round that fails is reported and the watch goes on (see [`is_final`] and [`Backoff`]).
-pub async fn sync(cli: &Cli, args: &SyncArgs, flags: &clap::ArgMatches) -> Result<()> {
-    let url = args.db.parse()?;
-    let shown = url.shown();
-    let now = jiff::Timestamp::now();
-    let tz = jiff::tz::TimeZone::system();
-    let time = |text: &Option<String>, bound| {
-        text.as_deref()
-            .map(|t| timearg::parse(t, bound, now, &tz))
-            .transpose()
-    };
-    let since = time(&args.since, Bound::From).map_err(|e| UsageError(format!("--since: {e}")))?;
-    let until = time(&args.until, Bound::To).map_err(|e| UsageError(format!("--until: {e}")))?;
-    if let (Some(from), Some(to)) = (since, until) {
-        if to < from {
-            return Err(UsageError(format!(
-                "--until {:?} ({}) is earlier than --since {:?} ({}): the window would be empty",
-                args.until.as_deref().unwrap_or_default(),
-                utc(to),
-                args.since.as_deref().unwrap_or_default(),
-                utc(from)
-            ))
-            .into());
-        }
-    }
-    let (settings, _sandbox) = crate::target_of(&args.connection, flags).await?;
-    let client = crate::connect(&settings, &args.connection)?;
+/// A database kept in sync: its connection (opened again after a failed round), and what its
+/// first round must do.
+pub struct Syncer {
+    url: url::DbUrl,
+    shown: String,
+    db: Option<Db>,
+    /// Columns recreated in a table that held calls: a refill due (`calls` or `transcripts`).
+    refill: Option<String>,
+    /// Rounds that succeeded: `Options::since` is the first one's.
+    rounds: u64,
+}
 
-    // Every check of the database before any request.
-    if let url::DbUrl::Sqlite(path) = &url {
-        create_default_folder(args, path)?;
-    }
-    let stop = Stop::install().context("listening for signals")?;
-    let mut db = Some(
-        prepare(&url, now.as_second())
+impl Syncer {
+    /// Opens the database at `url`, takes the lock that keeps a second sync out (until the
+    /// `Syncer` is dropped), and creates or migrates its tables (said to `observer`): every
+    /// check of the database before any request.
+    pub async fn open(url: url::DbUrl, observer: &dyn Observer) -> Result<Syncer> {
+        let shown = url.shown();
+        let now = jiff::Timestamp::now().as_second();
+        let mut db = prepare(&url, now, observer)
             .await
-            .map_err(|(e, _)| name_the_database(e, &shown))?,
-    );
-    let mut since = since;
-    let mut backoff = Backoff::new(args.watch);
-    // Columns recreated in a table that held calls: this run reads every call to fill them.
-    let mut refill = match &mut db {
-        Some(db) => migrate::begin_refill(db).await?,
-        None => None,
-    };
-    if refill.is_some() && since.take().is_some() {
-        eprintln!("ccsqm: {shown}: --since set aside: this run reads every call again, from the first one, to fill the recreated columns");
+            .map_err(|e| named(e, &shown))?;
+        let refill = migrate::begin_refill(&mut db)
+            .await
+            .map_err(|e| named(e.into(), &shown))?;
+        Ok(Syncer {
+            url,
+            shown,
+            db: Some(db),
+            refill,
+            rounds: 0,
+        })
     }
-    loop {
-        let round = async {
-            let db = match &mut db {
-                Some(db) => db,
-                None => db.insert(prepare(&url, jiff::Timestamp::now().as_second()).await?),
-            };
-            let (bound, note) = match until {
-                Some(until) => (until, None),
-                None => tokio::select! {
-                    now = server_now(&client, args.max_clock_skew) => now.map_err(|e| (e, false))?,
-                    stopped = stop.wait() => return Err((stopped.into(), true)),
-                },
-            };
-            if let Some(note) = &note {
-                eprintln!("ccsqm: {shown}: warning: {note}");
-            }
-            run_once(db, &client, cli, args, since, bound, note, &stop)
-                .await
-                .map_err(|e| (e, false))
+
+    /// The database's URL, without its password.
+    pub fn database(&self) -> &str {
+        &self.shown
+    }
+
+    /// One run (see the module's documentation): its summary and counts, or why it failed.
+    /// A failure leaves what was committed (the checkpoint where the committed calls end); one
+    /// that is not [`Error::is_final`] closes the connection, and the next round opens it
+    /// again. `cancel` stops the run after its current transaction ([`Error::Cancelled`]).
+    pub async fn round(
+        &mut self,
+        client: &Client,
+        options: &Options,
+        observer: &dyn Observer,
+        cancel: &CancellationToken,
+    ) -> Result<Outcome> {
+        let result = self.try_round(client, options, observer, cancel).await;
+        if result.as_ref().is_err_and(|e| !e.is_final()) {
+            // The connection may be what failed: a new one for the next round.
+            self.db = None;
         }
-        .await;
-        let outcome = match round {
-            Ok(outcome) => outcome,
-            Err((error, refused)) => {
-                let error = name_the_database(error, &shown);
-                if refused || args.watch.is_none() || is_final(&error) {
-                    return Err(error);
-                }
-                // The connection may be what failed: a new one for the next round.
-                db = None;
-                let pause = backoff.failed();
-                eprintln!(
-                    "ccsqm: {shown}: this round failed (the checkpoint did not move past what it \
-                     committed): {}; trying again in {}",
-                    ccsqm_client::visible(&crate::message(&error)),
-                    span(i64::try_from(pause.as_secs()).unwrap_or(i64::MAX))
-                );
-                tokio::select! {
-                    _ = tokio::time::sleep(pause) => {}
-                    stopped = stop.wait() => return Err(stopped.into()),
-                }
-                continue;
-            }
+        result.map_err(|e| named(e, &self.shown))
+    }
+
+    async fn try_round(
+        &mut self,
+        client: &Client,
+        options: &Options,
+        observer: &dyn Observer,
+        cancel: &CancellationToken,
+    ) -> Result<Outcome> {
+        let db = match &mut self.db {
+            Some(db) => db,
+            None => self
+                .db
+                .insert(prepare(&self.url, jiff::Timestamp::now().as_second(), observer).await?),
         };
-        // `--since` is the first round's: the next ones go on from the checkpoint.
-        since = None;
-        eprintln!("ccsqm: {shown}: {}", outcome.summary);
-        if let (Some(kind), Some(db)) = (refill.take(), &mut db) {
-            let said = migrate::end_refill(db, &kind, until.is_some(), args.with_transcripts);
-            eprintln!("ccsqm: {shown}: {}", said.await?);
+        let mut since = options.since.filter(|_| self.rounds == 0);
+        if self.refill.is_some() && since.take().is_some() {
+            observer.note(
+                "--since set aside: this run reads every call again, from the first one, to \
+                 fill the recreated columns",
+            );
         }
-        let pause = backoff.succeeded();
-        match (args.watch, outcome.missing) {
-            (None, Some(missing)) => return Err(missing.into()),
-            (None, None) => return Ok(()),
-            _ => {}
+        let (bound, note) = match options.until {
+            Some(until) => (until, None),
+            None => tokio::select! {
+                now = server_now(client, options.max_clock_skew) => now?,
+                _ = cancel.cancelled() => return Err(Error::Cancelled),
+            },
+        };
+        if let Some(note) = &note {
+            observer.warning(note);
         }
-        tokio::select! {
-            _ = tokio::time::sleep(pause) => {}
-            stopped = stop.wait() => return Err(stopped.into()),
+        let outcome = run_once(db, client, options, since, bound, note, observer, cancel).await?;
+        self.rounds += 1;
+        if let Some(kind) = self.refill.take() {
+            let with_transcripts = options.with_transcripts;
+            let said = migrate::end_refill(db, &kind, options.until.is_some(), with_transcripts);
+            observer.note(&said.await?);
         }
+        Ok(outcome)
     }
 }
 
-/// Opens the database, takes its lock and creates or migrates its tables; `now`: Unix
-/// seconds. `true` with the error when no retry can mend it (a database of another program,
-/// or of a newer `ccsqm`).
-async fn prepare(url: &url::DbUrl, now: i64) -> Result<Db, (anyhow::Error, bool)> {
+/// Opens the database, takes its lock and creates or migrates its tables (said to
+/// `observer`); `now`: Unix seconds. A database no retry can mend (of another program, or of a
+/// newer `ccsqm`) is [`Error::Refused`].
+async fn prepare(url: &url::DbUrl, now: i64, observer: &dyn Observer) -> Result<Db> {
     let shown = url.shown();
-    let mut db = Db::open(url, Access::Write)
-        .await
-        .map_err(|e| (e.into(), false))?;
+    let mut db = Db::open(url, Access::Write).await?;
     // The lock first: what is read next cannot change until this sync ends.
-    db.lock(&shown).await.map_err(|e| (e.into(), false))?;
-    let state = migrate::inspect(&mut db)
-        .await
-        .map_err(|e| (e.into(), false))?;
-    let plan = migrate::plan(&state, &shown).map_err(|e| (e.into(), true))?;
-    if let Some(done) = migrate::apply(&mut db, &plan, now)
-        .await
-        .map_err(|e| (e.into(), false))?
-    {
-        eprintln!("ccsqm: {shown}: {done}");
+    db.lock(&shown).await?;
+    let state = migrate::inspect(&mut db).await?;
+    let plan = migrate::plan(&state, &shown).map_err(Error::Refused)?;
+    if let Some(done) = migrate::apply(&mut db, &plan, now).await? {
+        observer.note(&done);
     }
     for note in migrate::hand_made(&state) {
-        eprintln!("ccsqm: {shown}: {note}");
+        observer.note(&note);
     }
-    let stale = migrate::close_stale_runs(&mut db, now)
-        .await
-        .map_err(|e| (e.into(), false))?;
+    let stale = migrate::close_stale_runs(&mut db, now).await?;
     if !stale.is_empty() {
         let ids: Vec<String> = stale.iter().map(i64::to_string).collect();
-        eprintln!(
-            "ccsqm: {shown}: run(s) {} had not finished ({}): marked interrupted",
+        observer.note(&format!(
+            "run(s) {} had not finished ({}): marked interrupted",
             ids.join(", "),
             migrate::STALE
-        );
+        ));
     }
-    db.tune_for_sync().await.map_err(|e| (e.into(), false))?;
+    db.tune_for_sync().await?;
     Ok(db)
 }
 
 /// A database's error names the database (its URL without a password), once.
-fn name_the_database(error: anyhow::Error, shown: &str) -> anyhow::Error {
-    match error.downcast_ref::<DbError>() {
-        Some(db) if !db.0.contains(shown) => error.context(shown.to_owned()),
-        _ => error,
+fn named(error: Error, shown: &str) -> Error {
+    let name = |e: DbError| match e.0.contains(shown) {
+        true => e,
+        false => DbError(format!("{shown}: {}", e.0)),
+    };
+    match error {
+        Error::Database(e) => Error::Database(name(e)),
+        Error::Refused(e) => Error::Refused(name(e)),
+        other => other,
     }
-}
-
-/// Whether no retry can mend the error, and a watch ends with it: a signal, credentials
-/// refused (the client asks for a fresh token before it says so), a request or settings that
-/// are wrong. Anything else (no connection, a server's error after the retries, pages that do
-/// not add up, the database gone, data it cannot store) may be mended by the next round.
-fn is_final(error: &anyhow::Error) -> bool {
-    if error.downcast_ref::<Interrupted>().is_some()
-        || error.downcast_ref::<UsageError>().is_some()
-        || error
-            .downcast_ref::<crate::config::MissingSettings>()
-            .is_some()
-    {
-        return true;
-    }
-    error.downcast_ref::<ApiError>().is_some_and(|api| {
-        matches!(
-            api.kind(),
-            ccsqm_client::ErrorKind::Auth | ccsqm_client::ErrorKind::InvalidRequest
-        )
-    })
 }
 
 /// The pause before a watch's next round: the interval after a round that succeeded; after a
-/// failed one, [`FIRST_RETRY`] (or the interval, if shorter), doubled after each further
-/// failure, up to [`LONGEST_RETRY`] (or the interval, if longer).
-struct Backoff {
+/// failed one, 5 s (or the interval, if shorter), doubled after each further failure, up to
+/// 5 minutes (or the interval, if longer).
+#[derive(Clone, Debug)]
+pub struct Backoff {
     interval: Duration,
     failures: u32,
 }
@@ -268,7 +228,8 @@ const FIRST_RETRY: Duration = Duration::from_secs(5);
 const LONGEST_RETRY: Duration = Duration::from_secs(300);
 
 impl Backoff {
-    fn new(watch: Option<i64>) -> Backoff {
+    /// The pauses of a watch every `watch` seconds.
+    pub fn new(watch: Option<i64>) -> Backoff {
         let seconds = watch.and_then(|w| u64::try_from(w).ok()).unwrap_or(1);
         Backoff {
             interval: Duration::from_secs(seconds.max(1)),
@@ -276,12 +237,14 @@ impl Backoff {
         }
     }
 
-    fn succeeded(&mut self) -> Duration {
+    /// A round succeeded: the pause before the next.
+    pub fn succeeded(&mut self) -> Duration {
         self.failures = 0;
         self.interval
     }
 
-    fn failed(&mut self) -> Duration {
+    /// A round failed: the pause before the next.
+    pub fn failed(&mut self) -> Duration {
         let first = FIRST_RETRY.min(self.interval);
         let longest = LONGEST_RETRY.max(self.interval);
         let pause = first.saturating_mul(2u32.saturating_pow(self.failures.min(16)));
@@ -337,46 +300,36 @@ fn bound_of(date: Option<i64>, here: i64, max_skew: i64) -> (i64, Option<String>
     }
 }
 
-/// The default SQLite file's folder is created; a folder the user named must exist.
-fn create_default_folder(args: &SyncArgs, path: &std::path::Path) -> Result<()> {
-    if args.db.url.is_some() {
-        return Ok(());
-    }
-    if let Some(folder) = path.parent() {
-        std::fs::create_dir_all(folder)
-            .map_err(|e| DbError(format!("creating {}: {e}", folder.display())))?;
-    }
-    Ok(())
+/// What a run came to.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// What it did, in a line (`synced N call(s) uploaded from … to …: …`).
+    pub summary: String,
+    /// Its counts.
+    pub counts: Counts,
+    /// The transcripts it could not fetch (their calls stored): how many, and the kind of the
+    /// first failure.
+    pub missing_transcripts: Option<(i64, ccsqm_client::ErrorKind)>,
 }
 
-/// What a run came to: its summary, and the transcripts it could not fetch.
-struct Outcome {
-    summary: String,
-    missing: Option<MissingTranscripts>,
-}
-
-/// Some transcripts could not be fetched (their calls are stored, and the checkpoint moved):
-/// the run's exit code is the first failure's class.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "{count} transcript(s) could not be fetched (their calls are stored; the next runs try \
-     them again while within --horizon; `ccsqm sync status` lists them)"
-)]
-pub struct MissingTranscripts {
-    pub count: i64,
-    pub kind: ccsqm_client::ErrorKind,
+impl Outcome {
+    /// The missing transcripts as an error (a run that leaves some missing is no success).
+    pub fn error(&self) -> Option<Error> {
+        self.missing_transcripts
+            .map(|(count, kind)| Error::MissingTranscripts { count, kind })
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn run_once(
     db: &mut Db,
     client: &Client,
-    cli: &Cli,
-    args: &SyncArgs,
+    args: &Options,
     since: Option<i64>,
     bound: i64,
     note: Option<String>,
-    stop: &Stop,
+    observer: &dyn Observer,
+    cancel: &CancellationToken,
 ) -> Result<Outcome> {
     let started = jiff::Timestamp::now().as_second();
     let checkpoint = checkpoint(db).await?;
@@ -393,7 +346,7 @@ async fn run_once(
             utc(bound),
             utc(c)
         );
-        eprintln!("ccsqm: warning: {behind}");
+        observer.warning(&behind);
         notes.push(behind);
     }
     let run = begin_run(db, started, from, bound).await?;
@@ -403,8 +356,8 @@ async fn run_once(
         client,
         args,
         run,
-        stop,
-        progress: progress::Bar::new(cli.quiet),
+        cancel,
+        observer,
     };
     let result = async {
         fetch
@@ -423,21 +376,22 @@ async fn run_once(
             true => segments::missing_counts(fetch.db, horizon, started).await?,
             false => segments::Missing::default(),
         };
-        Ok::<_, anyhow::Error>((pending, past, missing))
+        Ok::<_, Error>((pending, past, missing))
     }
     .await;
-    fetch.progress.finish();
     let db = fetch.db;
     let finished = jiff::Timestamp::now().as_second();
     match result {
         Ok((pending, past, missing)) => {
-            let missing = (missing.failed_this_run > 0).then(|| MissingTranscripts {
-                count: missing.failed_this_run,
-                kind: counts
+            let missing = (missing.failed_this_run > 0).then(|| {
+                let kind = counts
                     .first_missing
-                    .unwrap_or(ccsqm_client::ErrorKind::Server),
+                    .unwrap_or(ccsqm_client::ErrorKind::Server);
+                (missing.failed_this_run, kind)
             });
-            if let Some(missing) = &missing {
+            let missing_error =
+                missing.map(|(count, kind)| Error::MissingTranscripts { count, kind });
+            if let Some(missing) = &missing_error {
                 notes.push(missing.to_string());
             }
             if counts.warnings > 0 {
@@ -455,17 +409,21 @@ async fn run_once(
             )
             .await?;
             let mut summary = summary(from, bound, &counts, pending, past, args.horizon);
-            if let Some(missing) = &missing {
+            if let Some(missing) = &missing_error {
                 summary.push_str(&format!("; {missing}"));
             }
-            Ok(Outcome { summary, missing })
+            Ok(Outcome {
+                summary,
+                counts,
+                missing_transcripts: missing,
+            })
         }
         Err(error) => {
-            let state = match error.downcast_ref::<Interrupted>() {
-                Some(_) => "interrupted",
-                None => "failed",
+            let state = match error {
+                Error::Cancelled => "interrupted",
+                _ => "failed",
             };
-            let message = ccsqm_client::visible(&format!("{error:#}")).into_owned();
+            let message = ccsqm_client::visible(&error_chain(&error)).into_owned();
             // Best effort: the database may be what failed.
             let _ = end_run(db, run, finished, state, &counts, None, Some(&message)).await;
             Err(error)
@@ -473,13 +431,30 @@ async fn run_once(
     }
 }
 
+/// An error and its sources on one line (as `{:#}` of anyhow), each once.
+fn error_chain(error: &Error) -> String {
+    let mut text = String::new();
+    let mut next: Option<&dyn std::error::Error> = Some(error);
+    while let Some(cause) = next {
+        let line = cause.to_string();
+        if !text.contains(&line) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&line);
+        }
+        next = cause.source();
+    }
+    text
+}
+
 struct Fetch<'a> {
     db: &'a mut Db,
     client: &'a Client,
-    args: &'a SyncArgs,
+    args: &'a Options,
     run: i64,
-    stop: &'a Stop,
-    progress: progress::Bar,
+    cancel: &'a CancellationToken,
+    observer: &'a dyn Observer,
 }
 
 impl Fetch<'_> {
@@ -502,7 +477,7 @@ impl Fetch<'_> {
             .calls(request(from, to, self.args.limit)?)
             .allow_partial(false);
         let calls = match self.args.concurrency {
-            Some(n) => calls.concurrency(usize::try_from(n).unwrap_or(1)),
+            Some(n) => calls.concurrency(n.max(1)),
             None => calls.adaptive(),
         };
         // The pages are read by a task of their own, ahead of the database by up to a
@@ -519,22 +494,22 @@ impl Fetch<'_> {
         // What the reader sent since the last look, taken at once (not a wake-up per call).
         let mut inbox: Vec<Read> = Vec::with_capacity(per_transaction);
         'reading: loop {
-            if let Some(stopped) = self.stop.requested() {
-                return Err(stopped.into());
+            if self.cancel.is_cancelled() {
+                return Err(Error::Cancelled);
             }
             let taken = tokio::select! {
                 taken = received.recv_many(&mut inbox, per_transaction) => taken,
-                stopped = self.stop.wait() => return Err(stopped.into()),
+                _ = self.cancel.cancelled() => return Err(Error::Cancelled),
             };
             if taken == 0 {
                 // The reader ended without its last word: it panicked.
-                anyhow::bail!("the pages' reader stopped unexpectedly");
+                return Err(Error::Reader);
             }
             let mut taken = inbox.drain(..).peekable();
             while let Some(next) = taken.next() {
                 match next {
                     Read::Warning(warning) => {
-                        self.progress.println(&format!("ccsqm: warning: {warning}"));
+                        self.observer.warning(&warning);
                         counts.warnings += 1;
                     }
                     Read::Call(fetched, progress) => {
@@ -544,9 +519,9 @@ impl Fetch<'_> {
                                 .as_ref()
                                 .ok()
                                 .and_then(|r| r[key_index()].as_str());
-                            self.progress.println(&format!(
-                                "ccsqm: warning: call {}: {} {} NUL characters, which \
-                                 PostgreSQL cannot store: each stored as U+FFFD",
+                            self.observer.warning(&format!(
+                                "call {}: {} {} NUL characters, which PostgreSQL cannot \
+                                 store: each stored as U+FFFD",
                                 ccsqm_client::visible(key.unwrap_or("?")),
                                 fetched.replaced.join(", "),
                                 if fetched.replaced.len() == 1 {
@@ -564,7 +539,7 @@ impl Fetch<'_> {
                         let page_end = batch.len().is_multiple_of(limit);
                         let nothing_more = taken.peek().is_none() && received.is_empty();
                         if nothing_more || page_end {
-                            self.progress.update(
+                            self.observer.progress(
                                 progress.received,
                                 progress.total,
                                 progress.concurrency,
@@ -583,10 +558,13 @@ impl Fetch<'_> {
                     }
                     Read::Failed(error @ ApiError::Paging(_), received) => {
                         let committed = counts.inserted + counts.updated + counts.unchanged;
-                        return Err(anyhow::Error::new(error).context(format!(
-                            "the pages did not add up ({received} call(s) received, \
-                             {committed} committed by this run; the checkpoint did not move)"
-                        )));
+                        return Err(Error::Api {
+                            context: Some(format!(
+                                "the pages did not add up ({received} call(s) received, \
+                                 {committed} committed by this run; the checkpoint did not move)"
+                            )),
+                            source: error,
+                        });
                     }
                     Read::Failed(error, _) => return Err(error.into()),
                     Read::End => break 'reading,
@@ -631,7 +609,7 @@ impl Fetch<'_> {
         if !page.calls.is_empty() || !page.transcripts.is_empty() {
             next.commits += 1;
         }
-        let concurrency = usize::try_from(self.args.transcript_concurrency).unwrap_or(1);
+        let concurrency = self.args.transcript_concurrency.max(1);
         let (db, run) = (&mut *self.db, self.run);
         db.begin().await?;
         let result = async {
@@ -642,12 +620,12 @@ impl Fetch<'_> {
                 page.transcripts,
                 concurrency,
                 now,
-                self.stop,
+                self.cancel,
             )
             .await?;
             next.transcripts += stored.stored;
             for warning in &stored.warnings {
-                self.progress.println(&format!("ccsqm: warning: {warning}"));
+                self.observer.warning(warning);
             }
             next.warnings += i64::try_from(stored.warnings.len()).unwrap_or(i64::MAX);
             next.transcripts_missing += stored.missing;
@@ -685,7 +663,7 @@ impl Fetch<'_> {
                 )
                 .await?;
             }
-            Ok::<_, anyhow::Error>(())
+            Ok::<_, Error>(())
         }
         .await;
         match result {
@@ -815,7 +793,7 @@ fn request(
         "page": 1,
     });
     serde_json::from_value(body)
-        .map_err(|e| UsageError(format!("the request of the window: {e}")).into())
+        .map_err(|e| Error::Request(format!("the request of the window: {e}")))
 }
 
 /// What a transaction writes: calls (looked up as their window says) and the transcripts due
@@ -1063,19 +1041,6 @@ mod tests {
                 (10, 20 + WINDOW_GAP),
                 (30 + 2 * WINDOW_GAP + 1, 30 + 2 * WINDOW_GAP + 1)
             ]
-        );
-    }
-
-    #[test]
-    fn the_help_of_limit_tells_the_size_of_a_transaction() {
-        let sync = crate::args::command();
-        let sync = sync.find_subcommand("sync").expect("ccsqm sync");
-        let limit = sync.get_arguments().find(|a| a.get_id() == "limit");
-        let help = limit.and_then(|a| a.get_help()).expect("--limit's help");
-        let size = format!("{},{:03}", MAX_TRANSACTION / 1000, MAX_TRANSACTION % 1000);
-        assert!(
-            help.to_string().contains(&size),
-            "{help} does not say {size}"
         );
     }
 

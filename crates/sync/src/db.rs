@@ -9,8 +9,8 @@ use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::schema::SqlValue;
-use super::url::{DbUrl, Tls};
+use crate::schema::SqlValue;
+use crate::url::{DbUrl, Tls};
 
 /// A failure of the database (exit code 7): unreachable, refusing, read-only or full, not
 /// `ccsqm sync`'s, written by a newer `ccsqm`, or in use by another sync.
@@ -35,6 +35,8 @@ pub struct Sqlite {
     path: std::path::PathBuf,
     /// Each statement's text with SQLite's parameters (see [`sqlite_parameters`]).
     translated: HashMap<String, String>,
+    /// What a person should hear about how it was opened (read without its log).
+    notes: Vec<String>,
 }
 
 pub struct Postgres {
@@ -66,6 +68,14 @@ impl Db {
             DbUrl::Postgres(config, _, tls) => {
                 Postgres::open(config, tls, &shown).await.map(Db::Postgres)
             }
+        }
+    }
+
+    /// What a person should hear about how it was opened.
+    pub fn notes(&self) -> Vec<String> {
+        match self {
+            Db::Sqlite(db) => db.notes.clone(),
+            Db::Postgres(_) => Vec::new(),
         }
     }
 
@@ -548,7 +558,7 @@ fn strings(rows: Vec<Vec<SqlValue>>) -> Vec<String> {
 /// with one, read-only with the log (its transactions are the latest), or, when the log's
 /// index cannot be used (a read-only folder), as `immutable`, with a note that the last
 /// transactions may not be shown.
-fn open_to_read(path: &Path) -> Result<rusqlite::Connection, DbError> {
+fn open_to_read(path: &Path, notes: &mut Vec<String>) -> Result<rusqlite::Connection, DbError> {
     use rusqlite::OpenFlags;
     let open = |uri: String| -> Result<rusqlite::Connection, DbError> {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
@@ -573,10 +583,10 @@ fn open_to_read(path: &Path) -> Result<rusqlite::Connection, DbError> {
         Ok(conn) => Ok(conn),
         Err(first) => match open(format!("{file}?immutable=1")) {
             Ok(conn) => {
-                eprintln!(
-                    "ccsqm: note: the database's write-ahead log cannot be read here ({first}): \
-                     shown without it, the last transactions may be missing"
-                );
+                notes.push(format!(
+                    "the database's write-ahead log cannot be read here ({first}): shown \
+                     without it, the last transactions may be missing"
+                ));
                 Ok(conn)
             }
             Err(_) => Err(first),
@@ -656,6 +666,7 @@ impl Sqlite {
             }
             Access::Read => {}
         }
+        let mut notes = Vec::new();
         let conn = match access {
             Access::Write => {
                 let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -670,7 +681,7 @@ impl Sqlite {
                     .map_err(|e| fail(sqlite_error(e).0))?;
                 conn
             }
-            Access::Read => open_to_read(path).map_err(|e| fail(e.0))?,
+            Access::Read => open_to_read(path, &mut notes).map_err(|e| fail(e.0))?,
         };
         if access == Access::Write
             && conn
@@ -688,6 +699,7 @@ impl Sqlite {
             lock: None,
             path: path.to_owned(),
             translated: HashMap::new(),
+            notes,
         })
     }
 
