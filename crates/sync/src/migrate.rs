@@ -385,7 +385,7 @@ pub async fn close_stale_runs(db: &mut Db, now: i64) -> Result<Vec<i64>, DbError
             "UPDATE sync_runs SET state = 'interrupted', message = $1 WHERE state = 'running'",
             &[SqlValue::Text(format!(
                 "{STALE} (found by the sync of {})",
-                crate::round::utc(now)
+                crate::time::utc(now)
             ))],
         )
         .await?;

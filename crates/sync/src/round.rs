@@ -23,9 +23,11 @@ use ccsqm_client::{ApiError, Client};
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
+use crate::columns::{in_progress_list, key_index};
 use crate::db::{Access, Db, DbError};
-use crate::generated::{IN_PROGRESS_STATUSES, STATUS_COLUMN};
-use crate::schema::{key_index, SqlValue};
+use crate::schema::SqlValue;
+use crate::time::{span, utc};
+use crate::Counts;
 use crate::{migrate, segments, upsert, url, Error, Observer, Options, Result};
 
 /// The checkpoint's name in `sync_checkpoint`.
@@ -47,30 +49,6 @@ const MIN_TRANSACTION: usize = 1_000;
 
 /// Pending calls further apart than this (in upload time) are re-read in separate windows.
 const WINDOW_GAP: i64 = 3_600;
-
-/// What a run did.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Counts {
-    /// Transactions committed.
-    pub commits: i64,
-    /// Calls new to the database.
-    pub inserted: i64,
-    /// Calls stored before, read again and changed.
-    pub updated: i64,
-    /// Calls stored before, read again and unchanged.
-    pub unchanged: i64,
-    /// Windows of calls in progress read again.
-    pub rechecked: i64,
-    /// Transcripts stored (`--with-transcripts`).
-    pub transcripts: i64,
-    /// Transcripts that could not be fetched (their calls stored; tried again by later runs).
-    pub transcripts_missing: i64,
-    /// The kind of the first of those failures.
-    pub first_missing: Option<ccsqm_client::ErrorKind>,
-    /// Warnings: paging's, and values stored in another form than sent (see
-    /// `SqlValue::replace_nul`).
-    pub warnings: i64,
-}
 
 /// A database kept in sync: its connection (opened again after a failed round), and what its
 /// first round must do.
@@ -887,12 +865,6 @@ async fn end_run(
     Ok(())
 }
 
-/// `IN (0, 1, 3)`: the statuses that are not final (constants of the spec, not data).
-pub fn in_progress_list() -> String {
-    let codes: Vec<String> = IN_PROGRESS_STATUSES.iter().map(i64::to_string).collect();
-    format!("\"{STATUS_COLUMN}\" IN ({})", codes.join(", "))
-}
-
 /// The upload times of the calls in progress uploaded from `horizon` to before `before`.
 async fn in_progress_times(db: &mut Db, horizon: i64, before: i64) -> Result<Vec<i64>, DbError> {
     let sql = format!(
@@ -985,21 +957,6 @@ fn summary(
         ));
     }
     text
-}
-
-pub fn utc(seconds: i64) -> String {
-    jiff::Timestamp::from_second(seconds)
-        .map(|t| t.to_string())
-        .unwrap_or_else(|_| seconds.to_string())
-}
-
-fn span(seconds: i64) -> String {
-    match seconds {
-        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
-        s if s % 3_600 == 0 => format!("{}h", s / 3_600),
-        s if s % 60 == 0 => format!("{}m", s / 60),
-        s => format!("{s}s"),
-    }
 }
 
 #[cfg(test)]

@@ -4,8 +4,6 @@
 
 use serde_json::Value;
 
-use crate::generated::CALL_COLUMNS;
-
 /// The version of the bookkeeping tables' layout (not of the columns of `calls`, which follow
 /// the spec): a database of a higher one was written by a newer `ccsqm`, and is refused.
 pub const LAYOUT_VERSION: i64 = 1;
@@ -183,32 +181,11 @@ impl SqlValue {
     }
 }
 
-/// The position of the key among [`CALL_COLUMNS`].
-pub fn key_index() -> usize {
-    column_index(crate::generated::KEY)
-}
-
-/// The position of the column `name` among [`CALL_COLUMNS`] (the generator checks that the
-/// columns it names, the key and the status, are among them).
-pub fn column_index(name: &str) -> usize {
-    CALL_COLUMNS
-        .iter()
-        .position(|c| c.name == name)
-        .unwrap_or(0)
-}
-
-/// `"a", "b", "c"`: the call's columns, quoted.
-pub fn column_list() -> String {
-    CALL_COLUMNS
-        .iter()
-        .map(|c| format!("\"{}\"", c.name))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::columns::key_index;
+    use crate::generated::CALL_COLUMNS;
 
     #[test]
     fn a_record_becomes_a_row_in_column_order() {

@@ -21,9 +21,10 @@ use ccsqm_client::{ApiError, Client, ErrorKind};
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
+use crate::columns::{column_index, key_index};
 use crate::db::Db;
 use crate::generated::{IN_PROGRESS_STATUSES, KEY, SEGMENT_COLUMNS, SEGMENT_ORDER, STATUS_COLUMN};
-use crate::schema::{column_index, key_index, SqlValue};
+use crate::schema::SqlValue;
 use crate::upsert::Fetched;
 use crate::{Error, Result};
 

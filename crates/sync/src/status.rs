@@ -7,11 +7,12 @@
 
 use std::fmt::Write as _;
 
+use crate::columns::in_progress_list;
 use crate::db::{Access, Db};
 use crate::generated::{IN_PROGRESS_STATUSES, SCHEMA_HASH};
 use crate::migrate;
-use crate::round::{in_progress_list, utc};
 use crate::schema::SqlValue;
+use crate::time::utc;
 use crate::{DbError, DbUrl, Result};
 
 /// What a database holds.

@@ -18,10 +18,11 @@ use std::sync::{Arc, LazyLock, Mutex};
 
 use ccsqm_client::CallRecord;
 
+use crate::columns::{column_list, key_index};
 use crate::db::{encode_fields, Db, DbError};
 use crate::generated::{call_row, CALL_COLUMNS, KEY};
-use crate::round::Counts;
-use crate::schema::{column_list, key_index, SqlValue, BOOKKEEPING};
+use crate::schema::{SqlValue, BOOKKEEPING};
+use crate::Counts;
 use crate::{Error, Result};
 use tokio_postgres::types::Type;
 
@@ -562,7 +563,7 @@ mod tests {
             })
             .collect();
         let key = |call: &Fetched| {
-            call.values()[super::key_index()]
+            call.values()[crate::columns::key_index()]
                 .as_str()
                 .unwrap()
                 .to_owned()
