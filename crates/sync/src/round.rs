@@ -711,7 +711,7 @@ enum Read {
 async fn read_pages(
     mut calls: ccsqm_client::CallStream,
     sender: tokio::sync::mpsc::Sender<Read>,
-    copy: Option<Vec<tokio_postgres::types::Type>>,
+    copy: Option<Vec<crate::db::PgType>>,
 ) {
     let mut shown = 0;
     let mut seen = upsert::Seen::default();

@@ -19,12 +19,12 @@ use std::sync::{Arc, LazyLock, Mutex};
 use ccsqm_client::CallRecord;
 
 use crate::columns::{column_list, key_index};
+use crate::db::PgType as Type;
 use crate::db::{encode_fields, Db, DbError};
 use crate::generated::{call_row, CALL_COLUMNS, KEY};
 use crate::schema::{SqlValue, BOOKKEEPING};
 use crate::Counts;
 use crate::{Error, Result};
-use tokio_postgres::types::Type;
 
 /// The most parameters of one statement (SQLite allows 32766, PostgreSQL 65535).
 const MAX_PARAMETERS: usize = 30_000;

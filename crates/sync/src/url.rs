@@ -14,7 +14,7 @@ pub enum DbUrl {
     Sqlite(PathBuf),
     /// A PostgreSQL server: the parsed configuration, the URL to show (password hidden), and
     /// how the connection is secured.
-    Postgres(Box<tokio_postgres::Config>, String, Tls),
+    Postgres(Box<crate::db::PgConfig>, String, Tls),
 }
 
 /// How a connection to PostgreSQL is secured: the URL's `sslmode` and `sslrootcert`, named
@@ -33,6 +33,7 @@ pub enum Tls {
 
 /// `sslmode` and `sslrootcert` taken out of a PostgreSQL URL's query (tokio-postgres knows
 /// neither `verify-*` nor `sslrootcert`): the URL without them, and what they ask.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 fn take_tls(text: &str) -> Result<(String, Tls), String> {
     let Some((head, query)) = text.split_once('?') else {
         return Ok((text.to_owned(), Tls::Off));
@@ -69,6 +70,7 @@ fn take_tls(text: &str) -> Result<(String, Tls), String> {
 }
 
 /// A URL's `%XX` escapes decoded.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 fn percent_decoded(text: &str) -> Result<String, String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -119,6 +121,13 @@ impl DbUrl {
             }
             return Ok(DbUrl::Sqlite(PathBuf::from(path)));
         }
+        #[cfg(not(feature = "postgres"))]
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return Err(bad(
+                "this build has no PostgreSQL (the `postgres` feature of ccsqm-sync)",
+            ));
+        }
+        #[cfg(feature = "postgres")]
         if text.starts_with("postgres://") || text.starts_with("postgresql://") {
             let (url, tls) = take_tls(text).map_err(|e| bad(&e))?;
             let config: tokio_postgres::Config = url
@@ -184,6 +193,14 @@ fn hide_query_password(text: &str) -> String {
 mod tests {
     use super::*;
 
+    #[cfg(not(feature = "postgres"))]
+    #[test]
+    fn without_postgres_a_postgres_url_is_refused_saying_why() {
+        let error = DbUrl::parse("postgres://u:secret@h/db").unwrap_err().0;
+        assert!(error.contains("the `postgres` feature"), "{error}");
+        assert!(!error.contains("secret"), "{error}");
+    }
+
     #[test]
     fn sqlite_paths_and_urls() {
         for (text, path) in [
@@ -200,6 +217,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "postgres")]
     #[test]
     fn postgres_urls_hide_their_password() {
         let url = DbUrl::parse("postgres://me:s3cret@db.example:5433/calls").unwrap();
@@ -214,6 +232,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "postgres")]
     #[test]
     fn sslmode_and_sslrootcert_say_how_the_connection_is_secured() {
         let tls = |text: &str| match DbUrl::parse(text).unwrap() {
@@ -258,6 +277,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "postgres")]
     #[test]
     fn malformed_urls_are_usage_errors_without_the_password() {
         for bad in [
