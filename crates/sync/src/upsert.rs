@@ -75,6 +75,8 @@ impl Fetched {
             )))
         });
         let mut replaced = Vec::new();
+        // Named in a failure (the call is moved into its row).
+        let uuid = record.call.call_uuid.clone();
         let row = match call_row(record) {
             Ok(mut row) if copy.is_some() => {
                 for (value, column) in row.iter_mut().zip(CALL_COLUMNS) {
@@ -88,8 +90,9 @@ impl Fetched {
             Err(e) => {
                 return Fetched {
                     row: Err(Unstorable::Unserializable(format!(
-                        "a call of the server's cannot be stored: {e}; nothing of its page was \
-                         committed"
+                        "call {} of the server's cannot be stored: {e}; nothing of its page was \
+                         committed",
+                        ccsqm_client::visible(uuid.as_deref().unwrap_or("?"))
                     ))),
                     repeated: false,
                     order: 0,
