@@ -44,7 +44,7 @@ pub use secret::Secret;
 pub use server_text::{is_unsafe_for_terminal, redact, visible, REDACTED};
 pub use session::Session;
 pub use spec::{API_TITLE, API_VERSION};
-pub use transcripts::TranscriptStream;
+pub use transcripts::{TranscriptStream, WithTranscript};
 
 // Third-party crates whose types appear in the public API, re-exported so that a service uses
 // the very versions this crate was built with (see "Versions of what you depend on" in the

@@ -119,7 +119,27 @@ impl PagingWarning {
     }
 }
 
-type PageResult = (u64, Result<AppraisecallDetailsResponse, ApiError>);
+/// A page of `appraisecall/details`, with its answer's `Date` (Unix seconds), when readable.
+async fn dated_page(
+    client: &Client,
+    body: AppraisecallDetailsRequest,
+) -> Result<(AppraisecallDetailsResponse, Option<i64>), ApiError> {
+    let answer = client.details_answer(body).await?;
+    let date = answer
+        .headers()
+        .get(http::header::DATE)
+        .and_then(|d| d.to_str().ok())
+        .and_then(|d| httpdate::parse_http_date(d).ok())
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .and_then(|d| i64::try_from(d.as_secs()).ok());
+    Ok((answer.into_inner(), date))
+}
+
+/// A page's number, and its answer with the server's clock at it (its `Date`, Unix seconds).
+type PageResult = (
+    u64,
+    Result<(AppraisecallDetailsResponse, Option<i64>), ApiError>,
+);
 
 /// A page request running as its own task, so that it makes progress while the reader is busy
 /// with earlier calls; dropping it (when the stream ends or is dropped) cancels it.
@@ -203,7 +223,9 @@ pub struct CallStream {
     first_page_in: bool,
     in_flight: FuturesOrdered<PageTask>,
     /// Pages received, in order, not yet turned into calls.
-    ready: VecDeque<(u64, Result<AppraisecallDetailsResponse, ApiError>)>,
+    ready: VecDeque<PageResult>,
+    /// The server's clock at the latest page's answer (Unix seconds), when it said.
+    server_time: Option<i64>,
     calls: VecDeque<CallRecord>,
     first_total: Option<u64>,
     total: Option<u64>,
@@ -291,6 +313,7 @@ impl Client {
             first_page_in: false,
             in_flight: FuturesOrdered::new(),
             ready: VecDeque::new(),
+            server_time: None,
             calls: VecDeque::new(),
             first_total: None,
             total: None,
@@ -366,6 +389,14 @@ impl CallStream {
     /// How many calls the stream has taken from pages so far (yielded, or about to be).
     pub fn received(&self) -> u64 {
         self.received
+    }
+
+    /// The server's clock at the latest page it answered, Unix seconds: the `Date` of its
+    /// answers (the calls' upload times are the server's: a service bounding its next window
+    /// reads the server's clock here rather than its own). `None` before the first page, or
+    /// when the server sends no readable `Date`.
+    pub fn server_time(&self) -> Option<i64> {
+        self.server_time
     }
 
     /// How many pages the stream has taken so far (their calls yielded, or about to be).
@@ -464,7 +495,7 @@ impl CallStream {
             let client = self.client.clone();
             let task = match &self.concurrency {
                 Concurrency::Pinned(_) => {
-                    tokio::spawn(async move { (page, client.details_page(body).await) })
+                    tokio::spawn(async move { (page, dated_page(&client, body).await) })
                 }
                 Concurrency::Adaptive(window) => {
                     let window = window.clone();
@@ -472,7 +503,7 @@ impl CallStream {
                     tokio::spawn(async move {
                         let signals = Arc::new(PageSignals::new(window.clone(), sending));
                         let sent = Instant::now();
-                        let result = signals.clone().scope(client.details_page(body)).await;
+                        let result = signals.clone().scope(dated_page(&client, body)).await;
                         window.answered(sent.elapsed(), signals.throttled());
                         (page, result)
                     })
@@ -662,7 +693,10 @@ impl Stream for CallStream {
                 return Poll::Ready(Some(Ok(record)));
             }
             match this.ready.pop_front() {
-                Some((page, Ok(response))) => this.accept(page, response),
+                Some((page, Ok((response, date)))) => {
+                    this.server_time = this.server_time.max(date);
+                    this.accept(page, response)
+                }
                 Some((page, Err(error))) => {
                     tracing::debug!(page, error = %error, "appraisecall/details paging stopped");
                     this.stop();

@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use futures_util::stream::{FuturesOrdered, Stream, StreamExt};
 
 use crate::types::{AppraisecallDetailRequest, AppraisecallDetailResponse};
-use crate::{builder, ApiError, Client};
+use crate::{builder, ApiError, CallRecord, Client};
 
 impl Client {
     /// A query of `appraisecall/detail` with `x-UserId` and `x-app-key` already set from the
@@ -69,6 +69,66 @@ impl Client {
             concurrency: 1,
             in_flight: FuturesOrdered::new(),
         }
+    }
+}
+
+/// A call with its transcript, from [`Client::with_transcripts`].
+#[derive(Debug)]
+pub struct WithTranscript {
+    /// The call, as the pages gave it.
+    pub record: CallRecord,
+    /// Its transcript, or why it could not be fetched (after the client's retries); `None` for
+    /// a call without a `call_uuid` (no transcript can be asked for).
+    pub transcript: Option<Result<AppraisecallDetailResponse, ApiError>>,
+}
+
+impl Client {
+    /// Each call of `calls` (a [`CallStream`](crate::CallStream), or any stream of calls) with
+    /// its transcript, in the calls' order: up to `concurrency` transcripts are fetched at a
+    /// time, so at most that many calls (and transcripts) are held. An error of `calls` is an
+    /// item, after the calls before it; a transcript that cannot be fetched is its call's
+    /// `transcript`, and the stream goes on.
+    ///
+    /// ```no_run
+    /// use ccsqm_client::{types::AppraisecallDetailsRequest, Client};
+    /// use futures_util::StreamExt;
+    ///
+    /// # async fn run(client: Client, request: AppraisecallDetailsRequest) {
+    /// let calls = client.calls(request);
+    /// let mut paired = std::pin::pin!(client.with_transcripts(calls, 4));
+    /// while let Some(item) = paired.next().await {
+    ///     let Ok(call) = item else { break };
+    ///     let staff = call.record.call.staff_name.as_deref().unwrap_or("?");
+    ///     match call.transcript {
+    ///         Some(Ok(t)) => println!("{staff}: {} segment(s)", t.segments.len()),
+    ///         Some(Err(e)) => eprintln!("{staff}: {e}"),
+    ///         None => eprintln!("{staff}: a call without call_uuid"),
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn with_transcripts<S>(
+        &self,
+        calls: S,
+        concurrency: usize,
+    ) -> impl Stream<Item = Result<WithTranscript, ApiError>> + Send + use<S>
+    where
+        S: Stream<Item = Result<CallRecord, ApiError>> + Send,
+    {
+        let client = self.clone();
+        calls
+            .map(move |record| {
+                let client = client.clone();
+                async move {
+                    let record = record?;
+                    let transcript = match record.call.call_uuid.clone() {
+                        Some(uuid) => Some(client.transcript(uuid).await),
+                        None => None,
+                    };
+                    Ok(WithTranscript { record, transcript })
+                }
+            })
+            .buffered(concurrency.max(1))
     }
 }
 
