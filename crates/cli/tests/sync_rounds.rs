@@ -529,3 +529,40 @@ fn a_watch_connects_again_after_the_database_ended_its_connection() {
         assert_eq!(status.code(), Some(143), "{err}");
     }
 }
+
+/// A server whose first answer (the one-call request that bounds the run) reads its clock 5
+/// minutes ahead (within --max-clock-skew), while its pages say an hour earlier: the checkpoint
+/// moves only to the server's time at the pages, not to the bound, and the run says so.
+#[test]
+fn the_checkpoint_moves_no_further_than_the_servers_time_at_its_pages() {
+    let start = now();
+    let (ahead, behind) = (httpdate(start + 300), httpdate(start - 3_600));
+    let (url, _) = server(move |request, _| {
+        let calls = vec![
+            call("c1", start - 7_200, "a"),
+            call("c2", start - 5_000, "b"),
+        ];
+        let mut answer = page(request, &calls);
+        // The bounding request asks for one call uploaded in one second.
+        let bounding =
+            request.body["limit"] == 1 && request.body["upload_from"] == request.body["upload_to"];
+        let date = if bounding { &ahead } else { &behind };
+        answer.headers.push(format!("date: {date}"));
+        answer
+    });
+    for backend in backends("clock_at_pages") {
+        let db = backend.url();
+        let output = sync_at(&url, &db, &[]);
+        succeeded(&output, backend.name());
+        let err = stderr(&output);
+        assert!(err.contains("the checkpoint moves only to"), "{err}");
+        assert_eq!(backend.count(), 2);
+        let checkpoint = checkpoint(&backend);
+        assert!(
+            checkpoint <= start - 3_600 + 2,
+            "{}: the checkpoint {checkpoint} is past the server's time at its pages ({})",
+            backend.name(),
+            start - 3_600
+        );
+    }
+}

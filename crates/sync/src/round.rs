@@ -336,6 +336,7 @@ async fn run_once(
         run,
         cancel,
         observer,
+        floor: checkpoint,
     };
     let result = async {
         fetch
@@ -433,6 +434,8 @@ struct Fetch<'a> {
     run: i64,
     cancel: &'a CancellationToken,
     observer: &'a dyn Observer,
+    /// The checkpoint at the run's start: a window never moves it back.
+    floor: Option<i64>,
 }
 
 impl Fetch<'_> {
@@ -471,7 +474,7 @@ impl Fetch<'_> {
         let mut opened = std::time::Instant::now();
         // What the reader sent since the last look, taken at once (not a wake-up per call).
         let mut inbox: Vec<Read> = Vec::with_capacity(per_transaction);
-        'reading: loop {
+        let server_time = 'reading: loop {
             if self.cancel.is_cancelled() {
                 return Err(Error::Cancelled);
             }
@@ -545,11 +548,33 @@ impl Fetch<'_> {
                         });
                     }
                     Read::Failed(error, _) => return Err(error.into()),
-                    Read::End => break 'reading,
+                    Read::End(time) => break 'reading time,
                 }
             }
-        }
+        };
+        let checkpoint = checkpoint.map(|c| self.at_most_server_time(c, server_time));
         self.write(&batch, lookup, counts, checkpoint).await
+    }
+
+    /// The checkpoint a window read up to `bound` may move to, when the server's clock at its
+    /// last page was `server_time`: not past the server's current time (a first reading of its
+    /// clock that was ahead would otherwise move it past calls not uploaded yet), and never
+    /// back before the run's checkpoint.
+    fn at_most_server_time(&self, bound: i64, server_time: Option<i64>) -> i64 {
+        match server_time {
+            Some(time) if time < bound => {
+                let checkpoint = self.floor.map_or(time, |floor| floor.max(time));
+                self.observer.warning(&format!(
+                    "the server's clock read {} at the window's last page, before its bound {}: \
+                     the checkpoint moves only to {}",
+                    utc(time),
+                    utc(bound),
+                    utc(checkpoint)
+                ));
+                checkpoint
+            }
+            _ => bound,
+        }
     }
 
     /// Writes `batch` and, with `--with-transcripts`, the transcripts due of its calls (see
@@ -703,7 +728,8 @@ enum Read {
     Warning(String),
     /// A failure, with the calls received before it.
     Failed(ApiError, u64),
-    End,
+    /// The end, with the server's clock at its last page (its `Date`), when it said.
+    End(Option<i64>),
 }
 
 /// Reads the window's calls (with their warnings) into `sender`, until its end, a failure, or
@@ -737,7 +763,7 @@ async fn read_pages(
                 },
             ),
             Some(Err(error)) => Read::Failed(error, calls.received()),
-            None => Read::End,
+            None => Read::End(calls.server_time()),
         };
         let last = !matches!(read, Read::Call(..));
         if sender.send(read).await.is_err() || last {
