@@ -155,9 +155,173 @@ fn the_calls_details_lists_pass_the_check() {
     assert!(output.status.success(), "{}", stderr(&output));
 }
 
-#[allow(dead_code)]
-fn sandbox(calls: usize) -> Sandbox {
-    runtime()
+/// A sandbox, served while the returned runtime lives.
+fn sandbox(calls: usize) -> (tokio::runtime::Runtime, Sandbox) {
+    let rt = runtime();
+    let sandbox = rt
         .block_on(Sandbox::builder().calls(calls).start())
-        .unwrap()
+        .unwrap();
+    (rt, sandbox)
+}
+
+// ---- item 9: a refused app key and secret; settings missing from an absent profile -----------
+
+/// A config file at `dir/ccsqm/config.toml` (private), and `ccsqm` that reads it.
+fn with_config(dir: &std::path::Path, text: &str) -> Command {
+    use std::os::unix::fs::PermissionsExt;
+    let config = dir.join("ccsqm");
+    std::fs::create_dir_all(&config).unwrap();
+    let file = config.join("config.toml");
+    std::fs::write(&file, text).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let mut cmd = ccsqm();
+    cmd.env("XDG_CONFIG_HOME", dir).env("HOME", dir);
+    cmd
+}
+
+/// tokenByAkSk refusing the app key and secret (401): exit 3, and the message says where each
+/// came from (a flag, a variable, a profile's key), never their values, and points to
+/// `ccsqm config show`; for every command that sends requests.
+#[test]
+fn a_refused_app_key_and_secret_say_where_they_came_from() {
+    let (_rt, sandbox) = sandbox(5);
+    let base_url = sandbox.base_url().to_owned();
+    let user_id = sandbox.credentials().user_id.clone();
+    let app_key = sandbox.credentials().app_key.clone();
+    let wrong = "wrong-SECRET-7d1e";
+    let dir = tempfile::tempdir().unwrap();
+    let secret_file = dir.path().join("secret");
+    std::fs::write(&secret_file, wrong).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&secret_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let commands: [&[&str]; 3] = [
+        &["details", "--limit", "1", "-o", "ndjson"],
+        &["transcript", "3b9cd7a9-d38c-4aa0-a35d-77f6abb9f497"],
+        &["token"],
+    ];
+    for command in commands {
+        // The app key from a flag, the app secret from a variable.
+        let output = run(ccsqm()
+            .args(command)
+            .args(["--base-url", &base_url, "--user-id", &user_id])
+            .args(["--app-key", &app_key])
+            .env("CCSQM_APP_SECRET", wrong));
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(3), "{command:?}: {err}");
+        for said in [
+            "the app key came from the flag --app-key",
+            "the app secret from the environment variable CCSQM_APP_SECRET",
+            "ccsqm config show",
+        ] {
+            assert!(err.contains(said), "{command:?}: {said:?} in {err}");
+        }
+        assert!(!err.contains(wrong) && !stdout(&output).contains(wrong));
+
+        // The app key from a variable, the app secret from a file named by a flag.
+        let output = run(ccsqm()
+            .args(command)
+            .args(["--base-url", &base_url, "--user-id", &user_id])
+            .arg("--app-secret-file")
+            .arg(&secret_file)
+            .env("CCSQM_APP_KEY", &app_key));
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(3), "{command:?}: {err}");
+        assert!(
+            err.contains("the app key came from the environment variable CCSQM_APP_KEY")
+                && err.contains("the app secret from the flag --app-secret-file"),
+            "{command:?}: {err}"
+        );
+
+        // Both from a profile of the config file.
+        let home = tempfile::tempdir().unwrap();
+        let profile = format!(
+            "[default]\nbase_url = \"{base_url}\"\nuser_id = \"{user_id}\"\napp_key = \"{app_key}\"\n\
+             app_secret_file = \"{}\"\n",
+            secret_file.display()
+        );
+        let output = run(with_config(home.path(), &profile).args(command));
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(3), "{command:?}: {err}");
+        assert!(
+            err.contains("the app key came from app_key of profile \"default\"")
+                && err.contains("the app secret from app_secret_file of profile \"default\"")
+                && err.contains("ccsqm config show"),
+            "{command:?}: {err}"
+        );
+        assert!(!err.contains(wrong));
+    }
+}
+
+/// A fixed token the API refuses says where it came from too.
+#[test]
+fn a_refused_token_says_where_it_came_from() {
+    let (_rt, sandbox) = sandbox(5);
+    let output = run(ccsqm()
+        .args(["details", "--limit", "1", "-o", "ndjson"])
+        .args(["--base-url", sandbox.base_url()])
+        .args(["--user-id", &sandbox.credentials().user_id])
+        .env("CCSQM_TOKEN", "not-a-token-SECRET"));
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("the token came from the environment variable CCSQM_TOKEN")
+            && err.contains("ccsqm config show"),
+        "{err}"
+    );
+    assert!(!err.contains("not-a-token-SECRET"), "{err}");
+}
+
+/// Settings missing while the config file has no `default` profile (and none was named): the
+/// profiles it has are listed, with `--profile NAME`. Not when the default profile exists, nor
+/// when a profile was named.
+#[test]
+fn missing_settings_list_the_profiles_when_the_default_one_is_absent() {
+    for (names, text) in [
+        (
+            vec!["prod", "staging"],
+            "[prod]\nuser_id = \"u\"\n\n[staging]\nbase_url = \"http://127.0.0.1:9\"\n",
+        ),
+        (vec!["eu west"], "[\"eu west\"]\nuser_id = \"u\"\n"),
+    ] {
+        let home = tempfile::tempdir().unwrap();
+        for command in [
+            &["details", "--limit", "1"][..],
+            &["token"],
+            &["api", "appraisecall_details"],
+        ] {
+            let output = run(with_config(home.path(), text).args(command));
+            let err = stderr(&output);
+            assert_eq!(output.status.code(), Some(2), "{command:?}: {err}");
+            assert!(
+                err.contains("no profile \"default\"") && err.contains("--profile NAME"),
+                "{command:?}: {err}"
+            );
+            for name in &names {
+                assert!(err.contains(name), "{command:?}: {name} in {err}");
+            }
+        }
+        // Only the credentials missing: the same list.
+        let output = run(with_config(home.path(), text).args([
+            "details",
+            "--base-url",
+            "http://127.0.0.1:9",
+            "--user-id",
+            "u",
+        ]));
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{err}");
+        assert!(err.contains("no profile \"default\""), "{err}");
+    }
+    // A default profile that lacks a setting: no list.
+    let home = tempfile::tempdir().unwrap();
+    let output = run(with_config(
+        home.path(),
+        "[default]\nuser_id = \"u\"\n[prod]\nuser_id = \"p\"\n",
+    )
+    .args(["details"]));
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(!err.contains("no profile \"default\""), "{err}");
 }
