@@ -93,13 +93,14 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             // Server text can be part of the message: it must not drive the terminal.
-            eprintln!("ccsqm: {}", ccsqm_client::visible(&message(&e)));
             let code = exit::code(&e);
-            if code == exit::AUTH {
-                if let Some(hint) = auth_hint() {
-                    eprintln!("{}", ccsqm_client::visible(&hint));
-                }
-            }
+            // A refusal of the credentials: where they came from, on the same line.
+            let hint = auth_hint().filter(|_| code == exit::AUTH);
+            let text = match hint {
+                Some(hint) => format!("{}; {hint}", message(&e)),
+                None => message(&e),
+            };
+            eprintln!("ccsqm: {}", ccsqm_client::visible(&text));
             ExitCode::from(code)
         }
     }

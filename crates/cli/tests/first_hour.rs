@@ -325,3 +325,115 @@ fn missing_settings_list_the_profiles_when_the_default_one_is_absent() {
     assert_eq!(output.status.code(), Some(2), "{err}");
     assert!(!err.contains("no profile \"default\""), "{err}");
 }
+
+// ---- item 12: a table fitted to a narrow terminal keeps CALL UUID; the zone as README shows ---
+
+/// Whether `text` holds a whole UUID (8-4-4-4-12 hexadecimal digits).
+fn holds_uuid(text: &str) -> bool {
+    text.split_whitespace().any(|word| {
+        let groups: Vec<&str> = word.split('-').collect();
+        groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+            && groups
+                .iter()
+                .all(|g| g.chars().all(|c| c.is_ascii_hexdigit()))
+    })
+}
+
+/// At every width from 40 to 140 columns, the table keeps CALL UUID, whole, in every row; no
+/// line is longer than the width; the columns left out are the least useful (the channels and
+/// the duration before the status and the time), and said on stderr.
+#[test]
+fn a_narrow_table_keeps_the_call_uuid_whole() {
+    for columns in [40, 52, 64, 80, 90, 100, 120, 140] {
+        let output = run(ccsqm()
+            .args(["details", "--sandbox", "--calls", "20", "--limit", "5"])
+            .args(["-o", "table"])
+            .env("COLUMNS", columns.to_string()));
+        assert!(output.status.success(), "{}", stderr(&output));
+        let out = stdout(&output);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 6, "{columns}: {out}");
+        assert!(lines[0].contains("CALL UUID"), "{columns}: {out}");
+        for line in &lines {
+            assert!(line.chars().count() <= columns, "{columns}: {line:?}");
+        }
+        for row in &lines[1..] {
+            assert!(holds_uuid(row), "{columns}: {row:?}");
+        }
+        if columns >= 80 {
+            assert!(
+                lines[0].contains("CALL TIME") && lines[0].contains("STATUS"),
+                "{columns}: {out}"
+            );
+        }
+        // What goes first: RIGHT, LEFT, DURATION, before STATUS and CALL TIME.
+        if lines[0].contains("STATUS") {
+            assert!(!lines[0].contains("DURATION") || lines[0].contains("LEFT") || columns >= 100);
+        }
+        if !lines[0].contains("RIGHT") {
+            assert!(stderr(&output).contains("leaves out"), "{columns}");
+        }
+    }
+    // With --fields, call_uuid is kept to the last, whatever its place.
+    let output = run(ccsqm()
+        .args(["details", "--sandbox", "--calls", "20", "--limit", "3"])
+        .args([
+            "-o",
+            "table",
+            "--fields",
+            "call_uuid,staff_name,file_name,call_time",
+        ])
+        .env("COLUMNS", "50"));
+    let out = stdout(&output);
+    assert!(out.lines().skip(1).all(holds_uuid), "{out}");
+    let output = run(ccsqm()
+        .args(["details", "--sandbox", "--calls", "20", "--limit", "3"])
+        .args([
+            "-o",
+            "table",
+            "--fields",
+            "staff_name,file_name,call_time,call_uuid",
+        ])
+        .env("COLUMNS", "50"));
+    let out = stdout(&output);
+    assert!(out.lines().next().unwrap().contains("CALL_UUID"), "{out}");
+    assert!(out.lines().skip(1).all(holds_uuid), "{out}");
+}
+
+/// The time header names UTC as `UTC` (as the README shows `CALL TIME (UTC)`), by whichever of
+/// its names the system or `--tz` gives it; another zone by its IANA name.
+#[test]
+fn the_time_header_names_the_zone_as_the_readme_does() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+        .unwrap_or_default();
+    for (tz, flag, header) in [
+        ("Etc/UTC", None, "CALL TIME (UTC)"),
+        ("UTC", None, "CALL TIME (UTC)"),
+        ("Zulu", None, "CALL TIME (UTC)"),
+        ("Asia/Shanghai", Some("Etc/UTC"), "CALL TIME (UTC)"),
+        ("UTC", Some("Europe/Paris"), "CALL TIME (Europe/Paris)"),
+    ] {
+        let mut cmd = ccsqm();
+        cmd.args([
+            "details",
+            "--sandbox",
+            "--calls",
+            "5",
+            "--limit",
+            "2",
+            "-o",
+            "table",
+        ])
+        .env("TZ", tz)
+        .env("COLUMNS", "200");
+        if let Some(zone) = flag {
+            cmd.args(["--tz", zone]);
+        }
+        let output = run(&mut cmd);
+        let out = stdout(&output);
+        assert!(out.starts_with(header), "TZ={tz} --tz {flag:?}: {out}");
+    }
+    if readme.contains("CALL TIME (") {
+        assert!(readme.contains("CALL TIME (UTC)"));
+    }
+}
