@@ -274,6 +274,13 @@ pub struct DetailsArgs {
     #[arg(help_heading = "Output", long)]
     pub dry_run: bool,
 
+    /// Count the matching calls per inspection status instead of writing them: the server's
+    /// paging.total of one request per status (limit 1) and one for all; the counts must add
+    /// up to the total (else exit 5). A table on a terminal (with the total), else ndjson, csv
+    /// or json (-o) of {status, status_name, calls}.
+    #[arg(help_heading = "Output", long, conflicts_with_all = ["all", "with_transcript", "fields", "jq", "dry_run", "page", "limit"])]
+    pub count: bool,
+
     /// Add each call's transcript (appraisecall/detail) to its line as `segments` (ndjson only;
     /// with --all, --concurrency transcripts at a time).
     #[arg(help_heading = "Output", long)]

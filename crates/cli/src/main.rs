@@ -22,6 +22,7 @@ mod args;
 mod config;
 mod config_show;
 mod configure;
+mod count;
 mod dry_run;
 mod exit;
 mod man;
@@ -340,6 +341,14 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
         }
         None => default_format(args, target.as_ref())?,
     };
+    if args.count {
+        let (settings, _sandbox) = target_of(&args.connection, flags).await?;
+        let client = connect(&settings, &args.connection)?;
+        let mut sink = sink::Sink::open(target)?;
+        let (counts, total) = count::count(&client, &request).await?;
+        count::write(&mut sink, format, &counts, total)?;
+        return sink.commit();
+    }
     choice.check(format, args)?;
     if args.with_transcript && format != Format::Ndjson {
         anyhow::bail!(UsageError(

@@ -437,3 +437,138 @@ fn the_time_header_names_the_zone_as_the_readme_does() {
         assert!(readme.contains("CALL TIME (UTC)"));
     }
 }
+
+// ---- item 13: one page first; how many calls per status without jq ---------------------------
+
+/// `--count` gives, per status, what the calls themselves say: compared with every call read
+/// by `--all`, for several filters; the total is their sum; every format says the same.
+#[test]
+fn count_says_how_many_calls_per_status() {
+    for filters in [
+        &[][..],
+        &["--call-type", "text"],
+        &["--status", "inspection-failed,2,asr-no-speech"],
+        &["--staff-name", "nobody at all"],
+    ] {
+        let data = ["--sandbox", "--calls", "300", "--seed", "5"];
+        let all = run(ccsqm()
+            .args(["details", "--all", "-o", "ndjson", "-q"])
+            .args(data)
+            .args(filters));
+        assert!(all.status.success(), "{}", stderr(&all));
+        let mut expected = std::collections::BTreeMap::<i64, u64>::new();
+        for line in stdout(&all).lines() {
+            let call: serde_json::Value = serde_json::from_str(line).unwrap();
+            *expected
+                .entry(call["status"].as_i64().unwrap())
+                .or_default() += 1;
+        }
+        let counted = run(ccsqm()
+            .args(["details", "--count", "-o", "ndjson"])
+            .args(data)
+            .args(filters));
+        assert!(
+            counted.status.success(),
+            "{filters:?}: {}",
+            stderr(&counted)
+        );
+        let mut got = std::collections::BTreeMap::<i64, u64>::new();
+        for line in stdout(&counted).lines() {
+            let row: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert!(row["status_name"].is_string(), "{row}");
+            let calls = row["calls"].as_u64().unwrap();
+            if calls > 0 {
+                got.insert(row["status"].as_i64().unwrap(), calls);
+            }
+        }
+        assert_eq!(got, expected, "{filters:?}");
+
+        let total: u64 = expected.values().sum();
+        let json = run(ccsqm()
+            .args(["details", "--count", "-o", "json"])
+            .args(data)
+            .args(filters));
+        let json: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+        assert_eq!(json["total"], total, "{filters:?}");
+        let table = run(ccsqm()
+            .args(["details", "--count", "-o", "table"])
+            .args(data)
+            .args(filters));
+        let table = stdout(&table);
+        assert!(table.starts_with("STATUS"), "{table}");
+        let last = table.lines().last().unwrap();
+        assert!(
+            last.starts_with("total") && last.ends_with(&total.to_string()),
+            "{table}"
+        );
+        let csv = run(ccsqm()
+            .args(["details", "--count", "-o", "csv"])
+            .args(data)
+            .args(filters));
+        assert!(
+            stdout(&csv).starts_with("status,status_name,calls\n"),
+            "{}",
+            stdout(&csv)
+        );
+    }
+}
+
+/// A server whose counts per status do not add up to its total (it ignores the filter), or
+/// that sends no total: exit 5, nothing on stdout that looks like an answer.
+#[test]
+fn counts_that_do_not_add_up_fail() {
+    for answer in [
+        serde_json::json!({"data": [], "paging": {"total": 10}}),
+        serde_json::json!({"data": []}),
+    ] {
+        let server = MockServer::start();
+        server.mock(|when, then| {
+            when.method(httpmock::Method::POST)
+                .path_includes("appraisecall/details");
+            then.status(200)
+                .header("content-type", "application/json")
+                .json_body(answer.clone());
+        });
+        let output = run(ccsqm()
+            .args(["details", "--count", "-o", "ndjson"])
+            .env("CCSQM_BASE_URL", server.base_url())
+            .env("CCSQM_TOKEN", "tok")
+            .env("CCSQM_USER_ID", "u"));
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(5), "{answer}: {err}");
+        assert_eq!(stdout(&output), "", "{answer}");
+        assert!(err.contains("--count"), "{err}");
+    }
+}
+
+/// `--count` does not go with what writes calls.
+#[test]
+fn count_refuses_what_writes_calls() {
+    for other in [
+        &["--all"][..],
+        &["--with-transcript"],
+        &["--fields", "status"],
+        &["--jq", "."],
+        &["--dry-run"],
+        &["--page", "2"],
+        &["--limit", "5"],
+    ] {
+        let output = run(ccsqm()
+            .args(["details", "--sandbox", "--count"])
+            .args(other));
+        assert_eq!(output.status.code(), Some(2), "{other:?}");
+    }
+}
+
+/// The README's first example shows one page, not every call of the sandbox.
+#[test]
+fn the_readmes_first_example_is_one_page() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let first = readme
+        .lines()
+        .find(|l| l.contains(" details ") && !l.trim_start().starts_with('#'))
+        .unwrap();
+    assert!(!first.contains("--all"), "{first}");
+    assert!(readme.contains("--count"));
+}
