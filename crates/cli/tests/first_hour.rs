@@ -572,3 +572,117 @@ fn the_readmes_first_example_is_one_page() {
     assert!(!first.contains("--all"), "{first}");
     assert!(readme.contains("--count"));
 }
+
+// ---- item 14: --dry-run of the sandbox; a readable `details -h` --------------------------------
+
+/// The curl line of a dry run against the built-in sandbox says its address does not outlive
+/// the command, and gives the fixed-port form; a dry run against a real address does not.
+#[test]
+fn a_dry_run_of_the_sandbox_says_its_address_is_temporary() {
+    for command in [
+        &["details", "--sandbox", "--dry-run", "--limit", "2"][..],
+        &["details", "--sandbox", "--dry-run", "--keyword", "refund"],
+        &[
+            "api",
+            "appraisecall_details",
+            "--sandbox",
+            "--dry-run",
+            "-f",
+            "page=1",
+        ],
+    ] {
+        let output = run(ccsqm().args(command));
+        assert!(output.status.success(), "{command:?}: {}", stderr(&output));
+        let out = stdout(&output);
+        let curl = out.find("curl -X").unwrap();
+        let note = &out[..curl];
+        assert!(
+            note.contains("for this command only") && note.contains("ccsqm sandbox --port 8080"),
+            "{command:?}: {out}"
+        );
+        // The note is made of comments: the curl command still runs as printed.
+        let after_heading = &out[out.find("# the same request with curl").unwrap()..curl];
+        assert!(
+            after_heading.lines().all(|l| l.starts_with('#')),
+            "{after_heading}"
+        );
+    }
+    let output = run(ccsqm()
+        .args([
+            "details",
+            "--dry-run",
+            "--base-url",
+            "http://127.0.0.1:8443",
+        ])
+        .args(["--user-id", "u"]));
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!stdout(&output).contains("for this command only"));
+}
+
+/// `-h` is short: one line or two a flag, the sandbox's faults and the connection's tuning left
+/// to `--help`, which keeps every flag in full, in the same groups.
+#[test]
+fn details_short_help_is_short_and_long_help_has_everything() {
+    let help = |args: &[&str]| {
+        let output = run(ccsqm().args(args).env("COLUMNS", "100"));
+        assert!(output.status.success(), "{args:?}");
+        stdout(&output)
+    };
+    let short = help(&["details", "-h"]);
+    let long = help(&["details", "--help"]);
+    assert!(
+        short.lines().count() <= 100,
+        "{} lines:\n{short}",
+        short.lines().count()
+    );
+    assert!(short.lines().count() * 3 < long.lines().count() * 2);
+    for heading in ["Filters", "Paging:", "Output:", "Connection:"] {
+        assert!(
+            short.contains(heading) && long.contains(heading),
+            "{heading}"
+        );
+    }
+    for flag in [
+        "--fail-rate",
+        "--max-retry-time",
+        "--connect-timeout",
+        "--token-file",
+    ] {
+        assert!(!short.contains(flag), "{flag} in -h");
+        assert!(long.contains(flag), "{flag} not in --help");
+    }
+    for flag in [
+        "--all",
+        "--status",
+        "--count",
+        "--output-file",
+        "--sandbox",
+        "--dry-run",
+    ] {
+        assert!(short.contains(flag), "{flag} not in -h");
+    }
+    // Each flag of -h in at most 3 lines (but for the enumerations' possible values).
+    let mut lines_of_flag = 0;
+    for line in short.lines() {
+        if line.trim_start().starts_with('-') {
+            lines_of_flag = 1;
+        } else if line.starts_with("    ") && lines_of_flag > 0 && !line.contains("values") {
+            lines_of_flag += 1;
+            assert!(
+                lines_of_flag <= 3 || short.contains("--status"),
+                "a long flag help: {line}"
+            );
+        }
+    }
+    // Long help: the full text.
+    assert!(long.contains("temporary file"), "{long}");
+    // Every command with the connection flags: the faults only in --help.
+    for command in ["transcript", "token", "api"] {
+        assert!(!help(&[command, "-h"]).contains("--fail-rate"), "{command}");
+        assert!(
+            help(&[command, "--help"]).contains("--fail-rate"),
+            "{command}"
+        );
+    }
+    assert!(help(&["sandbox", "-h"]).contains("--fail-rate"));
+}
