@@ -558,7 +558,12 @@ mod tests {
             for line in text.lines() {
                 assert!(display_width(line) <= width, "{width}: {line:?}");
             }
-            assert!(text.contains("CALL TIME (UTC)"), "{text}");
+            // The UUID always, whole; the time beside it when both fit (19 + 2 + 36).
+            assert!(
+                text.contains("3b9cd7a9-d38c-4aa0-a35d-77f6abb9f497"),
+                "{text}"
+            );
+            assert_eq!(text.contains("CALL TIME (UTC)"), width >= 57, "{text}");
         }
         let mut wide = Table::new(None, utc(), None, 100);
         let text = render(&mut wide, &[call]);
