@@ -53,8 +53,10 @@ pub struct Cli {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Connection")]
 pub struct Connection {
-    /// Use an in-process sandbox with generated data, ignoring the address and credential
-    /// settings (the timeouts and retries still apply).
+    /// Use a built-in sandbox with generated data (no account needed).
+    ///
+    /// An in-process sandbox, ignoring the address and credential settings (the timeouts and
+    /// retries still apply); its address lasts as long as the command.
     #[arg(long)]
     pub sandbox: bool,
 
@@ -63,15 +65,30 @@ pub struct Connection {
     pub base_url: Option<String>,
 
     /// The deployment's domain name: the base URL is https://{domain}.
-    #[arg(long, env = "CCSQM_DOMAIN", conflicts_with = "base_url")]
+    #[arg(
+        long,
+        hide_short_help = true,
+        env = "CCSQM_DOMAIN",
+        conflicts_with = "base_url"
+    )]
     pub domain: Option<String>,
 
     /// The token interface's base URL, when it differs from the API's (another port).
-    #[arg(long, env = "CCSQM_TOKEN_BASE_URL", value_name = "URL")]
+    #[arg(
+        long,
+        hide_short_help = true,
+        env = "CCSQM_TOKEN_BASE_URL",
+        value_name = "URL"
+    )]
     pub token_base_url: Option<String>,
 
     /// A file holding the Bearer token (else CCSQM_TOKEN).
-    #[arg(long, env = "CCSQM_TOKEN_FILE", value_name = "PATH")]
+    #[arg(
+        long,
+        hide_short_help = true,
+        env = "CCSQM_TOKEN_FILE",
+        value_name = "PATH"
+    )]
     pub token_file: Option<PathBuf>,
 
     /// The app key: sent as x-app-key, and with the app secret, exchanged for tokens.
@@ -91,37 +108,42 @@ pub struct Connection {
     pub profile: Option<String>,
 
     /// The config file [default: <config dir>/ccsqm/config.toml].
-    #[arg(long, env = "CCSQM_CONFIG", value_name = "PATH")]
+    #[arg(
+        long,
+        hide_short_help = true,
+        env = "CCSQM_CONFIG",
+        value_name = "PATH"
+    )]
     pub config: Option<PathBuf>,
 
     /// Time allowed for each attempt of a request, from sending it to reading the whole
     /// response, in seconds (fractions allowed, at most 86400). A timed-out attempt is retried.
-    #[arg(long, env = "CCSQM_TIMEOUT", value_name = "SECONDS", allow_hyphen_values = true,
+    #[arg(long, hide_short_help = true, env = "CCSQM_TIMEOUT", value_name = "SECONDS", allow_hyphen_values = true,
           value_parser = seconds, default_value_t = ccsqm_client::DEFAULT_TIMEOUT.as_secs_f64())]
     pub timeout: f64,
 
     /// Time allowed to establish a connection, in seconds (fractions allowed, at most 86400).
-    #[arg(long, env = "CCSQM_CONNECT_TIMEOUT", value_name = "SECONDS", allow_hyphen_values = true,
+    #[arg(long, hide_short_help = true, env = "CCSQM_CONNECT_TIMEOUT", value_name = "SECONDS", allow_hyphen_values = true,
           value_parser = seconds,
           default_value_t = ccsqm_client::DEFAULT_CONNECT_TIMEOUT.as_secs_f64())]
     pub connect_timeout: f64,
 
     /// How many times a failed request is retried (connection errors, timeouts, 429, 502, 503,
     /// 504; never 400, 401, 404, 500), with exponential backoff: 0 to 100.
-    #[arg(long, env = "CCSQM_MAX_RETRIES", value_name = "N", allow_hyphen_values = true,
+    #[arg(long, hide_short_help = true, env = "CCSQM_MAX_RETRIES", value_name = "N", allow_hyphen_values = true,
           value_parser = max_retries, default_value_t = ccsqm_client::RetryPolicy::default().max_retries)]
     pub max_retries: u32,
 
     /// No retry starts once this many seconds have passed since a request's first attempt
     /// (fractions allowed, at most 86400).
-    #[arg(long, env = "CCSQM_MAX_RETRY_TIME", value_name = "SECONDS", allow_hyphen_values = true,
+    #[arg(long, hide_short_help = true, env = "CCSQM_MAX_RETRY_TIME", value_name = "SECONDS", allow_hyphen_values = true,
           value_parser = seconds,
           default_value_t = ccsqm_client::RetryPolicy::default().max_elapsed.as_secs_f64())]
     pub max_retry_time: f64,
 
     /// The largest response body read, e.g. 64MiB, 500KB, 1048576 (bytes); a larger one fails
     /// the request (exit 5).
-    #[arg(long, env = "CCSQM_MAX_BODY_SIZE", value_name = "SIZE", allow_hyphen_values = true,
+    #[arg(long, hide_short_help = true, env = "CCSQM_MAX_BODY_SIZE", value_name = "SIZE", allow_hyphen_values = true,
           value_parser = byte_size, default_value = "64MiB")]
     pub max_body_size: u64,
 
@@ -207,75 +229,104 @@ pub struct DetailsArgs {
     #[arg(skip)]
     pub request: clap::ArgMatches,
 
-    /// Every page, streamed: calls are written as they arrive. Without it, one page (--page,
-    /// --limit) is written, also to --output-file (which does not imply --all); when more calls
-    /// match than were written, stderr says so in every format, e.g. "ccsqm: 100 of 1,635
-    /// matching calls written (page 1); --all for every page" (not with -q; exit 0).
+    /// Every page, streamed: calls are written as they arrive.
+    ///
+    /// Without it, one page (--page, --limit) is written, also to --output-file (which does not
+    /// imply --all); when more calls match than were written, stderr says so in every format,
+    /// e.g. "ccsqm: 100 of 1,635 matching calls written (page 1); --all for every page" (not
+    /// with -q; exit 0).
     #[arg(help_heading = "Paging", long)]
     pub all: bool,
 
-    /// With --all: fetch N pages at a time (calls are still written in order). Without it, the
-    /// concurrency adapts: it grows while answers stay as fast and no 429/503 comes, halves on
-    /// them, honours Retry-After, and never exceeds 32.
+    /// With --all: fetch N pages at a time [default: adaptive, up to 32].
+    ///
+    /// Calls are still written in order. Without it, the concurrency adapts: it grows while
+    /// answers stay as fast and no 429/503 comes, halves on them, honours Retry-After, and never
+    /// exceeds 32.
     #[arg(help_heading = "Paging", long, requires = "all", value_name = "N", allow_hyphen_values = true, value_parser = concurrency)]
     pub concurrency: Option<u64>,
 
-    /// With --all: accept a partial export. Pages that do not add up (fewer or more calls than
-    /// paging.total, a short page, repeated calls, a changing total, endless pages) are then
-    /// warnings, each call is still written once, and the export exits 0; without it they end
-    /// the export with exit code 5 and no output file.
+    /// With --all: accept a partial export (pages that do not add up are warnings, exit 0).
+    ///
+    /// Pages that do not add up (fewer or more calls than paging.total, a short page, repeated
+    /// calls, a changing total, endless pages) are then warnings, each call is still written
+    /// once, and the export exits 0; without it they end the export with exit code 5 and no
+    /// output file.
     #[arg(help_heading = "Paging", long, requires = "all")]
     pub allow_partial: bool,
 
-    /// The output format [default: table on a terminal, else by the --output-file extension
-    /// (.csv, .json, .ndjson, .jsonl; another is refused), else ndjson].
+    /// The output format [default: table on a terminal, else ndjson].
+    ///
+    /// The default: table on a terminal, else by the --output-file extension (.csv, .json,
+    /// .ndjson, .jsonl; another is refused), else ndjson.
     #[arg(help_heading = "Output", long, short = 'o', value_enum)]
     pub output: Option<Format>,
 
-    /// CSV cells of text starting with =, +, -, @, a tab or a carriage return, which
-    /// spreadsheets run as formulas: neutralise (a ' in front, also before a text starting with
-    /// '; numbers never change) or keep them as sent.
+    /// CSV text cells that spreadsheets would run as formulas: neutralise or keep.
+    ///
+    /// Cells of text starting with =, +, -, @, a tab or a carriage return, which spreadsheets
+    /// run as formulas: neutralise (a ' in front, also before a text starting with '; numbers
+    /// never change) or keep them as sent.
     #[arg(help_heading = "Output", long, value_enum, default_value_t = CsvFormulas::Neutralise)]
     pub csv_formulas: CsvFormulas,
 
-    /// CSV columns: machine (as the API sends them: Unix seconds, codes) or readable (RFC 3339
-    /// times in --tz, and beside each code its name: status_name, call_type_name).
+    /// CSV columns: machine (Unix seconds, codes) or readable (times in --tz, code names).
+    ///
+    /// machine: as the API sends them (Unix seconds, codes); readable: RFC 3339 times in --tz,
+    /// and beside each code its name (status_name, call_type_name).
     #[arg(help_heading = "Output", long, value_enum, default_value_t = CsvStyle::Machine)]
     pub csv_style: CsvStyle,
 
-    /// The time zone of the times shown (the table, --csv-style readable): an IANA name such as
-    /// Europe/Paris, UTC, or local (TZ, else the system's) [default: local].
+    /// The time zone of the times shown: Europe/Paris, UTC, local... [default: local].
+    ///
+    /// For the table and --csv-style readable: an IANA name such as Europe/Paris, UTC, or local
+    /// (TZ, else the system's).
     #[arg(help_heading = "Output", long, value_name = "ZONE", value_parser = Zone::parse)]
     pub tz: Option<Zone>,
 
-    /// Only these fields of each call, in this order (table, csv, ndjson, json): the spec's
-    /// names of a call's fields and call_group_id, comma-separated or repeated (see `ccsqm
-    /// schema call`); an unknown name is refused with the list.
+    /// Only these fields of each call, in this order (see `ccsqm schema call`).
+    ///
+    /// In every format (table, csv, ndjson, json): the spec's names of a call's fields and
+    /// call_group_id, comma-separated or repeated; an unknown name is refused with the list.
     #[arg(help_heading = "Output", long, value_name = "FIELD,...")]
     pub fields: Vec<String>,
 
-    /// A jq filter (jaq) on JSON output, like gh --jq: run on each call as ndjson writes it
-    /// (with --all -o json, its results are the array's elements), or on the API's response
-    /// for -o json of one page; each result on its own line, strings raw.
+    /// A jq filter on JSON output, like gh --jq (on each call, as ndjson writes it).
+    ///
+    /// Run with jaq on each call as ndjson writes it (with --all -o json, its results are the
+    /// array's elements), or on the API's response for -o json of one page; each result on its
+    /// own line, strings raw.
     #[arg(help_heading = "Output", long, value_name = "EXPR")]
     pub jq: Option<String>,
 
-    /// Write to this file instead of stdout. A regular file (or a new one) is written to a
-    /// temporary file beside it, renamed over it on success, so a failed or interrupted export
-    /// leaves the previous file untouched; it keeps the replaced file's mode (a new file:
-    /// 0666 less the umask). A symbolic link is followed (the file it leads to is replaced); a
-    /// device, a FIFO or a descriptor (/dev/null, /dev/stdout) is written directly. A directory
-    /// is refused.
+    /// Write to this file instead of stdout, replaced only by a complete export.
+    ///
+    /// A regular file (or a new one) is written to a temporary file beside it, renamed over it
+    /// on success, so a failed or interrupted export leaves the previous file untouched; it
+    /// keeps the replaced file's mode (a new file: 0666 less the umask). A symbolic link is
+    /// followed (the file it leads to is replaced); a device, a FIFO or a descriptor
+    /// (/dev/null, /dev/stdout) is written directly. A directory is refused.
     #[arg(help_heading = "Output", long, value_name = "PATH")]
     pub output_file: Option<PathBuf>,
 
-    /// Print the request (method, URL, headers with the token as ***, JSON body) and an
-    /// equivalent curl command; send nothing.
+    /// Print the request and an equivalent curl command; send nothing.
+    ///
+    /// The method, URL, headers (with the token as ***) and JSON body, a curl command, and
+    /// where each setting came from.
     #[arg(help_heading = "Output", long)]
     pub dry_run: bool,
 
-    /// Add each call's transcript (appraisecall/detail) to its line as `segments` (ndjson only;
-    /// with --all, --concurrency transcripts at a time).
+    /// Count the matching calls per inspection status instead of writing them.
+    ///
+    /// From the server's paging.total of one request per status (limit 1) and one for all; the
+    /// counts must add up to the total (else exit 5). A table on a terminal (with the total),
+    /// else ndjson, csv or json (-o) of {status, status_name, calls}.
+    #[arg(help_heading = "Output", long, conflicts_with_all = ["all", "with_transcript", "fields", "jq", "dry_run", "page", "limit"])]
+    pub count: bool,
+
+    /// Add each call's transcript to its line as `segments` (ndjson only).
+    ///
+    /// From appraisecall/detail; with --all, --concurrency transcripts at a time.
     #[arg(help_heading = "Output", long)]
     pub with_transcript: bool,
 
@@ -327,8 +378,10 @@ pub struct ApiArgs {
     #[arg(short = 'H', long = "header", value_name = "NAME=VALUE")]
     pub header: Vec<String>,
 
-    /// Print the request (method, URL, headers with the token as ***, JSON body) and an
-    /// equivalent curl command; send nothing.
+    /// Print the request and an equivalent curl command; send nothing.
+    ///
+    /// The method, URL, headers (with the token as ***) and JSON body, a curl command, and
+    /// where each setting came from.
     #[arg(long)]
     pub dry_run: bool,
 
@@ -371,14 +424,45 @@ pub fn command() -> clap::Command {
         sandbox.after_help(ccsqm_sandbox::serve::examples("ccsqm sandbox"))
     });
     // The request's flags first (as the first help heading), then the derived ones.
-    top.mut_subcommand("details", |derived| {
+    let top = top.mut_subcommand("details", |derived| {
         use clap::Args as _;
         let about = derived.get_about().cloned().unwrap_or_default();
         let command = clap::Command::new("details")
             .args(crate::request::args(crate::operations::DETAILS_REQUEST));
         DetailsArgs::augment_args(command).about(about)
-    })
+    });
+    // `-h` shows the flags of every day; `--help` (and the man page) every flag, in full: the
+    // sandbox's faults are for testing (`ccsqm sandbox -h` keeps them, they are its own).
+    let names: Vec<String> = top
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .filter(|name| name != "sandbox")
+        .collect();
+    let mut top = top;
+    for name in names {
+        top = top.mut_subcommand(name, |mut sub| {
+            for id in SHORT_HELP_HIDES {
+                if sub.get_arguments().any(|a| a.get_id() == id) {
+                    sub = sub.mut_arg(id, |a| a.hide_short_help(true));
+                }
+            }
+            sub
+        });
+    }
+    top
 }
+
+/// The flags of the built-in sandbox's faults, left out of `-h` (not of `--help`) where they
+/// come with `--sandbox`.
+const SHORT_HELP_HIDES: [&str; 7] = [
+    "fail_rate",
+    "fail_statuses",
+    "drop_rate",
+    "truncate_rate",
+    "latency",
+    "fault_seed",
+    "max_in_flight",
+];
 
 /// Parses the command line; on bad usage clap prints why and exits with code 2. The matches
 /// are returned too: they tell a flag's value from its environment variable's.

@@ -257,6 +257,7 @@ fn show(args: &ShowArgs, flags: &clap::ArgMatches) -> Result<()> {
                 eprintln!(
                     "ccsqm: {}",
                     config::MissingSettings::new(missing, found.profile.clone())
+                        .with_other_profiles(found.other_profiles.clone())
                 );
             }
         }

@@ -138,6 +138,21 @@ fn write_all(
             ""
         }
     )?;
+    if is_sandbox(settings) {
+        // Its address dies with this command: a curl of it later would find nothing there.
+        let fixed = format!("http://127.0.0.1:8080{}", operation.path);
+        writeln!(
+            out,
+            "# {} is the address of a sandbox started for this command only (a port chosen at\n\
+             # random, gone when the command ends): this curl cannot reach it afterwards. For a\n\
+             # sandbox at a fixed address, run `ccsqm sandbox --port 8080` in another terminal\n\
+             # (it prints its app key, app secret and user ID), get a token with `ccsqm token\n\
+             # --base-url http://127.0.0.1:8080 ...` into CCSQM_TOKEN, and send to\n\
+             # {}",
+            settings.base_url.trim_end_matches('/'),
+            quote(&fixed)
+        )?;
+    }
     write!(out, "curl -X {} {}", operation.method, quote(&url))?;
     for (name, value) in &all {
         if name == "Authorization" {
@@ -157,6 +172,15 @@ fn write_all(
         writeln!(out, "# {setting}: from {source}")?;
     }
     Ok(())
+}
+
+/// Whether the settings are those of an in-process sandbox (`--sandbox`), whose address is
+/// only good while the command runs.
+fn is_sandbox(settings: &Settings) -> bool {
+    settings
+        .sources
+        .iter()
+        .any(|(_, origin)| *origin == crate::config::Origin::Flag("--sandbox"))
 }
 
 /// The body with every field the spec marks as a secret (`Secret`, format `password`) as `***`.

@@ -7,7 +7,7 @@
 //! | 2 | usage: bad flags or configuration, found before any request |
 //! | 3 | authentication: 401 from the API, or the token interface refused the app key and secret |
 //! | 4 | not found: 404 |
-//! | 5 | server or business failure: 400, 500, other statuses (a firewall's 403), unreadable or too large responses, an incomplete export (pages that do not add up, without `--allow-partial`) |
+//! | 5 | server or business failure: 400, 500, other statuses (a firewall's 403), unreadable or too large responses, an incomplete export (pages that do not add up, without `--allow-partial`), counts of `details --count` that do not add up |
 //! | 6 | network: no connection, timeouts, interrupted transfers |
 //! | 7 | `ccsqm sync`'s database: unreachable or refusing, read-only or full, not `ccsqm sync`'s (or `--db` not a file: a directory, a device, a FIFO, a socket), written by a newer `ccsqm`, or in use by another sync |
 //! | 129, 130, 143 | `ccsqm details` or `ccsqm sync` stopped by SIGHUP, SIGINT (Ctrl-C) or SIGTERM (the previous output file untouched, no temporary file left) |
@@ -67,6 +67,9 @@ pub fn code(error: &anyhow::Error) -> u8 {
     }
     if let Some(stopped) = error.downcast_ref::<crate::sync::Interrupted>() {
         return stopped.code;
+    }
+    if error.downcast_ref::<crate::count::CountError>().is_some() {
+        return SERVER;
     }
     OTHER
 }

@@ -22,6 +22,7 @@ mod args;
 mod config;
 mod config_show;
 mod configure;
+mod count;
 mod dry_run;
 mod exit;
 mod man;
@@ -93,8 +94,15 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             // Server text can be part of the message: it must not drive the terminal.
-            eprintln!("ccsqm: {}", ccsqm_client::visible(&message(&e)));
-            ExitCode::from(exit::code(&e))
+            let code = exit::code(&e);
+            // A refusal of the credentials: where they came from, on the same line.
+            let hint = auth_hint().filter(|_| code == exit::AUTH);
+            let text = match hint {
+                Some(hint) => format!("{}; {hint}", message(&e)),
+                None => message(&e),
+            };
+            eprintln!("ccsqm: {}", ccsqm_client::visible(&text));
+            ExitCode::from(code)
         }
     }
 }
@@ -207,6 +215,7 @@ pub(crate) async fn target_of(
             app_key: Some(credentials.app_key.clone()),
             sources: vec![("every setting", config::Origin::Flag("--sandbox"))],
             profile: String::new(),
+            other_profiles: Vec::new(),
             warnings: Vec::new(),
         };
         settings.log_sources();
@@ -226,7 +235,54 @@ pub(crate) async fn target_of(
         env_secret("CCSQM_APP_SECRET"),
     )?;
     settings.log_sources();
+    remember_credential_origins(&settings);
     Ok((settings, None))
+}
+
+/// Where the credentials of this run came from, said when the server refuses them (exit 3).
+static CREDENTIAL_ORIGINS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Keeps, for [`auth_hint`], where the app key and app secret (or the token) came from: the
+/// flag, the variable, the profile's key or the keyring entry, never a value.
+fn remember_credential_origins(settings: &Settings) {
+    let origin_of = |wanted: fn(&str) -> bool| {
+        settings
+            .sources
+            .iter()
+            .find(|(setting, _)| wanted(setting))
+            .map(|(_, origin)| describe_origin(origin))
+    };
+    let text = match &settings.credentials {
+        Some(Credentials::AkSk { .. }) => format!(
+            "the app key came from {} and the app secret from {}",
+            origin_of(|s| s == "app key").unwrap_or_else(|| "an unknown place".into()),
+            origin_of(|s| s.starts_with("app secret")).unwrap_or_else(|| "an unknown place".into()),
+        ),
+        Some(Credentials::Token(_)) => format!(
+            "the token came from {}",
+            origin_of(|s| s == "token").unwrap_or_else(|| "an unknown place".into())
+        ),
+        None => return,
+    };
+    let _ = CREDENTIAL_ORIGINS.set(text);
+}
+
+/// An origin for a sentence: `the flag --app-key`, `the environment variable CCSQM_APP_KEY`,
+/// `app_key of profile "default" of <file>`, the keyring entry.
+fn describe_origin(origin: &config::Origin) -> String {
+    match origin {
+        config::Origin::Flag(name) => format!("the flag {name}"),
+        config::Origin::Env(name) => format!("the environment variable {name}"),
+        other => other.to_string(),
+    }
+}
+
+/// For a refused app key and secret or token (exit 3): where they came from, and where to see
+/// every setting. `None` before the settings were resolved.
+fn auth_hint() -> Option<String> {
+    CREDENTIAL_ORIGINS.get().map(|origins| {
+        format!("ccsqm: {origins}; `ccsqm config show` shows every setting and where it came from")
+    })
 }
 
 /// The client the settings describe; every check of a real run is made here (`--dry-run`
@@ -285,6 +341,14 @@ async fn details(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
         }
         None => default_format(args, target.as_ref())?,
     };
+    if args.count {
+        let (settings, _sandbox) = target_of(&args.connection, flags).await?;
+        let client = connect(&settings, &args.connection)?;
+        let mut sink = sink::Sink::open(target)?;
+        let (counts, total) = count::count(&client, &request).await?;
+        count::write(&mut sink, format, &counts, total)?;
+        return sink.commit();
+    }
     choice.check(format, args)?;
     if args.with_transcript && format != Format::Ndjson {
         anyhow::bail!(UsageError(

@@ -107,7 +107,8 @@ fn arg(field: &'static Field) -> Arg {
     let long = flag_name(field);
     let mut arg = Arg::new(id(field))
         .long(long.clone())
-        .help(help(field, o))
+        .help(short_help(field, o))
+        .long_help(help(field, o))
         .help_heading(o.heading.unwrap_or(HEADING))
         .allow_hyphen_values(true)
         .value_name(value_name(&field.kind));
@@ -147,6 +148,32 @@ fn value_name(kind: &Kind) -> &'static str {
         Kind::Enum(_) => "NAME",
         Kind::Object(_) | Kind::Other => "JSON",
     }
+}
+
+/// A flag's line of `-h`: the first sentence of the field's description, with what to write
+/// for a time; `--help` has the whole of [`help`].
+fn short_help(field: &Field, o: &Override) -> String {
+    let description = field.description.trim();
+    let first = match description.find(". ") {
+        Some(end) => &description[..end],
+        None => description.trim_end_matches('.'),
+    };
+    let mut help = first.to_owned();
+    let item = match field.kind {
+        Kind::Array(item) => item,
+        _ => &field.kind,
+    };
+    if matches!(item, Kind::UnixSeconds) {
+        help.push_str(" (7d, 2021-06-01, RFC 3339, Unix seconds, now)");
+    }
+    if let Some(extra) = o.help {
+        help.push_str(". ");
+        help.push_str(extra.trim_end_matches('.'));
+    }
+    if o.default.is_none() && default_all(field).is_some() {
+        help.push_str(" [default: every documented value]");
+    }
+    help
 }
 
 fn help(field: &Field, o: &Override) -> String {

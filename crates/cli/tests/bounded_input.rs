@@ -462,9 +462,9 @@ fn a_failed_transcript_writes_nothing_to_stdout() {
         let server = httpmock::MockServer::start();
         mock(&server);
         for format in ["vtt", "json", "ndjson", "text"] {
-            let mut calls = vec!["u-1"];
+            let mut calls = vec!["00000000-0000-4000-8000-000000000001"];
             if format != "vtt" {
-                calls.push("u-2");
+                calls.push("00000000-0000-4000-8000-000000000002");
             }
             let output = run_within(
                 ccsqm_at(&server.base_url())
@@ -484,7 +484,12 @@ fn a_failed_transcript_writes_nothing_to_stdout() {
     // No server at all.
     for format in ["vtt", "json"] {
         let output = run_within(
-            ccsqm_at("http://127.0.0.1:9").args(["transcript", "-o", format, "u-1"]),
+            ccsqm_at("http://127.0.0.1:9").args([
+                "transcript",
+                "-o",
+                format,
+                "00000000-0000-4000-8000-000000000001",
+            ]),
             LIMIT,
         );
         assert_eq!(output.status.code(), Some(6), "{}", stderr(&output));
@@ -498,7 +503,7 @@ fn a_segment_time_out_of_range_is_said_to_be_out_of_range() {
     let server = httpmock::MockServer::start();
     let response: ccsqm_models::AppraisecallDetailResponse = serde_json::from_value(
         serde_json::json!({
-            "call_uuid": "u-1", "status": 2, "call_type": 0,
+            "call_uuid": "00000000-0000-4000-8000-000000000001", "status": 2, "call_type": 0,
             "segments": [
                 {"segment_id": 1, "speaker": "agent", "start_time": -1.5, "end_time": 2.0, "asr_text": "a"},
                 {"segment_id": 2, "speaker": "agent", "start_time": 1.0, "end_time": 1e300, "asr_text": "b"},
@@ -513,7 +518,12 @@ fn a_segment_time_out_of_range_is_said_to_be_out_of_range() {
         then.ok(&response);
     });
     let output = run_within(
-        ccsqm_at(&server.base_url()).args(["transcript", "-o", "vtt", "u-1"]),
+        ccsqm_at(&server.base_url()).args([
+            "transcript",
+            "-o",
+            "vtt",
+            "00000000-0000-4000-8000-000000000001",
+        ]),
         LIMIT,
     );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));

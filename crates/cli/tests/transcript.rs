@@ -298,7 +298,12 @@ fn a_failed_call_does_not_stop_the_others_and_sets_the_exit_code() {
     order.dedup();
     assert_eq!(order, VENDOR_CALLS);
     let err = stderr(&output);
-    assert!(err.contains(&format!("call {unknown}: HTTP 404")), "{err}");
+    assert!(
+        err.contains(&format!(
+            "call {unknown} is unknown (the server has no call"
+        )),
+        "{err}"
+    );
     assert!(err.contains("1 of 3 call(s) failed"), "{err}");
 
     let dir = tempfile::tempdir().unwrap();
@@ -338,7 +343,7 @@ fn a_failed_call_does_not_stop_the_others_and_sets_the_exit_code() {
 fn server_text_is_data_and_a_call_without_segments_is_not_a_failure() {
     let server = MockServer::start();
     let hostile: AppraisecallDetailResponse = serde_json::from_value(json!({
-        "call_uuid": "u-1", "call_id": 123, "staff_name": "Eve\u{1b}]0;owned\u{7}", "status": 2,
+        "call_uuid": "00000000-0000-4000-8000-000000000001", "call_id": 123, "staff_name": "Eve\u{1b}]0;owned\u{7}", "status": 2,
         "call_type": 0, "left_channel": "customer", "right_channel": "staff",
         "segments": [
             {"segment_id": 1, "speaker": "right", "start_time": 0.5, "end_time": 2.0,
@@ -347,9 +352,14 @@ fn server_text_is_data_and_a_call_without_segments_is_not_a_failure() {
         ]
     }))
     .unwrap();
-    let silent: AppraisecallDetailResponse =
-        serde_json::from_value(json!({"call_uuid": "u-2", "status": 31, "call_type": 0})).unwrap();
-    for (uuid, response) in [("u-1", &hostile), ("u-2", &silent)] {
+    let silent: AppraisecallDetailResponse = serde_json::from_value(
+        json!({"call_uuid": "00000000-0000-4000-8000-000000000002", "status": 31, "call_type": 0}),
+    )
+    .unwrap();
+    for (uuid, response) in [
+        ("00000000-0000-4000-8000-000000000001", &hostile),
+        ("00000000-0000-4000-8000-000000000002", &silent),
+    ] {
         server.appraisecall_detail(|when, then| {
             when.body(&AppraisecallDetailRequest {
                 call_uuid: uuid.into(),
@@ -359,7 +369,13 @@ fn server_text_is_data_and_a_call_without_segments_is_not_a_failure() {
         });
     }
     let text = ccsqm_at(&server)
-        .args(["transcript", "-o", "text", "u-1", "u-2"])
+        .args([
+            "transcript",
+            "-o",
+            "text",
+            "00000000-0000-4000-8000-000000000001",
+            "00000000-0000-4000-8000-000000000002",
+        ])
         .output()
         .unwrap();
     assert!(text.status.success(), "{}", stderr(&text));
@@ -372,13 +388,20 @@ fn server_text_is_data_and_a_call_without_segments_is_not_a_failure() {
     assert!(out.contains("unknown   hm"), "{out}");
     assert!(out.contains("(no transcript)"), "{out}");
     assert!(
-        stderr(&text).contains("call u-2: no transcript (status: asr-no-speech)"),
+        stderr(&text).contains(
+            "call 00000000-0000-4000-8000-000000000002: no transcript (status: asr-no-speech)"
+        ),
         "{}",
         stderr(&text)
     );
 
     let vtt = ccsqm_at(&server)
-        .args(["transcript", "-o", "vtt", "u-1"])
+        .args([
+            "transcript",
+            "-o",
+            "vtt",
+            "00000000-0000-4000-8000-000000000001",
+        ])
         .output()
         .unwrap();
     assert!(vtt.status.success());
@@ -454,7 +477,11 @@ fn the_token_never_appears() {
         then.unauthorized();
     });
     let output = ccsqm_at(&server)
-        .args(["-vv", "transcript", "a", "b"])
+        .args(["-vv", "transcript"])
+        .args([
+            "00000000-0000-4000-8000-00000000000a",
+            "00000000-0000-4000-8000-00000000000b",
+        ])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
@@ -514,7 +541,10 @@ fn details_with_a_missing_transcript_fails_after_writing_every_call() {
             assert_eq!(line["segments"][0]["asr_text"], format!("hello {k}"));
         }
     }
-    assert!(stderr(&output).contains(&format!("call {}: transcript: HTTP 404", uuids[2])));
+    assert!(stderr(&output).contains(&format!(
+        "call {}: transcript: appraisecall/detail has no call with this call_uuid (HTTP 404)",
+        uuids[2]
+    )));
     let output = ccsqm_at(&server)
         .args(["details", "--with-transcript", "--output-file"])
         .arg(&file)

@@ -128,6 +128,9 @@ pub struct Found {
     pub config_file: Option<(PathBuf, Origin, bool)>,
     /// The profile, as `profile "default" of <file>` (empty without a config file).
     pub profile: String,
+    /// The profiles the config file has, when it has no `default` profile and none was named
+    /// (empty otherwise): a person may have meant one of them (`--profile NAME`).
+    pub other_profiles: Vec<String>,
     /// What a person should hear (see [`Settings::warnings`]).
     pub warnings: Vec<String>,
 }
@@ -170,14 +173,18 @@ pub fn resolve(overrides: &Overrides) -> Result<Settings, Error> {
         .iter()
         .any(|m| matches!(m, Missing::Address | Missing::UserId | Missing::AppKey))
     {
-        return Err(MissingSettings::new(missing, found.profile).into());
+        return Err(MissingSettings::new(missing, found.profile)
+            .with_other_profiles(found.other_profiles)
+            .into());
     }
     let (Some((base_url, address_origin)), Some((user_id, user_origin))) =
         (found.base_url, found.user_id)
     else {
         // Reported above: an address and a user ID were found.
         return Err(
-            MissingSettings::new(vec![Missing::Address, Missing::UserId], found.profile).into(),
+            MissingSettings::new(vec![Missing::Address, Missing::UserId], found.profile)
+                .with_other_profiles(found.other_profiles)
+                .into(),
         );
     };
     let mut sources = vec![("API address", address_origin)];
@@ -212,6 +219,7 @@ pub fn resolve(overrides: &Overrides) -> Result<Settings, Error> {
         app_key,
         sources,
         profile: found.profile,
+        other_profiles: found.other_profiles,
         warnings: found.warnings,
     })
 }
@@ -325,6 +333,7 @@ pub fn find(overrides: &Overrides) -> Result<Found, Error> {
         profile_origin: loaded.name_origin,
         config_file: loaded.file,
         profile: profile_name,
+        other_profiles: loaded.other_profiles,
         warnings: loaded.warnings,
     })
 }
@@ -353,6 +362,8 @@ struct Loaded {
     name_origin: Origin,
     /// The config file, where its name came from, and whether it exists.
     file: Option<(PathBuf, Origin, bool)>,
+    /// The file's profiles, when the default one (not named) is absent.
+    other_profiles: Vec<String>,
     warnings: Vec<String>,
 }
 
@@ -392,29 +403,31 @@ fn load_profile(overrides: &Overrides) -> Result<Loaded, Error> {
                 name,
                 name_origin,
                 file: None,
+                other_profiles: Vec::new(),
                 warnings: Vec::new(),
             })
         }
     };
     let described = format!("profile {name:?} of {}", path.display());
     let exists = path.symlink_metadata().is_ok();
-    let loaded = |profile, warnings| Loaded {
+    let loaded = |profile, other_profiles, warnings| Loaded {
         profile,
         described: described.clone(),
         name: name.clone(),
         name_origin: name_origin.clone(),
         file: Some((path.clone(), path_origin.clone(), exists)),
+        other_profiles,
         warnings,
     };
     let text = match read_text(&path, MAX_CONFIG_BYTES) {
         Ok(text) => text,
         Err(_) if !asked && !path.exists() && !exists => {
-            return Ok(loaded(Profile::default(), Vec::new()))
+            return Ok(loaded(Profile::default(), Vec::new(), Vec::new()))
         }
         // Nobody asked for the default file: a file there that cannot be read is not fatal.
         Err(why) if !asked => {
             let warning = format!("ignoring the config file {}: {why}", path.display());
-            return Ok(loaded(Profile::default(), vec![warning]));
+            return Ok(loaded(Profile::default(), Vec::new(), vec![warning]));
         }
         Err(why) => {
             return Err(Error::Invalid(format!(
@@ -424,6 +437,7 @@ fn load_profile(overrides: &Overrides) -> Result<Loaded, Error> {
         }
     };
     let mut profiles = parse_profiles(&path, &text)?;
+    let mut other_profiles = Vec::new();
     let profile =
         match profiles.remove(&name) {
             Some(profile) => profile,
@@ -437,10 +451,14 @@ fn load_profile(overrides: &Overrides) -> Result<Loaded, Error> {
                 shell_word(&name)
             )))
             }
-            None => Profile::default(),
+            // The default profile, absent: the file's others, for a person who meant one.
+            None => {
+                other_profiles = profiles.keys().cloned().collect();
+                Profile::default()
+            }
         };
     if profile.token.is_some() || profile.app_secret.is_some() {
         refuse_if_others_can_read(&path)?;
     }
-    Ok(loaded(profile, Vec::new()))
+    Ok(loaded(profile, other_profiles, Vec::new()))
 }

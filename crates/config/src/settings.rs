@@ -36,6 +36,9 @@ pub struct Settings {
     pub sources: Vec<(&'static str, Origin)>,
     /// The profile, as `profile "default" of <file>` (empty without a config file).
     pub profile: String,
+    /// The profiles the config file has, when it has no `default` profile and none was named
+    /// (empty otherwise); named when a setting is missing.
+    pub other_profiles: Vec<String>,
     /// What a person should hear (a default config file that could not be read, and was
     /// ignored); the caller says it.
     pub warnings: Vec<String>,
@@ -78,6 +81,7 @@ impl Settings {
         self.credentials.as_ref().ok_or_else(|| MissingSettings {
             missing: vec![Missing::Credentials],
             profile: self.profile.clone(),
+            other_profiles: self.other_profiles.clone(),
             dry_run_needs_them: true,
         })
     }
@@ -154,6 +158,9 @@ pub struct MissingSettings {
     pub missing: Vec<Missing>,
     /// The profile, as `profile "default" of <file>` (empty without a config directory).
     pub profile: String,
+    /// The profiles the config file has, when it has no `default` profile and none was named:
+    /// the message names them, and `--profile NAME`.
+    pub other_profiles: Vec<String>,
     /// Whether `--dry-run` would need the missing credentials too (it does not).
     dry_run_needs_them: bool,
 }
@@ -164,8 +171,16 @@ impl MissingSettings {
         MissingSettings {
             missing,
             profile,
+            other_profiles: Vec::new(),
             dry_run_needs_them: false,
         }
+    }
+
+    /// The profiles the config file has, when the default one is absent (see
+    /// [`Found::other_profiles`](crate::Found::other_profiles)).
+    pub fn with_other_profiles(mut self, profiles: Vec<String>) -> Self {
+        self.other_profiles = profiles;
+        self
     }
 }
 
@@ -193,6 +208,21 @@ impl std::fmt::Display for MissingSettings {
             write!(
                 f,
                 "\n  {setting}{dry_run}\n      flag: {flag}\n      environment: {env}\n      config key: {key}"
+            )?;
+        }
+        if !self.other_profiles.is_empty() {
+            let names: Vec<String> = self
+                .other_profiles
+                .iter()
+                .map(|p| crate::shell_word(p))
+                .collect();
+            let example = names.first().map(String::as_str).unwrap_or("NAME");
+            write!(
+                f,
+                "\nthe config file has no profile \"{}\"; its profiles: {}; choose one with \
+                 --profile NAME (or CCSQM_PROFILE), e.g. --profile {example}",
+                crate::DEFAULT_PROFILE,
+                names.join(", "),
             )?;
         }
         Ok(())

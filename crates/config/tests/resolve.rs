@@ -135,3 +135,37 @@ fn an_unreadable_default_file_is_a_warning_not_an_error() {
     assert!(settings.warnings[0].contains("it is a directory"));
     assert!(settings.client_builder().is_ok());
 }
+
+#[test]
+fn missing_settings_name_the_profiles_when_the_default_one_is_absent() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = config(dir.path(), "[prod]\nuser_id = \"u\"\n[\"eu west\"]\n");
+    match resolve(&with_file(&path)) {
+        Err(Error::Missing(missing)) => {
+            assert_eq!(missing.other_profiles, ["eu west", "prod"]);
+            let text = missing.to_string();
+            assert!(
+                text.contains("no profile \"default\"")
+                    && text.contains("'eu west', prod")
+                    && text.contains("--profile NAME"),
+                "{text}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // Named: the profile's own error; a default profile: no list.
+    let mut named = with_file(&path);
+    named.profile = Some(Given::new("prod".into(), Origin::Flag("--profile")));
+    match resolve(&named) {
+        Err(Error::Missing(missing)) => assert!(missing.other_profiles.is_empty()),
+        other => panic!("{other:?}"),
+    }
+    let path = config(dir.path(), "[default]\n[prod]\nuser_id = \"u\"\n");
+    match resolve(&with_file(&path)) {
+        Err(Error::Missing(missing)) => {
+            assert!(missing.other_profiles.is_empty());
+            assert!(!missing.to_string().contains("no profile"));
+        }
+        other => panic!("{other:?}"),
+    }
+}

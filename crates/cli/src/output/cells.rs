@@ -11,15 +11,44 @@ use serde_json::Value;
 #[derive(Clone, Debug)]
 pub struct Zone {
     pub tz: TimeZone,
-    /// How headers name it: its IANA name, or `local` when the system's has none.
+    /// How headers name it: its IANA name (`UTC` for every name of UTC: `Etc/UTC`, `Zulu`,
+    /// `Etc/GMT`, ...), or `local` when the system's has none.
     pub label: String,
+}
+
+/// The names of UTC (and of GMT, the same times) in the time zone database: headers say `UTC`.
+const UTC_NAMES: [&str; 16] = [
+    "UTC",
+    "Etc/UTC",
+    "Etc/UCT",
+    "UCT",
+    "Etc/Universal",
+    "Universal",
+    "Etc/Zulu",
+    "Zulu",
+    "GMT",
+    "Etc/GMT",
+    "Etc/GMT0",
+    "Etc/GMT+0",
+    "Etc/GMT-0",
+    "GMT0",
+    "Etc/Greenwich",
+    "Greenwich",
+];
+
+/// How a header names a zone of this IANA name: `UTC` for UTC's names, else the name.
+fn label(name: &str) -> String {
+    match UTC_NAMES.iter().any(|u| u.eq_ignore_ascii_case(name)) {
+        true => "UTC".to_owned(),
+        false => name.to_owned(),
+    }
 }
 
 impl Zone {
     /// The system's time zone.
     pub fn local() -> Self {
         let tz = TimeZone::system();
-        let label = tz.iana_name().unwrap_or("local").to_owned();
+        let label = tz.iana_name().map_or_else(|| "local".to_owned(), label);
         Zone { tz, label }
     }
 
@@ -37,7 +66,7 @@ impl Zone {
         }
         match TimeZone::get(name) {
             Ok(tz) => {
-                let label = tz.iana_name().unwrap_or(name).to_owned();
+                let label = label(tz.iana_name().unwrap_or(name));
                 Ok(Zone { tz, label })
             }
             Err(_) => Err(format!(
@@ -130,6 +159,9 @@ mod tests {
     #[test]
     fn zones_by_name() {
         assert_eq!(Zone::parse("utc").unwrap().label, "UTC");
+        for utc in ["Etc/UTC", "Zulu", "Etc/GMT", "Universal"] {
+            assert_eq!(Zone::parse(utc).unwrap().label, "UTC", "{utc}");
+        }
         let paris = Zone::parse("Europe/Paris").unwrap();
         assert_eq!(paris.label, "Europe/Paris");
         assert_eq!(paris.short(1_622_633_782).unwrap(), "2021-06-02 13:36:22");

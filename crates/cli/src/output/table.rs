@@ -27,8 +27,23 @@ const GAP: usize = 2;
 /// The narrowest a column is made to fit (a narrower content keeps its own width).
 const MIN_WIDTH: usize = 8;
 
-/// Which of the default columns hold free text (agent, channels, UUID).
-const DEFAULT_TEXT: [bool; 8] = [false, true, false, false, false, true, true, true];
+/// How narrow each default column may be cut (`None`: never cut): the agent and the channels
+/// to [`MIN_WIDTH`], the status to 16 (enough to tell `inspection-succeeded` from
+/// `inspection-failed`); times, codes, numbers and the UUID (of no use cut) keep their width.
+const DEFAULT_LEAST: [Option<usize>; 8] = [
+    None,
+    Some(MIN_WIDTH),
+    None,
+    Some(16),
+    None,
+    Some(MIN_WIDTH),
+    Some(MIN_WIDTH),
+    None,
+];
+
+/// The default columns in the order they are left out when the table does not fit, least
+/// useful first: RIGHT, LEFT, DURATION, TYPE, AGENT, STATUS, CALL TIME. CALL UUID stays.
+const DEFAULT_DROP_ORDER: [usize; 7] = [6, 5, 4, 2, 1, 3, 0];
 
 /// The chosen columns of the default table.
 const DEFAULT_HEADERS: [&str; 8] = [
@@ -75,8 +90,8 @@ pub struct Table {
     /// Rows held until the widths are fixed: the first page.
     sample: usize,
     pending: Vec<Vec<String>>,
-    /// The widths of the columns shown (the first `widths.len()`), once fixed.
-    widths: Option<Vec<usize>>,
+    /// The columns shown (their indices) with their widths, once fixed.
+    widths: Option<Vec<(usize, usize)>>,
 }
 
 impl Table {
@@ -147,9 +162,24 @@ impl Table {
                 *w = (*w).max(display_width(cell));
             }
         }
-        let widths = fit(&natural, &self.flexible(), self.max_width);
+        let least: Vec<usize> = natural
+            .iter()
+            .zip(self.least())
+            .map(|(w, least)| least.map_or(*w, |least| (*w).min(least)))
+            .collect();
+        let fitted = fit(&natural, &least, &self.drop_order(), self.max_width);
+        let widths: Vec<(usize, usize)> = fitted
+            .iter()
+            .enumerate()
+            .filter_map(|(i, w)| w.map(|w| (i, w)))
+            .collect();
         if widths.len() < headers.len() {
-            let left_out = &headers[widths.len()..];
+            let left_out: Vec<&str> = fitted
+                .iter()
+                .zip(&headers)
+                .filter(|(w, _)| w.is_none())
+                .map(|(_, h)| h.as_str())
+                .collect();
             eprintln!(
                 "ccsqm: the table leaves out {} column(s) that do not fit in {} characters ({}): \
                  widen the terminal, set COLUMNS, or choose with --fields",
@@ -177,7 +207,10 @@ impl Table {
             .set_delimiter('\0')
             .set_truncation_indicator("…");
         for cells in rows {
-            let mut row = Row::from(cells.iter().take(widths.len()).cloned().collect::<Vec<_>>());
+            let shown = widths
+                .iter()
+                .map(|(i, _)| cells.get(*i).cloned().unwrap_or_default());
+            let mut row = Row::from(shown.collect::<Vec<_>>());
             row.max_height(1);
             table.add_row(row);
         }
@@ -185,7 +218,7 @@ impl Table {
         let constraints: Vec<ColumnConstraint> = widths
             .iter()
             .enumerate()
-            .map(|(i, w)| {
+            .map(|(i, (_, w))| {
                 let gap = if i == last { 0 } else { GAP };
                 let total = u16::try_from(w + gap).unwrap_or(u16::MAX);
                 ColumnConstraint::Absolute(Width::Fixed(total))
@@ -225,21 +258,43 @@ impl Table {
 }
 
 impl Table {
-    /// Which columns hold free text (names, UUIDs, channels), which may be cut; the others
-    /// (times, codes, numbers) keep their width.
-    fn flexible(&self) -> Vec<bool> {
+    /// How narrow each column may be cut: text (names, channels, a status) may be, down to a
+    /// few characters; times, codes, numbers and `call_uuid` keep their width (`None`).
+    fn least(&self) -> Vec<Option<usize>> {
         match &self.columns {
-            Columns::Default => DEFAULT_TEXT.to_vec(),
+            Columns::Default => DEFAULT_LEAST.to_vec(),
             Columns::Fields(fields) => fields
                 .iter()
                 .map(|f| {
-                    cells::call_field(f)
-                        .is_none_or(|field| field.kind == ccsqm_client::spec::Kind::String)
+                    let text = *f != KEY_FIELD
+                        && cells::call_field(f)
+                            .is_none_or(|field| field.kind == ccsqm_client::spec::Kind::String);
+                    text.then_some(MIN_WIDTH)
                 })
                 .collect(),
         }
     }
+
+    /// The columns in the order they are left out when the table does not fit (every column
+    /// but the one kept to the last): see [`DEFAULT_DROP_ORDER`]; for `--fields`, the last
+    /// first, `call_uuid` last of all.
+    fn drop_order(&self) -> Vec<usize> {
+        match &self.columns {
+            Columns::Default => DEFAULT_DROP_ORDER.to_vec(),
+            Columns::Fields(fields) => {
+                let mut order: Vec<usize> = (0..fields.len()).rev().collect();
+                if let Some(key) = fields.iter().position(|f| *f == KEY_FIELD) {
+                    order.retain(|i| *i != key);
+                    order.push(key);
+                }
+                order
+            }
+        }
+    }
 }
+
+/// The field `ccsqm transcript` takes: kept to the last, and whole while another column could go.
+const KEY_FIELD: &str = "call_uuid";
 
 /// The width of `text` on a terminal (columns: two for a Chinese character, none for a
 /// combining accent), as comfy-table measures it.
@@ -248,43 +303,80 @@ fn display_width(text: &str) -> usize {
 }
 
 /// The widths of the columns that fit in `max` (all when there is no limit), given the width
-/// each one's content needs and whether it holds free text: the widest text columns are
-/// narrowed first, one character at a time, never below [`MIN_WIDTH`] (the others keep their
-/// width); when that is still too wide, the last columns are left out.
-pub fn fit(natural: &[usize], flexible: &[bool], max: Option<usize>) -> Vec<usize> {
-    let line = |widths: &[usize]| -> usize {
-        widths.iter().sum::<usize>() + GAP * widths.len().saturating_sub(1)
+/// each one's content needs, the narrowest each may be cut to (`least`; its natural width for
+/// one that is never cut), and the order in which columns are left out (`drop_order`: indices,
+/// least useful first; a column it does not name is kept to the last): the widest columns that
+/// can give are narrowed first, one character at a time, never below their `least`; when that
+/// is still too wide, columns are left out in `drop_order` (`None`). A single column left is
+/// cut to `max`, whatever it holds.
+pub fn fit(
+    natural: &[usize],
+    least: &[usize],
+    drop_order: &[usize],
+    max: Option<usize>,
+) -> Vec<Option<usize>> {
+    let line = |widths: &mut dyn Iterator<Item = usize>| -> usize {
+        let (sum, n): (usize, usize) = widths.fold((0, 0), |(sum, n), w| (sum + w, n + 1));
+        sum + GAP * n.saturating_sub(1)
     };
+    let all = || natural.iter().map(|w| Some(*w)).collect();
     let Some(max) = max else {
-        return natural.to_vec();
+        return all();
     };
-    if line(natural) <= max {
-        return natural.to_vec();
+    if line(&mut natural.iter().copied()) <= max {
+        return all();
     }
     let least: Vec<usize> = natural
         .iter()
-        .zip(flexible.iter().chain(std::iter::repeat(&true)))
-        .map(|(w, flexible)| if *flexible { (*w).min(MIN_WIDTH) } else { *w })
+        .enumerate()
+        .map(|(i, w)| least.get(i).map_or(*w, |l| (*l).min(*w)))
         .collect();
-    let mut shown = natural.len();
-    while shown > 1 && line(&least[..shown]) > max {
-        shown -= 1;
+    let mut shown = vec![true; natural.len()];
+    let width_of = |shown: &[bool], widths: &[usize]| {
+        line(
+            &mut widths
+                .iter()
+                .zip(shown)
+                .filter(|(_, s)| **s)
+                .map(|(w, _)| *w),
+        )
+    };
+    // Then, in order, what `drop_order` leaves out; the last column of all is kept.
+    let order = drop_order
+        .iter()
+        .copied()
+        .filter(|i| *i < natural.len())
+        .chain((0..natural.len()).rev().filter(|i| !drop_order.contains(i)));
+    for i in order {
+        if width_of(&shown, &least) <= max || shown.iter().filter(|s| **s).count() <= 1 {
+            break;
+        }
+        shown[i] = false;
     }
-    let mut widths = natural[..shown].to_vec();
-    if shown == 1 {
-        widths[0] = widths[0].min(max).max(1);
+    let mut widths: Vec<Option<usize>> = natural
+        .iter()
+        .zip(&shown)
+        .map(|(w, s)| s.then_some(*w))
+        .collect();
+    let kept: Vec<usize> = (0..natural.len()).filter(|i| shown[*i]).collect();
+    if let [only] = kept[..] {
+        widths[only] = Some(natural[only].min(max).max(1));
         return widths;
     }
-    let mut excess = line(&widths).saturating_sub(max);
+    let mut excess = width_of(&shown, natural).saturating_sub(max);
     while excess > 0 {
         // The widest column that can still give a character (the last of equals).
-        let Some(i) = (0..shown)
-            .filter(|&i| widths[i] > least[i])
+        let Some(i) = kept
+            .iter()
+            .copied()
+            .filter(|&i| widths[i].is_some_and(|w| w > least[i]))
             .max_by_key(|&i| (widths[i], i))
         else {
             break;
         };
-        widths[i] -= 1;
+        if let Some(w) = widths[i].as_mut() {
+            *w -= 1;
+        }
         excess -= 1;
     }
     widths
@@ -377,9 +469,24 @@ mod tests {
         assert_eq!(duration(-1.0), "-1s");
     }
 
+    /// `fit` with the last columns left out first: the widths shown.
+    fn fit_last_first(natural: &[usize], flexible: &[bool], max: Option<usize>) -> Vec<usize> {
+        let order: Vec<usize> = (0..natural.len()).rev().collect();
+        let least: Vec<usize> = natural
+            .iter()
+            .zip(flexible.iter().chain(std::iter::repeat(&true)))
+            .map(|(w, flexible)| if *flexible { (*w).min(MIN_WIDTH) } else { *w })
+            .collect();
+        fit(natural, &least, &order, max)
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
     #[test]
     fn widths_fit_by_narrowing_the_widest_then_leaving_columns_out() {
         let text = [true; 4];
+        let fit = fit_last_first;
         assert_eq!(fit(&[10, 40, 5], &text, None), [10, 40, 5]);
         assert_eq!(fit(&[10, 40, 5], &text, Some(59)), [10, 40, 5]);
         assert_eq!(fit(&[10, 40, 5], &text, Some(50)), [10, 31, 5]);
@@ -394,14 +501,41 @@ mod tests {
         // too narrow for every column at its least: the last ones are left out
         assert_eq!(fit(&[20, 30, 20, 20], &text, Some(20)), [9, 9]);
         assert_eq!(fit(&[50], &text, Some(8)), [8]);
-        for max in 1..120 {
-            let widths = fit(&[19, 20, 5, 28, 9, 15, 15, 36], &DEFAULT_TEXT, Some(max));
-            let line = widths.iter().sum::<usize>() + GAP * (widths.len() - 1);
+    }
+
+    #[test]
+    fn the_default_table_keeps_the_uuid_whole_and_drops_the_least_useful_first() {
+        let natural = [19, 20, 5, 28, 9, 15, 15, 36];
+        let least: Vec<usize> = natural
+            .iter()
+            .zip(DEFAULT_LEAST)
+            .map(|(w, l)| l.map_or(*w, |l| l.min(*w)))
+            .collect();
+        let mut dropped_before = Vec::new();
+        for max in (1..160).rev() {
+            let widths = fit(&natural, &least, &DEFAULT_DROP_ORDER, Some(max));
+            let shown: Vec<usize> = widths.iter().flatten().copied().collect();
+            let line = shown.iter().sum::<usize>() + GAP * (shown.len() - 1);
+            assert!(line <= max, "{max}: {widths:?}");
+            // The UUID is always there, whole when it fits at all.
+            assert_eq!(widths[7], Some(36.min(max)), "{max}: {widths:?}");
+            // Columns go in the drop order, and never come back at a narrower width.
+            let dropped: Vec<usize> = (0..8).filter(|i| widths[*i].is_none()).collect();
             assert!(
-                line <= max || widths.len() == 1 && widths[0] <= max,
-                "{max}: {widths:?}"
+                dropped_before.iter().all(|i| dropped.contains(i)),
+                "{max}: {dropped:?} after {dropped_before:?}"
             );
+            let expected: Vec<usize> = {
+                let mut d = DEFAULT_DROP_ORDER[..dropped.len()].to_vec();
+                d.sort_unstable();
+                d
+            };
+            assert_eq!(dropped, expected, "{max}");
+            dropped_before = dropped;
         }
+        // 80 columns: the UUID, the time and the status at least.
+        let widths = fit(&natural, &least, &DEFAULT_DROP_ORDER, Some(80));
+        assert!(widths[0].is_some() && widths[3].is_some() && widths[7] == Some(36));
     }
 
     #[test]
@@ -424,7 +558,12 @@ mod tests {
             for line in text.lines() {
                 assert!(display_width(line) <= width, "{width}: {line:?}");
             }
-            assert!(text.contains("CALL TIME (UTC)"), "{text}");
+            // The UUID always, whole; the time beside it when both fit (19 + 2 + 36).
+            assert!(
+                text.contains("3b9cd7a9-d38c-4aa0-a35d-77f6abb9f497"),
+                "{text}"
+            );
+            assert_eq!(text.contains("CALL TIME (UTC)"), width >= 57, "{text}");
         }
         let mut wide = Table::new(None, utc(), None, 100);
         let text = render(&mut wide, &[call]);

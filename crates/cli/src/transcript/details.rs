@@ -59,7 +59,14 @@ where
         let segments = match &transcript {
             Some(Ok(response)) => Some(response.segments.as_slice()),
             Some(Err(error)) => {
-                eprintln!("ccsqm: call {}: transcript: {error}", printable(uuid));
+                let why = match error.kind() {
+                    // The vendor's "check the request path" misleads: the path is right.
+                    ccsqm_client::ErrorKind::NotFound => {
+                        "appraisecall/detail has no call with this call_uuid (HTTP 404)".to_owned()
+                    }
+                    _ => error.to_string(),
+                };
+                eprintln!("ccsqm: call {}: transcript: {why}", printable(uuid));
                 failed += 1;
                 first_code.get_or_insert(exit::of_api(error));
                 None

@@ -83,13 +83,24 @@ fn concurrency(value: &str) -> Result<u64, String> {
 
 /// Runs `ccsqm transcript`.
 pub async fn run(args: &TranscriptArgs, flags: &clap::ArgMatches) -> Result<()> {
-    let call_uuids = if args.stdin {
+    if !args.connection.sandbox {
+        crate::sandbox_flags::refuse_without_sandbox(flags)?;
+    }
+    // Each call with where it was given, to name it in a refusal.
+    let given: Vec<(String, String)> = if args.stdin {
         let stdin = std::io::stdin();
         input::read_lines(stdin.lock())?
+            .into_iter()
+            .map(|(at, uuid)| (format!("stdin, line {at}"), uuid))
+            .collect()
     } else {
         args.call_uuids
             .iter()
-            .map(|u| input::checked(u).map_err(|e| UsageError(format!("CALL_UUID {u:?}: {e}"))))
+            .map(|u| {
+                input::checked(u)
+                    .map(|uuid| ("CALL_UUID".to_owned(), uuid))
+                    .map_err(|e| UsageError(format!("CALL_UUID {u:?}: {e}")))
+            })
             .collect::<Result<Vec<_>, _>>()?
     };
     let target = args
@@ -101,12 +112,20 @@ pub async fn run(args: &TranscriptArgs, flags: &clap::ArgMatches) -> Result<()> 
         Some(format) => format,
         None => default_format(args)?,
     };
-    if format == TranscriptFormat::Vtt && call_uuids.len() != 1 {
+    if format == TranscriptFormat::Vtt && given.len() != 1 {
         anyhow::bail!(UsageError(format!(
             "--output vtt writes the subtitles of one call; {} were given",
-            call_uuids.len()
+            given.len()
         )));
     }
+    // A call the API never named cannot be found: refused before any request (exit 2).
+    if let Some((place, why)) = given
+        .iter()
+        .find_map(|(place, uuid)| input::uuid_error(uuid).map(|why| (place, why)))
+    {
+        anyhow::bail!(UsageError(format!("{place}: {why}")));
+    }
+    let call_uuids: Vec<String> = given.into_iter().map(|(_, uuid)| uuid).collect();
     let (settings, _sandbox) = crate::target_of(&args.connection, flags).await?;
     let client = crate::connect(&settings, &args.connection)?;
     crate::signals::install().context("listening for signals")?;
@@ -133,7 +152,7 @@ pub async fn run(args: &TranscriptArgs, flags: &clap::ArgMatches) -> Result<()> 
                 writer.write(&call_uuid, &transcript)?;
             }
             Err(error) => {
-                eprintln!("ccsqm: call {}: {}", printable(&call_uuid), error);
+                eprintln!("ccsqm: call {}", failure(&call_uuid, &error));
                 // Every other call would fail the same way: stop.
                 let fatal = matches!(
                     error.kind(),
@@ -170,6 +189,19 @@ pub async fn run(args: &TranscriptArgs, flags: &clap::ArgMatches) -> Result<()> 
         code: exit::of_api(&first),
     }
     .into())
+}
+
+/// A call that could not be fetched, for a person: `<uuid> is unknown (...)` for a 404 (the
+/// vendor's "check the request path" is about the path, which is right: the call is what is
+/// missing), else `<uuid>: <error>`.
+pub fn failure(call_uuid: &str, error: &ApiError) -> String {
+    match error.kind() {
+        ErrorKind::NotFound => format!(
+            "{} is unknown (the server has no call with this call_uuid; HTTP 404)",
+            printable(call_uuid)
+        ),
+        _ => format!("{}: {error}", printable(call_uuid)),
+    }
 }
 
 /// Some calls failed: the message, and the exit code of the first failure.
