@@ -35,26 +35,14 @@ pub async fn write<S>(
     mut progress: impl FnMut(u64),
 ) -> Result<()>
 where
-    S: Stream<Item = Result<CallRecord, ApiError>>,
+    S: Stream<Item = Result<CallRecord, ApiError>> + Send,
 {
-    let mut with_transcripts = std::pin::pin!(records
-        .map(|record| {
-            let client = client.clone();
-            async move {
-                let record = record?;
-                let transcript = match record.call.call_uuid.clone() {
-                    Some(uuid) => Some(client.transcript(uuid).await),
-                    None => None,
-                };
-                Ok::<_, ApiError>((record, transcript))
-            }
-        })
-        .buffered(concurrency.max(1)));
+    let mut with_transcripts = std::pin::pin!(client.with_transcripts(records, concurrency));
     let mut written = 0u64;
     let mut failed = 0u64;
     let mut first_code = None;
     while let Some(item) = with_transcripts.next().await {
-        let (record, transcript) = item?;
+        let ccsqm_client::WithTranscript { record, transcript } = item?;
         let uuid = record.call.call_uuid.as_deref().unwrap_or("");
         let segments = match &transcript {
             Some(Ok(response)) => Some(response.segments.as_slice()),
