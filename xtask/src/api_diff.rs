@@ -622,6 +622,32 @@ mod tests {
     }
 
     #[test]
+    fn a_new_required_parameter_is_breaking_an_optional_one_is_not() {
+        let text = spec(&crate::project_root());
+        let old = parse(&text);
+        let header = |required: bool| {
+            format!(
+                "      parameters:\n        - name: x-region-probe\n          in: header\n          \
+                 required: {required}\n          schema:\n            type: string\n        - name: x-UserId\n"
+            )
+        };
+        for required in [true, false] {
+            let new = edited(
+                &text,
+                "      parameters:\n        - name: x-UserId\n",
+                &header(required),
+            );
+            let changes = diff(&old, &new);
+            assert!(
+                changes.iter().any(|c| c.breaking == required
+                    && c.what.contains("parameter header x-region-probe")
+                    && c.what.contains("added")),
+                "{changes:?}"
+            );
+        }
+    }
+
+    #[test]
     fn a_retyped_field_is_breaking() {
         let text = spec(&crate::project_root());
         let old = parse(&text);
