@@ -47,6 +47,11 @@ impl fmt::Display for Change {
 /// Runs the check from the workspace root: prints the changelog of the API since the last
 /// release and fails on a breaking change that the version and CHANGELOG.md do not announce.
 pub fn run(root: &Path) -> Result<()> {
+    evaluate(root, true)?.1
+}
+
+/// The changes since the last release (printed when `print`), and the verdict of the policy.
+pub(crate) fn evaluate(root: &Path, print: bool) -> Result<(Vec<Change>, Result<()>)> {
     let (released_version, released_text) = last_release(root)?;
     let current_text = crate::codegen::read_spec(root)?;
     let old = crate::codegen::parse_spec(&released_text)
@@ -54,20 +59,22 @@ pub fn run(root: &Path) -> Result<()> {
     let new = crate::codegen::parse_spec(&current_text)?;
     let changes = diff(&old, &new);
     let version = workspace_version(root)?;
-    println!(
-        "API changes of spec/ccsqm.yaml (info.version {}) since release {released_version} \
-         (info.version {}):",
-        new.info.version, old.info.version
-    );
-    if changes.is_empty() {
-        println!("- none");
-    }
-    for change in &changes {
-        println!("{change}");
+    if print {
+        println!(
+            "API changes of spec/ccsqm.yaml (info.version {}) since release {released_version} \
+             (info.version {}):",
+            new.info.version, old.info.version
+        );
+        if changes.is_empty() {
+            println!("- none");
+        }
+        for change in &changes {
+            println!("{change}");
+        }
     }
     let changelog = std::fs::read_to_string(root.join("CHANGELOG.md")).unwrap_or_default();
-    check_policy(&changes, &released_version, &version, &changelog)?;
-    Ok(())
+    let policy = check_policy(&changes, &released_version, &version, &changelog);
+    Ok((changes, policy))
 }
 
 /// The highest `spec/released/<version>.yaml`: its version and text.
