@@ -47,6 +47,11 @@ impl fmt::Display for Change {
 /// Runs the check from the workspace root: prints the changelog of the API since the last
 /// release and fails on a breaking change that the version and CHANGELOG.md do not announce.
 pub fn run(root: &Path) -> Result<()> {
+    evaluate(root, true)?.1
+}
+
+/// The changes since the last release (printed when `print`), and the verdict of the policy.
+pub(crate) fn evaluate(root: &Path, print: bool) -> Result<(Vec<Change>, Result<()>)> {
     let (released_version, released_text) = last_release(root)?;
     let current_text = crate::codegen::read_spec(root)?;
     let old = crate::codegen::parse_spec(&released_text)
@@ -54,20 +59,22 @@ pub fn run(root: &Path) -> Result<()> {
     let new = crate::codegen::parse_spec(&current_text)?;
     let changes = diff(&old, &new);
     let version = workspace_version(root)?;
-    println!(
-        "API changes of spec/ccsqm.yaml (info.version {}) since release {released_version} \
-         (info.version {}):",
-        new.info.version, old.info.version
-    );
-    if changes.is_empty() {
-        println!("- none");
-    }
-    for change in &changes {
-        println!("{change}");
+    if print {
+        println!(
+            "API changes of spec/ccsqm.yaml (info.version {}) since release {released_version} \
+             (info.version {}):",
+            new.info.version, old.info.version
+        );
+        if changes.is_empty() {
+            println!("- none");
+        }
+        for change in &changes {
+            println!("{change}");
+        }
     }
     let changelog = std::fs::read_to_string(root.join("CHANGELOG.md")).unwrap_or_default();
-    check_policy(&changes, &released_version, &version, &changelog)?;
-    Ok(())
+    let policy = check_policy(&changes, &released_version, &version, &changelog);
+    Ok((changes, policy))
 }
 
 /// The highest `spec/released/<version>.yaml`: its version and text.
@@ -619,6 +626,32 @@ mod tests {
                 && c.what == format!("operation `{id}_v2` added ({} {path})", op.to_uppercase())),
             "{changes:?}"
         );
+    }
+
+    #[test]
+    fn a_new_required_parameter_is_breaking_an_optional_one_is_not() {
+        let text = spec(&crate::project_root());
+        let old = parse(&text);
+        let header = |required: bool| {
+            format!(
+                "      parameters:\n        - name: x-region-probe\n          in: header\n          \
+                 required: {required}\n          schema:\n            type: string\n        - name: x-UserId\n"
+            )
+        };
+        for required in [true, false] {
+            let new = edited(
+                &text,
+                "      parameters:\n        - name: x-UserId\n",
+                &header(required),
+            );
+            let changes = diff(&old, &new);
+            assert!(
+                changes.iter().any(|c| c.breaking == required
+                    && c.what.contains("parameter header x-region-probe")
+                    && c.what.contains("added")),
+                "{changes:?}"
+            );
+        }
     }
 
     #[test]

@@ -231,11 +231,21 @@ pub fn sandbox_sample(spec: &OpenAPI) -> Result<String> {
             // Not an `Option`: whether it is set cannot be told; the sandbox must set it.
             continue;
         }
-        if f.kind.starts_with("Kind::Array") || f.kind.starts_with("Kind::Object") {
-            // Arrays and objects stay empty.
+        let rust = rust_field(field);
+        if f.kind.starts_with("Kind::Array")
+            || f.kind.starts_with("Kind::Object")
+            || f.kind == "Kind::Other"
+        {
+            // Arrays, objects, `oneOf` and the like: a value of the field's whole schema,
+            // references inlined, given to the sandbox as JSON (see `crate::sample::fill_shaped`).
+            let shape = serde_json::to_string(&inline_refs(spec, &property, 0)?)?;
+            writeln!(
+                out,
+                "    crate::sample::fill_shaped(&mut call.{rust}, &SCHEMA.fields[{index}], {shape:?}, key);"
+            )?;
             continue;
         }
-        let field = rust_field(field);
+        let field = rust;
         writeln!(
             out,
             "    if call.{field}.is_none() {{\n        call.{field} = \
@@ -245,6 +255,94 @@ pub fn sandbox_sample(spec: &OpenAPI) -> Result<String> {
     out.push_str("}\n");
     Ok(out)
 }
+
+/// How deep [`inline_refs`] follows references: a schema that holds itself (a tree) is cut
+/// there, to an empty schema (the sandbox then leaves that level out).
+const INLINE_DEPTH: usize = 6;
+
+/// A schema as JSON, each `$ref` to a component schema replaced by the component, to
+/// [`INLINE_DEPTH`] levels.
+fn inline_refs(
+    spec: &OpenAPI,
+    schema: &ReferenceOr<Schema>,
+    depth: usize,
+) -> Result<serde_json::Value> {
+    fn walk(spec: &OpenAPI, value: serde_json::Value, depth: usize) -> Result<serde_json::Value> {
+        use serde_json::Value;
+        Ok(match value {
+            Value::Object(map) => {
+                if let Some(Value::String(reference)) = map.get("$ref") {
+                    if depth >= INLINE_DEPTH {
+                        return Ok(Value::Object(Default::default()));
+                    }
+                    let reference = ReferenceOr::<Schema>::Reference {
+                        reference: reference.clone(),
+                    };
+                    let target = resolve(spec, &reference)?;
+                    return walk(spec, serde_json::to_value(target)?, depth + 1);
+                }
+                let mut out = serde_json::Map::new();
+                for (key, value) in map {
+                    // Descriptions are not needed to make a value.
+                    if key == "description" {
+                        continue;
+                    }
+                    out.insert(key, walk(spec, value, depth)?);
+                }
+                Value::Object(out)
+            }
+            Value::Array(items) => Value::Array(
+                items
+                    .into_iter()
+                    .map(|v| walk(spec, v, depth))
+                    .collect::<Result<_>>()?,
+            ),
+            other => other,
+        })
+    }
+    walk(spec, serde_json::to_value(schema)?, depth)
+}
+
+/// Every parameter of an operation that the client calls itself (`Client::details`,
+/// `Client::transcript`, the token) and what sends it: (operationId, place, name, where). A
+/// parameter the spec adds to one of these operations that is not listed here fails `cargo xtask codegen`,
+/// naming it and this list: the generated client would otherwise build and then refuse every
+/// request at run time ("... was not initialized") for a required one, or never send an optional
+/// one. Make the client send it first, then list it. The other operations are called by
+/// `ccsqm api` only, which sends any header (`-H NAME=VALUE`, the profile's x-UserId and
+/// x-app-key) and refuses a call that lacks a required one.
+pub const SENT_PARAMETERS: &[(&str, &str, &str, &str)] = &[
+    (
+        "appraisecall_details",
+        "header",
+        "x-UserId",
+        "the profile's user_id (crates/client/src/session.rs)",
+    ),
+    (
+        "appraisecall_details",
+        "header",
+        "x-app-key",
+        "the profile's app_key (crates/client/src/session.rs)",
+    ),
+    (
+        "appraisecall_detail",
+        "header",
+        "x-UserId",
+        "the profile's user_id (crates/client/src/transcripts.rs)",
+    ),
+    (
+        "appraisecall_detail",
+        "header",
+        "x-app-key",
+        "the profile's app_key (crates/client/src/transcripts.rs)",
+    ),
+    (
+        "token_by_ak_sk",
+        "header",
+        "X-Token-Expire",
+        "the token's lifetime (crates/client/src/auth.rs)",
+    ),
+];
 
 struct Op {
     id: String,
@@ -287,9 +385,37 @@ fn operation(spec: &OpenAPI, path: &str, method: &str, op: &Operation) -> Result
                 bail!("{id}: parameter {reference}: $ref is not supported")
             }
         };
-        let Parameter::Header { parameter_data, .. } = parameter else {
-            bail!("{id}: only header parameters are supported (the paths have no variables or queries)");
+        let (place, parameter_data) = match parameter {
+            Parameter::Header { parameter_data, .. } => ("header", parameter_data),
+            Parameter::Query { parameter_data, .. } => ("query", parameter_data),
+            Parameter::Path { parameter_data, .. } => ("path", parameter_data),
+            Parameter::Cookie { parameter_data, .. } => ("cookie", parameter_data),
         };
+        let sent = SENT_PARAMETERS.iter().find(|(op, sent_place, name, _)| {
+            *op == id && *sent_place == place && name.eq_ignore_ascii_case(&parameter_data.name)
+        });
+        let wrapped = SENT_PARAMETERS.iter().any(|(op, ..)| *op == id);
+        if sent.is_none() && wrapped {
+            bail!(
+                "spec/ccsqm.yaml: operation `{id}` has the {}{place} parameter `{}`, which ccsqm \
+                 does not send: make the client send it (a setting or a value it derives, as \
+                 crates/client/src/session.rs sends x-UserId) and list it in SENT_PARAMETERS in \
+                 xtask/src/facts.rs, or remove it from the spec",
+                if parameter_data.required {
+                    "required "
+                } else {
+                    "optional "
+                },
+                parameter_data.name
+            );
+        }
+        if place != "header" {
+            bail!(
+                "spec/ccsqm.yaml: operation `{id}`: the {place} parameter `{}`: only header \
+                 parameters are supported (xtask/src/facts.rs and the client's paths)",
+                parameter_data.name
+            );
+        }
         let ParameterSchemaOrContent::Schema(schema) = &parameter_data.format else {
             bail!(
                 "{id}: header {}: content is not supported",
@@ -693,6 +819,38 @@ fn rust_field(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A parameter the client does not send fails the generation, naming it, its operation
+    /// and the files to edit; a parameter of an operation only `ccsqm api` calls does not.
+    #[test]
+    fn a_parameter_the_client_does_not_send_fails_codegen() {
+        let root = crate::project_root();
+        let text = std::fs::read_to_string(root.join(crate::codegen::SPEC)).unwrap();
+        let anchor = "      parameters:\n        - name: x-UserId\n";
+        assert!(spec_facts(&crate::codegen::parse_spec(&text).unwrap()).is_ok());
+        for required in [true, false] {
+            let edited = text.replacen(
+                anchor,
+                &format!(
+                    "      parameters:\n        - name: X-Region-Probe\n          in: header\n          \
+                     required: {required}\n          schema:\n            type: string\n        - name: x-UserId\n"
+                ),
+                1,
+            );
+            let error = format!(
+                "{:#}",
+                spec_facts(&crate::codegen::parse_spec(&edited).unwrap()).unwrap_err()
+            );
+            for needle in [
+                "spec/ccsqm.yaml",
+                "appraisecall_details",
+                "`X-Region-Probe`",
+                "xtask/src/facts.rs",
+            ] {
+                assert!(error.contains(needle), "{needle}: {error}");
+            }
+        }
+    }
 
     #[test]
     fn names() {

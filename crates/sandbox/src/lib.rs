@@ -36,6 +36,16 @@ pub use server::{
 };
 pub use transcript::has_transcript;
 
+/// A call whose every optional field holds the value the sandbox derives from its schema in
+/// `spec/ccsqm.yaml` for `key` (the value it serves for a field it has no generator of its
+/// own for: any shape, arrays and objects too; see `sample.rs`). For property tests of
+/// what reads calls, so that a field the spec adds is exercised with no hand edit.
+pub fn call_from_schema(key: u64) -> ccsqm_client::types::Call {
+    let mut call = ccsqm_client::types::Call::default();
+    generated::fill_call_from_schema(&mut call, key);
+    call
+}
+
 /// The default `app_key` of a sandbox.
 pub const DEFAULT_APP_KEY: &str = "sandbox-app-key";
 /// The default `app_secret` of a sandbox.

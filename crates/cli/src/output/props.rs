@@ -83,21 +83,40 @@ fn int() -> impl Strategy<Value = i64> {
     ]
 }
 
-/// A value of a field of the spec's kind, or absent.
-fn field_value(kind: &Kind) -> BoxedStrategy<Option<serde_json::Value>> {
+/// A value of a field of the spec's kind, or absent. A field of another shape (an array, an
+/// object, `oneOf`) gets the value the sandbox derives from its schema for a random key.
+fn field_value(field: &'static Field) -> BoxedStrategy<Option<serde_json::Value>> {
     use serde_json::Value;
-    let value: BoxedStrategy<Value> = match kind {
+    let value: BoxedStrategy<Value> = match field.kind {
         Kind::Number => finite().prop_map(Value::from).boxed(),
         Kind::Integer | Kind::UnixSeconds | Kind::Enum(_) => int().prop_map(Value::from).boxed(),
         Kind::Boolean => any::<bool>().prop_map(Value::from).boxed(),
-        _ => text().prop_map(Value::from).boxed(),
+        Kind::Array(_) | Kind::Object(_) | Kind::Other => any::<u64>()
+            .prop_map(move |key| {
+                serde_json::to_value(ccsqm_sandbox::call_from_schema(key))
+                    .ok()
+                    .and_then(|call| call.get(field.name).cloned())
+                    .unwrap_or(Value::Null)
+            })
+            .boxed(),
+        Kind::String | Kind::Secret => text().prop_map(Value::from).boxed(),
     };
-    prop::option::of(value).boxed()
+    prop::option::of(value)
+        .prop_map(|v| v.filter(|v| !v.is_null()))
+        .boxed()
+}
+
+/// Whether a column holds JSON text in CSV (arrays, objects, booleans, values of several kinds).
+fn is_json(kind: Option<&Kind>) -> bool {
+    matches!(
+        kind,
+        Some(Kind::Array(_) | Kind::Object(_) | Kind::Other | Kind::Boolean)
+    )
 }
 
 prop_compose! {
     /// A call with any value in each field of the spec's `Call` schema, typed by its kind.
-    fn call()(values in CALL.fields.iter().map(|f| field_value(&f.kind)).collect::<Vec<_>>())
+    fn call()(values in CALL.fields.iter().map(field_value).collect::<Vec<_>>())
         -> Call
     {
         let fields: serde_json::Map<String, serde_json::Value> = CALL
@@ -192,6 +211,8 @@ fn read_csv_with(bytes: &[u8], formulas: CsvFormulas) -> Vec<CallRecord> {
                         .parse()
                         .unwrap_or_else(|e| panic!("{column}: {cell:?}: {e}"));
                     serde_json::Value::from(n)
+                } else if is_json(column_kind(column)) {
+                    serde_json::from_str(cell).unwrap_or_else(|e| panic!("{column}: {cell:?}: {e}"))
                 } else {
                     let text = match formulas {
                         CsvFormulas::Neutralise => {
