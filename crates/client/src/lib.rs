@@ -12,6 +12,7 @@ mod error;
 #[allow(clippy::all, missing_docs, unused)]
 mod generated;
 mod hooks;
+pub use hooks::REQUEST_TARGET;
 mod page_info;
 mod paging;
 mod raw;
