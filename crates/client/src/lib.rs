@@ -8,6 +8,7 @@ mod adaptive;
 mod auth;
 mod body_limit;
 mod client_builder;
+mod details_request;
 mod error;
 #[allow(clippy::all, missing_docs, unused)]
 mod generated;
