@@ -103,9 +103,12 @@ pub fn render(spec_text: &str) -> Result<Vec<(&'static str, String)>> {
     let client = generator()
         .generate_tokens(&spec)
         .context("progenitor: generating the client")?;
-    let mocks = generator()
-        .httpmock(&spec, "ccsqm_client")
-        .context("progenitor: generating the httpmock extension")?;
+    let mocks = crate::mocks::extend(
+        generator()
+            .httpmock(&spec, "ccsqm_client")
+            .context("progenitor: generating the httpmock extension")?,
+        &spec,
+    )?;
 
     Ok(vec![
         (

@@ -394,19 +394,19 @@ pub fn sandbox_sample(spec: &OpenAPI) -> Result<String> {
     Ok(out)
 }
 
-struct Op {
-    id: String,
-    method: String,
-    path: String,
-    summary: String,
-    description: String,
-    authenticated: bool,
-    headers: Vec<FieldFacts>,
-    body: Option<String>,
-    response: Option<String>,
+pub(crate) struct Op {
+    pub(crate) id: String,
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) summary: String,
+    pub(crate) description: String,
+    pub(crate) authenticated: bool,
+    pub(crate) headers: Vec<FieldFacts>,
+    pub(crate) body: Option<String>,
+    pub(crate) response: Option<String>,
 }
 
-fn all_operations(spec: &OpenAPI) -> Result<Vec<Op>> {
+pub(crate) fn all_operations(spec: &OpenAPI) -> Result<Vec<Op>> {
     let mut ops = Vec::new();
     for (path, item) in &spec.paths.paths {
         let item = item
