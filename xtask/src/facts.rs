@@ -842,6 +842,50 @@ fn rust_field(name: &str) -> String {
 mod tests {
     use super::*;
 
+    /// An integer enumeration with `extra` extension lines.
+    fn status_schema(extra: &str) -> Schema {
+        let yaml = format!(
+            "type: integer\nenum: [0, 1, 9]\nx-enum-varnames: [Waiting, Done, Failed]\n\
+             x-enum-descriptions: [waiting, done, failed]\n{extra}"
+        );
+        serde_saphyr::from_str(&yaml).unwrap()
+    }
+
+    fn groups_of(extra: &str) -> Result<Vec<Group>> {
+        let schema = status_schema(extra);
+        let values = enum_values("S", &schema)?.unwrap();
+        enum_groups("S", &schema, &values)
+    }
+
+    #[test]
+    fn enum_groups_are_checked() {
+        let good = "x-enum-in-progress: [Waiting]\nx-enum-groups:\n\
+                    - {name: in-progress, description: not yet, values: [Waiting]}\n\
+                    - {name: final, description: over, values: [Done, Failed]}\n";
+        let groups = groups_of(good).unwrap();
+        assert_eq!(groups[1].codes, [1, 9]);
+        assert!(groups_of("").unwrap().is_empty());
+        for (bad, says) in [
+            // A value in no group.
+            ("x-enum-groups:\n- {name: final, description: over, values: [Done]}\n", "in no group"),
+            // A value the enumeration lacks.
+            ("x-enum-groups:\n- {name: all, description: d, values: [Waiting, Done, Failed, Nope]}\n", "Nope"),
+            // A name already a value's.
+            ("x-enum-groups:\n- {name: failed, description: d, values: [Waiting, Done, Failed]}\n", "already"),
+            // Not kebab-case.
+            ("x-enum-groups:\n- {name: InProgress, description: d, values: [Waiting, Done, Failed]}\n", "kebab"),
+            // No description.
+            ("x-enum-groups:\n- {name: all, values: [Waiting, Done, Failed]}\n", "description"),
+            // `in-progress` and `x-enum-in-progress` disagree.
+            ("x-enum-in-progress: [Waiting, Done]\nx-enum-groups:\n\
+              - {name: in-progress, description: d, values: [Waiting]}\n\
+              - {name: final, description: d, values: [Done, Failed]}\n", "one fact"),
+        ] {
+            let error = groups_of(bad).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(error.contains(says), "{bad}: {error}");
+        }
+    }
+
     #[test]
     fn names() {
         assert_eq!(camel("token_by_ak_sk"), "TokenByAkSk");
