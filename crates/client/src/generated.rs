@@ -309,10 +309,7 @@ pub mod types {
         type Error = self::error::ConversionError;
         fn try_from(value: i64) -> ::std::result::Result<Self, self::error::ConversionError> {
             if ![0_i64, 2_i64].contains(&value) {
-                Err(format!(
-                    "{value} is not a documented call type: expected one of 0 (voice), 2 (text)"
-                )
-                .into())
+                Err(format!("{value} is not a documented call type (0, 2)").into())
             } else {
                 Ok(Self(value))
             }
@@ -437,7 +434,7 @@ pub mod types {
             ]
             .contains(&value)
             {
-                Err(format!("{value} is not a documented inspection status: expected one of 0 (waiting-for-inspection), 1 (inspection-in-progress), 2 (inspection-succeeded), 3 (asr-in-progress), 9 (inspection-failed), 31 (asr-no-speech), 32 (speech-to-text-failed), 33 (asr-upload-failed), 34 (third-party-asr-submit-failed), 35 (multimedia-inspection-failed), 36 (tuc-inspection-failed), 37 (asr-conversion-failed), 38 (inspection-result-update-failed), 39 (inspection-task-failed), 40 (voice-file-invalid)").into())
+                Err(format!("{value} is not a documented inspection status (0, 1, 2, 3, 9, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40)").into())
             } else {
                 Ok(Self(value))
             }

@@ -457,10 +457,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.starts_with("41 is not a documented inspection status"),
+            err.starts_with("41 is not a documented inspection status ("),
             "{err}"
         );
-        assert!(err.contains("40 (voice-file-invalid)"), "{err}");
+        assert!(err.ends_with(", 40)"), "{err}");
     }
 
     #[test]
