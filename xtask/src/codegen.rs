@@ -103,14 +103,20 @@ pub fn render(spec_text: &str) -> Result<Vec<(&'static str, String)>> {
     let client = generator()
         .generate_tokens(&spec)
         .context("progenitor: generating the client")?;
-    let mocks = generator()
-        .httpmock(&spec, "ccsqm_client")
-        .context("progenitor: generating the httpmock extension")?;
+    let mocks = crate::mocks::extend(
+        generator()
+            .httpmock(&spec, "ccsqm_client")
+            .context("progenitor: generating the httpmock extension")?,
+        &spec,
+    )?;
 
     Ok(vec![
         (
             CLIENT_OUT,
-            format_file(client, "the CCSQM client: types, `Client` and its builders")?,
+            name_invalid_values(
+                &format_file(client, "the CCSQM client: types, `Client` and its builders")?,
+                &spec,
+            )?,
         ),
         (
             HTTPMOCK_OUT,
@@ -145,6 +151,42 @@ pub fn render(spec_text: &str) -> Result<Vec<(&'static str, String)>> {
             )?,
         ),
     ])
+}
+
+/// typify's `TryFrom<i64>` of an integer enumeration fails with a bare `"invalid value"` (also
+/// the message of a response that does not deserialize): rewritten, for each enumeration with
+/// `x-enum-varnames`, to name the value, the enumeration and its documented codes. Fails when
+/// the generated code no longer has the expected shape (a progenitor upgrade), rather than
+/// leaving the bare message.
+fn name_invalid_values(source: &str, spec: &openapiv3::OpenAPI) -> Result<String> {
+    const BARE: &str = "Err(\"invalid value\".into())";
+    let mut out = source.to_owned();
+    for (name, schema) in crate::facts::component_schemas(spec)? {
+        let Some(values) = crate::facts::enum_values(name, schema)? else {
+            continue;
+        };
+        let head = format!("impl ::std::convert::TryFrom<i64> for {name} {{");
+        let start = out
+            .find(&head)
+            .ok_or_else(|| anyhow::anyhow!("the generated client has no `{head}`"))?;
+        let at = out[start..]
+            .find(BARE)
+            .map(|i| start + i)
+            .filter(|&i| !out[start..i].contains("\n    }\n"))
+            .ok_or_else(|| anyhow::anyhow!("`{head}` no longer fails with {BARE}"))?;
+        // Codes only: the message stays short (a server's 400 reason quotes it).
+        let documented: Vec<String> = values.iter().map(|v| v.code.to_string()).collect();
+        let named = format!(
+            "Err(format!({:?}).into())",
+            format!(
+                "{{value}} is not a documented {} ({})",
+                crate::facts::words(name),
+                documented.join(", ")
+            )
+        );
+        out.replace_range(at..at + BARE.len(), &named);
+    }
+    rustfmt(&out)
 }
 
 /// Parses the YAML spec into progenitor's OpenAPI model.

@@ -27,7 +27,7 @@ pub fn spec_facts(spec: &OpenAPI) -> Result<String> {
          //! bounds and description, and the integer enumerations with their names. Used by the\n\
          //! command line (flags, `ccsqm api`, CSV columns), the sandbox and the tests, so that each\n\
          //! fact of the spec is written once.\n\n\
-         pub use crate::spec_types::{EnumValue, Enumeration, Field, Kind, OperationSpec, Schema};\n\n",
+         pub use crate::spec_types::{\n    EnumGroup, EnumValue, Enumeration, Field, Kind, OperationSpec, Schema,\n};\n\n",
     );
     api_info(spec, &mut out)?;
     operations(spec, &mut out)?;
@@ -129,17 +129,137 @@ fn enumerations(spec: &OpenAPI, out: &mut String) -> Result<()> {
         writeln!(out, "        kind: {:?},", words(name))?;
         writeln!(out, "        description: {:?},", description(schema))?;
         out.push_str("        values: &[\n");
-        for v in values {
+        for v in &values {
             writeln!(
                 out,
                 "            EnumValue {{ code: {}, variant: {:?}, name: {:?}, description: {:?} }},",
                 v.code, v.variant, v.name, v.description
             )?;
         }
+        out.push_str("        ],\n        groups: &[\n");
+        for g in enum_groups(name, schema, &values)? {
+            writeln!(
+                out,
+                "            EnumGroup {{ name: {:?}, description: {:?}, codes: &{:?} }},",
+                g.name, g.description, g.codes
+            )?;
+        }
         out.push_str("        ],\n    };\n\n");
     }
     out.push_str("}\n\n");
     Ok(())
+}
+
+/// The extension that names groups of an enumeration's values.
+pub const GROUPS_EXTENSION: &str = "x-enum-groups";
+
+pub(crate) struct Group {
+    pub(crate) name: String,
+    pub(crate) description: String,
+    pub(crate) codes: Vec<i64>,
+    pub(crate) variants: Vec<String>,
+}
+
+/// The groups of an enumeration (`x-enum-groups`: a list of `{name, description, values}`,
+/// values by their `x-enum-varnames`), checked: kebab-case names distinct from each other and
+/// from the values' names, known values, every value in a group, and a group `in-progress`
+/// the same set as `x-enum-in-progress` when both are given.
+pub(crate) fn enum_groups(name: &str, schema: &Schema, values: &[Value]) -> Result<Vec<Group>> {
+    let Some(groups) = schema.schema_data.extensions.get(GROUPS_EXTENSION) else {
+        return Ok(Vec::new());
+    };
+    let at = |what: &str| format!("{name} in spec/ccsqm.yaml: {GROUPS_EXTENSION}: {what}");
+    let list = groups
+        .as_array()
+        .ok_or_else(|| anyhow!(at("not a list of {name, description, values}")))?;
+    let mut out: Vec<Group> = Vec::new();
+    for group in list {
+        let text = |key: &str| -> Result<String> {
+            group
+                .get(key)
+                .and_then(serde_json::Value::as_str)
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| anyhow!(at(&format!("a group without a `{key}` text"))))
+        };
+        let group_name = text("name")?;
+        let description = text("description")?;
+        if kebab(&group_name) != group_name {
+            bail!(at(&format!("group {group_name:?}: name it in kebab-case")));
+        }
+        if values.iter().any(|v| v.name == group_name) || out.iter().any(|g| g.name == group_name) {
+            bail!(at(&format!(
+                "group {group_name:?}: the name is already a value's or a group's"
+            )));
+        }
+        let variants: Vec<String> = group
+            .get("values")
+            .and_then(serde_json::Value::as_array)
+            .ok_or_else(|| anyhow!(at(&format!("group {group_name}: `values` is not a list"))))?
+            .iter()
+            .map(|v| {
+                v.as_str().map(str::to_owned).ok_or_else(|| {
+                    anyhow!(at(&format!("group {group_name}: a value is not a name")))
+                })
+            })
+            .collect::<Result<_>>()?;
+        if variants.is_empty() {
+            bail!(at(&format!("group {group_name} has no values")));
+        }
+        let mut codes = Vec::new();
+        for variant in &variants {
+            let value = values
+                .iter()
+                .find(|v| v.variant == *variant)
+                .ok_or_else(|| {
+                    anyhow!(at(&format!(
+                        "group {group_name} names {variant}, not one of its x-enum-varnames"
+                    )))
+                })?;
+            if codes.contains(&value.code) {
+                bail!(at(&format!("group {group_name} names {variant} twice")));
+            }
+            codes.push(value.code);
+        }
+        out.push(Group {
+            name: group_name,
+            description,
+            codes,
+            variants,
+        });
+    }
+    for value in values {
+        if !out.iter().any(|g| g.codes.contains(&value.code)) {
+            bail!(at(&format!(
+                "{} is in no group: place it (say `undocumented` in the group's description if the vendor is silent)",
+                value.variant
+            )));
+        }
+    }
+    if let (Some(in_progress), Some(group)) = (
+        schema
+            .schema_data
+            .extensions
+            .get(crate::sql_schema::IN_PROGRESS_EXTENSION),
+        out.iter().find(|g| g.name == "in-progress"),
+    ) {
+        let mut listed: Vec<&str> = in_progress
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(serde_json::Value::as_str)
+            .collect();
+        let mut grouped: Vec<&str> = group.variants.iter().map(String::as_str).collect();
+        listed.sort_unstable();
+        grouped.sort_unstable();
+        if listed != grouped {
+            bail!(at(&format!(
+                "group in-progress {grouped:?} differs from {} {listed:?}: they are one fact",
+                crate::sql_schema::IN_PROGRESS_EXTENSION
+            )));
+        }
+    }
+    Ok(out)
 }
 
 fn schemas(spec: &OpenAPI, out: &mut String) -> Result<()> {
@@ -189,7 +309,7 @@ pub fn model_enums(spec: &OpenAPI) -> Result<String> {
             words(name),
             screaming(name)
         )?;
-        for v in values {
+        for v in &values {
             writeln!(
                 out,
                 "        {} = {}, {:?}, {:?};",
@@ -197,6 +317,34 @@ pub fn model_enums(spec: &OpenAPI) -> Result<String> {
             )?;
         }
         out.push_str("    }\n}\n\n");
+        let groups = enum_groups(name, schema, &values)?;
+        if groups.is_empty() {
+            continue;
+        }
+        writeln!(
+            out,
+            "/// The groups of the spec's `{name}` (its `{GROUPS_EXTENSION}`).\nimpl {name} {{"
+        )?;
+        for g in &groups {
+            let variants: Vec<String> = g.variants.iter().map(|v| format!("Self::{v}")).collect();
+            writeln!(
+                out,
+                "    /// `{}`: {}.\n    pub const {}: &'static [Self] = &[{}];\n",
+                g.name,
+                g.description,
+                screaming(&g.name),
+                variants.join(", ")
+            )?;
+            writeln!(
+                out,
+                "    /// Whether the value is in the group `{}` ([`Self::{}`]); never for `Unknown`.\n    pub const fn is_{}(&self) -> bool {{\n        matches!(self, {})\n    }}\n",
+                g.name,
+                screaming(&g.name),
+                snake(&g.name),
+                variants.join(" | ")
+            )?;
+        }
+        out.push_str("}\n\n");
     }
     Ok(out)
 }
@@ -344,19 +492,19 @@ pub const SENT_PARAMETERS: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
-struct Op {
-    id: String,
-    method: String,
-    path: String,
-    summary: String,
-    description: String,
-    authenticated: bool,
-    headers: Vec<FieldFacts>,
-    body: Option<String>,
-    response: Option<String>,
+pub(crate) struct Op {
+    pub(crate) id: String,
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) summary: String,
+    pub(crate) description: String,
+    pub(crate) authenticated: bool,
+    pub(crate) headers: Vec<FieldFacts>,
+    pub(crate) body: Option<String>,
+    pub(crate) response: Option<String>,
 }
 
-fn all_operations(spec: &OpenAPI) -> Result<Vec<Op>> {
+pub(crate) fn all_operations(spec: &OpenAPI) -> Result<Vec<Op>> {
     let mut ops = Vec::new();
     for (path, item) in &spec.paths.paths {
         let item = item
@@ -684,7 +832,7 @@ pub(crate) fn enum_values(name: &str, schema: &Schema) -> Result<Option<Vec<Valu
     ))
 }
 
-pub(crate) fn component_schemas(spec: &OpenAPI) -> Result<Vec<(&str, &Schema)>> {
+pub fn component_schemas(spec: &OpenAPI) -> Result<Vec<(&str, &Schema)>> {
     let Some(components) = &spec.components else {
         return Ok(Vec::new());
     };
@@ -800,7 +948,7 @@ pub fn kebab(name: &str) -> String {
 }
 
 /// `InspectionStatus` → `inspection status`.
-fn words(name: &str) -> String {
+pub(crate) fn words(name: &str) -> String {
     split_words(name).join(" ")
 }
 
@@ -849,6 +997,50 @@ mod tests {
             ] {
                 assert!(error.contains(needle), "{needle}: {error}");
             }
+        }
+    }
+
+    /// An integer enumeration with `extra` extension lines.
+    fn status_schema(extra: &str) -> Schema {
+        let yaml = format!(
+            "type: integer\nenum: [0, 1, 9]\nx-enum-varnames: [Waiting, Done, Failed]\n\
+             x-enum-descriptions: [waiting, done, failed]\n{extra}"
+        );
+        serde_saphyr::from_str(&yaml).unwrap()
+    }
+
+    fn groups_of(extra: &str) -> Result<Vec<Group>> {
+        let schema = status_schema(extra);
+        let values = enum_values("S", &schema)?.unwrap();
+        enum_groups("S", &schema, &values)
+    }
+
+    #[test]
+    fn enum_groups_are_checked() {
+        let good = "x-enum-in-progress: [Waiting]\nx-enum-groups:\n\
+                    - {name: in-progress, description: not yet, values: [Waiting]}\n\
+                    - {name: final, description: over, values: [Done, Failed]}\n";
+        let groups = groups_of(good).unwrap();
+        assert_eq!(groups[1].codes, [1, 9]);
+        assert!(groups_of("").unwrap().is_empty());
+        for (bad, says) in [
+            // A value in no group.
+            ("x-enum-groups:\n- {name: final, description: over, values: [Done]}\n", "in no group"),
+            // A value the enumeration lacks.
+            ("x-enum-groups:\n- {name: all, description: d, values: [Waiting, Done, Failed, Nope]}\n", "Nope"),
+            // A name already a value's.
+            ("x-enum-groups:\n- {name: failed, description: d, values: [Waiting, Done, Failed]}\n", "already"),
+            // Not kebab-case.
+            ("x-enum-groups:\n- {name: InProgress, description: d, values: [Waiting, Done, Failed]}\n", "kebab"),
+            // No description.
+            ("x-enum-groups:\n- {name: all, values: [Waiting, Done, Failed]}\n", "description"),
+            // `in-progress` and `x-enum-in-progress` disagree.
+            ("x-enum-in-progress: [Waiting, Done]\nx-enum-groups:\n\
+              - {name: in-progress, description: d, values: [Waiting]}\n\
+              - {name: final, description: d, values: [Done, Failed]}\n", "one fact"),
+        ] {
+            let error = groups_of(bad).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(error.contains(says), "{bad}: {error}");
         }
     }
 

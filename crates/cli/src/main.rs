@@ -140,7 +140,8 @@ fn init_logging(verbose: u8) {
                 .init();
             return;
         }
-        1 => "ccsqm_client=info,ccsqm=info",
+        // The client logs each request at debug, under its target `ccsqm_client::request`.
+        1 => "ccsqm_client=info,ccsqm_client::request=debug,ccsqm=info",
         _ => "ccsqm_client=debug,ccsqm=debug",
     };
     // Colours only on a terminal: a log piped to a file has no escape sequences.

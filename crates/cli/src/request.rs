@@ -193,6 +193,9 @@ fn help(field: &Field, o: &Override) -> String {
             if bound(field) == Bound::To { "last" } else { "first" }
         ))
         }
+        Kind::Enum(e) if matches!(field.kind, Kind::Array(_)) && !e.groups.is_empty() => {
+            help.push_str(" A name, a group (below: each of its names) or a number.")
+        }
         Kind::Enum(_) => help.push_str(" A name (below) or a number."),
         Kind::Integer | Kind::Number => match (field.minimum, field.maximum) {
             (Some(min), Some(max)) => help.push_str(&format!(" From {min} to {max}.")),
@@ -264,7 +267,7 @@ impl TypedValueParser for ValueParser {
         })?;
         // Times are converted later (they depend on now); everything else is checked now.
         if !matches!(self.item, Kind::UnixSeconds) {
-            if let Err(message) = convert(self.field, self.item, text) {
+            if let Err(message) = convert(self.field, &self.field.kind, text) {
                 let flag = arg
                     .and_then(Arg::get_long)
                     .map(|l| format!("--{l}"))
@@ -288,11 +291,19 @@ impl TypedValueParser for ValueParser {
                 },
             )));
         }
+        // An array of an enumeration also takes its groups' names.
+        let groups = match self.field.kind {
+            Kind::Array(Kind::Enum(e)) => e.groups,
+            _ => &[],
+        };
         match self.item {
             Kind::Enum(e) => Some(Box::new(
                 e.values
                     .iter()
-                    .map(|v| PossibleValue::new(v.name).help(v.description)),
+                    .map(|v| PossibleValue::new(v.name).help(v.description))
+                    .chain(groups.iter().map(|g| {
+                        PossibleValue::new(g.name).help(format!("group: {}", g.description))
+                    })),
             )),
             Kind::Boolean => Some(Box::new(
                 ["true", "false"].into_iter().map(PossibleValue::new),
@@ -379,6 +390,11 @@ fn convert(field: &Field, kind: &Kind, text: &str) -> Result<Value, String> {
             }
             enum_code(e, input).map(Value::from)
         }
+        // An enumeration's group (`failed`) is every code of it.
+        Kind::Array(Kind::Enum(e)) if text.trim().parse::<i64>().is_err() => {
+            enum_codes(e, text.trim(), true)
+                .map(|codes| codes.into_iter().map(Value::from).collect())
+        }
         Kind::Array(item) => convert(field, item, text),
         Kind::Object(_) | Kind::Other => {
             serde_json::from_str(text).map_err(|e| format!("expected JSON: {e}"))
@@ -390,6 +406,16 @@ fn convert(field: &Field, kind: &Kind, text: &str) -> Result<Value, String> {
 /// are joined by `-`, `_` or spaces (`inspection_failed`, `Inspection Failed`); otherwise the
 /// error names the nearest name (by edit distance, strsim: clap's own) and lists them all.
 fn enum_code(e: &ccsqm_client::spec::Enumeration, input: &str) -> Result<i64, String> {
+    enum_codes(e, input, false).map(|codes| codes[0])
+}
+
+/// [`enum_code`], and with `groups` also the name of a group of the enumeration (the spec's
+/// `x-enum-groups`, e.g. `failed`): every code of the group, in the spec's order.
+fn enum_codes(
+    e: &ccsqm_client::spec::Enumeration,
+    input: &str,
+    groups: bool,
+) -> Result<Vec<i64>, String> {
     let words = |name: &str| -> String {
         name.split(|c: char| c == '-' || c == '_' || c.is_whitespace())
             .filter(|w| !w.is_empty())
@@ -399,11 +425,17 @@ fn enum_code(e: &ccsqm_client::spec::Enumeration, input: &str) -> Result<i64, St
     };
     let wanted = words(input);
     if let Some(value) = e.values.iter().find(|v| words(v.name) == wanted) {
-        return Ok(value.code);
+        return Ok(vec![value.code]);
+    }
+    let groups: &[ccsqm_client::spec::EnumGroup] = if groups { e.groups } else { &[] };
+    if let Some(group) = groups.iter().find(|g| words(g.name) == wanted) {
+        return Ok(group.codes.to_vec());
     }
     let names: Vec<&str> = e.values.iter().map(|v| v.name).collect();
+    let group_names: Vec<&str> = groups.iter().map(|g| g.name).collect();
     let nearest = names
         .iter()
+        .chain(&group_names)
         .map(|name| (strsim::damerau_levenshtein(&wanted, &words(name)), *name))
         .min()
         .filter(|(distance, name)| *distance <= (name.len() / 3).max(2));
@@ -431,10 +463,11 @@ fn enum_code(e: &ccsqm_client::spec::Enumeration, input: &str) -> Result<i64, St
             several.join(", ")
         )),
     }
-    message.push_str(&format!(
-        " (the names: {}; or an integer code)",
-        names.join(", ")
-    ));
+    message.push_str(&format!(" (the names: {}", names.join(", ")));
+    if !group_names.is_empty() {
+        message.push_str(&format!("; the groups: {}", group_names.join(", ")));
+    }
+    message.push_str("; or an integer code)");
     Err(message)
 }
 
@@ -499,12 +532,28 @@ pub fn body(
                 None if field.required => Value::Null,
                 None => continue,
             },
-            (Kind::Array(_), values) => Value::Array(
-                values
-                    .iter()
-                    .map(|v| one(v))
-                    .collect::<Result<Vec<_>, _>>()?,
-            ),
+            (Kind::Array(_), values) => {
+                // An enumeration's group gives several codes; each code is sent once, in the
+                // order given.
+                let mut items: Vec<Value> = Vec::new();
+                for text in values {
+                    let Kind::Array(Kind::Enum(_)) = field.kind else {
+                        items.push(one(text)?);
+                        continue;
+                    };
+                    let value = convert(field, &field.kind, text).map_err(|e| usage(&flag, e))?;
+                    let codes = match value {
+                        Value::Array(several) => several,
+                        one => vec![one],
+                    };
+                    for code in codes {
+                        if !items.contains(&code) {
+                            items.push(code);
+                        }
+                    }
+                }
+                Value::Array(items)
+            }
             (_, []) if field.required && field.nullable => Value::Null,
             (_, []) if field.required => return Err(usage(&flag, "is required")),
             (_, []) => continue,
@@ -584,6 +633,19 @@ mod tests {
             "{error}"
         );
         assert!(!error.contains("one of waiting"), "{error}");
+        // A group (x-enum-groups) is every code of it, for an array only.
+        let failed_group = STATUS.group("failed").unwrap();
+        assert_eq!(
+            enum_codes(&STATUS, "Failed", true),
+            Ok(failed_group.codes.to_vec())
+        );
+        assert_eq!(
+            enum_codes(&STATUS, "in_progress", true),
+            Ok(STATUS.group("in-progress").unwrap().codes.to_vec())
+        );
+        let error = enum_codes(&STATUS, "finall", true).unwrap_err();
+        assert!(error.contains("did you mean final?"), "{error}");
+        assert!(error.contains("the groups: in-progress"), "{error}");
         let error = enum_code(&STATUS, "zzz").unwrap_err();
         assert!(!error.contains("did you mean"), "{error}");
         assert!(error.contains("voice-file-invalid"), "{error}");
@@ -648,6 +710,31 @@ mod tests {
         assert_eq!(body["call_from"], 1621296000);
         assert_eq!(body["call_to"], 1621382399);
         assert_eq!(body["duration_min"], 5);
+    }
+
+    #[test]
+    fn a_status_group_is_each_of_its_codes_once() {
+        use ccsqm_client::spec::enums::INSPECTION_STATUS as STATUS;
+        let body = body_of(&[
+            "--status",
+            "inspection-failed,failed",
+            "--status",
+            "2,succeeded",
+        ])
+        .unwrap();
+        let mut expected: Vec<i64> = STATUS.group("failed").unwrap().codes.to_vec();
+        expected.push(2);
+        assert_eq!(body["status"], serde_json::json!(expected));
+        let body = body_of(&["--status", "final"]).unwrap();
+        assert_eq!(
+            body["status"],
+            serde_json::json!(STATUS.group("final").unwrap().codes)
+        );
+        // Only an array takes a group; the call type has none.
+        let err = matches(&["--call-types", "failed"])
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("the groups"), "{err}");
     }
 
     #[test]

@@ -879,7 +879,7 @@ fn config_v_logs_every_request() {
     assert!(
         logged
             .iter()
-            .all(|l| l.contains("INFO") && l.contains("status=200")),
+            .all(|l| l.contains("DEBUG") && l.contains("status=200")),
         "{err}"
     );
     assert_eq!(

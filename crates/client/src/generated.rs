@@ -309,7 +309,7 @@ pub mod types {
         type Error = self::error::ConversionError;
         fn try_from(value: i64) -> ::std::result::Result<Self, self::error::ConversionError> {
             if ![0_i64, 2_i64].contains(&value) {
-                Err("invalid value".into())
+                Err(format!("{value} is not a documented call type (0, 2)").into())
             } else {
                 Ok(Self(value))
             }
@@ -434,7 +434,7 @@ pub mod types {
             ]
             .contains(&value)
             {
-                Err("invalid value".into())
+                Err(format!("{value} is not a documented inspection status (0, 1, 2, 3, 9, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40)").into())
             } else {
                 Ok(Self(value))
             }

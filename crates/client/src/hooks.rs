@@ -13,6 +13,10 @@ use crate::server_text::redact_bytes;
 use crate::session::Session;
 use crate::{redact, Client, Error, Secret};
 
+/// The `tracing` target of the events of every request (see the crate's README, "Logs"):
+/// each attempt at `debug`, a failed attempt and a retry at `info`, giving up at `warn`.
+pub const REQUEST_TARGET: &str = "ccsqm_client::request";
+
 /// The shortest credential replaced in the body of a successful answer.
 const MIN_SECRET_IN_DATA: usize = 8;
 
@@ -74,6 +78,24 @@ impl ClientHooks<Session> for Client {
 
     async fn exec(
         &self,
+        request: reqwest::Request,
+        info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        use tracing::Instrument as _;
+        let span = tracing::debug_span!(
+            target: REQUEST_TARGET,
+            "ccsqm_request",
+            operation = info.operation_id
+        );
+        self.send_with_retries(request, info).instrument(span).await
+    }
+}
+
+impl Client {
+    /// `exec`: sends the request, again after a retryable failure, and once with a new token
+    /// after a 401.
+    async fn send_with_retries(
+        &self,
         mut request: reqwest::Request,
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
@@ -103,8 +125,25 @@ impl ClientHooks<Session> for Client {
             .await;
             let latency_ms = sent.elapsed().as_millis() as u64;
             let (method, path) = (request.method().as_str(), request.url().path());
+            // Every attempt at debug (a library's requests are not news); one that failed
+            // (an error status, or no answer) at info.
             match &result {
-                Ok(response) => tracing::info!(
+                Ok(response)
+                    if response.status().is_client_error()
+                        || response.status().is_server_error() =>
+                {
+                    tracing::info!(
+                        target: REQUEST_TARGET,
+                        method,
+                        path,
+                        status = response.status().as_u16(),
+                        latency_ms,
+                        retry,
+                        "ccsqm request"
+                    )
+                }
+                Ok(response) => tracing::debug!(
+                    target: REQUEST_TARGET,
                     method,
                     path,
                     status = response.status().as_u16(),
@@ -113,6 +152,7 @@ impl ClientHooks<Session> for Client {
                     "ccsqm request"
                 ),
                 Err(error) => tracing::info!(
+                    target: REQUEST_TARGET,
                     method,
                     path,
                     error = %error,
@@ -127,7 +167,12 @@ impl ClientHooks<Session> for Client {
                         return result;
                     };
                     replaced_token = true;
-                    tracing::warn!(method, path, "401: requesting a new token, then once more");
+                    tracing::info!(
+                        target: REQUEST_TARGET,
+                        method,
+                        path,
+                        "401: requesting a new token, then once more"
+                    );
                     let used = request.headers().get(AUTHORIZATION);
                     match source.replace(self, used).await {
                         Ok(value) => {
@@ -135,7 +180,7 @@ impl ClientHooks<Session> for Client {
                             continue;
                         }
                         Err(error) => {
-                            tracing::warn!(error = %error, "no new token after a 401");
+                            tracing::warn!(target: REQUEST_TARGET, error = %error, "no new token after a 401");
                             return result;
                         }
                     }
@@ -156,12 +201,21 @@ impl ClientHooks<Session> for Client {
             if retry >= policy.max_retries || past_budget {
                 if past_budget && retry < policy.max_retries {
                     tracing::warn!(
+                        target: REQUEST_TARGET,
                         method,
                         path,
                         "ccsqm request: the server asked to wait {}, past the retry time \
                          ({} s): not waiting",
                         human_wait(wait),
                         policy.max_elapsed.as_secs()
+                    );
+                } else if retry > 0 {
+                    tracing::warn!(
+                        target: REQUEST_TARGET,
+                        method,
+                        path,
+                        retries = retry,
+                        "ccsqm request: failed after its retries"
                     );
                 }
                 return result;
@@ -171,7 +225,8 @@ impl ClientHooks<Session> for Client {
                 .shared
                 .retries
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            tracing::warn!(
+            tracing::info!(
+                target: REQUEST_TARGET,
                 method,
                 path,
                 status = result.as_ref().ok().map(|r| r.status().as_u16()),

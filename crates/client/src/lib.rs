@@ -8,10 +8,12 @@ mod adaptive;
 mod auth;
 mod body_limit;
 mod client_builder;
+mod details_request;
 mod error;
 #[allow(clippy::all, missing_docs, unused)]
 mod generated;
 mod hooks;
+pub use hooks::REQUEST_TARGET;
 mod page_info;
 mod paging;
 mod raw;

@@ -7,7 +7,9 @@
 //! command line (flags, `ccsqm api`, CSV columns), the sandbox and the tests, so that each
 //! fact of the spec is written once.
 
-pub use crate::spec_types::{EnumValue, Enumeration, Field, Kind, OperationSpec, Schema};
+pub use crate::spec_types::{
+    EnumGroup, EnumValue, Enumeration, Field, Kind, OperationSpec, Schema,
+};
 
 /// The spec's `info.title`.
 pub const API_TITLE: &str = "CCSQM";
@@ -160,6 +162,8 @@ pub mod enums {
             EnumValue { code: 0, variant: "Voice", name: "voice", description: "voice (audio recording)" },
             EnumValue { code: 2, variant: "Text", name: "text", description: "text (text conversation)" },
         ],
+        groups: &[
+        ],
     };
 
     /// `InspectionStatus`: Inspection status.
@@ -183,6 +187,12 @@ pub mod enums {
             EnumValue { code: 38, variant: "InspectionResultUpdateFailed", name: "inspection-result-update-failed", description: "updating the inspection result failed" },
             EnumValue { code: 39, variant: "InspectionTaskFailed", name: "inspection-task-failed", description: "inspection task failed" },
             EnumValue { code: 40, variant: "VoiceFileInvalid", name: "voice-file-invalid", description: "voice file invalid" },
+        ],
+        groups: &[
+            EnumGroup { name: "in-progress", description: "still in progress: the inspection is under way (waiting, in inspection, ASR in progress, as the vendor's descriptions say); the status and the metrics change later", codes: &[0, 1, 3] },
+            EnumGroup { name: "succeeded", description: "the inspection succeeded (documented): final, with the inspection's result", codes: &[2] },
+            EnumGroup { name: "failed", description: "every failure: final, without an inspection result; 9 and 32-40 are documented failures; 31 (ASR found no speech) is undocumented as a failure: the vendor lists it with the ASR failures 32-40 and no inspection follows it, so it is here", codes: &[9, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40] },
+            EnumGroup { name: "final", description: "the inspection is over (succeeded or failed): the status and the metrics do not change any more (undocumented: the vendor does not say that a final status never changes)", codes: &[2, 9, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40] },
         ],
     };
 }

@@ -101,6 +101,36 @@ pub struct Enumeration {
     pub description: &'static str,
     /// The documented values, in the spec's order.
     pub values: &'static [EnumValue],
+    /// Its named groups of values (`x-enum-groups`), e.g. the inspection statuses
+    /// `in-progress`, `succeeded`, `failed` and `final`; empty when it has none.
+    pub groups: &'static [EnumGroup],
+}
+
+/// A named group of values of an [`Enumeration`] (its `x-enum-groups`), e.g. every failed
+/// inspection status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EnumGroup {
+    /// Its kebab-case name, e.g. `failed`: distinct from every value's name.
+    pub name: &'static str,
+    /// What its values have in common and why each is there (said `undocumented` where the
+    /// vendor is silent).
+    pub description: &'static str,
+    /// The codes of its values, in the spec's order.
+    pub codes: &'static [i64],
+}
+
+impl EnumGroup {
+    /// Whether `code` is one of the group's.
+    pub const fn contains(&self, code: i64) -> bool {
+        let mut i = 0;
+        while i < self.codes.len() {
+            if self.codes[i] == code {
+                return true;
+            }
+            i += 1;
+        }
+        false
+    }
 }
 
 /// A documented value of an [`Enumeration`].
@@ -120,6 +150,16 @@ impl Enumeration {
     /// The documented codes, in the spec's order.
     pub fn codes(&self) -> impl Iterator<Item = i64> + 'static {
         self.values.iter().map(|v| v.code)
+    }
+
+    /// The group named `name` (exactly, as in the spec), if any.
+    pub fn group(&self, name: &str) -> Option<&'static EnumGroup> {
+        self.groups.iter().find(|g| g.name == name)
+    }
+
+    /// The value of `code`, if it is documented.
+    pub fn value(&self, code: i64) -> Option<&'static EnumValue> {
+        self.values.iter().find(|v| v.code == code)
     }
 }
 

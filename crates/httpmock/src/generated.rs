@@ -7,8 +7,10 @@ pub mod operations {
     //! its inner type with a call to `into_inner()`. This can
     //! be used to explicitly deviate from permitted values.
     use ccsqm_client::*;
+    /// What a mock of `appraisecall_details` (POST `/apiaccess/CCSQM/rest/ccisqm/v1/appraisecall/details`) matches: the method and path, and what its methods add.
     pub struct AppraisecallDetailsWhen(::httpmock::When);
     impl AppraisecallDetailsWhen {
+        /// Matches `appraisecall_details`'s method and path (POST `/apiaccess/CCSQM/rest/ccisqm/v1/appraisecall/details`) on a plain `httpmock::When`.
         pub fn new(inner: ::httpmock::When) -> Self {
             Self(
                 inner.method(::httpmock::Method::POST).path_matches(
@@ -17,12 +19,15 @@ pub mod operations {
                 ),
             )
         }
+        /// The plain `httpmock::When`, to match what the spec does not describe.
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
+        /// Matches the `x-UserId` header: Operator ID. Sign in to the system and go to the employee management page to view the value of `userId` returned by an interface. (The vendor's own example spells the header `X-UserID`; HTTP header names are case-insensitive.)
         pub fn x_user_id(self, value: &str) -> Self {
             Self(self.0.header("x-UserId", value.to_string()))
         }
+        /// Matches the `x-app-key` header: App key. `None`: the header is absent.
         pub fn x_app_key<'a, T>(self, value: T) -> Self
         where
             T: Into<Option<&'a str>>,
@@ -33,18 +38,28 @@ pub mod operations {
                 Self(self.0.header_missing("x-app-key"))
             }
         }
+        /// Matches a JSON body equal to `value`, every field of it ([`body_includes`](Self::body_includes) matches some).
         pub fn body(self, value: &types::AppraisecallDetailsRequest) -> Self {
             Self(self.0.json_body_obj(value))
         }
+        /// Matches a JSON body that includes `partial`: the fields given (at their place in the
+        /// hierarchy) with these values, whatever the others (`httpmock`'s `json_body_includes`).
+        pub fn body_includes(self, partial: &::serde_json::Value) -> Self {
+            Self(self.0.json_body_includes(partial.to_string()))
+        }
     }
+    /// What a mock of `appraisecall_details` answers.
     pub struct AppraisecallDetailsThen(::httpmock::Then);
     impl AppraisecallDetailsThen {
+        /// Wraps a plain `httpmock::Then`.
         pub fn new(inner: ::httpmock::Then) -> Self {
             Self(inner)
         }
+        /// The plain `httpmock::Then`, to answer what the spec does not describe (an HTML error page, a truncated body).
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
+        /// Answers 200 with `value` as its JSON body.
         pub fn ok(self, value: &types::AppraisecallDetailsResponse) -> Self {
             Self(
                 self.0
@@ -53,29 +68,97 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
+        /// Answers 400, no body (a status the spec lists for `appraisecall_details`).
         pub fn bad_request(self) -> Self {
             Self(self.0.status(400u16))
         }
+        /// Answers 401, no body (a status the spec lists for `appraisecall_details`).
         pub fn unauthorized(self) -> Self {
             Self(self.0.status(401u16))
         }
+        /// Answers 404, no body (a status the spec lists for `appraisecall_details`).
         pub fn not_found(self) -> Self {
             Self(self.0.status(404u16))
         }
+        /// Answers 500, no body (a status the spec lists for `appraisecall_details`).
         pub fn internal_server_error(self) -> Self {
             Self(self.0.status(500u16))
         }
+        /// Answers 429 Too Many Requests, no body, with `Retry-After` in whole seconds (rounded up) when
+        /// `retry_after` is given: the client retries this status (after that wait, if given).
+        pub fn too_many_requests(
+            self,
+            retry_after: ::std::option::Option<::std::time::Duration>,
+        ) -> Self {
+            let then = self.0.status(429u16);
+            Self(match retry_after {
+                Some(wait) => {
+                    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                    then.header("retry-after", seconds.to_string())
+                }
+                None => then,
+            })
+        }
+        /// Answers 502 Bad Gateway, no body, with `Retry-After` in whole seconds (rounded up) when
+        /// `retry_after` is given: the client retries this status (after that wait, if given).
+        pub fn bad_gateway(
+            self,
+            retry_after: ::std::option::Option<::std::time::Duration>,
+        ) -> Self {
+            let then = self.0.status(502u16);
+            Self(match retry_after {
+                Some(wait) => {
+                    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                    then.header("retry-after", seconds.to_string())
+                }
+                None => then,
+            })
+        }
+        /// Answers 503 Service Unavailable, no body, with `Retry-After` in whole seconds (rounded up) when
+        /// `retry_after` is given: the client retries this status (after that wait, if given).
+        pub fn service_unavailable(
+            self,
+            retry_after: ::std::option::Option<::std::time::Duration>,
+        ) -> Self {
+            let then = self.0.status(503u16);
+            Self(match retry_after {
+                Some(wait) => {
+                    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                    then.header("retry-after", seconds.to_string())
+                }
+                None => then,
+            })
+        }
+        /// Answers 504 Gateway Timeout, no body, with `Retry-After` in whole seconds (rounded up) when
+        /// `retry_after` is given: the client retries this status (after that wait, if given).
+        pub fn gateway_timeout(
+            self,
+            retry_after: ::std::option::Option<::std::time::Duration>,
+        ) -> Self {
+            let then = self.0.status(504u16);
+            Self(match retry_after {
+                Some(wait) => {
+                    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                    then.header("retry-after", seconds.to_string())
+                }
+                None => then,
+            })
+        }
     }
+    /// What a mock of `appraisecall_detail` (POST `/apiaccess/CCSQM/rest/ccisqm/v1/appraisecall/detail`) matches: the method and path, and what its methods add.
     pub struct AppraisecallDetailWhen(::httpmock::When);
     impl AppraisecallDetailWhen {
+        /// Matches `appraisecall_detail`'s method and path (POST `/apiaccess/CCSQM/rest/ccisqm/v1/appraisecall/detail`) on a plain `httpmock::When`.
         pub fn new(inner: ::httpmock::When) -> Self {
             Self(inner.method(::httpmock::Method::POST).path_matches(
                 regex::Regex::new("^/apiaccess/CCSQM/rest/ccisqm/v1/appraisecall/detail$").unwrap(),
             ))
         }
+        /// The plain `httpmock::When`, to match what the spec does not describe.
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
+        /// Matches the `x-UserId` header: Operator ID, as for `appraisecall/details`. Marked optional in the newer editions of the vendor's reference (mandatory in the older ones). `None`: the header is absent.
         pub fn x_user_id<'a, T>(self, value: T) -> Self
         where
             T: Into<Option<&'a str>>,
@@ -86,6 +169,7 @@ pub mod operations {
                 Self(self.0.header_missing("x-UserId"))
             }
         }
+        /// Matches the `x-app-key` header: App key. `None`: the header is absent.
         pub fn x_app_key<'a, T>(self, value: T) -> Self
         where
             T: Into<Option<&'a str>>,
@@ -96,18 +180,28 @@ pub mod operations {
                 Self(self.0.header_missing("x-app-key"))
             }
         }
+        /// Matches a JSON body equal to `value`, every field of it ([`body_includes`](Self::body_includes) matches some).
         pub fn body(self, value: &types::AppraisecallDetailRequest) -> Self {
             Self(self.0.json_body_obj(value))
         }
+        /// Matches a JSON body that includes `partial`: the fields given (at their place in the
+        /// hierarchy) with these values, whatever the others (`httpmock`'s `json_body_includes`).
+        pub fn body_includes(self, partial: &::serde_json::Value) -> Self {
+            Self(self.0.json_body_includes(partial.to_string()))
+        }
     }
+    /// What a mock of `appraisecall_detail` answers.
     pub struct AppraisecallDetailThen(::httpmock::Then);
     impl AppraisecallDetailThen {
+        /// Wraps a plain `httpmock::Then`.
         pub fn new(inner: ::httpmock::Then) -> Self {
             Self(inner)
         }
+        /// The plain `httpmock::Then`, to answer what the spec does not describe (an HTML error page, a truncated body).
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
+        /// Answers 200 with `value` as its JSON body.
         pub fn ok(self, value: &types::AppraisecallDetailResponse) -> Self {
             Self(
                 self.0
@@ -116,21 +210,87 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
+        /// Answers 400, no body (a status the spec lists for `appraisecall_detail`).
         pub fn bad_request(self) -> Self {
             Self(self.0.status(400u16))
         }
+        /// Answers 401, no body (a status the spec lists for `appraisecall_detail`).
         pub fn unauthorized(self) -> Self {
             Self(self.0.status(401u16))
         }
+        /// Answers 404, no body (a status the spec lists for `appraisecall_detail`).
         pub fn not_found(self) -> Self {
             Self(self.0.status(404u16))
         }
+        /// Answers 500, no body (a status the spec lists for `appraisecall_detail`).
         pub fn internal_server_error(self) -> Self {
             Self(self.0.status(500u16))
         }
+        /// Answers 429 Too Many Requests, no body, with `Retry-After` in whole seconds (rounded up) when
+        /// `retry_after` is given: the client retries this status (after that wait, if given).
+        pub fn too_many_requests(
+            self,
+            retry_after: ::std::option::Option<::std::time::Duration>,
+        ) -> Self {
+            let then = self.0.status(429u16);
+            Self(match retry_after {
+                Some(wait) => {
+                    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                    then.header("retry-after", seconds.to_string())
+                }
+                None => then,
+            })
+        }
+        /// Answers 502 Bad Gateway, no body, with `Retry-After` in whole seconds (rounded up) when
+        /// `retry_after` is given: the client retries this status (after that wait, if given).
+        pub fn bad_gateway(
+            self,
+            retry_after: ::std::option::Option<::std::time::Duration>,
+        ) -> Self {
+            let then = self.0.status(502u16);
+            Self(match retry_after {
+                Some(wait) => {
+                    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                    then.header("retry-after", seconds.to_string())
+                }
+                None => then,
+            })
+        }
+        /// Answers 503 Service Unavailable, no body, with `Retry-After` in whole seconds (rounded up) when
+        /// `retry_after` is given: the client retries this status (after that wait, if given).
+        pub fn service_unavailable(
+            self,
+            retry_after: ::std::option::Option<::std::time::Duration>,
+        ) -> Self {
+            let then = self.0.status(503u16);
+            Self(match retry_after {
+                Some(wait) => {
+                    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                    then.header("retry-after", seconds.to_string())
+                }
+                None => then,
+            })
+        }
+        /// Answers 504 Gateway Timeout, no body, with `Retry-After` in whole seconds (rounded up) when
+        /// `retry_after` is given: the client retries this status (after that wait, if given).
+        pub fn gateway_timeout(
+            self,
+            retry_after: ::std::option::Option<::std::time::Duration>,
+        ) -> Self {
+            let then = self.0.status(504u16);
+            Self(match retry_after {
+                Some(wait) => {
+                    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                    then.header("retry-after", seconds.to_string())
+                }
+                None => then,
+            })
+        }
     }
+    /// What a mock of `token_by_ak_sk` (POST `/apigovernance/api/oauth/tokenByAkSk`) matches: the method and path, and what its methods add.
     pub struct TokenByAkSkWhen(::httpmock::When);
     impl TokenByAkSkWhen {
+        /// Matches `token_by_ak_sk`'s method and path (POST `/apigovernance/api/oauth/tokenByAkSk`) on a plain `httpmock::When`.
         pub fn new(inner: ::httpmock::When) -> Self {
             Self(
                 inner.method(::httpmock::Method::POST).path_matches(
@@ -138,9 +298,11 @@ pub mod operations {
                 ),
             )
         }
+        /// The plain `httpmock::When`, to match what the spec does not describe.
         pub fn into_inner(self) -> ::httpmock::When {
             self.0
         }
+        /// Matches the `X-Token-Expire` header: Lifetime of the requested token, in seconds; at most 3600. The vendor's example sends 600. `None`: the header is absent.
         pub fn x_token_expire<T>(self, value: T) -> Self
         where
             T: Into<Option<::std::num::NonZeroU64>>,
@@ -151,18 +313,28 @@ pub mod operations {
                 Self(self.0.header_missing("X-Token-Expire"))
             }
         }
+        /// Matches a JSON body equal to `value`, every field of it ([`body_includes`](Self::body_includes) matches some).
         pub fn body(self, value: &types::TokenByAkSkRequest) -> Self {
             Self(self.0.json_body_obj(value))
         }
+        /// Matches a JSON body that includes `partial`: the fields given (at their place in the
+        /// hierarchy) with these values, whatever the others (`httpmock`'s `json_body_includes`).
+        pub fn body_includes(self, partial: &::serde_json::Value) -> Self {
+            Self(self.0.json_body_includes(partial.to_string()))
+        }
     }
+    /// What a mock of `token_by_ak_sk` answers.
     pub struct TokenByAkSkThen(::httpmock::Then);
     impl TokenByAkSkThen {
+        /// Wraps a plain `httpmock::Then`.
         pub fn new(inner: ::httpmock::Then) -> Self {
             Self(inner)
         }
+        /// The plain `httpmock::Then`, to answer what the spec does not describe (an HTML error page, a truncated body).
         pub fn into_inner(self) -> ::httpmock::Then {
             self.0
         }
+        /// Answers 200 with `value` as its JSON body.
         pub fn ok(self, value: &types::TokenByAkSkResponse) -> Self {
             Self(
                 self.0
@@ -171,13 +343,75 @@ pub mod operations {
                     .json_body_obj(value),
             )
         }
+        /// Answers the 4xx status `status`, no body (panics on another status).
         pub fn client_error(self, status: u16) -> Self {
             assert_eq!(status / 100u16, 4u16);
             Self(self.0.status(status))
         }
+        /// Answers the 5xx status `status`, no body (panics on another status).
         pub fn server_error(self, status: u16) -> Self {
             assert_eq!(status / 100u16, 5u16);
             Self(self.0.status(status))
+        }
+        /// Answers 429 Too Many Requests, no body, with `Retry-After` in whole seconds (rounded up) when
+        /// `retry_after` is given: the client retries this status (after that wait, if given).
+        pub fn too_many_requests(
+            self,
+            retry_after: ::std::option::Option<::std::time::Duration>,
+        ) -> Self {
+            let then = self.0.status(429u16);
+            Self(match retry_after {
+                Some(wait) => {
+                    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                    then.header("retry-after", seconds.to_string())
+                }
+                None => then,
+            })
+        }
+        /// Answers 502 Bad Gateway, no body, with `Retry-After` in whole seconds (rounded up) when
+        /// `retry_after` is given: the client retries this status (after that wait, if given).
+        pub fn bad_gateway(
+            self,
+            retry_after: ::std::option::Option<::std::time::Duration>,
+        ) -> Self {
+            let then = self.0.status(502u16);
+            Self(match retry_after {
+                Some(wait) => {
+                    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                    then.header("retry-after", seconds.to_string())
+                }
+                None => then,
+            })
+        }
+        /// Answers 503 Service Unavailable, no body, with `Retry-After` in whole seconds (rounded up) when
+        /// `retry_after` is given: the client retries this status (after that wait, if given).
+        pub fn service_unavailable(
+            self,
+            retry_after: ::std::option::Option<::std::time::Duration>,
+        ) -> Self {
+            let then = self.0.status(503u16);
+            Self(match retry_after {
+                Some(wait) => {
+                    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                    then.header("retry-after", seconds.to_string())
+                }
+                None => then,
+            })
+        }
+        /// Answers 504 Gateway Timeout, no body, with `Retry-After` in whole seconds (rounded up) when
+        /// `retry_after` is given: the client retries this status (after that wait, if given).
+        pub fn gateway_timeout(
+            self,
+            retry_after: ::std::option::Option<::std::time::Duration>,
+        ) -> Self {
+            let then = self.0.status(504u16);
+            Self(match retry_after {
+                Some(wait) => {
+                    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                    then.header("retry-after", seconds.to_string())
+                }
+                None => then,
+            })
         }
     }
 }
@@ -185,12 +419,15 @@ pub mod operations {
 /// adds a method for each operation. These are the equivalent of
 /// type-checked [`mock()`](::httpmock::MockServer::mock) calls.
 pub trait MockServerExt {
+    /// Mocks `appraisecall_details` (POST `/apiaccess/CCSQM/rest/ccisqm/v1/appraisecall/details`): Query inspected calls (call status and ASR result). `config_fn` says what the mock matches (`when`: the method and path are set) and answers (`then`).
     fn appraisecall_details<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::AppraisecallDetailsWhen, operations::AppraisecallDetailsThen);
+    /// Mocks `appraisecall_detail` (POST `/apiaccess/CCSQM/rest/ccisqm/v1/appraisecall/detail`): One call's ASR transcript. `config_fn` says what the mock matches (`when`: the method and path are set) and answers (`then`).
     fn appraisecall_detail<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::AppraisecallDetailWhen, operations::AppraisecallDetailThen);
+    /// Mocks `token_by_ak_sk` (POST `/apigovernance/api/oauth/tokenByAkSk`): Obtain an access token from an app key and app secret. `config_fn` says what the mock matches (`when`: the method and path are set) and answers (`then`).
     fn token_by_ak_sk<F>(&self, config_fn: F) -> ::httpmock::Mock<'_>
     where
         F: FnOnce(operations::TokenByAkSkWhen, operations::TokenByAkSkThen);

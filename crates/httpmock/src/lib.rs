@@ -7,8 +7,7 @@
 //!
 //! ```
 //! use ccsqm_client::{types::AppraisecallDetailsResponse, Client};
-//! use ccsqm_httpmock::MockServerExt;
-//! use httpmock::MockServer;
+//! use ccsqm_httpmock::{httpmock::MockServer, MockServerExt};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
@@ -36,10 +35,31 @@
 //! # }
 //! ```
 //!
+//! Beyond the spec's own answers, every operation's `then` answers the statuses the client
+//! retries, with an optional `Retry-After` (`too_many_requests`, `bad_gateway`,
+//! `service_unavailable`, `gateway_timeout`), and every `when` matches part of a JSON body
+//! (`body_includes`), e.g. the statuses asked for, whatever the page:
+//!
+//! ```
+//! use std::time::Duration;
+//! use ccsqm_httpmock::{httpmock::MockServer, MockServerExt};
+//!
+//! let server = MockServer::start();
+//! let busy = server.appraisecall_details(|when, then| {
+//!     when.body_includes(&serde_json::json!({"status": [9]}));
+//!     then.service_unavailable(Some(Duration::from_secs(2)));
+//! });
+//! # let _ = busy;
+//! ```
+//!
 //! `when.into_inner()` and `then.into_inner()` give the plain `httpmock` builders, to match or
 //! answer what the spec does not describe (an HTML error page, a truncated body).
+//!
+//! The crate re-exports [`httpmock`] (`ccsqm_httpmock::httpmock::MockServer`): a test uses the
+//! very version the mocks are built for, with no version to match by hand.
 
-#[allow(clippy::all, missing_docs, unused)]
+#[allow(clippy::all, unused)]
 mod generated;
 
 pub use generated::*;
+pub use httpmock;

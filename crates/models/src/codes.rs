@@ -418,6 +418,52 @@ mod tests {
     }
 
     #[test]
+    fn status_groups_are_the_specs() {
+        let spec = InspectionStatus::SPEC;
+        for (name, values, is) in [
+            (
+                "in-progress",
+                InspectionStatus::IN_PROGRESS,
+                InspectionStatus::is_in_progress as fn(&InspectionStatus) -> bool,
+            ),
+            (
+                "succeeded",
+                InspectionStatus::SUCCEEDED,
+                InspectionStatus::is_succeeded,
+            ),
+            (
+                "failed",
+                InspectionStatus::FAILED,
+                InspectionStatus::is_failed,
+            ),
+            ("final", InspectionStatus::FINAL, InspectionStatus::is_final),
+        ] {
+            let group = spec.group(name).unwrap();
+            let codes: Vec<i64> = values.iter().map(InspectionStatus::code).collect();
+            assert_eq!(codes, group.codes, "{name}");
+            for status in InspectionStatus::ALL {
+                assert_eq!(is(status), group.contains(status.code()), "{name} {status}");
+            }
+            assert!(!is(&InspectionStatus::Unknown(77)), "{name}");
+        }
+        // Every documented status is either still in progress or final, never both.
+        for status in InspectionStatus::ALL {
+            assert_ne!(status.is_in_progress(), status.is_final(), "{status}");
+        }
+        assert!(InspectionStatus::AsrNoSpeech.is_failed());
+        assert!(InspectionStatus::InspectionSucceeded.is_final());
+        // The generated type's conversion names the value it refuses.
+        let err = types::InspectionStatus::try_from(41)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("41 is not a documented inspection status ("),
+            "{err}"
+        );
+        assert!(err.ends_with(", 40)"), "{err}");
+    }
+
+    #[test]
     fn i64_conversions() {
         assert_eq!(i64::from(InspectionStatus::AsrNoSpeech), 31);
         assert_eq!(

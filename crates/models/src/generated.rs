@@ -64,3 +64,97 @@ code_enum! {
         VoiceFileInvalid = 40, "voice-file-invalid", "voice file invalid";
     }
 }
+
+/// The groups of the spec's `InspectionStatus` (its `x-enum-groups`).
+impl InspectionStatus {
+    /// `in-progress`: still in progress: the inspection is under way (waiting, in inspection, ASR in progress, as the vendor's descriptions say); the status and the metrics change later.
+    pub const IN_PROGRESS: &'static [Self] = &[
+        Self::WaitingForInspection,
+        Self::InspectionInProgress,
+        Self::AsrInProgress,
+    ];
+
+    /// Whether the value is in the group `in-progress` ([`Self::IN_PROGRESS`]); never for `Unknown`.
+    pub const fn is_in_progress(&self) -> bool {
+        matches!(
+            self,
+            Self::WaitingForInspection | Self::InspectionInProgress | Self::AsrInProgress
+        )
+    }
+
+    /// `succeeded`: the inspection succeeded (documented): final, with the inspection's result.
+    pub const SUCCEEDED: &'static [Self] = &[Self::InspectionSucceeded];
+
+    /// Whether the value is in the group `succeeded` ([`Self::SUCCEEDED`]); never for `Unknown`.
+    pub const fn is_succeeded(&self) -> bool {
+        matches!(self, Self::InspectionSucceeded)
+    }
+
+    /// `failed`: every failure: final, without an inspection result; 9 and 32-40 are documented failures; 31 (ASR found no speech) is undocumented as a failure: the vendor lists it with the ASR failures 32-40 and no inspection follows it, so it is here.
+    pub const FAILED: &'static [Self] = &[
+        Self::InspectionFailed,
+        Self::AsrNoSpeech,
+        Self::SpeechToTextFailed,
+        Self::AsrUploadFailed,
+        Self::ThirdPartyAsrSubmitFailed,
+        Self::MultimediaInspectionFailed,
+        Self::TucInspectionFailed,
+        Self::AsrConversionFailed,
+        Self::InspectionResultUpdateFailed,
+        Self::InspectionTaskFailed,
+        Self::VoiceFileInvalid,
+    ];
+
+    /// Whether the value is in the group `failed` ([`Self::FAILED`]); never for `Unknown`.
+    pub const fn is_failed(&self) -> bool {
+        matches!(
+            self,
+            Self::InspectionFailed
+                | Self::AsrNoSpeech
+                | Self::SpeechToTextFailed
+                | Self::AsrUploadFailed
+                | Self::ThirdPartyAsrSubmitFailed
+                | Self::MultimediaInspectionFailed
+                | Self::TucInspectionFailed
+                | Self::AsrConversionFailed
+                | Self::InspectionResultUpdateFailed
+                | Self::InspectionTaskFailed
+                | Self::VoiceFileInvalid
+        )
+    }
+
+    /// `final`: the inspection is over (succeeded or failed): the status and the metrics do not change any more (undocumented: the vendor does not say that a final status never changes).
+    pub const FINAL: &'static [Self] = &[
+        Self::InspectionSucceeded,
+        Self::InspectionFailed,
+        Self::AsrNoSpeech,
+        Self::SpeechToTextFailed,
+        Self::AsrUploadFailed,
+        Self::ThirdPartyAsrSubmitFailed,
+        Self::MultimediaInspectionFailed,
+        Self::TucInspectionFailed,
+        Self::AsrConversionFailed,
+        Self::InspectionResultUpdateFailed,
+        Self::InspectionTaskFailed,
+        Self::VoiceFileInvalid,
+    ];
+
+    /// Whether the value is in the group `final` ([`Self::FINAL`]); never for `Unknown`.
+    pub const fn is_final(&self) -> bool {
+        matches!(
+            self,
+            Self::InspectionSucceeded
+                | Self::InspectionFailed
+                | Self::AsrNoSpeech
+                | Self::SpeechToTextFailed
+                | Self::AsrUploadFailed
+                | Self::ThirdPartyAsrSubmitFailed
+                | Self::MultimediaInspectionFailed
+                | Self::TucInspectionFailed
+                | Self::AsrConversionFailed
+                | Self::InspectionResultUpdateFailed
+                | Self::InspectionTaskFailed
+                | Self::VoiceFileInvalid
+        )
+    }
+}

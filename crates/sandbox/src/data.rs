@@ -332,6 +332,23 @@ impl DataSet {
         self.call_as(index, None)
     }
 
+    /// Every call of the data set as the API returns it (a frozen sandbox serves exactly
+    /// these), in the data set's order, with its `call_group_id`: what a test compares a
+    /// client's results with. Made one at a time (a large data set is never held whole).
+    ///
+    /// ```
+    /// let data = ccsqm_sandbox::DataSet::generate(1, 50);
+    /// assert_eq!(data.calls().count(), data.len());
+    /// let succeeded = data
+    ///     .calls()
+    ///     .filter(|(_, call)| call.status == Some(2))
+    ///     .count();
+    /// assert!(succeeded > 0);
+    /// ```
+    pub fn calls(&self) -> impl Iterator<Item = (String, Call)> + '_ {
+        (0..self.len()).filter_map(|index| Some((self.call_group_id(index)?, self.call(index)?)))
+    }
+
     /// Call `index` as a live sandbox answers at the clock reading `now` (Unix seconds): `None`
     /// when it is not uploaded yet; its status the one it has reached, and its metrics (speech
     /// ratios, silence times, speeds, `deal`) 0 until it reaches its final status.

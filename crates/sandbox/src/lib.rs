@@ -344,13 +344,37 @@ impl Sandbox {
         self.state.tokens.issue(lifetime)
     }
 
-    /// A client of this sandbox: its base URL, a fresh token valid for an hour, its operator ID
-    /// (and the client's default timeouts and retries).
+    /// A client of this sandbox: [`client_builder`](Self::client_builder), built (the
+    /// client's default timeouts and retries).
     pub fn client(&self) -> Result<ccsqm_client::Client, ccsqm_client::BuildError> {
+        self.client_builder().build()
+    }
+
+    /// A client builder set up for this sandbox: its base URL, a fresh token valid for an hour,
+    /// its operator ID; the rest is the caller's to set, e.g. fast retries in a test:
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use std::time::Duration;
+    /// use ccsqm_client::RetryPolicy;
+    ///
+    /// let sandbox = ccsqm_sandbox::Sandbox::builder().calls(20).start().await.unwrap();
+    /// let client = sandbox
+    ///     .client_builder()
+    ///     .retry(RetryPolicy {
+    ///         initial_backoff: Duration::from_millis(1),
+    ///         ..RetryPolicy::default()
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = client;
+    /// # }
+    /// ```
+    pub fn client_builder(&self) -> ccsqm_client::ClientBuilder {
         ccsqm_client::Client::builder(&self.base_url)
             .bearer_token(self.issue_token(Duration::from_secs(MAX_TOKEN_LIFETIME)))
             .user_id(self.state.credentials.user_id.as_str())
-            .build()
     }
 
     /// How many requests the sandbox has answered 429 because it was at capacity

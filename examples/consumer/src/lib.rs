@@ -6,8 +6,7 @@
 use std::collections::BTreeMap;
 use std::num::NonZeroU64;
 
-use ccsqm_client::spec::enums::{CALL_TYPE, INSPECTION_STATUS};
-use ccsqm_client::types::{AppraisecallDetailsRequest, CallType, InspectionStatus};
+use ccsqm_client::types::AppraisecallDetailsRequest;
 use ccsqm_client::{ApiError, Client};
 use futures_util::StreamExt;
 
@@ -64,27 +63,10 @@ fn window_request(
     call_from: i64,
     call_to: i64,
 ) -> Result<AppraisecallDetailsRequest, SummaryError> {
-    let error =
-        |e: ccsqm_client::types::error::ConversionError| SummaryError::Request(e.to_string());
-    let call_types = CALL_TYPE
-        .codes()
-        .map(CallType::try_from)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(error)?;
-    let status = INSPECTION_STATUS
-        .codes()
-        .map(InspectionStatus::try_from)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(error)?;
-    AppraisecallDetailsRequest::builder()
-        .call_types(call_types)
-        .status(status)
-        .call_from(Some(call_from))
-        .call_to(Some(call_to))
-        .upload_from(None)
-        .upload_to(None)
-        .limit(NonZeroU64::new(PAGE_SIZE).unwrap_or(NonZeroU64::MIN))
-        .page(NonZeroU64::MIN)
-        .try_into()
-        .map_err(error)
+    let mut request = AppraisecallDetailsRequest::every_call(
+        NonZeroU64::new(PAGE_SIZE).unwrap_or(NonZeroU64::MIN),
+    );
+    request.call_from = Some(call_from);
+    request.call_to = Some(call_to);
+    Ok(request)
 }

@@ -6,9 +6,9 @@ use std::time::Duration;
 use ccsqm_client::types::AppraisecallDetailsResponse;
 use ccsqm_client::{Client, ErrorKind, RetryPolicy};
 use ccsqm_consumer_example::{summarize, CallSummary, SummaryError};
+use ccsqm_httpmock::httpmock::MockServer;
 use ccsqm_httpmock::MockServerExt;
 use ccsqm_sandbox::{ErrorStatuses, Faults, Sandbox};
-use httpmock::MockServer;
 use serde_json::json;
 
 const USER_ID: &str = "1611917095665261978";
@@ -39,7 +39,7 @@ fn client(base_url: &str, sandbox: Option<&Sandbox>, max_retries: u32) -> Client
 fn expected(sandbox: &Sandbox, from: i64, to: i64) -> CallSummary {
     let data = sandbox.data();
     let mut summary = CallSummary::default();
-    for call in (0..data.len()).filter_map(|i| data.call(i)) {
+    for (_, call) in data.calls() {
         if !call.call_time.is_some_and(|t| (from..=to).contains(&t)) {
             continue;
         }
@@ -72,8 +72,7 @@ async fn with_httpmock_the_window_is_sent_and_one_page_is_counted() {
     .unwrap();
     let mock = server.appraisecall_details(|when, then| {
         when.x_user_id(USER_ID)
-            .into_inner()
-            .json_body_includes(r#"{"call_from": 1000, "call_to": 2000, "page": 1}"#);
+            .body_includes(&json!({"call_from": 1000, "call_to": 2000, "page": 1}));
         then.ok(&page);
     });
 

@@ -15,23 +15,17 @@ use std::sync::LazyLock;
 use super::{CallFields, DataSet, Decimal, Record, STATUSES};
 use crate::rng::mix;
 
-/// The steps of an inspection in progress, as codes: waiting, inspection, ASR (the spec's
-/// variants; a code the spec lacked would leave the step out).
+/// The steps of an inspection in progress, as codes: the spec's group `in-progress` of the
+/// inspection statuses (`x-enum-groups`), in its order (waiting, inspection, ASR); a step the
+/// spec lacked would be left out.
 static STEPS: LazyLock<Vec<u8>> = LazyLock::new(|| {
-    [
-        "WaitingForInspection",
-        "InspectionInProgress",
-        "AsrInProgress",
-    ]
-    .iter()
-    .filter_map(|variant| {
-        STATUSES
-            .values
-            .iter()
-            .find(|v| v.variant == *variant)
-            .and_then(|v| u8::try_from(v.code).ok())
-    })
-    .collect()
+    STATUSES
+        .group("in-progress")
+        .map(|group| group.codes)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|&code| u8::try_from(code).ok())
+        .collect()
 });
 
 /// How long each step lasts, in seconds: (shortest, longest).

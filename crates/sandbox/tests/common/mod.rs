@@ -28,13 +28,7 @@ pub async fn sandbox(calls: usize) -> Sandbox {
 
 /// A request matching every call: both types, every status, no bound, page 1 of `limit`.
 pub fn all(limit: u64) -> AppraisecallDetailsRequest {
-    // From JSON, so that a field the spec adds needs no edit here.
-    serde_json::from_value(serde_json::json!({
-        "call_types": ccsqm_client::spec::enums::CALL_TYPE.codes().collect::<Vec<_>>(),
-        "status": ccsqm_client::spec::enums::INSPECTION_STATUS.codes().collect::<Vec<_>>(),
-        "limit": limit, "page": 1, "upload_from": null, "upload_to": null
-    }))
-    .expect("a valid request")
+    AppraisecallDetailsRequest::every_call(NonZeroU64::new(limit).expect("a limit of 1 or more"))
 }
 
 pub fn page(mut request: AppraisecallDetailsRequest, page: u64) -> AppraisecallDetailsRequest {
