@@ -12,6 +12,10 @@ use openapiv3::{
     OpenAPI, Operation, Parameter, ParameterSchemaOrContent, ReferenceOr, Schema, SchemaKind, Type,
 };
 
+/// The extension of an integer enumeration that lists its values that are not final (the
+/// statuses `ccsqm sync` reads again).
+pub const IN_PROGRESS_EXTENSION: &str = "x-enum-in-progress";
+
 /// The extension that marks an integer as a Unix timestamp in seconds.
 pub const TIMESTAMP_EXTENSION: &str = "x-unix-seconds";
 
@@ -237,10 +241,7 @@ pub(crate) fn enum_groups(name: &str, schema: &Schema, values: &[Value]) -> Resu
         }
     }
     if let (Some(in_progress), Some(group)) = (
-        schema
-            .schema_data
-            .extensions
-            .get(crate::sql_schema::IN_PROGRESS_EXTENSION),
+        schema.schema_data.extensions.get(IN_PROGRESS_EXTENSION),
         out.iter().find(|g| g.name == "in-progress"),
     ) {
         let mut listed: Vec<&str> = in_progress
@@ -255,7 +256,7 @@ pub(crate) fn enum_groups(name: &str, schema: &Schema, values: &[Value]) -> Resu
         if listed != grouped {
             bail!(at(&format!(
                 "group in-progress {grouped:?} differs from {} {listed:?}: they are one fact",
-                crate::sql_schema::IN_PROGRESS_EXTENSION
+                IN_PROGRESS_EXTENSION
             )));
         }
     }

@@ -26,8 +26,7 @@ const KEY: &str = "call_uuid";
 const SEGMENT_SCHEMA: &str = "Segment";
 /// The column of `call_segments` that holds a segment's place in its call's transcript (from 1).
 const SEGMENT_ORDER: &str = "segment_order";
-/// The extension of an integer enumeration that lists its values that are not final.
-pub const IN_PROGRESS_EXTENSION: &str = "x-enum-in-progress";
+use crate::facts::IN_PROGRESS_EXTENSION;
 
 /// A column of `calls`.
 struct Column {

@@ -108,7 +108,8 @@ mod tests {
         let ci = commands(&read(".ci/run"));
         assert!(ci.iter().any(|c| c == "cargo xtask test"), "{ci:?}");
         assert!(
-            !ci.iter().any(|c| c.contains("--workspace") || c == "cargo test"),
+            !ci.iter()
+                .any(|c| c.contains("--workspace") || c == "cargo test"),
             "{ci:?}"
         );
     }

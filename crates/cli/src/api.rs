@@ -13,7 +13,8 @@ use serde_json::{Map, Value};
 
 use crate::args::ApiArgs;
 use crate::config::{read_bounded, read_text, MAX_INPUT_BYTES};
-use crate::{dry_run, UsageError};
+use crate::dry_run;
+use crate::error::UsageError;
 
 pub async fn run(args: &ApiArgs, flags: &clap::ArgMatches) -> Result<()> {
     if args.list {
@@ -24,15 +25,15 @@ pub async fn run(args: &ApiArgs, flags: &clap::ArgMatches) -> Result<()> {
     let spec = operation.info();
     let body = body(spec, args)?;
     let headers = headers(spec, &args.header)?;
-    let (settings, _sandbox) = crate::target_of(&args.connection, flags).await?;
+    let (settings, _sandbox) = crate::connect::target_of(&args.connection, flags).await?;
     if args.dry_run {
         // The same checks as a real run: the client is built, and not used.
-        crate::build_client(&settings, &args.connection, false, None)?;
+        crate::connect::build_client(&settings, &args.connection, false, None)?;
         let mut out = std::io::stdout().lock();
         dry_run::write(&mut out, &settings, spec, &headers, &body)?;
         return Ok(());
     }
-    let client = crate::connect(&settings, &args.connection)?;
+    let client = crate::connect::connect(&settings, &args.connection)?;
     let body = spec.body.map(|_| body);
     let response = client.send_raw(operation, &headers, body.as_ref()).await?;
     let mut out = std::io::stdout().lock();

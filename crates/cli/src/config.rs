@@ -12,8 +12,8 @@ pub use ccsqm_config::{
 };
 use ccsqm_config::{Given, Overrides};
 
-use crate::args::Connection;
-use crate::UsageError;
+use crate::connection::Connection;
+use crate::error::UsageError;
 
 /// The largest request body `ccsqm api` reads with `--input` or `-f FIELD=@FILE` (a file or
 /// stdin): a larger one is refused (exit 2) after reading one byte more, never read whole.

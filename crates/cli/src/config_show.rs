@@ -8,8 +8,8 @@ use anyhow::Result;
 use ccsqm_client::{visible, Secret};
 use serde_json::{json, Value};
 
-use crate::args::Connection;
 use crate::config::{self, Credential, FlagSources, Origin};
+use crate::connection::Connection;
 
 /// What a secret's value is shown as.
 pub const MASK: &str = "********";

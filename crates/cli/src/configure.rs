@@ -15,7 +15,7 @@ use anyhow::{bail, Context, Result};
 use ccsqm_client::Secret;
 
 use crate::config::{self, DEFAULT_PROFILE, MAX_CONFIG_BYTES};
-use crate::UsageError;
+use crate::error::UsageError;
 
 /// Where `ccsqm configure` keeps the app secret.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -495,9 +495,14 @@ mod tests {
     /// The settings `ccsqm details [--profile NAME] --config <path>` resolves, as `find` gives
     /// them.
     fn resolved(path: &Path, profile: Option<&str>) -> anyhow::Result<crate::config::Found> {
+        #[derive(clap::Parser)]
+        struct Flags {
+            #[command(flatten)]
+            connection: crate::connection::Connection,
+        }
         let profile = profile.map_or(vec![], |name| vec!["--profile", name]);
-        let cli = crate::args::try_parse_from(
-            ["ccsqm", "details"]
+        let flags = <Flags as clap::Parser>::try_parse_from(
+            ["ccsqm"]
                 .into_iter()
                 .chain(profile)
                 .chain(["--config"])
@@ -505,10 +510,7 @@ mod tests {
                 .chain([path.as_os_str().to_owned()]),
         )
         .unwrap();
-        let crate::args::Command::Details(details) = cli.command else {
-            unreachable!()
-        };
-        crate::config::find(&details.connection, &(), None, None)
+        crate::config::find(&flags.connection, &(), None, None)
     }
 
     #[test]

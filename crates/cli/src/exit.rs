@@ -49,15 +49,15 @@ pub fn code(error: &anyhow::Error) -> u8 {
     if let Some(api) = error.downcast_ref::<ApiError>() {
         return of_api(api);
     }
-    if error.downcast_ref::<crate::UsageError>().is_some()
+    if error.downcast_ref::<crate::error::UsageError>().is_some()
         || error
-            .downcast_ref::<crate::config::MissingSettings>()
+            .downcast_ref::<ccsqm_config::MissingSettings>()
             .is_some()
     {
         return USAGE;
     }
-    if let Some(partial) = error.downcast_ref::<crate::transcript::PartialFailure>() {
-        return partial.code;
+    if let Some(partial) = error.downcast_ref::<crate::error::PartialFailure>() {
+        return of_kind(partial.first);
     }
     if let Some(sync) = error.downcast_ref::<ccsqm_sync::Error>() {
         return of_sync(sync);
@@ -65,7 +65,7 @@ pub fn code(error: &anyhow::Error) -> u8 {
     if error.downcast_ref::<ccsqm_sync::DbError>().is_some() {
         return DATABASE;
     }
-    if let Some(stopped) = error.downcast_ref::<crate::sync::Interrupted>() {
+    if let Some(stopped) = error.downcast_ref::<crate::error::Interrupted>() {
         return stopped.code;
     }
     if error.downcast_ref::<crate::count::CountError>().is_some() {

@@ -25,22 +25,3 @@ pub fn command_of(operation: Operation) -> Option<&'static str> {
         Operation::AppraisecallDetail => Some("transcript"),
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_placed_command_exists() {
-        let cli = crate::args::command();
-        for operation in Operation::ALL {
-            if let Some(name) = command_of(*operation) {
-                assert!(
-                    cli.find_subcommand(name).is_some(),
-                    "{} is placed as `ccsqm {name}`, which does not exist",
-                    operation.info().id
-                );
-            }
-        }
-    }
-}

@@ -26,8 +26,8 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 
+use crate::error::UsageError;
 use crate::timearg::{self, Bound};
-use crate::UsageError;
 
 /// What a field's flag needs beyond its schema, keyed by field name.
 pub struct Override {

@@ -7,8 +7,8 @@ use ccsqm_sandbox::serve::{DataArgs, FaultArgs};
 use ccsqm_sandbox::Sandbox;
 use clap::parser::ValueSource;
 
-use crate::args::Connection;
-use crate::UsageError;
+use crate::connection::Connection;
+use crate::error::UsageError;
 
 /// Starts the sandbox `--sandbox` asks for, after checking its flags (bad usage: exit 2).
 pub(crate) async fn start(connection: &Connection) -> Result<Sandbox> {

@@ -28,7 +28,7 @@ use tempfile::TempPath;
 
 use anyhow::Context;
 
-use crate::UsageError;
+use crate::error::UsageError;
 
 /// How `--output-file` is written, decided before any request.
 #[derive(Debug)]

@@ -2,6 +2,15 @@
 
 use std::path::PathBuf;
 
+/// A PostgreSQL URL, parsed (none can be made without the `postgres` feature).
+#[cfg(feature = "postgres")]
+pub type PgConfig = tokio_postgres::Config;
+
+/// A PostgreSQL URL, parsed (none can be made without the `postgres` feature).
+#[cfg(not(feature = "postgres"))]
+#[derive(Clone, Debug)]
+pub enum PgConfig {}
+
 /// A database URL or path that cannot be used (the message names it, its password hidden).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -14,7 +23,7 @@ pub enum DbUrl {
     Sqlite(PathBuf),
     /// A PostgreSQL server: the parsed configuration, the URL to show (password hidden), and
     /// how the connection is secured.
-    Postgres(Box<crate::db::PgConfig>, String, Tls),
+    Postgres(Box<PgConfig>, String, Tls),
 }
 
 /// How a connection to PostgreSQL is secured: the URL's `sslmode` and `sslrootcert`, named

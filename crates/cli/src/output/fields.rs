@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use serde_json::{Map, Value};
 
-use crate::UsageError;
+use crate::error::UsageError;
 
 /// The names `--fields` accepts, in the order CSV writes them: `call_group_id`, then the
 /// spec's `Call` fields.

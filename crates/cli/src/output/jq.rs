@@ -22,7 +22,7 @@ use jaq_json::Val;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::UsageError;
+use crate::error::UsageError;
 
 type Data = data::JustLut<Val>;
 

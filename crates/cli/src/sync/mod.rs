@@ -9,12 +9,10 @@ use anyhow::{Context, Result};
 use ccsqm_sync::{Backoff, DbUrl, Observer, Options, Syncer};
 use clap::{Args, Subcommand};
 
-use crate::args::{Cli, Connection};
+use crate::connection::Connection;
+use crate::error::UsageError;
 use crate::progress;
 use crate::timearg::{self, Bound};
-use crate::UsageError;
-
-pub use stop::Interrupted;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -153,18 +151,18 @@ impl DbArg {
     }
 }
 
-/// `ccsqm sync` and `ccsqm sync status`.
-pub async fn run(cli: &Cli, args: &SyncArgs, flags: &clap::ArgMatches) -> Result<()> {
+/// `ccsqm sync` and `ccsqm sync status` (`quiet`: `-q`, no progress bar).
+pub async fn run(args: &SyncArgs, flags: &clap::ArgMatches, quiet: bool) -> Result<()> {
     match &args.action {
         Some(SyncAction::Status(status)) => show_status(status).await,
-        None => sync(cli, args, flags).await,
+        None => sync(args, flags, quiet).await,
     }
 }
 
 /// `ccsqm sync`: one run, or with `--watch` a run every interval until a signal. A watch's
 /// round that fails is said and the watch goes on, unless no retry can mend it
 /// ([`ccsqm_sync::Error::is_final`]).
-async fn sync(cli: &Cli, args: &SyncArgs, flags: &clap::ArgMatches) -> Result<()> {
+async fn sync(args: &SyncArgs, flags: &clap::ArgMatches, quiet: bool) -> Result<()> {
     let url = args.db.parse()?;
     let shown = url.shown();
     let now = jiff::Timestamp::now();
@@ -188,8 +186,8 @@ async fn sync(cli: &Cli, args: &SyncArgs, flags: &clap::ArgMatches) -> Result<()
             .into());
         }
     }
-    let (settings, _sandbox) = crate::target_of(&args.connection, flags).await?;
-    let client = crate::connect(&settings, &args.connection)?;
+    let (settings, _sandbox) = crate::connect::target_of(&args.connection, flags).await?;
+    let client = crate::connect::connect(&settings, &args.connection)?;
 
     // Every check of the database before any request.
     if let DbUrl::Sqlite(path) = &url {
@@ -213,7 +211,7 @@ async fn sync(cli: &Cli, args: &SyncArgs, flags: &clap::ArgMatches) -> Result<()
     };
     let mut backoff = Backoff::new(args.watch);
     loop {
-        let said = Said::new(&shown, cli.quiet);
+        let said = Said::new(&shown, quiet);
         let round = syncer.round(&client, &options, &said, stop.token()).await;
         said.progress.finish();
         let pause = match round {
@@ -234,7 +232,7 @@ async fn sync(cli: &Cli, args: &SyncArgs, flags: &clap::ArgMatches) -> Result<()
                 eprintln!(
                     "ccsqm: {shown}: this round failed (the checkpoint did not move past what it \
                      committed): {}; trying again in {}",
-                    ccsqm_client::visible(&crate::message(&error)),
+                    ccsqm_client::visible(&crate::error::message(&error)),
                     span(i64::try_from(pause.as_secs()).unwrap_or(i64::MAX))
                 );
                 pause
@@ -352,20 +350,6 @@ fn span_seconds(text: &str) -> Result<i64, String> {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn the_help_of_limit_tells_the_size_of_a_transaction() {
-        use ccsqm_sync::MAX_TRANSACTION;
-        let sync = crate::args::command();
-        let sync = sync.find_subcommand("sync").expect("ccsqm sync");
-        let limit = sync.get_arguments().find(|a| a.get_id() == "limit");
-        let help = limit.and_then(|a| a.get_help()).expect("--limit's help");
-        let size = format!("{},{:03}", MAX_TRANSACTION / 1000, MAX_TRANSACTION % 1000);
-        assert!(
-            help.to_string().contains(&size),
-            "{help} does not say {size}"
-        );
-    }
-
     #[test]
     fn spans() {
         use super::span_seconds;

@@ -9,16 +9,7 @@ use std::sync::Arc;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::Notify;
 
-/// The sync was stopped by a signal: exit code 128 + its number.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "interrupted by {signal}: the sync stopped after its last committed transaction (the \
-     checkpoint is where the committed calls end); run it again to go on"
-)]
-pub struct Interrupted {
-    pub signal: &'static str,
-    pub code: u8,
-}
+use crate::error::Interrupted;
 
 /// Whether a stop was asked for.
 #[derive(Clone)]

@@ -10,7 +10,6 @@ use serde::Serialize;
 
 use super::write::printable;
 use super::PartialFailure;
-use crate::exit;
 
 /// A call's line: the call with its `call_group_id`, then `segments` (absent when the
 /// transcript could not be fetched; empty when the call has none).
@@ -40,7 +39,7 @@ where
     let mut with_transcripts = std::pin::pin!(client.with_transcripts(records, concurrency));
     let mut written = 0u64;
     let mut failed = 0u64;
-    let mut first_code = None;
+    let mut first_kind = None;
     while let Some(item) = with_transcripts.next().await {
         let ccsqm_client::WithTranscript { record, transcript } = item?;
         let uuid = record.call.call_uuid.as_deref().unwrap_or("");
@@ -56,7 +55,7 @@ where
                 };
                 eprintln!("ccsqm: call {}: transcript: {why}", printable(uuid));
                 failed += 1;
-                first_code.get_or_insert(exit::of_api(error));
+                first_kind.get_or_insert(error.kind());
                 None
             }
             None => {
@@ -66,7 +65,7 @@ where
                     printable(id)
                 );
                 failed += 1;
-                first_code.get_or_insert(exit::SERVER);
+                first_kind.get_or_insert(ccsqm_client::ErrorKind::Server);
                 None
             }
         };
@@ -81,13 +80,13 @@ where
         written += 1;
         progress(written);
     }
-    match first_code {
+    match first_kind {
         None => Ok(()),
-        Some(code) => Err(PartialFailure {
+        Some(first) => Err(PartialFailure {
             message: format!(
                 "the transcripts of {failed} of {written} call(s) could not be fetched"
             ),
-            code,
+            first,
         }
         .into()),
     }

@@ -3,7 +3,7 @@
 
 use std::io::BufRead;
 
-use crate::UsageError;
+use crate::error::UsageError;
 
 /// The longest line of `ccsqm transcript --stdin` (a call of `ccsqm details -o ndjson` is a
 /// few KiB).

@@ -13,10 +13,9 @@ use ccsqm_client::{ApiError, ErrorKind};
 use ccsqm_models::Transcript;
 use futures_util::StreamExt;
 
-use crate::args::Connection;
-use crate::exit;
+use crate::connection::Connection;
+use crate::error::UsageError;
 use crate::sink::Sink;
-use crate::UsageError;
 pub use write::TranscriptFormat;
 use write::{printable, TranscriptWriter};
 
@@ -126,8 +125,8 @@ pub async fn run(args: &TranscriptArgs, flags: &clap::ArgMatches) -> Result<()> 
         anyhow::bail!(UsageError(format!("{place}: {why}")));
     }
     let call_uuids: Vec<String> = given.into_iter().map(|(_, uuid)| uuid).collect();
-    let (settings, _sandbox) = crate::target_of(&args.connection, flags).await?;
-    let client = crate::connect(&settings, &args.connection)?;
+    let (settings, _sandbox) = crate::connect::target_of(&args.connection, flags).await?;
+    let client = crate::connect::connect(&settings, &args.connection)?;
     crate::signals::install().context("listening for signals")?;
     let mut sink = Sink::open(target)?;
     let mut writer = TranscriptWriter::new(&mut sink, format);
@@ -186,7 +185,7 @@ pub async fn run(args: &TranscriptArgs, flags: &clap::ArgMatches) -> Result<()> 
     drop(sink);
     Err(PartialFailure {
         message: format!("{failed}{file}"),
-        code: exit::of_api(&first),
+        first: first.kind(),
     }
     .into())
 }
@@ -204,20 +203,7 @@ pub fn failure(call_uuid: &str, error: &ApiError) -> String {
     }
 }
 
-/// Some calls failed: the message, and the exit code of the first failure.
-#[derive(Debug)]
-pub struct PartialFailure {
-    pub message: String,
-    pub code: u8,
-}
-
-impl std::fmt::Display for PartialFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for PartialFailure {}
+pub use crate::error::PartialFailure;
 
 /// Why a call has no segments, as far as its response says.
 fn why_none(t: &Transcript) -> String {

@@ -18,7 +18,7 @@ mod postgres;
 #[path = "no_postgres.rs"]
 mod postgres;
 
-pub use postgres::{encode_fields, PgConfig, PgType, Postgres};
+pub use postgres::{encode_fields, PgType, Postgres};
 
 /// A failure of the database (exit code 7): unreachable, refusing, read-only or full, not
 /// `ccsqm sync`'s, written by a newer `ccsqm`, or in use by another sync.

@@ -5,15 +5,11 @@ use std::borrow::Borrow;
 
 use super::DbError;
 use crate::schema::SqlValue;
-use crate::url::Tls;
+use crate::url::{PgConfig, Tls};
 
 /// A column's type of PostgreSQL (none without the `postgres` feature).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PgType {}
-
-/// A PostgreSQL URL (none without the `postgres` feature).
-#[derive(Clone, Debug)]
-pub enum PgConfig {}
 
 /// A PostgreSQL connection (none without the `postgres` feature).
 pub enum Postgres {}

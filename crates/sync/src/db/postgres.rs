@@ -13,9 +13,6 @@ use crate::url::Tls;
 /// A column's type as PostgreSQL names it (for a binary `COPY`).
 pub type PgType = tokio_postgres::types::Type;
 
-/// A PostgreSQL URL, parsed.
-pub type PgConfig = tokio_postgres::Config;
-
 pub struct Postgres {
     client: tokio_postgres::Client,
     statements: HashMap<String, tokio_postgres::Statement>,

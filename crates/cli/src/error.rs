@@ -1,0 +1,58 @@
+//! The command's own errors, a leaf that every module may use: [`crate::exit`] turns them
+//! (and the libraries' errors) into exit codes, in one place.
+
+/// Bad input, found before any request: exit code 2, like clap's own errors.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// The sync was stopped by a signal: exit code 128 + its number.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "interrupted by {signal}: the sync stopped after its last committed transaction (the \
+     checkpoint is where the committed calls end); run it again to go on"
+)]
+pub struct Interrupted {
+    pub signal: &'static str,
+    pub code: u8,
+}
+
+/// Some calls failed: the message, and the kind of the first failure (its class is the exit
+/// code).
+#[derive(Debug)]
+pub struct PartialFailure {
+    pub message: String,
+    pub first: ccsqm_client::ErrorKind,
+}
+
+impl std::fmt::Display for PartialFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for PartialFailure {}
+
+/// The error and its causes on one line, each cause once: an error that already shows its
+/// source (as `network error: {source}` does) does not get it repeated.
+pub fn message(error: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
+}
