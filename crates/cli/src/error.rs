@@ -56,3 +56,15 @@ pub fn message(error: &anyhow::Error) -> String {
     }
     message
 }
+
+/// The counts do not add up, or cannot be read: exit 5, like pages that do not add up.
+#[derive(Debug)]
+pub struct CountError(pub String);
+
+impl std::fmt::Display for CountError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for CountError {}

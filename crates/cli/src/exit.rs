@@ -68,7 +68,7 @@ pub fn code(error: &anyhow::Error) -> u8 {
     if let Some(stopped) = error.downcast_ref::<crate::error::Interrupted>() {
         return stopped.code;
     }
-    if error.downcast_ref::<crate::count::CountError>().is_some() {
+    if error.downcast_ref::<crate::error::CountError>().is_some() {
         return SERVER;
     }
     OTHER

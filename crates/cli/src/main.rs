@@ -17,20 +17,14 @@ macro_rules! eprint {
     }};
 }
 
-mod api;
 mod args;
+mod cmd;
 mod config;
-mod config_show;
-mod configure;
 mod connect;
 mod connection;
-mod count;
-mod details;
 mod dry_run;
 mod error;
 mod exit;
-mod man;
-mod no_match;
 mod operations;
 mod output;
 mod progress;
@@ -40,10 +34,7 @@ mod signals;
 mod sink;
 mod span;
 mod summary;
-mod sync;
 mod timearg;
-mod token;
-mod transcript;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -128,17 +119,17 @@ async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<()> {
     // The matches of the subcommand: they tell which connection flags the command line gave.
     let flags = matches.subcommand().map(|(_, m)| m).unwrap_or(matches);
     match &cli.command {
-        Command::Details(args) => details::run(&cli, args, flags).await,
-        Command::Api(args) => api::run(args, flags).await,
-        Command::Token(args) => token::run(args, flags).await,
-        Command::Transcript(args) => transcript::run(args, flags).await,
-        Command::Configure(args) => configure::run(args).await,
+        Command::Details(args) => cmd::details::run(args, flags, cli.quiet).await,
+        Command::Api(args) => cmd::api::run(args, flags).await,
+        Command::Token(args) => cmd::token::run(args, flags).await,
+        Command::Transcript(args) => cmd::transcript::run(args, flags).await,
+        Command::Configure(args) => cmd::configure::run(args).await,
         Command::Config { command } => {
             // The matches of `show`: they tell a flag from its variable.
             let flags = flags.subcommand().map(|(_, m)| m).unwrap_or(flags);
-            config_show::run(command, flags)
+            cmd::config_show::run(command, flags)
         }
-        Command::Sync(args) => sync::run(args, flags, cli.quiet).await,
+        Command::Sync(args) => cmd::sync::run(args, flags, cli.quiet).await,
         Command::Sandbox(args) => {
             args.check().map_err(UsageError)?;
             Ok(ccsqm_sandbox::serve::serve(args.clone()).await?)
@@ -164,6 +155,6 @@ async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<()> {
             out.flush()?;
             Ok(())
         }
-        Command::Man { dir } => man::run(args::command(), dir.as_deref(), cli.quiet),
+        Command::Man { dir } => cmd::man::run(args::command(), dir.as_deref(), cli.quiet),
     }
 }

@@ -419,6 +419,7 @@ fn new_table(
 #[cfg(test)]
 mod props;
 pub mod table;
+pub mod transcript;
 
 #[cfg(test)]
 mod tests {

@@ -48,7 +48,7 @@ pub fn page_footer(shown: u64, total: Option<u64>, page: u64, limit: u64) -> Str
 ///   that is when `paging.total` says more than were written, or when a full page came without
 ///   a total: `ccsqm: 100 of 1,635 matching calls written (page 1); --all for every page`.
 ///
-/// Nothing for an empty page: [`crate::no_match`] says it instead. `shown`: the calls written
+/// Nothing for an empty page: `no_match` (of `ccsqm details`) says it instead. `shown`: the calls written
 /// of the page; `total`: its `paging.total`.
 pub fn page_note(
     shown: u64,

@@ -8,8 +8,8 @@ use ccsqm_models::Segment;
 use futures_util::stream::{Stream, StreamExt};
 use serde::Serialize;
 
-use super::write::printable;
-use super::PartialFailure;
+use crate::error::PartialFailure;
+use crate::output::transcript::printable;
 
 /// A call's line: the call with its `call_group_id`, then `segments` (absent when the
 /// transcript could not be fetched; empty when the call has none).

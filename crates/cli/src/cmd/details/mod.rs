@@ -7,17 +7,21 @@ use anyhow::{Context, Result};
 use ccsqm_client::{ApiError, Client};
 use futures_util::StreamExt;
 
-use crate::args::{Cli, DetailsArgs};
 use crate::connect::{build_client, connect, target_of};
 use crate::error::UsageError;
 use crate::output::{CallWriter, Format};
-use crate::{
-    count, dry_run, no_match, operations, output, progress, request, signals, sink, summary,
-    transcript,
-};
+use crate::{dry_run, operations, output, progress, request, signals, sink, summary};
+
+mod args;
+mod count;
+mod no_match;
+mod with_transcript;
+
+pub use args::DetailsArgs;
 
 /// `ccsqm details`.
-pub async fn run(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Result<()> {
+/// `ccsqm details` (`quiet`: `-q`).
+pub async fn run(args: &DetailsArgs, flags: &clap::ArgMatches, quiet: bool) -> Result<()> {
     let body = request::body(
         operations::DETAILS_REQUEST,
         &args.request,
@@ -61,7 +65,7 @@ pub async fn run(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
     // An empty result is said on stderr, with the filters sent and the sandbox's data.
     // `total`: the page's `paging.total`, for one page (a page past the last is empty too).
     let no_match = |(matched, total): (u64, Option<i64>)| {
-        if matched == 0 && !cli.quiet {
+        if matched == 0 && !quiet {
             let schema = operations::DETAILS_REQUEST;
             eprint!("{}", no_match::note(schema, &body, total, sandbox.as_ref()));
         }
@@ -79,7 +83,7 @@ pub async fn run(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
     let (page_number, limit) = (request.page.get(), request.limit.get());
     let page_note = |(shown, total): (u64, Option<i64>), table: bool| {
         let total = total.and_then(|t| u64::try_from(t).ok());
-        summary::page_note(shown, total, page_number, limit, table).filter(|_| !cli.quiet)
+        summary::page_note(shown, total, page_number, limit, table).filter(|_| !quiet)
     };
     let client = connect(&settings, &args.connection)?;
     signals::install().context("listening for signals")?;
@@ -107,7 +111,7 @@ pub async fn run(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
         // Transcripts: `--concurrency N` at a time, else 4; the pages adapt as for `--all`.
         let pinned = args.concurrency.map(|n| usize::try_from(n).unwrap_or(1));
         let concurrency = pinned.unwrap_or(4);
-        let progress = progress::Bar::new(cli.quiet || !args.all);
+        let progress = progress::Bar::new(quiet || !args.all);
         let started = std::time::Instant::now();
         let mut calls = args.all.then(|| {
             let calls = client
@@ -121,7 +125,7 @@ pub async fn run(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
         let mut counts = (0, None);
         let result = match &mut calls {
             Some(calls) => {
-                transcript::details::write(&client, calls, concurrency, &mut sink, |n| {
+                with_transcript::write(&client, calls, concurrency, &mut sink, |n| {
                     progress.update(n, None, concurrency)
                 })
                 .await
@@ -131,7 +135,7 @@ pub async fn run(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
                 counts = no_match::counts(&page);
                 let records =
                     futures_util::stream::iter(ccsqm_models::CallRecord::from_page(page).map(Ok));
-                transcript::details::write(&client, records, concurrency, &mut sink, |_| {}).await
+                with_transcript::write(&client, records, concurrency, &mut sink, |_| {}).await
             }
         };
         progress.finish();
@@ -144,7 +148,7 @@ pub async fn run(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
         if let Some(note) = calls.is_none().then(|| page_note(counts, false)).flatten() {
             eprintln!("{note}");
         }
-        if let Some(calls) = calls.as_ref().filter(|_| !cli.quiet) {
+        if let Some(calls) = calls.as_ref().filter(|_| !quiet) {
             let summary = summary::Summary {
                 calls: calls.received(),
                 pages: calls.pages(),
@@ -167,7 +171,7 @@ pub async fn run(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
     let mut summary = None;
     let counts = if args.all {
         let done = export_all(
-            cli,
+            quiet,
             args,
             &client,
             request,
@@ -197,7 +201,7 @@ pub async fn run(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
     // After the rows: on a terminal, the last lines under the table.
     match (footer, summary) {
         (Some(footer), _) => eprintln!("{footer}"),
-        (_, Some(summary)) if !cli.quiet => eprintln!("ccsqm: {summary}"),
+        (_, Some(summary)) if !quiet => eprintln!("ccsqm: {summary}"),
         (_, Some(summary)) if summary.warnings > 0 => eprintln!(
             "ccsqm: {} call(s) written, with {} paging warning(s)",
             summary.calls, summary.warnings
@@ -211,7 +215,7 @@ pub async fn run(cli: &Cli, args: &DetailsArgs, flags: &clap::ArgMatches) -> Res
 /// end. Pages that do not add up end the export with an error, unless `--allow-partial`.
 /// `replaced_on_success`: the output is a file that only a complete export replaces.
 async fn export_all(
-    cli: &Cli,
+    quiet: bool,
     args: &DetailsArgs,
     client: &Client,
     request: ccsqm_client::types::AppraisecallDetailsRequest,
@@ -226,7 +230,7 @@ async fn export_all(
         Some(n) => calls.concurrency(usize::try_from(n).unwrap_or(1)),
         None => calls.adaptive(),
     };
-    let progress = progress::Bar::new(cli.quiet);
+    let progress = progress::Bar::new(quiet);
     // Rows and the bar on one terminal: rows are written with the bar hidden, then it is drawn
     // again under them (neither draws over the other).
     let shared_terminal = terminal && progress.is_drawn();

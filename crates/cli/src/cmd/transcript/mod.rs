@@ -1,9 +1,7 @@
 //! `ccsqm transcript`: the transcripts of calls (`appraisecall/detail`), from arguments or
 //! stdin, in input order, with bounded concurrency.
 
-pub mod details;
 pub mod input;
-pub mod write;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -15,9 +13,9 @@ use futures_util::StreamExt;
 
 use crate::connection::Connection;
 use crate::error::UsageError;
+pub use crate::output::transcript::TranscriptFormat;
+use crate::output::transcript::{printable, TranscriptWriter};
 use crate::sink::Sink;
-pub use write::TranscriptFormat;
-use write::{printable, TranscriptWriter};
 
 /// `ccsqm transcript`.
 #[derive(Debug, clap::Args)]

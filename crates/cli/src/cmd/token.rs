@@ -1,13 +1,25 @@
 //! `ccsqm token`: a token from the app key and secret, with its expiry.
 
+use crate::connection::Connection;
+use clap::Args;
 use std::io::Write;
 
 use anyhow::Result;
 
-use crate::args::TokenArgs;
 use crate::config::Credentials;
 use crate::connect::{build_client, target_of};
 use crate::error::UsageError;
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    #[command(flatten)]
+    pub connection: Connection,
+
+    /// The token's lifetime in seconds (X-Token-Expire): from 1 to the spec's maximum.
+    #[arg(long, default_value_t = ccsqm_client::DEFAULT_TOKEN_LIFETIME.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=ccsqm_client::MAX_TOKEN_LIFETIME.as_secs()))]
+    pub expire: u64,
+}
 
 /// `ccsqm token`.
 pub async fn run(args: &TokenArgs, flags: &clap::ArgMatches) -> Result<()> {

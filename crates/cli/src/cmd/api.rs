@@ -3,6 +3,8 @@
 //! commands; the JSON response on stdout. An operation added to the spec is callable here with
 //! no code of its own.
 
+use crate::connection::Connection;
+use clap::Args;
 use std::io::Write;
 
 use anyhow::Result;
@@ -11,10 +13,64 @@ use ccsqm_client::SessionHeader;
 use jiff::tz::TimeZone;
 use serde_json::{Map, Value};
 
-use crate::args::ApiArgs;
 use crate::config::{read_bounded, read_text, MAX_INPUT_BYTES};
 use crate::dry_run;
 use crate::error::UsageError;
+
+const API_EXAMPLES: &str = "\
+Examples:
+  # The operations of the spec
+  ccsqm api --list
+
+  # One page of calls from the sandbox, fields typed by the spec (arrays repeat or take commas)
+  ccsqm api appraisecall_details --sandbox -f page=1 -f limit=5 -f call_types=0,2 \\
+      -f status=2 -f upload_from=null -f upload_to=null
+
+  # The body from a file (or - for stdin); -f fields are set on top of it
+  ccsqm api appraisecall_details --sandbox --input tests/fixtures/seed-request.json -f limit=2
+
+  # The request, with the token hidden, without sending it
+  ccsqm api appraisecall_details --sandbox -f page=1 --dry-run";
+
+/// `ccsqm api`: an operation of the spec with a body from `-f` and `--input`.
+#[derive(Debug, Args)]
+#[command(after_help = API_EXAMPLES)]
+pub struct ApiArgs {
+    /// The operation's operationId (see --list).
+    #[arg(required_unless_present = "list", value_name = "OPERATION")]
+    pub operation: Option<String>,
+
+    /// List the operations of the spec, with their method, path and body fields.
+    #[arg(long, conflicts_with_all = ["operation", "field", "input", "header"])]
+    pub list: bool,
+
+    /// A field of the request body, typed by the spec: FIELD=VALUE (numbers, booleans, names of
+    /// enumeration values, times for timestamp fields, `null`; an array field repeats or takes
+    /// commas), or FIELD=@FILE to read the value from a file (@- for stdin; for secrets; at
+    /// most 1 MiB, a larger one is refused). Repeatable.
+    #[arg(short = 'f', long = "field", value_name = "FIELD=VALUE")]
+    pub field: Vec<String>,
+
+    /// The request body as JSON, from a file or - for stdin (at most 1 MiB, a larger one is
+    /// refused); -f fields are set on top of it.
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<std::path::PathBuf>,
+
+    /// A header parameter of the operation: NAME=VALUE (x-UserId and x-app-key come from the
+    /// configuration). Repeatable.
+    #[arg(short = 'H', long = "header", value_name = "NAME=VALUE")]
+    pub header: Vec<String>,
+
+    /// Print the request and an equivalent curl command; send nothing.
+    ///
+    /// The method, URL, headers (with the token as ***) and JSON body, a curl command, and
+    /// where each setting came from.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub connection: Connection,
+}
 
 pub async fn run(args: &ApiArgs, flags: &clap::ArgMatches) -> Result<()> {
     if args.list {

@@ -22,17 +22,7 @@ use crate::summary::thousands;
 /// Counts at a time.
 const CONCURRENCY: usize = 4;
 
-/// The counts do not add up, or cannot be read: exit 5, like pages that do not add up.
-#[derive(Debug)]
-pub struct CountError(pub String);
-
-impl std::fmt::Display for CountError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for CountError {}
+use crate::error::CountError;
 
 /// The calls of one status.
 #[derive(Debug, serde::Serialize)]
