@@ -4,7 +4,7 @@
 //! `target/spec-drill/target`, seeded on first use with a copy of the workspace's own debug
 //! build so that no dependency is compiled twice), each of four kinds of spec edit is applied
 //! alone to a fresh copy, regenerated ([`crate::codegen::generate`]) and built, and must end as
-//! the README promises:
+//! docs/spec-first.md promises:
 //!
 //! 1. a response field of a call flows to NDJSON, CSV, `ccsqm schema` and the sandbox's data,
 //!    and to `ccsqm sync`'s table: a database synced before the edit gains its column

@@ -126,6 +126,9 @@ fn the_glossary_lists_every_field_of_a_call_and_what_is_undocumented() {
         .collect();
     for name in &fields {
         let bare = name.trim_matches('`');
-        assert!(CALL.field(bare).is_some(), "{bare} is not a field of the spec's Call");
+        assert!(
+            CALL.field(bare).is_some(),
+            "{bare} is not a field of the spec's Call"
+        );
     }
 }

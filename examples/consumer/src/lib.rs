@@ -88,3 +88,10 @@ fn window_request(
         .try_into()
         .map_err(error)
 }
+
+/// `docs/library.md` of the workspace: its Rust examples are compiled as this crate's doctests
+/// (`cargo test -p ccsqm-consumer-example --doc`), so that the page's complete program cannot
+/// rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/library.md")]
+pub struct LibraryDocs;
