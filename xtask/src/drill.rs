@@ -4,7 +4,7 @@
 //! `target/spec-drill/target`, seeded on first use with a copy of the workspace's own debug
 //! build so that no dependency is compiled twice), each kind of spec edit is applied to a fresh
 //! copy, regenerated ([`crate::codegen::generate`]) and, when it must flow, built; each must
-//! end as the README's table "What an edit does" says:
+//! end as docs/spec-first.md's table "What an edit does" says:
 //!
 //! 1. response fields of a call (a number, an enumeration, a list of objects, a nested
 //!    object) flow to NDJSON, CSV (arrays and objects as a JSON cell), `ccsqm schema` and the

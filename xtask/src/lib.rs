@@ -27,13 +27,13 @@ commands:
                    (installed under target/spec-tools on first use)
   bench [--quick]  build release binaries and run the benchmarks (crates/bench): prints a
                    table and writes BENCHMARKS.md (--quick: smaller, to target/bench/)
-  test [ARGS]      every test of the workspace (the README's test command, CI's test step):
+  test [ARGS]      every test of the workspace (CONTRIBUTING.md's test command, CI's test step):
                    starts a throwaway PostgreSQL server (.ci/postgres.sh: installed from
                    Debian's packages when missing), runs `cargo test --workspace ARGS`, stops
                    the server; e.g. `cargo xtask test -p ccsqm-cli --test sync`
   spec-drill       apply four kinds of spec edit (a response field, a request filter, an
                    enumeration value, an operation) to a scratch copy, regenerate, build, and
-                   check that each flows or fails loudly as the README promises
+                   check that each flows or fails loudly as docs/spec-first.md promises
   spec-loop        time the spec-first loop after a one-field edit (codegen and the incremental
                    debug build of ccsqm, on a scratch copy built once); used by `bench`
   conformance [ARGS]

@@ -1,4 +1,4 @@
-//! `cargo xtask test [ARGS]`: the README's test command and CI's test step. Every test of the
+//! `cargo xtask test [ARGS]`: CONTRIBUTING.md's test command and CI's test step. Every test of the
 //! workspace, PostgreSQL's included, on a fresh machine: a throwaway PostgreSQL server is
 //! started by `.ci/postgres.sh` (which installs PostgreSQL from Debian's packages when it is
 //! missing and the user is root), `cargo test --workspace ARGS` runs with its URL in
@@ -83,10 +83,10 @@ fn selects_packages(args: &[&str]) -> bool {
 mod tests {
     use super::selects_packages;
 
-    /// The README's test command and CI's test step are this command (which starts
+    /// CONTRIBUTING.md's test command and CI's test step are this command (which starts
     /// PostgreSQL), not a bare `cargo test`, which would fail the PostgreSQL tests.
     #[test]
-    fn the_readme_and_ci_run_every_test_with_this_command() {
+    fn contributing_and_ci_run_every_test_with_this_command() {
         let root = crate::project_root();
         let read = |path: &str| std::fs::read_to_string(root.join(path)).unwrap();
         let commands = |text: &str| -> Vec<String> {
@@ -96,12 +96,12 @@ mod tests {
                 .map(str::to_owned)
                 .collect()
         };
-        let readme = read("README.md");
-        let block = readme
+        let contributing = read("CONTRIBUTING.md");
+        let block = contributing
             .split("# The tests")
             .nth(1)
             .and_then(|rest| rest.split("```").next())
-            .expect("the README's test command, after `# The tests`");
+            .expect("CONTRIBUTING.md's test command, after `# The tests`");
         assert_eq!(commands(block), ["cargo xtask test"], "{block}");
         // CI runs every test through this command (other `cargo test` lines there run one
         // crate in another configuration, never the workspace around it).

@@ -1,4 +1,4 @@
-//! A first run: the README's examples find calls in the built-in sandbox (its data leads up to
+//! A first run: the README's quick start finds calls in the built-in sandbox (its data leads up to
 //! today), `--sandbox` takes the sandbox's data and fault flags, and an empty result is said on
 //! stderr with the filters sent and the sandbox's data.
 
@@ -44,7 +44,7 @@ fn the_readme_example_finds_failed_inspections_of_the_last_week() {
 
 #[test]
 fn any_anchor_has_failed_inspections_in_its_last_week() {
-    // The README's example on other days: the default data set has some in every week.
+    // The README's quick start on other days: the default data set has some in every week.
     let failed = ccsqm_client::spec::enums::INSPECTION_STATUS
         .values
         .iter()

@@ -1,5 +1,5 @@
-//! Every example of `ccsqm`'s help texts, and the `ccsqm` lines of the README's shell blocks,
-//! runs as written against a sandbox and exits 0; `ccsqm man --dir` writes a page for every
+//! Every example of `ccsqm`'s help texts, and the `ccsqm` lines of the `sh` blocks of the README,
+//! `CONTRIBUTING.md` and `docs/*.md`, runs as written against a sandbox and exits 0; `ccsqm man --dir` writes a page for every
 //! subcommand; completions offer the names of call types and statuses.
 //!
 //! An example runs in `bash -o pipefail` (so pipelines count), with `ccsqm` on the `PATH`, in a
@@ -89,23 +89,50 @@ fn help_examples(help: &str) -> Vec<String> {
     }
 }
 
-/// The `ccsqm` lines of the README's `sh` blocks.
-fn readme_examples() -> Vec<String> {
-    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
-    let mut blocks = String::new();
-    let mut inside = false;
-    for line in readme.lines() {
-        match (inside, line.trim()) {
-            (false, "```sh") => inside = true,
-            (true, "```") => inside = false,
-            (true, _) => {
-                blocks.push_str(line);
-                blocks.push('\n');
+/// The documents whose examples run: the README, `CONTRIBUTING.md` and every `docs/*.md`,
+/// in that order (a missing `CONTRIBUTING.md` is none).
+fn documents() -> Vec<PathBuf> {
+    let root = workspace();
+    let mut documents = vec![root.join("README.md")];
+    if root.join("CONTRIBUTING.md").exists() {
+        documents.push(root.join("CONTRIBUTING.md"));
+    }
+    let mut docs: Vec<PathBuf> = match std::fs::read_dir(root.join("docs")) {
+        Ok(entries) => entries
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "md"))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    docs.sort();
+    documents.extend(docs);
+    documents
+}
+
+/// The `sh` blocks of a Markdown text, each as its text. Only blocks opened with exactly
+/// ```` ```sh ```` are run: a `bash` block (a server, a loop, a command that never ends) or a
+/// `console` block is shown, not run.
+fn sh_blocks(markdown: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut block: Option<String> = None;
+    for line in markdown.lines() {
+        match (&mut block, line.trim()) {
+            (None, "```sh") => block = Some(String::new()),
+            (Some(_), "```") => blocks.extend(block.take()),
+            (Some(text), _) => {
+                text.push_str(line);
+                text.push('\n');
             }
             _ => {}
         }
     }
-    command_lines(&blocks)
+    blocks
+}
+
+/// The `ccsqm` lines of a document's `sh` blocks.
+fn document_examples(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    command_lines(&sh_blocks(&text).concat())
 }
 
 fn workspace() -> PathBuf {
@@ -290,14 +317,50 @@ fn every_help_example_runs_against_the_sandbox() {
 }
 
 #[test]
-fn the_readmes_ccsqm_examples_run_against_the_sandbox() {
+fn the_documents_ccsqm_examples_run_against_the_sandbox() {
     let (_server, env) = sandbox();
     let dir = scratch();
-    let examples = readme_examples();
-    assert!(examples.len() >= 15, "{examples:?}");
+    let mut count = 0;
+    for document in documents() {
+        let examples = document_examples(&document);
+        let name = document
+            .strip_prefix(workspace())
+            .unwrap_or(&document)
+            .display()
+            .to_string();
+        for example in &examples {
+            run_example(example, dir.path(), &env);
+            eprintln!("ok ({name}): {example}");
+        }
+        count += examples.len();
+    }
+    // A parser that finds none fails.
+    assert!(count >= 15, "only {count} examples found");
+}
+
+/// The README is what a newcomer pastes into a fresh shell: no `CCSQM_*` variable, no config
+/// file. Every `ccsqm` line of its `sh` blocks works there (the quick start and the recipes use
+/// `--sandbox`), but for the section that sets up an account (`## With your account`), whose
+/// lines the test above runs with the sandbox's variables.
+#[test]
+fn the_readmes_examples_run_in_a_fresh_shell() {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    let account = "## With your account";
+    assert!(
+        readme.lines().any(|l| l == account),
+        "the README's `{account}` section"
+    );
+    let mut examples = Vec::new();
+    for section in readme.split("\n## ") {
+        if !format!("## {section}").starts_with(account) {
+            examples.extend(command_lines(&sh_blocks(section).concat()));
+        }
+    }
+    assert!(examples.len() >= 5, "{examples:?}");
+    let dir = scratch();
     for example in &examples {
-        run_example(example, dir.path(), &env);
-        eprintln!("ok: {example}");
+        run_example(example, dir.path(), &[]);
+        eprintln!("ok (fresh shell): {example}");
     }
 }
 
@@ -306,6 +369,12 @@ fn examples_are_read_with_their_continuation_lines() {
     let text =
         "Examples:\n  # a comment\n  ccsqm a \\\n      --b c\n  not ccsqm\n  ccsqm d | ccsqm e\n";
     assert_eq!(command_lines(text), ["ccsqm a --b c", "ccsqm d | ccsqm e"]);
+    let markdown =
+        "```sh\nccsqm a\n```\n```bash\nccsqm b\n```\n```\nccsqm c\n```\n```sh\nccsqm d\n```\n";
+    assert_eq!(
+        command_lines(&sh_blocks(markdown).concat()),
+        ["ccsqm a", "ccsqm d"]
+    );
     assert_eq!(
         server_on_a_free_port("ccsqm sandbox --port 8080 --calls 5   # a comment"),
         "exec ccsqm sandbox --port 0 --calls 5"

@@ -70,3 +70,10 @@ fn window_request(
     request.call_to = Some(call_to);
     Ok(request)
 }
+
+/// `docs/library.md` of the workspace: its Rust examples are compiled as this crate's doctests
+/// (`cargo test -p ccsqm-consumer-example --doc`), so that the page's complete program cannot
+/// rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/library.md")]
+pub struct LibraryDocs;
