@@ -2,16 +2,9 @@
 //! (and the libraries' errors) into exit codes, in one place.
 
 /// Bad input, found before any request: exit code 2, like clap's own errors.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub struct UsageError(pub String);
-
-impl std::fmt::Display for UsageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
 
 /// The sync was stopped by a signal: exit code 128 + its number.
 #[derive(Debug, thiserror::Error)]
@@ -26,19 +19,12 @@ pub struct Interrupted {
 
 /// Some calls failed: the message, and the kind of the first failure (its class is the exit
 /// code).
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
 pub struct PartialFailure {
     pub message: String,
     pub first: ccsqm_client::ErrorKind,
 }
-
-impl std::fmt::Display for PartialFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for PartialFailure {}
 
 /// The error and its causes on one line, each cause once: an error that already shows its
 /// source (as `network error: {source}` does) does not get it repeated.
@@ -58,13 +44,6 @@ pub fn message(error: &anyhow::Error) -> String {
 }
 
 /// The counts do not add up, or cannot be read: exit 5, like pages that do not add up.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub struct CountError(pub String);
-
-impl std::fmt::Display for CountError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for CountError {}
