@@ -11,7 +11,9 @@
 //!    sandbox's data (deterministic, within their bounds), and to `ccsqm sync`'s table: a
 //!    database synced before the edit gains their columns (`ALTER TABLE … ADD COLUMN`, a
 //!    recorded migration), filled by the next sync;
-//! 2. a request filter breaks the sandbox's build naming the field, until the sandbox lists it;
+//! 2. a request filter breaks the client's build (its request with the documented defaults,
+//!    `crates/client/src/details_request.rs`) and then the sandbox's, naming the field, until
+//!    each gives it a default or lists it;
 //!    then `ccsqm details` has a flag for it, which `--dry-run` shows in the body; with it, a
 //!    moved path (asked for and served there) and a tightened bound (refused above it);
 //! 3. an inspection status is named by `--status`, asked for by default, and served;
@@ -530,6 +532,17 @@ fn request_field(d: &Drill) -> Result<()> {
         "        page:\n          maximum: 1000\n",
     )?;
     d.codegen()?;
+    // The client's request with the documented defaults sets every field by name: the build
+    // names the new one and the file, until it is given its default.
+    d.fails(
+        "ccsqm-client",
+        &["drill_team", "crates/client/src/details_request.rs"],
+    )?;
+    d.edit(
+        "crates/client/src/details_request.rs",
+        "            upload_to: None,\n",
+        "            upload_to: None,\n            drill_team: None, // the drill's filter: none by default\n",
+    )?;
     d.fails(
         "ccsqm-sandbox",
         &["drill_team", "crates/sandbox/src/data.rs"],
