@@ -755,6 +755,16 @@ fn enum_value(d: &Drill) -> Result<()> {
         "        - voice file invalid\n",
         "        - voice file invalid\n        - review pending (the spec drill)\n",
     )?;
+    // Every status belongs to a group of the spec's (`x-enum-groups`): codegen names the new
+    // one and the extension until it is placed, here with the failures (and so the finals).
+    d.codegen_fails(&["DrillReviewPending", "x-enum-groups"])?;
+    for group in ["        - name: failed\n", "        - name: final\n"] {
+        d.edit_spec_after(
+            group,
+            "            - VoiceFileInvalid\n",
+            "            - VoiceFileInvalid\n            - DrillReviewPending\n",
+        )?;
+    }
     d.codegen()?;
     d.builds("ccsqm-cli")?;
     let help = d.ccsqm(&["details", "--help"])?;
