@@ -730,6 +730,11 @@ fn removed_enum_value(d: &Drill) -> Result<String> {
     )?;
     d.edit(SPEC, "        - VoiceFileInvalid\n", "")?;
     d.edit(SPEC, "        - voice file invalid\n", "")?;
+    // A group that still names it: codegen names the value and the extension.
+    d.codegen_fails(&["VoiceFileInvalid", "x-enum-groups"])?;
+    for group in ["        - name: failed\n", "        - name: final\n"] {
+        d.edit_spec_after(group, "            - VoiceFileInvalid\n", "")?;
+    }
     d.codegen()?;
     d.api_diff("value 40 removed", true)?;
     Ok(
