@@ -132,7 +132,9 @@ pub fn command() -> clap::Command {
         let about = derived.get_about().cloned().unwrap_or_default();
         let command = clap::Command::new("details")
             .args(crate::request::args(crate::operations::DETAILS_REQUEST));
-        DetailsArgs::augment_args(command).about(about)
+        DetailsArgs::augment_args(command)
+            .about(about)
+            .after_long_help(crate::cmd::details::EXAMPLES)
     });
     // `-h` shows the flags of every day; `--help` (and the man page) every flag, in full: the
     // sandbox's faults are for testing (`ccsqm sandbox -h` keeps them, they are its own).
@@ -167,10 +169,79 @@ const SHORT_HELP_HIDES: [&str; 7] = [
     "max_in_flight",
 ];
 
+/// [`command`] as the command line shows it: a subcommand's `--help` is readable, the man
+/// page (rendered from [`command`] itself) is the reference. `--help` shows the flags `-h` shows,
+/// each with the first paragraph of its text, its values and defaults; it ends with its
+/// examples and names the flags it leaves out (the connection's less used settings, the
+/// sandbox's faults) and where every flag is in full: `man ccsqm-<command>` and docs/.
+pub fn command_for_help() -> clap::Command {
+    let mut top = command();
+    let names: Vec<String> = top
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .filter(|name| name != "sandbox")
+        .collect();
+    for name in names {
+        top = top.mut_subcommand(name, |sub| readable_help(sub, "ccsqm"));
+    }
+    top
+}
+
+/// One subcommand's `--help` (and its own subcommands'), see [`command_for_help`]; `parent` is
+/// the name of its parent's man page.
+fn readable_help(mut sub: clap::Command, parent: &str) -> clap::Command {
+    let ids: Vec<clap::Id> = sub.get_arguments().map(|a| a.get_id().clone()).collect();
+    let mut left_out = Vec::new();
+    for id in ids {
+        sub = sub.mut_arg(id, |arg| {
+            if arg.is_hide_short_help_set() && !arg.is_hide_set() {
+                left_out.push(format!("--{}", arg.get_long().unwrap_or_default()));
+                return arg.hide_long_help(true);
+            }
+            let first = arg.get_long_help().map(|long| {
+                let long = long.to_string();
+                long.split_once("\n\n")
+                    .map_or(long.clone(), |(first, _)| first.to_owned())
+            });
+            match first {
+                Some(first) => arg.long_help(first),
+                None => arg,
+            }
+        });
+    }
+    // The name clap_mangen gives the page (the display name, once built).
+    let page = format!("{parent}-{}", sub.get_name());
+    let doc = match page.split('-').nth(1) {
+        Some("sync") => "docs/sync.md",
+        Some("transcript") => "docs/transcripts.md",
+        Some("configure" | "config") => "docs/configuration.md",
+        _ => "docs/command.md",
+    };
+    let mut reference = format!(
+        "Every flag in full, with what --help leaves out: `man {page}` (`ccsqm man --dir DIR` \
+         writes the pages) and {doc}."
+    );
+    if !left_out.is_empty() {
+        reference = format!("Not shown here: {}.\n{reference}", left_out.join(", "));
+    }
+    let after = match sub.get_after_long_help().or(sub.get_after_help()) {
+        Some(examples) => format!("{examples}\n\n{reference}"),
+        None => reference,
+    };
+    let sub = sub.after_long_help(after);
+    let children: Vec<String> = sub
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    children.into_iter().fold(sub, |sub, child| {
+        sub.mut_subcommand(child, |c| readable_help(c, &page))
+    })
+}
+
 /// Parses the command line; on bad usage clap prints why and exits with code 2. The matches
 /// are returned too: they tell a flag's value from its environment variable's.
 pub fn parse() -> (Cli, clap::ArgMatches) {
-    let mut command = command();
+    let mut command = command_for_help();
     let matches = command.get_matches_mut();
     let cli = from_matches(&matches).unwrap_or_else(|e| e.format(&mut command).exit());
     (cli, matches)

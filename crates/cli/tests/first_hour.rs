@@ -620,7 +620,8 @@ fn a_dry_run_of_the_sandbox_says_its_address_is_temporary() {
 }
 
 /// `-h` is short: one line or two a flag, the sandbox's faults and the connection's tuning left
-/// to `--help`, which keeps every flag in full, in the same groups.
+/// out. `--help` is readable: the same groups, each flag's first paragraph, examples, and the
+/// names of the flags it leaves out; the man page keeps every flag in full.
 #[test]
 fn details_short_help_is_short_and_long_help_has_everything() {
     let help = |args: &[&str]| {
@@ -636,6 +637,12 @@ fn details_short_help_is_short_and_long_help_has_everything() {
         short.lines().count()
     );
     assert!(short.lines().count() * 3 < long.lines().count() * 2);
+    assert!(
+        long.lines().count() <= 250,
+        "{} lines:\n{long}",
+        long.lines().count()
+    );
+    assert!(long.contains("\nExamples:\n"), "{long}");
     for heading in ["Filters", "Paging:", "Output:", "Connection:"] {
         assert!(
             short.contains(heading) && long.contains(heading),
@@ -674,8 +681,21 @@ fn details_short_help_is_short_and_long_help_has_everything() {
             );
         }
     }
-    // Long help: the full text.
-    assert!(long.contains("temporary file"), "{long}");
+    // The full text: in the man page, which --help names.
+    assert!(!long.contains("temporary file"), "{long}");
+    assert!(long.contains("man ccsqm-details"), "{long}");
+    let pages = tempfile::tempdir().unwrap();
+    let man = run(ccsqm().arg("man").arg("--dir").arg(pages.path()).arg("-q"));
+    assert!(man.status.success(), "{}", stderr(&man));
+    let page = std::fs::read_to_string(pages.path().join("ccsqm-details.1")).unwrap();
+    for text in [
+        "temporary file",
+        "fail\\-rate",
+        "max\\-retry\\-time",
+        "Examples:",
+    ] {
+        assert!(page.contains(text), "{text} not in the man page");
+    }
     // Every command with the connection flags: the faults only in --help.
     for command in ["transcript", "token", "api"] {
         assert!(!help(&[command, "-h"]).contains("--fail-rate"), "{command}");

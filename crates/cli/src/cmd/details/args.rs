@@ -9,6 +9,24 @@ use crate::connection::Connection;
 use crate::output::cells::Zone;
 use crate::output::{CsvFormulas, CsvStyle, Format};
 
+/// The examples of `ccsqm details --help` (each runs as written: `tests/help_examples.rs`).
+pub const EXAMPLES: &str = "\
+Examples:
+  # One page of calls, from a built-in sandbox with generated data (no account needed)
+  ccsqm details --sandbox --limit 5
+
+  # How many calls match, per inspection status
+  ccsqm details --sandbox --count
+
+  # Every failed inspection of the last week, to CSV (replaced only by a complete export)
+  ccsqm details --sandbox --call-from 7d --status failed --all --output-file failed.csv
+
+  # Every call of an agent, one per line as JSON, only three fields
+  ccsqm details --sandbox --staff-name 'Priya Huang' --all --fields call_uuid,status,duration
+
+  # The exact request, with the token hidden, and an equivalent curl command
+  ccsqm details --sandbox --keyword refund --dry-run";
+
 /// `ccsqm details`: the request's fields as flags (added from the spec by `crate::args::command`, see
 /// [`crate::request`]), paging and output.
 #[derive(Debug, Args)]

@@ -17,7 +17,7 @@ mod count;
 mod no_match;
 mod with_transcript;
 
-pub use args::DetailsArgs;
+pub use args::{DetailsArgs, EXAMPLES};
 
 /// `ccsqm details`.
 /// `ccsqm details` (`quiet`: `-q`).
