@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 use crate::cmd::api::ApiArgs;
 use crate::cmd::details::DetailsArgs;
+use crate::cmd::schema::SchemaKind;
 use crate::cmd::token::TokenArgs;
 
 const EXAMPLES: &str = "\
@@ -94,13 +95,6 @@ pub enum Command {
     /// Call any operation of the spec by its operationId, with the same credentials, retries and
     /// timeouts; the JSON response on stdout (like `gh api`).
     Api(Box<ApiArgs>),
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum SchemaKind {
-    Request,
-    Response,
-    Call,
 }
 
 /// The `ccsqm` command: the clap definitions above, with a flag for each field of the request

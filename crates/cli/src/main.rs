@@ -36,11 +36,11 @@ mod span;
 mod summary;
 mod timearg;
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use crate::args::{Cli, Command, SchemaKind};
-use crate::error::{message, UsageError};
+use crate::args::{Cli, Command};
+use crate::error::message;
 use anyhow::Result;
 
 fn main() -> ExitCode {
@@ -70,7 +70,7 @@ fn main() -> ExitCode {
                 .unwrap_or_default();
             let lines: Vec<_> = text.lines().map(ccsqm_client::visible).collect();
             eprintln!("ccsqm: {}", lines.join("\n"));
-            ExitCode::from(exit::USAGE)
+            ExitCode::from(exit::code(&e))
         }
         Err(e) => {
             // Server text can be part of the message: it must not drive the terminal.
@@ -130,31 +130,9 @@ async fn run(cli: Cli, matches: &clap::ArgMatches) -> Result<()> {
             cmd::config_show::run(command, flags)
         }
         Command::Sync(args) => cmd::sync::run(args, flags, cli.quiet).await,
-        Command::Sandbox(args) => {
-            args.check().map_err(UsageError)?;
-            Ok(ccsqm_sandbox::serve::serve(args.clone()).await?)
-        }
-        Command::Schema { which } => {
-            let schema = match which {
-                SchemaKind::Request => ccsqm_models::request_schema(),
-                SchemaKind::Response => ccsqm_models::response_schema(),
-                SchemaKind::Call => ccsqm_models::call_schema(),
-            };
-            let mut out = std::io::stdout().lock();
-            serde_json::to_writer_pretty(&mut out, &schema)?;
-            writeln!(out)?;
-            Ok(())
-        }
-        Command::Completions { shell } => {
-            let mut command = args::command();
-            // Into memory first: clap_complete panics when its writer fails (a closed stdout).
-            let mut script = Vec::new();
-            clap_complete::generate(*shell, &mut command, "ccsqm", &mut script);
-            let mut out = std::io::stdout().lock();
-            out.write_all(&script)?;
-            out.flush()?;
-            Ok(())
-        }
+        Command::Sandbox(args) => cmd::sandbox::run(args).await,
+        Command::Schema { which } => cmd::schema::run(*which),
+        Command::Completions { shell } => cmd::completions::run(args::command(), *shell),
         Command::Man { dir } => cmd::man::run(args::command(), dir.as_deref(), cli.quiet),
     }
 }

@@ -3,10 +3,13 @@
 //! share the leaf modules beside `cmd/` (connection, output, request flags, files, signals).
 
 pub mod api;
+pub mod completions;
 pub mod config_show;
 pub mod configure;
 pub mod details;
 pub mod man;
+pub mod sandbox;
+pub mod schema;
 pub mod sync;
 pub mod token;
 pub mod transcript;
