@@ -8,7 +8,6 @@
 //!
 //! Run them with `cargo xtask test -p ccsqm-cli --test sync`.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -18,24 +17,13 @@ use serde_json::{Map, Value};
 
 mod common;
 use common::databases::{
-    assert_row_is_call, backends, psql, skip, sorted, with_database, Backend, BOOKKEEPING,
+    backends, psql, skip, sorted, with_database, Backend,
     POSTGRES_ENV,
 };
+use common::sync::{assert_equal, sandbox_calls, sync_cmd, wait_until};
 use common::{ccsqm, run_within, runtime, stderr, stdout};
 
 const LIMIT: Duration = Duration::from_secs(240);
-
-/// `ccsqm sync` against `sandbox`, with its app key and secret, into `db`.
-fn sync_cmd(sandbox: &Sandbox, db: &str) -> Command {
-    let credentials = sandbox.credentials();
-    let mut cmd = ccsqm();
-    cmd.env("CCSQM_BASE_URL", sandbox.base_url())
-        .env("CCSQM_USER_ID", &credentials.user_id)
-        .env("CCSQM_APP_KEY", &credentials.app_key)
-        .env("CCSQM_APP_SECRET", credentials.app_secret.expose())
-        .args(["sync", "--db", db]);
-    cmd
-}
 
 /// A sandbox that answers each request after 40 ms: a sync of it takes long enough to be
 /// caught in the middle.
@@ -75,57 +63,6 @@ fn succeeded(output: &Output, what: &str) {
         output.status,
         stderr(output)
     );
-}
-
-/// The sandbox's calls by `call_uuid`, as `ccsqm details -o ndjson` writes them.
-fn sandbox_calls(sandbox: &Sandbox) -> BTreeMap<String, Map<String, Value>> {
-    let data = sandbox.data();
-    (0..data.len())
-        .map(|i| {
-            let record = ccsqm_client::CallRecord {
-                call_group_id: data.call_group_id(i),
-                call: data.call(i).unwrap(),
-            };
-            let Value::Object(object) = serde_json::to_value(record).unwrap() else {
-                unreachable!()
-            };
-            (object["call_uuid"].as_str().unwrap().to_owned(), object)
-        })
-        .collect()
-}
-
-/// The database holds exactly the sandbox's calls, every field equal (absent fields NULL), and
-/// each once.
-fn assert_equal(backend: &Backend, sandbox: &Sandbox) {
-    let expected = sandbox_calls(sandbox);
-    let rows = backend.rows("calls");
-    let mut stored: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
-    for row in rows.iter() {
-        let key = row["call_uuid"].as_str().unwrap().to_owned();
-        assert!(
-            stored.insert(key.clone(), row.clone()).is_none(),
-            "{}: call {key} is stored twice",
-            backend.name()
-        );
-    }
-    assert_eq!(
-        stored.len(),
-        expected.len(),
-        "{}: {} calls stored, the sandbox has {}",
-        backend.name(),
-        stored.len(),
-        expected.len()
-    );
-    for (key, call) in &expected {
-        let row = stored
-            .get(key)
-            .unwrap_or_else(|| panic!("{}: call {key} is missing", backend.name()));
-        for column in BOOKKEEPING {
-            let value = &row[column];
-            assert!(value.as_i64().is_some(), "{column} of {key}: {value}");
-        }
-        assert_row_is_call(backend, key, row, call, "");
-    }
 }
 
 /// The counts of the summary line: `N inserted, N updated, N unchanged`.
@@ -296,6 +233,7 @@ fn killed_in_the_middle_then_run_again_the_database_is_complete() {
         let mut child = spawn_slow_sync(&sandbox, &db, Stdio::null());
         // Some pages committed, not all.
         wait_until(
+            LIMIT,
             || backend.count() >= 200,
             || child.try_wait().unwrap().is_some(),
         );
@@ -325,17 +263,6 @@ fn killed_in_the_middle_then_run_again_the_database_is_complete() {
     }
 }
 
-/// Polls `done` (an event, not a duration) until it holds; fails if `ended` first, or after
-/// the test's limit.
-fn wait_until(done: impl Fn() -> bool, mut ended: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(!ended(), "the process ended before the awaited state");
-        assert!(started.elapsed() < LIMIT, "the awaited state never came");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// A second sync into a database that one is writing to refuses, with exit code 7 and one
 /// line, and changes nothing; the first one finishes.
 #[test]
@@ -346,6 +273,7 @@ fn a_second_sync_into_the_same_database_refuses() {
         let db = backend.url();
         let mut first = spawn_slow_sync(&sandbox, &db, Stdio::piped());
         wait_until(
+            LIMIT,
             || backend.count() >= 40,
             || first.try_wait().unwrap().is_some(),
         );
@@ -636,6 +564,7 @@ fn watch_runs_rounds_until_interrupted() {
         .unwrap();
     // Two rounds done.
     wait_until(
+        LIMIT,
         || {
             backend
                 .rows_if_any("sync_runs")

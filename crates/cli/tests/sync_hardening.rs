@@ -16,21 +16,10 @@ use serde_json::{Map, Value};
 
 mod common;
 use common::databases::{assert_row_is_call, backends, Backend};
+use common::sync::{sandbox_calls, sync_cmd};
 use common::{ccsqm, run_within, runtime, stderr, stdout};
 
 const LIMIT: Duration = Duration::from_secs(240);
-
-/// `ccsqm sync` against `sandbox`, with its app key and secret, into `db`.
-fn sync_cmd(sandbox: &Sandbox, db: &str) -> Command {
-    let credentials = sandbox.credentials();
-    let mut cmd = ccsqm();
-    cmd.env("CCSQM_BASE_URL", sandbox.base_url())
-        .env("CCSQM_USER_ID", &credentials.user_id)
-        .env("CCSQM_APP_KEY", &credentials.app_key)
-        .env("CCSQM_APP_SECRET", credentials.app_secret.expose())
-        .args(["sync", "--db", db]);
-    cmd
-}
 
 fn sync(sandbox: &Sandbox, db: &str, extra: &[&str]) -> Output {
     run_within(sync_cmd(sandbox, db).args(extra), LIMIT)
@@ -67,23 +56,6 @@ fn refused(output: &Output, code: i32, words: &[&str]) {
         assert!(err.contains(word), "expected {word:?} in: {err}");
     }
     assert!(!err.contains("t0k3n"), "{err}");
-}
-
-/// The sandbox's calls by `call_uuid`, as `ccsqm details -o ndjson` writes them.
-fn sandbox_calls(sandbox: &Sandbox) -> BTreeMap<String, Map<String, Value>> {
-    let data = sandbox.data();
-    (0..data.len())
-        .map(|i| {
-            let record = ccsqm_client::CallRecord {
-                call_group_id: data.call_group_id(i),
-                call: data.call(i).unwrap(),
-            };
-            let Value::Object(object) = serde_json::to_value(record).unwrap() else {
-                unreachable!()
-            };
-            (object["call_uuid"].as_str().unwrap().to_owned(), object)
-        })
-        .collect()
 }
 
 /// Every call of the sandbox is stored with every field equal (columns `ignore` aside).

@@ -9,7 +9,7 @@
 //! Run them with `cargo xtask test -p ccsqm-cli --test sync_live`.
 
 use std::collections::BTreeMap;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use ccsqm_sandbox::{Anchor, Clock, Faults, Latency, Sandbox};
@@ -17,28 +17,12 @@ use serde_json::{Map, Value};
 
 mod common;
 use common::databases::{assert_row_is_call, backends, Backend};
-use common::{ccsqm, run_within, runtime, stderr};
+use common::sync::sync_cmd;
+use common::{run_within, runtime, stderr};
 
 const LIMIT: Duration = Duration::from_secs(240);
 /// The horizon the rounds use, in seconds (`--horizon 1d`).
 const HORIZON: i64 = 86_400;
-
-/// `ccsqm sync` against `sandbox`, into `db`, with no `--until`: each run is bounded by the
-/// server's time, the `Date` of the sandbox's answers, which is its clock's reading (bounded by
-/// this machine's clock instead, the checkpoint would pass calls the sandbox uploads later, and
-/// the rounds below would miss them). With an overlap of 1 s, what keeps calls in progress right is their being read again (within the
-/// horizon), not the overlap (an inspection lasts up to 35 minutes): with `--horizon 1s` these
-/// tests fail.
-fn sync_cmd(sandbox: &Sandbox, db: &str) -> Command {
-    let credentials = sandbox.credentials();
-    let mut cmd = ccsqm();
-    cmd.env("CCSQM_BASE_URL", sandbox.base_url())
-        .env("CCSQM_USER_ID", &credentials.user_id)
-        .env("CCSQM_APP_KEY", &credentials.app_key)
-        .env("CCSQM_APP_SECRET", credentials.app_secret.expose())
-        .args(["sync", "--db", db, "--horizon", "1d", "--overlap", "1s"]);
-    cmd
-}
 
 fn sync(sandbox: &Sandbox, db: &str, extra: &[&str]) -> Output {
     let output = run_within(sync_cmd(sandbox, db).args(extra), LIMIT);

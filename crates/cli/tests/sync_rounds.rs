@@ -508,7 +508,7 @@ fn a_watch_connects_again_after_the_database_ended_its_connection() {
         let ended = common::databases::psql(
             db,
             "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity \
-             WHERE application_name = 'ccsqm sync'",
+             WHERE application_name = 'ccsqm sync' AND datname = current_database()",
         );
         assert_eq!(ended.trim(), "1", "the sync's connection");
         mode.store(1, Ordering::SeqCst);

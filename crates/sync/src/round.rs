@@ -60,16 +60,45 @@ pub struct Syncer {
     refill: Option<String>,
     /// Rounds that succeeded: `Options::since` is the first one's.
     rounds: u64,
+    /// Whether another sync holding the lock is waited for ([`Syncer::standby`]), also when
+    /// the connection is opened again after a failed round.
+    standby: bool,
 }
+
+/// How often a sync standing by tries the database's lock again.
+const STANDBY_POLL: Duration = Duration::from_secs(1);
 
 impl Syncer {
     /// Opens the database at `url`, takes the lock that keeps a second sync out (until the
     /// `Syncer` is dropped), and creates or migrates its tables (said to `observer`): every
     /// check of the database before any request.
     pub async fn open(url: url::DbUrl, observer: &dyn Observer) -> Result<Syncer> {
+        Self::open_with(url, observer, None).await
+    }
+
+    /// As [`Syncer::open`], but while another sync holds the database's lock, stands by (said
+    /// once to `observer`) and takes the lock when that sync ends: stopped, killed, or its
+    /// connection cut (PostgreSQL frees its advisory lock with the session; the system frees a
+    /// SQLite file's lock with the process). The lock is tried again every second; `cancel`
+    /// ends the wait ([`Error::Cancelled`]). A failed round's new connection stands by too.
+    /// What the other sync committed is where this one starts: no call is read twice into the
+    /// database or skipped, whichever of them stops where.
+    pub async fn standby(
+        url: url::DbUrl,
+        observer: &dyn Observer,
+        cancel: &CancellationToken,
+    ) -> Result<Syncer> {
+        Self::open_with(url, observer, Some(cancel)).await
+    }
+
+    async fn open_with(
+        url: url::DbUrl,
+        observer: &dyn Observer,
+        standby: Option<&CancellationToken>,
+    ) -> Result<Syncer> {
         let shown = url.shown();
         let now = jiff::Timestamp::now().as_second();
-        let mut db = prepare(&url, now, observer)
+        let mut db = prepare(&url, now, observer, standby)
             .await
             .map_err(|e| named(e, &shown))?;
         let refill = migrate::begin_refill(&mut db)
@@ -81,6 +110,7 @@ impl Syncer {
             db: Some(db),
             refill,
             rounds: 0,
+            standby: standby.is_some(),
         })
     }
 
@@ -117,9 +147,12 @@ impl Syncer {
     ) -> Result<Outcome> {
         let db = match &mut self.db {
             Some(db) => db,
-            None => self
-                .db
-                .insert(prepare(&self.url, jiff::Timestamp::now().as_second(), observer).await?),
+            None => {
+                let now = jiff::Timestamp::now().as_second();
+                let standby = self.standby.then_some(cancel);
+                self.db
+                    .insert(prepare(&self.url, now, observer, standby).await?)
+            }
         };
         let mut since = options.since.filter(|_| self.rounds == 0);
         if self.refill.is_some() && since.take().is_some() {
@@ -149,14 +182,22 @@ impl Syncer {
     }
 }
 
-/// Opens the database, takes its lock and creates or migrates its tables (said to
-/// `observer`); `now`: Unix seconds. A database no retry can mend (of another program, or of a
-/// newer `ccsqm`) is [`Error::Refused`].
-async fn prepare(url: &url::DbUrl, now: i64, observer: &dyn Observer) -> Result<Db> {
+/// Opens the database, takes its lock (waiting for another sync's end with `standby`) and
+/// creates or migrates its tables (said to `observer`); `now`: Unix seconds. A database no
+/// retry can mend (of another program, or of a newer `ccsqm`) is [`Error::Refused`].
+async fn prepare(
+    url: &url::DbUrl,
+    now: i64,
+    observer: &dyn Observer,
+    standby: Option<&CancellationToken>,
+) -> Result<Db> {
     let shown = url.shown();
     let mut db = Db::open(url, Access::Write).await?;
     // The lock first: what is read next cannot change until this sync ends.
-    db.lock(&shown).await?;
+    match standby {
+        None => db.lock(&shown).await?,
+        Some(cancel) => wait_for_lock(&mut db, &shown, observer, cancel).await?,
+    }
     let state = migrate::inspect(&mut db).await?;
     let plan = migrate::plan(&state, &shown).map_err(Error::Refused)?;
     if let Some(done) = migrate::apply(&mut db, &plan, now).await? {
@@ -176,6 +217,33 @@ async fn prepare(url: &url::DbUrl, now: i64, observer: &dyn Observer) -> Result<
     }
     db.tune_for_sync().await?;
     Ok(db)
+}
+
+/// Takes the database's lock, standing by while another sync holds it (see
+/// [`Syncer::standby`]).
+async fn wait_for_lock(
+    db: &mut Db,
+    shown: &str,
+    observer: &dyn Observer,
+    cancel: &CancellationToken,
+) -> Result<()> {
+    if db.try_lock(shown).await? {
+        return Ok(());
+    }
+    observer.note(
+        "another `ccsqm sync` is writing to this database: standing by until it ends (stopped, \
+         killed or cut off), then taking over from its checkpoint",
+    );
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(STANDBY_POLL) => {}
+            _ = cancel.cancelled() => return Err(Error::Cancelled),
+        }
+        if db.try_lock(shown).await? {
+            observer.note("the other sync ended: taking over");
+            return Ok(());
+        }
+    }
 }
 
 /// A database's error names the database (its URL without a password), once.

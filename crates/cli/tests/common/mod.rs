@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test file uses its own part
 
 pub mod databases;
+pub mod sync;
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpStream;

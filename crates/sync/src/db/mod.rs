@@ -82,14 +82,19 @@ impl Db {
     }
 
     /// Takes the lock that keeps a second sync out of this database until the connection ends
-    /// (released by the system if the process dies).
+    /// (released by the system if the process dies); another sync holding it is an error.
     pub async fn lock(&mut self, shown: &str) -> Result<(), DbError> {
-        let busy = || {
-            DbError(format!(
+        match self.try_lock(shown).await? {
+            true => Ok(()),
+            false => Err(DbError(format!(
                 "{shown}: another `ccsqm sync` is writing to this database; wait for it to end \
                  (or stop it) and run again"
-            ))
-        };
+            ))),
+        }
+    }
+
+    /// Takes the lock of [`Db::lock`] if no other sync holds it: whether it was taken.
+    pub async fn try_lock(&mut self, shown: &str) -> Result<bool, DbError> {
         match self {
             Db::Sqlite(db) => {
                 let file = std::fs::File::open(&db.path)
@@ -101,13 +106,13 @@ impl Db {
                     match file.try_lock() {
                         Ok(()) => {
                             db.lock = Some(file);
-                            return Ok(());
+                            return Ok(true);
                         }
                         Err(std::fs::TryLockError::WouldBlock) if tries < 5 => {
                             tries += 1;
                             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                         }
-                        Err(std::fs::TryLockError::WouldBlock) => return Err(busy()),
+                        Err(std::fs::TryLockError::WouldBlock) => return Ok(false),
                         Err(std::fs::TryLockError::Error(e)) => {
                             return Err(DbError(format!("{shown}: locking it: {e}")))
                         }
@@ -121,10 +126,10 @@ impl Db {
                         &[SqlValue::Integer(ADVISORY_LOCK)],
                     )
                     .await?;
-                match rows.first().and_then(|r| r.first()) {
-                    Some(SqlValue::Boolean(true)) => Ok(()),
-                    _ => Err(busy()),
-                }
+                Ok(matches!(
+                    rows.first().and_then(|r| r.first()),
+                    Some(SqlValue::Boolean(true))
+                ))
             }
         }
     }

@@ -195,9 +195,13 @@ async fn sync(args: &SyncArgs, flags: &clap::ArgMatches, quiet: bool) -> Result<
     }
     let stop = stop::Stop::install().context("listening for signals")?;
     let notes = Said::new(&shown, true);
-    let mut syncer = Syncer::open(url, &notes)
-        .await
-        .map_err(|e| command_error(e, &stop))?;
+    // A watch stands by while another sync writes to the database, and takes over when it
+    // ends; a single run is refused (exit 7).
+    let syncer = match args.watch {
+        Some(_) => Syncer::standby(url, &notes, stop.token()).await,
+        None => Syncer::open(url, &notes).await,
+    };
+    let mut syncer = syncer.map_err(|e| command_error(e, &stop))?;
     let options = Options {
         since,
         until,
