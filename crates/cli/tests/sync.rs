@@ -16,10 +16,7 @@ use ccsqm_sandbox::{Faults, Latency, Sandbox};
 use serde_json::{Map, Value};
 
 mod common;
-use common::databases::{
-    backends, psql, skip, sorted, with_database, Backend,
-    POSTGRES_ENV,
-};
+use common::databases::{backends, psql, skip, sorted, with_database, Backend, POSTGRES_ENV};
 use common::sync::{assert_equal, sandbox_calls, sync_cmd, wait_until};
 use common::{ccsqm, run_within, runtime, stderr, stdout};
 

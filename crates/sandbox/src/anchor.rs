@@ -5,9 +5,15 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::data::{DataSet, FIRST_CALL_TIME, SPAN_DAYS};
-
 const DAY: i64 = 86_400;
+
+/// Generated calls start at 2021-06-18T00:00:00Z at the earliest anchor
+/// ([`Anchor::EARLIEST`]), after the window of the vendor's example request (call times
+/// 1621333149..=1623925149), so that the example request returns exactly the vendor's example
+/// response; a later anchor moves them later by whole days.
+pub const FIRST_CALL_TIME: i64 = 1_623_974_400;
+/// Generated calls spread over this many days, up to their anchor ([`Anchor`]).
+pub const SPAN_DAYS: u64 = 180;
 
 /// How many days of calls a live sandbox has ahead of its clock when it starts, by default
 /// ([`Anchor::live`]).
@@ -18,7 +24,7 @@ pub const LIVE_DAYS_AHEAD: i64 = 7;
 /// upload a few hours). The same seed, number of calls and anchor give the same data.
 ///
 /// The default of [`crate::SandboxBuilder`] and of `ccsqm sandbox` is [`Anchor::today`];
-/// [`DataSet::generate`] uses [`Anchor::EARLIEST`], so that its data never changes.
+/// `DataSet::generate` uses [`Anchor::EARLIEST`], so that its data never changes.
 ///
 /// ```
 /// use ccsqm_sandbox::Anchor;
@@ -57,7 +63,7 @@ pub enum AnchorError {
 impl Anchor {
     /// The earliest anchor, 2021-12-15: its generated calls start at [`FIRST_CALL_TIME`]
     /// (2021-06-18T00:00:00Z), just after the vendor's example calls. It is the anchor of
-    /// [`DataSet::generate`], and the one tests pin to have calls at fixed times.
+    /// `DataSet::generate`, and the one tests pin to have calls at fixed times.
     pub const EARLIEST: Anchor = Anchor {
         day: FIRST_CALL_TIME / DAY + SPAN_DAYS as i64,
     };
@@ -169,24 +175,6 @@ impl FromStr for Anchor {
             return Err(not_a_date());
         };
         Self::from_ymd(y, m, d)
-    }
-}
-
-/// The calls of a data set as a person would describe them: how many, from when to when.
-impl DataSet {
-    /// The call times of the generated calls, first and last (`None` without generated calls).
-    /// They all come after the vendor's example calls.
-    pub fn generated_call_times(&self) -> Option<(i64, i64)> {
-        let last = self.generated().checked_sub(1)?;
-        let time = |i: usize| self.call(i).and_then(|c| c.call_time);
-        // Newest first: the generated calls come before the vendor's older ones.
-        Some((time(last)?, time(0)?))
-    }
-
-    /// The call times of the six calls of the vendor's example, first and last.
-    pub fn vendor_call_times(&self) -> Option<(i64, i64)> {
-        let time = |i: usize| self.call(i).and_then(|c| c.call_time);
-        Some((time(self.len().checked_sub(1)?)?, time(self.generated())?))
     }
 }
 

@@ -8,10 +8,11 @@ use std::sync::OnceLock;
 use ccsqm_client::types::{AppraisecallDetailsResponse, Call};
 
 use crate::anchor::civil_from_days;
+pub use crate::anchor::{FIRST_CALL_TIME, SPAN_DAYS};
+use crate::asr;
 use crate::dialog;
 use crate::query_cache::{Matches, QueryCache, QueryKey};
 use crate::rng::{mix, SplitMix64};
-use crate::transcript;
 use crate::Anchor;
 
 mod digits;
@@ -26,13 +27,6 @@ pub use json::DetailsError;
 pub const DEFAULT_CALLS: usize = 10_000;
 /// The most generated calls a data set may hold.
 pub const MAX_CALLS: usize = 10_000_000;
-/// Generated calls start at 2021-06-18T00:00:00Z at the earliest anchor
-/// ([`crate::Anchor::EARLIEST`]), after the window of the vendor's example request (call times
-/// 1621333149..=1623925149), so that the example request returns exactly the vendor's example
-/// response; a later anchor moves them later by whole days.
-pub const FIRST_CALL_TIME: i64 = 1_623_974_400;
-/// Generated calls spread over this many days, up to their anchor ([`crate::Anchor`]).
-pub const SPAN_DAYS: u64 = 180;
 
 /// The vendor's example response (`fixtures/vendor-example.json`, a copy of the workspace's
 /// `tests/fixtures/seed-response.json` kept inside the crate for `cargo package`), whose six calls are
@@ -864,7 +858,7 @@ impl Filter {
                 // A keyword is searched in the call's transcript: a call without one (a text
                 // chat, or a status without an ASR result, as it is at the clock's reading) has
                 // no text, and matches no keyword.
-                _ if !transcript::has_transcript_code(r.call_type, status) => false,
+                _ if !asr::has_transcript_code(r.call_type, status) => false,
                 Keyword::Phrases(hit) => r
                     .phrases
                     .iter()
@@ -1105,6 +1099,24 @@ impl std::fmt::Display for FileName<'_> {
         let mut text = Vec::with_capacity(32);
         self.write(&mut text);
         f.write_str(&String::from_utf8_lossy(&text))
+    }
+}
+
+/// The calls of a data set as a person would describe them: how many, from when to when.
+impl DataSet {
+    /// The call times of the generated calls, first and last (`None` without generated calls).
+    /// They all come after the vendor's example calls.
+    pub fn generated_call_times(&self) -> Option<(i64, i64)> {
+        let last = self.generated().checked_sub(1)?;
+        let time = |i: usize| self.call(i).and_then(|c| c.call_time);
+        // Newest first: the generated calls come before the vendor's older ones.
+        Some((time(last)?, time(0)?))
+    }
+
+    /// The call times of the six calls of the vendor's example, first and last.
+    pub fn vendor_call_times(&self) -> Option<(i64, i64)> {
+        let time = |i: usize| self.call(i).and_then(|c| c.call_time);
+        Some((time(self.len().checked_sub(1)?)?, time(self.generated())?))
     }
 }
 

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod anchor;
+mod asr;
 mod auth;
 mod clock;
 mod data;
@@ -25,6 +26,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use anchor::{utc_minute, Anchor, AnchorError, LIVE_DAYS_AHEAD};
+pub use asr::has_transcript;
 pub use clock::Clock;
 pub use data::{
     DataSet, DetailsError, InvalidRequest, DEFAULT_CALLS, FIRST_CALL_TIME, MAX_CALLS, MAX_LIMIT,
@@ -34,7 +36,6 @@ pub use faults::{ErrorStatuses, Faults, Latency, RETRY_AFTER_SECS};
 pub use server::{
     CLOCK_PATH, DEFAULT_TOKEN_LIFETIME, DETAILS_PATH, DETAIL_PATH, MAX_TOKEN_LIFETIME, TOKEN_PATH,
 };
-pub use transcript::has_transcript;
 
 /// A call whose every optional field holds the value the sandbox derives from its schema in
 /// `spec/ccsqm.yaml` for `key` (the value it serves for a field it has no generator of its

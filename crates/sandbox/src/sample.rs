@@ -29,7 +29,7 @@
 
 use ccsqm_client::spec::{Field, Kind};
 
-use crate::data::{FIRST_CALL_TIME, SPAN_DAYS};
+use crate::anchor::{FIRST_CALL_TIME, SPAN_DAYS};
 use crate::rng::mix;
 
 /// 64 bits fixed by the key and the field's name.
