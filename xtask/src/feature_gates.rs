@@ -35,7 +35,11 @@ pub fn gate_schemars(tokens: TokenStream) -> Result<TokenStream> {
     }
     let out = file.to_token_stream();
     strip_gated(&mut file.items);
-    let ungated = file.to_token_stream().to_string().matches("schemars").count();
+    let ungated = file
+        .to_token_stream()
+        .to_string()
+        .matches("schemars")
+        .count();
     if ungated != 0 {
         bail!(
             "the generated client mentions schemars {ungated} times outside the `{FEATURE}` \
@@ -137,10 +141,11 @@ fn is_json_schema_impl(item: &syn::ItemImpl) -> bool {
 fn strip_gated(items: &mut Vec<Item>) {
     fn is_gate(attr: &Attribute) -> bool {
         (attr.path().is_ident("cfg_attr") || attr.path().is_ident("cfg"))
-            && attr
-                .meta
-                .require_list()
-                .is_ok_and(|list| list.tokens.to_string().starts_with("feature = \"schemars\""))
+            && attr.meta.require_list().is_ok_and(|list| {
+                list.tokens
+                    .to_string()
+                    .starts_with("feature = \"schemars\"")
+            })
     }
     fn strip_fields(fields: &mut Fields) {
         for field in fields.iter_mut() {

@@ -54,10 +54,8 @@ impl Drop for TempDir {
 }
 
 pub fn run(root: &Path) -> Result<Build, String> {
-    let dir = TempDir(std::env::temp_dir().join(format!(
-        "ccsqm-build-bench-{}",
-        std::process::id()
-    )));
+    let dir =
+        TempDir(std::env::temp_dir().join(format!("ccsqm-build-bench-{}", std::process::id())));
     let _ = std::fs::remove_dir_all(&dir.0);
     std::fs::create_dir_all(&dir.0).map_err(|e| format!("{}: {e}", dir.0.display()))?;
     let lock = std::fs::read(root.join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
@@ -145,7 +143,9 @@ fn side(dir: &Path, name: &str, deps: &str, main: &str, lock: &[u8]) -> Result<S
             .env_remove("RUSTC_WORKSPACE_WRAPPER");
         command
     };
-    step(&format!("build: fetching the dependencies of {name} (not timed)"));
+    step(&format!(
+        "build: fetching the dependencies of {name} (not timed)"
+    ));
     let fetched = cargo(&["fetch", "--quiet"])
         .stdin(Stdio::null())
         .status()
@@ -378,8 +378,14 @@ mod tests {
                 "registry+https://github.com/rust-lang/crates.io-index#ring@0.17.14",
                 "ring@0.17.14",
             ),
-            ("path+file:///w/crates/client#ccsqm-client@0.1.0", "ccsqm-client@0.1.0"),
-            ("path+file:///tmp/x/light-client#0.0.0", "light-client@0.0.0"),
+            (
+                "path+file:///w/crates/client#ccsqm-client@0.1.0",
+                "ccsqm-client@0.1.0",
+            ),
+            (
+                "path+file:///tmp/x/light-client#0.0.0",
+                "light-client@0.0.0",
+            ),
             (
                 "ring 0.17.14 (registry+https://github.com/rust-lang/crates.io-index)",
                 "ring@0.17.14",

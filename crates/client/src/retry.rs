@@ -156,7 +156,10 @@ mod tests {
         );
         assert_eq!(retry_after(&headers, now), Some(Duration::ZERO));
         // The obsolete forms of an HTTP-date, which a recipient must accept.
-        for obsolete in ["Wednesday, 21-Oct-15 07:28:00 GMT", "Wed Oct 21 07:28:00 2015"] {
+        for obsolete in [
+            "Wednesday, 21-Oct-15 07:28:00 GMT",
+            "Wed Oct 21 07:28:00 2015",
+        ] {
             headers.insert(RETRY_AFTER, HeaderValue::from_static(obsolete));
             assert_eq!(
                 retry_after(&headers, now),

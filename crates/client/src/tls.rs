@@ -42,13 +42,17 @@ pub(crate) type TlsError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Sets the builder's TLS: the configuration of this build's features.
 #[cfg(feature = "__rustls")]
-pub(crate) fn configure(builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder, TlsError> {
+pub(crate) fn configure(
+    builder: reqwest::ClientBuilder,
+) -> Result<reqwest::ClientBuilder, TlsError> {
     Ok(builder.tls_backend_preconfigured(rustls_config()?))
 }
 
 /// Without TLS features: the builder unchanged (reqwest speaks plain http only).
 #[cfg(not(feature = "__rustls"))]
-pub(crate) fn configure(builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder, TlsError> {
+pub(crate) fn configure(
+    builder: reqwest::ClientBuilder,
+) -> Result<reqwest::ClientBuilder, TlsError> {
     Ok(builder)
 }
 
@@ -116,7 +120,9 @@ fn with_roots(
     let (_, unparsable) =
         roots.add_parsable_certificates(webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().cloned());
     if roots.is_empty() {
-        return Err(format!("none of Mozilla's roots could be read ({unparsable} unparsable)").into());
+        return Err(
+            format!("none of Mozilla's roots could be read ({unparsable} unparsable)").into(),
+        );
     }
     Ok(builder.with_root_certificates(roots))
 }
@@ -129,13 +135,18 @@ mod tests {
     #[test]
     fn the_configuration_of_the_features_builds() {
         let config = super::rustls_config().expect("a TLS configuration");
-        assert_eq!(config.alpn_protocols, [b"h2".to_vec(), b"http/1.1".to_vec()]);
+        assert_eq!(
+            config.alpn_protocols,
+            [b"h2".to_vec(), b"http/1.1".to_vec()]
+        );
         let provider = super::provider();
         assert_eq!(
             format!("{:?}", config.crypto_provider().cipher_suites),
             format!("{:?}", provider.cipher_suites)
         );
-        let https = Client::builder("https://service.example").user_id("u").build();
+        let https = Client::builder("https://service.example")
+            .user_id("u")
+            .build();
         assert!(https.is_ok(), "{:?}", https.err());
     }
 
@@ -155,9 +166,14 @@ mod tests {
             let err = builder.build().expect_err("no TLS");
             assert!(matches!(err, crate::BuildError::NoTls { .. }), "{err:?}");
             let shown = err.to_string();
-            assert!(shown.contains("https://") && shown.contains("rustls-ring"), "{shown}");
+            assert!(
+                shown.contains("https://") && shown.contains("rustls-ring"),
+                "{shown}"
+            );
         }
-        let http = Client::builder("http://127.0.0.1:8080").user_id("u").build();
+        let http = Client::builder("http://127.0.0.1:8080")
+            .user_id("u")
+            .build();
         assert!(http.is_ok(), "{:?}", http.err());
     }
 }
