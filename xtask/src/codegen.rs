@@ -100,9 +100,12 @@ fn read_or_empty(path: &Path) -> Result<String> {
 pub fn render(spec_text: &str) -> Result<Vec<(&'static str, String)>> {
     let spec = parse_spec(spec_text)?;
 
-    let client = generator()
-        .generate_tokens(&spec)
-        .context("progenitor: generating the client")?;
+    let client = crate::feature_gates::gate_schemars(
+        generator()
+            .generate_tokens(&spec)
+            .context("progenitor: generating the client")?,
+    )
+    .context("gating the client's JSON Schema derives behind its `schemars` feature")?;
     let mocks = crate::mocks::extend(
         generator()
             .httpmock(&spec, "ccsqm_client")

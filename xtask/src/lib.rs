@@ -6,6 +6,7 @@ pub mod codegen;
 pub mod conformance;
 pub mod drill;
 pub mod facts;
+pub mod feature_gates;
 pub mod mocks;
 pub mod spec_lint;
 pub mod sql_schema;

@@ -15,15 +15,19 @@
 //! 8. sync: `ccsqm sync` of 100 000 calls into SQLite and PostgreSQL against the export of
 //!    the same calls (`src/sync.rs`);
 //! 7. load: the sandbox under wrk (installed from Debian when missing), every query shape, at
-//!    100 000 and 1 000 000 calls, against Prism measured in the same run.
+//!    100 000 and 1 000 000 calls, against Prism measured in the same run;
+//! 9. build: the clean debug build of a minimal consumer of `ccsqm-client` with its light
+//!    features against plain reqwest with the same TLS (`src/build.rs`); it needs no release
+//!    binary, so `cargo xtask bench --only build` runs the harness as a debug build.
 //!
 //! Every server is a process of its own on 127.0.0.1, and every loop is bounded in count and
 //! time. Options: `--quick` (smaller sizes, fewer repetitions; the report goes to
 //! `target/bench/BENCHMARKS-quick.md` unless `--output` says otherwise), `--output FILE`
-//! (default `BENCHMARKS.md` at the root), `--only export,overhead,throughput,codegen,cli,loop,load,sync`,
+//! (default `BENCHMARKS.md` at the root), `--only export,overhead,throughput,codegen,cli,loop,load,sync,build`,
 //! `--root DIR` (the workspace, default the current directory), `--ccsqm PATH` (default
 //! `target/release/ccsqm`).
 
+mod build;
 mod load;
 mod overhead;
 mod process;
@@ -51,7 +55,7 @@ const SEQUENTIAL: &str = "`ccsqm details --all --concurrency 1`, sequential";
 /// No single command of the harness may run longer.
 const COMMAND_LIMIT: Duration = Duration::from_secs(300);
 
-const SECTIONS: [&str; 8] = [
+const SECTIONS: [&str; 9] = [
     "export",
     "overhead",
     "throughput",
@@ -60,7 +64,12 @@ const SECTIONS: [&str; 8] = [
     "loop",
     "load",
     "sync",
+    "build",
 ];
+
+/// The sections that need no release binary (`ccsqm`): with only these, the harness runs
+/// without one (`cargo xtask bench --only build` builds none).
+const WITHOUT_BINARIES: [&str; 1] = ["build"];
 
 struct Options {
     root: PathBuf,
@@ -138,7 +147,11 @@ fn run(options: &Options) -> Result<(), String> {
         .ccsqm
         .clone()
         .unwrap_or_else(|| target.join("release/ccsqm"));
-    if !ccsqm.is_file() {
+    let needs_ccsqm = options
+        .only
+        .iter()
+        .any(|s| !WITHOUT_BINARIES.contains(&s.as_str()));
+    if needs_ccsqm && !ccsqm.is_file() {
         return Err(format!(
             "{} is not built: run `cargo xtask bench`, which builds it",
             ccsqm.display()
@@ -176,6 +189,9 @@ fn run(options: &Options) -> Result<(), String> {
     }
     if wants("sync") {
         report.sync = Some(sync::run(&ccsqm, &work, options.quick)?);
+    }
+    if wants("build") {
+        report.build = Some(build::run(&root)?);
     }
     let load_after = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let text = report.markdown(&machine, load_after.trim(), options.quick);
@@ -668,6 +684,7 @@ struct Report {
     spec_loop: Option<SpecLoop>,
     load: Option<load::Load>,
     sync: Option<sync::Sync>,
+    build: Option<build::Build>,
 }
 
 fn median(values: &[Duration]) -> Duration {
@@ -809,6 +826,9 @@ impl Report {
         }
         if let Some(s) = &self.sync {
             sync::markdown(w, s, &mut summary);
+        }
+        if let Some(b) = &self.build {
+            build::markdown(w, b, &mut summary);
         }
         let mut top = String::from("## Summary\n\n| what | figure | target |\n|---|---:|---|\n");
         for (what, figure, target) in &summary.rows {

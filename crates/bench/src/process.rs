@@ -15,6 +15,9 @@ pub struct Run {
     /// Peak resident memory of the process and of the descendants it waited for, in KiB
     /// (`ru_maxrss` from `wait4`).
     pub peak_rss_kib: u64,
+    /// CPU time (user + system) of the process and of the descendants it waited for (a
+    /// build's compilers): less disturbed by other work on the machine than `wall`.
+    pub cpu: Duration,
 }
 
 /// The first argument that makes the harness a measuring intermediary (see [`measure`]).
@@ -63,9 +66,10 @@ pub fn measure(command: &Command, stdout: Stdio, limit: Duration) -> Result<Run,
     let _ = std::fs::remove_file(&result);
     let fields: Vec<&str> = report.split_whitespace().collect();
     match fields.as_slice() {
-        ["ok", wall, rss] if status.success() => Ok(Run {
+        ["ok", wall, rss, cpu] if status.success() => Ok(Run {
             wall: Duration::from_nanos(wall.parse().map_err(|_| "bad report")?),
             peak_rss_kib: rss.parse().map_err(|_| "bad report")?,
+            cpu: Duration::from_nanos(cpu.parse().map_err(|_| "bad report")?),
         }),
         _ => Err(format!(
             "{command:?}: {}",
@@ -75,7 +79,7 @@ pub fn measure(command: &Command, stdout: Stdio, limit: Duration) -> Result<Run,
 }
 
 /// The intermediary of [`measure`]: `__measure RESULT_FILE LIMIT_MS PROGRAM [ARGS...]`. Writes
-/// `ok WALL_NS PEAK_RSS_KIB` or `error MESSAGE` to RESULT_FILE, and exits.
+/// `ok WALL_NS PEAK_RSS_KIB CPU_NS` or `error MESSAGE` to RESULT_FILE, and exits.
 pub fn measure_main(args: &[std::ffi::OsString]) -> ! {
     let [result, limit, program, rest @ ..] = args else {
         eprintln!("usage: ccsqm-bench {MEASURE} RESULT_FILE LIMIT_MS PROGRAM [ARGS...]");
@@ -86,7 +90,12 @@ pub fn measure_main(args: &[std::ffi::OsString]) -> ! {
     command.args(rest);
     let (report, code) = match spawn_and_reap(&mut command, limit) {
         Ok(run) => (
-            format!("ok {} {}", run.wall.as_nanos(), run.peak_rss_kib),
+            format!(
+                "ok {} {} {}",
+                run.wall.as_nanos(),
+                run.peak_rss_kib,
+                run.cpu.as_nanos()
+            ),
             0,
         ),
         Err(e) => (format!("error {e}"), 1),
@@ -161,9 +170,14 @@ fn spawn_and_reap(command: &mut Command, limit: Duration) -> Result<Run, String>
     if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
         return Err(format!("{command:?} failed (wait status {status})"));
     }
+    let time = |t: libc::timeval| {
+        Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
+            + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
+    };
     Ok(Run {
         wall,
         peak_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
+        cpu: time(usage.ru_utime) + time(usage.ru_stime),
     })
 }
 

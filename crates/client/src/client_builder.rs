@@ -67,6 +67,22 @@ pub enum BuildError {
     /// The HTTP client could not be built (for example, no TLS backend).
     #[error("building the HTTP client: {0}")]
     Http(#[source] reqwest::Error),
+    /// An `https` URL, but this build of ccsqm-client has no TLS: it was compiled without its
+    /// TLS features (see "Features" in the crate docs), and no HTTP client was given with
+    /// [`ClientBuilder::http_client`].
+    #[error(
+        "{url:?} needs TLS, but ccsqm-client was built without it: enable its features {features}"
+    )]
+    NoTls {
+        /// The URL as given.
+        url: String,
+        /// The features that give TLS.
+        features: &'static str,
+    },
+    /// The TLS configuration of the features could not be made (for example, the platform's
+    /// verifier found no roots).
+    #[error("configuring TLS: {0}")]
+    Tls(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// Builds a [`Client`]: base URLs, credentials, timeouts and retries.
@@ -232,8 +248,10 @@ impl ClientBuilder {
         self
     }
 
-    /// Checks the settings and builds the client (HTTPS through rustls; redirects are not
-    /// followed, so that no credential is sent elsewhere).
+    /// Checks the settings and builds the client (HTTPS through rustls, with the provider and
+    /// roots of the crate's features; redirects are not followed, so that no credential is
+    /// sent elsewhere). Built without TLS features, it refuses an `https` URL
+    /// ([`BuildError::NoTls`]) unless given its HTTP client.
     pub fn build(self) -> Result<Client, BuildError> {
         check_base_url(&self.base_url, self.allow_insecure_http)?;
         if let Some(url) = &self.token_base_url {
@@ -277,13 +295,26 @@ impl ClientBuilder {
         }
         let http = match self.http_client {
             Some(http) => http,
-            None => reqwest::Client::builder()
-                .connect_timeout(self.connect_timeout)
-                .timeout(self.timeout)
-                .redirect(reqwest::redirect::Policy::none())
-                .user_agent(USER_AGENT)
-                .build()
-                .map_err(BuildError::Http)?,
+            None => {
+                if !crate::tls::HTTPS {
+                    let mut urls = std::iter::once(&self.base_url).chain(&self.token_base_url);
+                    if let Some(url) = urls.find(|url| is_https(url)) {
+                        return Err(BuildError::NoTls {
+                            url: url.clone(),
+                            features: crate::tls::TLS_FEATURES,
+                        });
+                    }
+                }
+                let builder = reqwest::Client::builder()
+                    .connect_timeout(self.connect_timeout)
+                    .timeout(self.timeout)
+                    .redirect(reqwest::redirect::Policy::none())
+                    .user_agent(USER_AGENT);
+                crate::tls::configure(builder)
+                    .map_err(BuildError::Tls)?
+                    .build()
+                    .map_err(BuildError::Http)?
+            }
         };
         let session = Session {
             shared: Arc::new(Shared {
@@ -298,6 +329,11 @@ impl ClientBuilder {
         };
         Ok(Client::new_with_client(&self.base_url, http, session))
     }
+}
+
+/// Whether a (checked) base URL is `https`.
+fn is_https(url: &str) -> bool {
+    reqwest::Url::parse(url).is_ok_and(|url| url.scheme() == "https")
 }
 
 /// A value sent as a header: not blank, and only visible ASCII and spaces (no tab, no other

@@ -9,9 +9,8 @@ pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
 #[allow(clippy::all)]
 pub mod types {
     ///The call whose transcript `appraisecall/detail` returns.
-    #[derive(
-        ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct AppraisecallDetailRequest {
         ///Session UUID of the call: the `call_uuid` returned by `appraisecall/details`. Mandatory.
         pub call_uuid: ::std::string::String,
@@ -22,15 +21,8 @@ pub mod types {
         }
     }
     ///One call with its ASR transcript. Every field is optional, and fields not described here are accepted. The call fields are those of `Call` (`appraisecall/details`), except that `call_id` may be a string or a number.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        PartialEq,
-        schemars::JsonSchema,
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct AppraisecallDetailResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub call_id: ::std::option::Option<FlexibleCallId>,
@@ -107,9 +99,8 @@ pub mod types {
         }
     }
     ///Filters and paging of an `appraisecall/details` query. Absent or `null` optional fields do not filter.
-    #[derive(
-        ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct AppraisecallDetailsRequest {
         ///Call start time: only calls whose `call_time` is at or after it. A Unix timestamp, in seconds. (Whether the bound is inclusive is undocumented.)
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -153,15 +144,8 @@ pub mod types {
         }
     }
     ///One page of matching calls. Every field is optional, and fields not described here are accepted (real responses carry more fields than documented).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        PartialEq,
-        schemars::JsonSchema,
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct AppraisecallDetailsResponse {
         ///Call information list, one entry per call group.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -175,15 +159,8 @@ pub mod types {
         }
     }
     ///One inspected call. Every field is optional. `call_type` and `status` are integers rather than closed enumerations here, so that a value the server adds later never makes a page unreadable.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        PartialEq,
-        schemars::JsonSchema,
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct Call {
         ///Session ID.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -261,15 +238,8 @@ pub mod types {
         }
     }
     ///The calls of one call group. In the vendor's example `call_group_id` equals the `call_uuid` of the group's single call; a group may hold several calls.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        PartialEq,
-        schemars::JsonSchema,
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct CallGroup {
         ///Call group ID.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -324,6 +294,7 @@ pub mod types {
                 .map_err(|e| <D::Error as ::serde::de::Error>::custom(e.to_string()))
         }
     }
+    #[cfg(feature = "schemars")]
     impl ::schemars::JsonSchema for CallType {
         fn schema_name() -> ::std::string::String {
             "CallType".to_string()
@@ -342,15 +313,8 @@ pub mod types {
         }
     }
     ///The tone of one passage of the agent's channel.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        PartialEq,
-        schemars::JsonSchema,
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct Emotion {
         ///Its score (the scale is undocumented).
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -368,9 +332,8 @@ pub mod types {
         }
     }
     ///Session ID. The vendor's table types it as a number; its example sends a UUID string. Both are accepted; a number is read as a whole number (64-bit), exactly.
-    #[derive(
-        ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[serde(untagged)]
     pub enum FlexibleCallId {
         String(::std::string::String),
@@ -449,6 +412,7 @@ pub mod types {
                 .map_err(|e| <D::Error as ::serde::de::Error>::custom(e.to_string()))
         }
     }
+    #[cfg(feature = "schemars")]
     impl ::schemars::JsonSchema for InspectionStatus {
         fn schema_name() -> ::std::string::String {
             "InspectionStatus".to_string()
@@ -480,15 +444,8 @@ pub mod types {
         }
     }
     ///One utterance of the ASR transcript. Every field is optional.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        PartialEq,
-        schemars::JsonSchema,
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct Segment {
         ///What was said, as the ASR transcribed it.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -514,9 +471,8 @@ pub mod types {
         }
     }
     ///Who speaks. The vendor's example sends the party as a string (`customer` or `staff`, as `left_channel`/`right_channel`); one edition types it as a number, whose values are undocumented. Both are accepted (a number as a whole number).
-    #[derive(
-        ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     #[serde(untagged)]
     pub enum SegmentSpeaker {
         String(::std::string::String),
@@ -536,9 +492,8 @@ pub mod types {
         }
     }
     ///The app key and app secret to exchange for a token.
-    #[derive(
-        ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct TokenByAkSkRequest {
         ///App key.
         pub app_key: ::std::string::String,
@@ -550,9 +505,8 @@ pub mod types {
         }
     }
     ///An issued token. Every value is a string. Fields not described here are accepted.
-    #[derive(
-        ::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq, schemars::JsonSchema,
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct TokenByAkSkResponse {
         #[serde(rename = "AccessToken")]
         pub access_token: ::ccsqm_client::Secret,

@@ -26,6 +26,7 @@ mod session;
 #[allow(missing_docs)]
 pub mod spec;
 mod spec_types;
+mod tls;
 mod transcripts;
 mod url_policy;
 
@@ -55,6 +56,7 @@ pub use futures_util;
 pub use http;
 pub use progenitor_client;
 pub use reqwest;
+#[cfg(feature = "schemars")]
 pub use schemars;
 
 #[cfg(test)]

@@ -20,8 +20,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 /// assert_eq!(serde_json::to_string(&Paging { total: Some(7) })?, r#"{"total":7}"#);
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[schemars(description = "Page information.")]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schemars", schemars(description = "Page information."))]
 pub struct Paging {
     /// Total number of calls matching the request (over all pages).
     #[serde(
@@ -102,6 +103,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "schemars")]
     #[test]
     /// The schema the generated type had: an optional int64 (`null` allowed, as schemars
     /// writes every `Option`), with the spec's descriptions.

@@ -22,11 +22,15 @@ use crate::types::{AppraisecallDetailsResponse, Call};
 /// assert_eq!(serde_json::from_str::<CallRecord>(&json)?, record);
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[schemars(
-    title = "CallRecord",
-    description = "One inspected call with the `call_group_id` of its group: the call's fields \
-                   plus `call_group_id`."
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schemars",
+    schemars(
+        title = "CallRecord",
+        description = "One inspected call with the `call_group_id` of its group: the call's \
+                       fields plus `call_group_id`."
+    )
 )]
 pub struct CallRecord {
     /// Call group ID: the `call_group_id` of the group the call belongs to.

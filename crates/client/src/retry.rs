@@ -101,12 +101,10 @@ pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Durati
             value.parse::<u64>().unwrap_or(u64::MAX),
         ));
     }
-    let at = jiff::fmt::rfc2822::DateTimeParser::new()
-        .parse_timestamp(value)
-        .ok()?;
-    let now = now.duration_since(SystemTime::UNIX_EPOCH).ok()?.as_secs();
-    let wait = u64::try_from(at.as_second()).ok()?.saturating_sub(now);
-    Some(Duration::from_secs(wait))
+    // An HTTP-date (RFC 9110): IMF-fixdate, or the obsolete RFC 850 and asctime forms, which
+    // recipients must accept too; httpdate reads all three (as the page's `Date`).
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 #[cfg(test)]
@@ -157,6 +155,18 @@ mod tests {
             HeaderValue::from_static("Wed, 21 Oct 2015 07:00:00 GMT"),
         );
         assert_eq!(retry_after(&headers, now), Some(Duration::ZERO));
+        // The obsolete forms of an HTTP-date, which a recipient must accept.
+        for obsolete in [
+            "Wednesday, 21-Oct-15 07:28:00 GMT",
+            "Wed Oct 21 07:28:00 2015",
+        ] {
+            headers.insert(RETRY_AFTER, HeaderValue::from_static(obsolete));
+            assert_eq!(
+                retry_after(&headers, now),
+                Some(Duration::from_secs(10)),
+                "{obsolete}"
+            );
+        }
         headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&headers, now), None);
         for huge in ["18446744073709551615", "99999999999999999999999"] {

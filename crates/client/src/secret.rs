@@ -1,7 +1,5 @@
 //! [`Secret`]: the type of every credential in the API (`Secret` in the spec).
 
-use std::borrow::Cow;
-
 /// A credential: an app secret or an access token.
 ///
 /// It is serialized as the plain string the API expects, but never shown: `Debug` prints `***`
@@ -46,13 +44,14 @@ impl From<&str> for Secret {
     }
 }
 
+#[cfg(feature = "schemars")]
 impl schemars::JsonSchema for Secret {
     fn schema_name() -> String {
         "Secret".to_owned()
     }
 
-    fn schema_id() -> Cow<'static, str> {
-        Cow::Borrowed("ccsqm_client::Secret")
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ccsqm_client::Secret")
     }
 
     fn json_schema(_: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
