@@ -34,7 +34,7 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Registry, Unit};
 use tokio_util::sync::CancellationToken;
 
-use crate::{Error, Observer, Options, Outcome, Result, Syncer};
+use crate::{Observer, Options, Outcome, Result, Syncer};
 
 /// The prefix of every metric's name.
 pub const PREFIX: &str = "ccsqm_sync";
@@ -76,13 +76,20 @@ struct Inner {
     state: Mutex<State>,
 }
 
+#[derive(Clone, Copy, Debug)]
+struct Success {
+    started: Instant,
+    ended: Instant,
+    behind: i64,
+}
+
 #[derive(Debug, Default)]
 struct State {
     /// When the current round started.
     started: Option<Instant>,
-    /// The last successful round: when it started, and how far its checkpoint was behind the
-    /// server's clock then (seconds).
-    success: Option<(Instant, i64)>,
+    /// The last successful round: when it started and ended, and how far its checkpoint was
+    /// behind the server's clock when it started (seconds).
+    success: Option<Success>,
     /// The client's retries counted so far.
     retries_seen: u64,
 }
@@ -228,7 +235,12 @@ impl Metrics {
                     .map_or(0.0, |d| d.as_secs_f64());
                 m.last_success.set(now);
                 let behind = outcome.bound.saturating_sub(outcome.checkpoint).max(0);
-                state.success = Some((started.unwrap_or_else(Instant::now), behind));
+                let ended = Instant::now();
+                state.success = Some(Success {
+                    started: started.unwrap_or(ended),
+                    ended,
+                    behind,
+                });
                 match outcome.missing_transcripts {
                     Some(_) => "transcripts_missing",
                     None => "succeeded",
@@ -239,15 +251,15 @@ impl Metrics {
         m.rounds.get_or_create(&OutcomeLabel { outcome }).inc();
     }
 
-    /// Whether a round succeeded within `within` (from its start): `/readyz`. A round that
+    /// Whether the last successful round ended within `within`: `/readyz`. A round that
     /// left transcripts missing counts as succeeded here (its calls are stored; the metric
     /// `transcripts_missing` tells the rest).
     pub fn ready(&self, within: Duration) -> std::result::Result<(), String> {
         match self.state().success {
-            Some((at, _)) if at.elapsed() <= within => Ok(()),
-            Some((at, _)) => Err(format!(
-                "the last successful round started {} s ago (more than {} s)",
-                at.elapsed().as_secs(),
+            Some(s) if s.ended.elapsed() <= within => Ok(()),
+            Some(s) => Err(format!(
+                "the last successful round ended {} s ago (more than {} s)",
+                s.ended.elapsed().as_secs(),
                 within.as_secs()
             )),
             None => Err("no round has succeeded yet".to_owned()),
@@ -259,7 +271,7 @@ impl Metrics {
     pub fn lag(&self) -> Option<f64> {
         self.state()
             .success
-            .map(|(at, behind)| behind as f64 + at.elapsed().as_secs_f64())
+            .map(|s| s.behind as f64 + s.started.elapsed().as_secs_f64())
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -371,8 +383,8 @@ pub struct Endpoint {
     pub registry: Arc<Registry>,
     /// The sync whose rounds `/readyz` tells.
     pub metrics: Metrics,
-    /// `/readyz` is ready while a round succeeded within this (`ccsqm sync --watch`: twice
-    /// the interval, at least a minute).
+    /// `/readyz` is ready while the last successful round ended within this (`ccsqm sync
+    /// --watch`: twice the interval, at least a minute).
     pub ready_within: Duration,
 }
 
@@ -424,6 +436,7 @@ pub async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Error;
 
     fn outcome(missing: bool) -> Outcome {
         Outcome {
