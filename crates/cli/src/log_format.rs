@@ -55,3 +55,60 @@ pub fn message(level: &str, event: &str, text: &str) {
     line(level, event, fields);
 }
 
+
+/// The `tracing` events (the client's requests and warnings, the settings' sources with
+/// `-v`) as JSON lines of the same shape: event `log`, with `target`, `message` and the
+/// event's fields.
+pub struct JsonLayer;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for JsonLayer {
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        _: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        let mut fields = Fields(Map::new());
+        fields
+            .0
+            .insert("target".into(), event.metadata().target().into());
+        event.record(&mut fields);
+        let level = match *event.metadata().level() {
+            tracing::Level::ERROR => "error",
+            tracing::Level::WARN => "warn",
+            tracing::Level::INFO => "info",
+            tracing::Level::DEBUG => "debug",
+            tracing::Level::TRACE => "trace",
+        };
+        line(level, "log", fields.0);
+    }
+}
+
+/// An event's fields, as JSON values.
+struct Fields(Map<String, Value>);
+
+impl tracing::field::Visit for Fields {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0
+            .insert(field.name().into(), format!("{value:?}").into());
+    }
+
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.insert(field.name().into(), value.into());
+    }
+
+    fn record_i64(&mut self, field: &tracing::field::Field, value: i64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+
+    fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+
+    fn record_bool(&mut self, field: &tracing::field::Field, value: bool) {
+        self.0.insert(field.name().into(), value.into());
+    }
+
+    fn record_f64(&mut self, field: &tracing::field::Field, value: f64) {
+        self.0.insert(field.name().into(), value.into());
+    }
+}

@@ -128,10 +128,11 @@ fn init_logging(verbose: u8) {
         _ => "ccsqm_client=debug,ccsqm=debug",
     };
     if log_format::json() {
-        tracing_subscriber::fmt()
-            .json()
-            .with_writer(std::io::stderr)
-            .with_env_filter(tracing_subscriber::EnvFilter::new(level))
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+        tracing_subscriber::registry()
+            .with(tracing_subscriber::EnvFilter::new(level))
+            .with(log_format::JsonLayer)
             .init();
         return;
     }
