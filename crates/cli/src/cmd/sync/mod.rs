@@ -30,7 +30,7 @@ Examples:
   ccsqm sync --db calls.sqlite3 --with-transcripts
 
   # As a service: metrics for Prometheus on :9464 (/metrics, /healthz, /readyz), JSON logs
-  ccsqm sync --watch 5m --metrics 127.0.0.1:9464 --log-format json
+  CCSQM_DB=postgres://ccsqm:secret@db.example/calls ccsqm sync --watch 5m --metrics 127.0.0.1:9464 --log-format json
 
   # The checkpoint, the calls still in progress and the recent runs
   ccsqm sync status --db calls.sqlite3";
