@@ -55,18 +55,13 @@ pub fn message(level: &str, event: &str, text: &str) {
     line(level, event, fields);
 }
 
-
 /// The `tracing` events (the client's requests and warnings, the settings' sources with
 /// `-v`) as JSON lines of the same shape: event `log`, with `target`, `message` and the
 /// event's fields.
 pub struct JsonLayer;
 
 impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for JsonLayer {
-    fn on_event(
-        &self,
-        event: &tracing::Event<'_>,
-        _: tracing_subscriber::layer::Context<'_, S>,
-    ) {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
         let mut fields = Fields(Map::new());
         fields
             .0

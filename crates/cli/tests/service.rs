@@ -127,7 +127,11 @@ impl Watch {
             if let Some(status) = watch.child.try_wait().unwrap() {
                 panic!("ccsqm ended ({status}): {:?}", watch.lines());
             }
-            assert!(started.elapsed() < LIMIT, "never listened: {:?}", watch.lines());
+            assert!(
+                started.elapsed() < LIMIT,
+                "never listened: {:?}",
+                watch.lines()
+            );
             std::thread::sleep(Duration::from_millis(20));
         };
         watch
@@ -180,8 +184,8 @@ impl Drop for Watch {
 
 /// A line of `--log-format json`: a JSON object with a time, a level and an event.
 fn json_line(line: &str) -> Value {
-    let value: Value = serde_json::from_str(line)
-        .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line:?}"));
+    let value: Value =
+        serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line:?}"));
     for field in ["time", "level", "event"] {
         assert!(value[field].is_string(), "no {field}: {line}");
     }
@@ -202,8 +206,12 @@ fn all_json_without_secrets(lines: &[String]) {
 /// and the body.
 fn get(address: &str, path: &str, accept: Option<&str>) -> (u16, String) {
     let mut stream = TcpStream::connect(address).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let accept = accept.map(|a| format!("Accept: {a}\r\n")).unwrap_or_default();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let accept = accept
+        .map(|a| format!("Accept: {a}\r\n"))
+        .unwrap_or_default();
     write!(
         stream,
         "GET {path} HTTP/1.0\r\nHost: {address}\r\n{accept}Connection: close\r\n\r\n"
@@ -407,7 +415,12 @@ fn metrics_pass_promtool_and_prometheus_reads_the_stored_calls() {
         assert!(open.ends_with("# EOF\n"), "{open}");
 
         let mut server = Prometheus::start(&prometheus, watch.address);
-        assert_eq!(server.query("up{job=\"ccsqm-sync\"}"), 1.0, "{}", backend.name());
+        assert_eq!(
+            server.query("up{job=\"ccsqm-sync\"}"),
+            1.0,
+            "{}",
+            backend.name()
+        );
         assert_eq!(
             server.query("ccsqm_sync_calls_stored{job=\"ccsqm-sync\",tenant=\"default\"}"),
             rows as f64,

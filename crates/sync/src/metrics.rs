@@ -197,6 +197,12 @@ impl Metrics {
         result
     }
 
+    /// The rows of `calls` as counted outside a round ([`Syncer::stored_calls`] when the
+    /// database was opened: the metric tells them before the first round ends).
+    pub fn calls_stored(&self, stored: i64) {
+        self.0.calls_stored.set(stored);
+    }
+
     /// A round starts (its duration is measured from here).
     pub fn round_started(&self) {
         self.state().started = Some(Instant::now());
@@ -424,7 +430,10 @@ pub async fn serve(
             get(move || async move {
                 match for_ready.metrics.ready(for_ready.ready_within) {
                     Ok(()) => (StatusCode::OK, "ready\n".to_owned()),
-                    Err(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {why}\n")),
+                    Err(why) => (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        format!("not ready: {why}\n"),
+                    ),
                 }
             }),
         );
@@ -516,6 +525,9 @@ mod tests {
             text.contains("ccsqm_sync_calls_stored{tenant=\"north\"} 7"),
             "{text}"
         );
-        assert!(text.contains("ccsqm_sync_lag_seconds{tenant=\"north\"}"), "{text}");
+        assert!(
+            text.contains("ccsqm_sync_lag_seconds{tenant=\"north\"}"),
+            "{text}"
+        );
     }
 }

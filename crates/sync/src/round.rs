@@ -99,7 +99,10 @@ impl Syncer {
             .query::<SqlValue>("SELECT COUNT(*) FROM calls", &[])
             .await
             .map_err(|e| named(e.into(), &self.shown))?;
-        Ok(rows.first().and_then(|r| r.first()).and_then(SqlValue::as_i64))
+        Ok(rows
+            .first()
+            .and_then(|r| r.first())
+            .and_then(SqlValue::as_i64))
     }
 
     /// One run (see the module's documentation): its summary and counts, or why it failed.

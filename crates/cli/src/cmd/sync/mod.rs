@@ -235,6 +235,12 @@ async fn sync(args: &SyncArgs, flags: &clap::ArgMatches, quiet: bool) -> Result<
         None => None,
     };
     let metrics = served.as_ref().map(|s| &s.metrics);
+    if let Some(metrics) = metrics {
+        // What the database holds before the first round ends (a count that fails leaves 0).
+        if let Ok(Some(stored)) = syncer.stored_calls().await {
+            metrics.calls_stored(stored);
+        }
+    }
     let mut backoff = Backoff::new(args.watch);
     let mut rounds = 0u64;
     loop {
@@ -243,13 +249,21 @@ async fn sync(args: &SyncArgs, flags: &clap::ArgMatches, quiet: bool) -> Result<
         said.round_start(rounds);
         let started = std::time::Instant::now();
         let round = match metrics {
-            Some(m) => m.round(&mut syncer, &client, &options, &said, stop.token()).await,
+            Some(m) => {
+                m.round(&mut syncer, &client, &options, &said, stop.token())
+                    .await
+            }
             None => syncer.round(&client, &options, &said, stop.token()).await,
         };
         said.progress.finish();
         let pause = match round {
             Ok(outcome) => {
-                said.round_end(rounds, &outcome, started.elapsed(), client.session().retries());
+                said.round_end(
+                    rounds,
+                    &outcome,
+                    started.elapsed(),
+                    client.session().retries(),
+                );
                 match (args.watch, outcome.error()) {
                     (None, Some(missing)) => return Err(missing.into()),
                     (None, None) => return Ok(()),
@@ -288,7 +302,11 @@ impl Drop for Served {
 /// fault: exit 2) and serves the metrics there; `/readyz` while the last successful round
 /// ended within twice the `--watch` interval (at least a minute), without `--watch` once a
 /// round succeeded.
-async fn serve_metrics(address: std::net::SocketAddr, watch: Option<i64>, said: &Said) -> Result<Served> {
+async fn serve_metrics(
+    address: std::net::SocketAddr,
+    watch: Option<i64>,
+    said: &Said,
+) -> Result<Served> {
     use ccsqm_sync::metrics;
     let listener = tokio::net::TcpListener::bind(address)
         .await
@@ -298,7 +316,10 @@ async fn serve_metrics(address: std::net::SocketAddr, watch: Option<i64>, said: 
     let metrics = metrics::Metrics::new(&mut registry);
     let ready_within = match watch {
         Some(seconds) => std::time::Duration::from_secs(
-            u64::try_from(seconds).unwrap_or(0).saturating_mul(2).max(60),
+            u64::try_from(seconds)
+                .unwrap_or(0)
+                .saturating_mul(2)
+                .max(60),
         ),
         None => std::time::Duration::MAX,
     };
