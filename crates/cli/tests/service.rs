@@ -529,6 +529,28 @@ fn sandbox_failing(rt: &tokio::runtime::Runtime) -> Sandbox {
     )
 }
 
+/// A command line refused by the parser, with `--log-format json`: a JSON line too (exit 2).
+#[test]
+fn a_refused_command_line_is_a_json_line_with_log_format_json() {
+    for args in [
+        &["sync", "--log-format", "json", "--watch", "0s"][..],
+        &["sync", "--log-format=json", "--metrics", "not-an-address"],
+    ] {
+        let output = run_within(ccsqm().args(args), LIMIT);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        let lines: Vec<String> = stderr(&output).lines().map(str::to_owned).collect();
+        all_json_without_secrets(&lines);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        let line = json_line(&lines[0]);
+        assert_eq!(line["kind"], "usage", "{line}");
+    }
+}
+
 /// An address `--metrics` cannot listen on is the configuration's fault: exit 2, before any
 /// request, said as JSON.
 #[test]
