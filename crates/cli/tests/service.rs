@@ -552,21 +552,26 @@ fn a_refused_command_line_is_a_json_line_with_log_format_json() {
 }
 
 /// An address `--metrics` cannot listen on is the configuration's fault: exit 2, before any
-/// request, said as JSON.
+/// request and before the database is created, said as JSON.
 #[test]
 fn metrics_address_taken_is_a_usage_error() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = taken.local_addr().unwrap().to_string();
     let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("calls.sqlite3");
     let mut cmd = ccsqm();
     cmd.env("CCSQM_BASE_URL", "http://127.0.0.1:9")
         .env("CCSQM_USER_ID", "u")
         .env("CCSQM_TOKEN", SECRET)
         .args(["sync", "--watch", "1m", "--log-format", "json"])
         .args(["--metrics", &address, "--db"])
-        .arg(dir.path().join("calls.sqlite3"));
+        .arg(&db);
     let output = run_within(&mut cmd, LIMIT);
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        !db.exists(),
+        "the database was created before the address was refused"
+    );
     let lines: Vec<String> = stderr(&output).lines().map(str::to_owned).collect();
     all_json_without_secrets(&lines);
     let last = json_line(lines.last().unwrap());

@@ -216,6 +216,12 @@ async fn sync(args: &SyncArgs, flags: &clap::ArgMatches, quiet: bool) -> Result<
     let tenant = args.connection.profile.as_deref().unwrap_or("default");
     let quiet = quiet || json;
     let notes = Said::new(&shown, true, json, tenant);
+    // The metrics' address before the database: one that cannot be listened on changes
+    // nothing.
+    let served = match args.metrics {
+        Some(address) => Some(serve_metrics(address, args.watch, &notes).await?),
+        None => None,
+    };
     let mut syncer = Syncer::open(url, &notes)
         .await
         .map_err(|e| command_error(e, &stop))?;
@@ -229,10 +235,6 @@ async fn sync(args: &SyncArgs, flags: &clap::ArgMatches, quiet: bool) -> Result<
         concurrency: args.concurrency.map(|n| usize::try_from(n).unwrap_or(1)),
         with_transcripts: args.with_transcripts,
         transcript_concurrency: usize::try_from(args.transcript_concurrency).unwrap_or(1),
-    };
-    let served = match args.metrics {
-        Some(address) => Some(serve_metrics(address, args.watch, &notes).await?),
-        None => None,
     };
     let metrics = served.as_ref().map(|s| &s.metrics);
     if let Some(metrics) = metrics {
