@@ -514,6 +514,29 @@ mod tests {
     }
 
     #[test]
+    fn the_lag_is_the_checkpoints_lag_at_the_start_plus_the_time_since() {
+        let mut registry = Registry::default();
+        let metrics = Metrics::new(&mut registry);
+        metrics.round_started();
+        // A server's clock behind the checkpoint: the checkpoint stayed 30 s ahead of the
+        // bound, the lag is not negative.
+        let mut ahead = outcome(false);
+        ahead.checkpoint = ahead.bound + 30;
+        metrics.round_ended(&Ok(ahead), None, 0);
+        assert!(metrics.lag().is_some_and(|l| (0.0..5.0).contains(&l)));
+        metrics.round_started();
+        let mut behind = outcome(false);
+        behind.checkpoint = behind.bound - 600;
+        metrics.round_ended(&Ok(behind), None, 0);
+        assert!(metrics.lag().is_some_and(|l| (600.0..605.0).contains(&l)));
+        // A failed round leaves the lag of the last success, growing.
+        metrics.round_started();
+        metrics.round_ended(&Err(Error::Reader), None, 0);
+        assert!(metrics.lag().is_some_and(|l| l >= 600.0));
+        assert!(metrics.ready(Duration::from_secs(60)).is_ok());
+    }
+
+    #[test]
     fn a_tenant_label_can_be_added_by_a_sub_registry() {
         let mut registry = Registry::default();
         let tenant = registry.sub_registry_with_label(("tenant".into(), "north".into()));
