@@ -11,6 +11,10 @@
 //! with which the PostgreSQL tests say they are skipped (a test never passes without
 //! checking: see `crates/cli/tests/common/databases.rs`).
 //!
+//! Prometheus (`promtool`, `prometheus`) for the tests of `ccsqm sync --metrics`: installed
+//! from Debian's packages by `.ci/prometheus.sh` when missing (as root); the tests start their
+//! own server; without it they say "skipped" and fail unless `CCSQM_TEST_ALLOW_SKIP=1`.
+//!
 //! ARGS go to `cargo test`: `cargo xtask test -p ccsqm-cli --test sync`, `cargo xtask test --
 //! --nocapture`. With `-p`/`--package`, `--workspace` is left out (cargo would run the whole
 //! workspace otherwise).
@@ -31,6 +35,9 @@ if [ -n "${CCSQM_TEST_POSTGRES_URL:-}" ]; then
 else
     source .ci/postgres.sh
 fi
+# Prometheus' promtool and server for the tests of `ccsqm sync --metrics` (installed when
+# missing; each test starts its own server).
+source .ci/prometheus.sh
 if [ -z "${CCSQM_TEST_POSTGRES_URL:-}" ]; then
     if [ "${CCSQM_TEST_ALLOW_SKIP:-}" = 1 ]; then
         echo "no PostgreSQL server: its tests say they are skipped (CCSQM_TEST_ALLOW_SKIP=1)" >&2

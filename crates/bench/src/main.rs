@@ -14,6 +14,8 @@
 //! 5. `ccsqm --version` start-up and the release binary's size;
 //! 8. sync: `ccsqm sync` of 100 000 calls into SQLite and PostgreSQL against the export of
 //!    the same calls (`src/sync.rs`);
+//! 9. metrics: `ccsqm sync` with and without `--metrics` (scraped), the cost of the metrics
+//!    (`src/metrics.rs`);
 //! 7. load: the sandbox under wrk (installed from Debian when missing), every query shape, at
 //!    100 000 and 1 000 000 calls, against Prism measured in the same run;
 //! 9. build: the clean debug build of a minimal consumer of `ccsqm-client` with its light
@@ -23,12 +25,13 @@
 //! Every server is a process of its own on 127.0.0.1, and every loop is bounded in count and
 //! time. Options: `--quick` (smaller sizes, fewer repetitions; the report goes to
 //! `target/bench/BENCHMARKS-quick.md` unless `--output` says otherwise), `--output FILE`
-//! (default `BENCHMARKS.md` at the root), `--only export,overhead,throughput,codegen,cli,loop,load,sync,build`,
+//! (default `BENCHMARKS.md` at the root), `--only export,overhead,throughput,codegen,cli,loop,load,sync,build,metrics`,
 //! `--root DIR` (the workspace, default the current directory), `--ccsqm PATH` (default
 //! `target/release/ccsqm`).
 
 mod build;
 mod load;
+mod metrics;
 mod overhead;
 mod process;
 mod sync;
@@ -55,7 +58,7 @@ const SEQUENTIAL: &str = "`ccsqm details --all --concurrency 1`, sequential";
 /// No single command of the harness may run longer.
 const COMMAND_LIMIT: Duration = Duration::from_secs(300);
 
-const SECTIONS: [&str; 9] = [
+const SECTIONS: [&str; 10] = [
     "export",
     "overhead",
     "throughput",
@@ -65,6 +68,7 @@ const SECTIONS: [&str; 9] = [
     "load",
     "sync",
     "build",
+    "metrics",
 ];
 
 /// The sections that need no release binary (`ccsqm`): with only these, the harness runs
@@ -192,6 +196,9 @@ fn run(options: &Options) -> Result<(), String> {
     }
     if wants("build") {
         report.build = Some(build::run(&root)?);
+    }
+    if wants("metrics") {
+        report.metrics = Some(metrics::run(&ccsqm, &work, options.quick)?);
     }
     let load_after = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let text = report.markdown(&machine, load_after.trim(), options.quick);
@@ -685,6 +692,7 @@ struct Report {
     load: Option<load::Load>,
     sync: Option<sync::Sync>,
     build: Option<build::Build>,
+    metrics: Option<metrics::Metrics>,
 }
 
 fn median(values: &[Duration]) -> Duration {
@@ -829,6 +837,9 @@ impl Report {
         }
         if let Some(b) = &self.build {
             build::markdown(w, b, &mut summary);
+        }
+        if let Some(m) = &self.metrics {
+            metrics::markdown(w, m, &mut summary);
         }
         let mut top = String::from("## Summary\n\n| what | figure | target |\n|---|---:|---|\n");
         for (what, figure, target) in &summary.rows {

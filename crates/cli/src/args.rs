@@ -236,9 +236,42 @@ fn readable_help(mut sub: clap::Command, parent: &str) -> clap::Command {
 /// are returned too: they tell a flag's value from its environment variable's.
 pub fn parse() -> (Cli, clap::ArgMatches) {
     let mut command = command_for_help();
-    let matches = command.get_matches_mut();
-    let cli = from_matches(&matches).unwrap_or_else(|e| e.format(&mut command).exit());
+    let matches = command
+        .try_get_matches_from_mut(std::env::args_os())
+        .unwrap_or_else(|e| refuse(e));
+    let cli = from_matches(&matches).unwrap_or_else(|e| refuse(e.format(&mut command)));
     (cli, matches)
+}
+
+/// A command line clap refuses (or `--help`, `--version`): said as clap says it, or with
+/// `--log-format json` among the arguments, as a JSON line (stderr then holds only JSON).
+fn refuse(error: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    let shown = matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    );
+    // args_os: an argument that is not UTF-8 must not panic here.
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let json = args
+        .windows(2)
+        .any(|w| w[0] == "--log-format" && w[1] == "json")
+        || args.iter().any(|a| a == "--log-format=json");
+    if shown || !json {
+        error.exit()
+    }
+    let code = u8::try_from(error.exit_code()).unwrap_or(crate::exit::USAGE);
+    let text = error.render().to_string();
+    let mut fields = serde_json::Map::new();
+    fields.insert("kind".into(), crate::exit::class(code).into());
+    fields.insert("exit_code".into(), code.into());
+    fields.insert("message".into(), text.trim_end().into());
+    crate::log_format::line("error", "exit", fields);
+    std::process::exit(i32::from(code))
 }
 
 /// The parsed command line from clap's matches of [`command`].

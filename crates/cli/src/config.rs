@@ -131,7 +131,10 @@ pub fn find(
 
 fn warn(warnings: &[String]) {
     for warning in warnings {
-        eprintln!("ccsqm: warning: {warning}");
+        match crate::log_format::json() {
+            true => crate::log_format::message("warn", "warning", warning),
+            false => eprintln!("ccsqm: warning: {warning}"),
+        }
     }
 }
 

@@ -22,6 +22,21 @@ pub const SERVER: u8 = 5;
 pub const NETWORK: u8 = 6;
 pub const DATABASE: u8 = 7;
 
+/// The name of an exit code's class (`--log-format json`'s `kind`).
+pub fn class(code: u8) -> &'static str {
+    match code {
+        0 => "success",
+        USAGE => "usage",
+        AUTH => "auth",
+        NOT_FOUND => "not_found",
+        SERVER => "server",
+        NETWORK => "network",
+        DATABASE => "database",
+        129 | 130 | 143 => "interrupted",
+        _ => "other",
+    }
+}
+
 /// The class of a failed request.
 pub fn of_api(error: &ApiError) -> u8 {
     of_kind(error.kind())

@@ -25,6 +25,7 @@ mod connection;
 mod dry_run;
 mod error;
 mod exit;
+mod log_format;
 mod operations;
 mod output;
 mod progress;
@@ -49,11 +50,14 @@ fn main() -> ExitCode {
         return output::jq::worker_main();
     }
     let (cli, matches) = args::parse();
+    if let Command::Sync(sync) = &cli.command {
+        log_format::set(sync.log_format);
+    }
     init_logging(cli.verbose);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("ccsqm: starting the async runtime: {e}");
+            failed(exit::OTHER, &format!("starting the async runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
@@ -69,7 +73,7 @@ fn main() -> ExitCode {
                 .map(ToString::to_string)
                 .unwrap_or_default();
             let lines: Vec<_> = text.lines().map(ccsqm_client::visible).collect();
-            eprintln!("ccsqm: {}", lines.join("\n"));
+            failed(exit::USAGE, &lines.join("\n"));
             ExitCode::from(exit::code(&e))
         }
         Err(e) => {
@@ -81,9 +85,23 @@ fn main() -> ExitCode {
                 Some(hint) => format!("{}; {hint}", message(&e)),
                 None => message(&e),
             };
-            eprintln!("ccsqm: {}", ccsqm_client::visible(&text));
+            failed(code, &ccsqm_client::visible(&text));
             ExitCode::from(code)
         }
+    }
+}
+
+/// The command's failure on stderr: `ccsqm: TEXT`, or with `--log-format json` a JSON line
+/// with the exit code and its class.
+fn failed(code: u8, text: &str) {
+    if log_format::json() {
+        let mut fields = serde_json::Map::new();
+        fields.insert("kind".into(), exit::class(code).into());
+        fields.insert("exit_code".into(), code.into());
+        fields.insert("message".into(), text.into());
+        log_format::line("error", "exit", fields);
+    } else {
+        eprintln!("ccsqm: {text}");
     }
 }
 
@@ -91,6 +109,8 @@ fn main() -> ExitCode {
 /// about the token interface's answers (an `Expires` it cannot use), one line each.
 fn init_logging(verbose: u8) {
     let level = match verbose {
+        // `--log-format json`: the same events, one JSON object per line.
+        0 if log_format::json() => "ccsqm_client::auth=warn",
         0 => {
             tracing_subscriber::fmt()
                 .with_writer(std::io::stderr)
@@ -107,6 +127,15 @@ fn init_logging(verbose: u8) {
         1 => "ccsqm_client=info,ccsqm_client::request=debug,ccsqm=info",
         _ => "ccsqm_client=debug,ccsqm=debug",
     };
+    if log_format::json() {
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+        tracing_subscriber::registry()
+            .with(tracing_subscriber::EnvFilter::new(level))
+            .with(log_format::JsonLayer)
+            .init();
+        return;
+    }
     // Colours only on a terminal: a log piped to a file has no escape sequences.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

@@ -21,6 +21,8 @@ mod counts;
 mod db;
 #[allow(clippy::all, missing_docs)]
 mod generated;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 mod migrate;
 mod round;
 mod row;

@@ -119,6 +119,22 @@ impl Syncer {
         &self.shown
     }
 
+    /// How many calls the database holds (its `calls` table's rows), on the connection of the
+    /// rounds; `None` while it is closed (after a failed round, until the next one).
+    pub async fn stored_calls(&mut self) -> Result<Option<i64>> {
+        let Some(db) = &mut self.db else {
+            return Ok(None);
+        };
+        let rows = db
+            .query::<SqlValue>("SELECT COUNT(*) FROM calls", &[])
+            .await
+            .map_err(|e| named(e.into(), &self.shown))?;
+        Ok(rows
+            .first()
+            .and_then(|r| r.first())
+            .and_then(SqlValue::as_i64))
+    }
+
     /// One run (see the module's documentation): its summary and counts, or why it failed.
     /// A failure leaves what was committed (the checkpoint where the committed calls end); one
     /// that is not [`Error::is_final`] closes the connection, and the next round opens it
@@ -356,6 +372,16 @@ pub struct Outcome {
     /// The transcripts it could not fetch (their calls stored): how many, and the kind of the
     /// first failure.
     pub missing_transcripts: Option<(i64, ccsqm_client::ErrorKind)>,
+    /// The window's upper bound, Unix seconds: the server's time when the run started (or
+    /// `Options::until`, or this machine's time, as the run's warnings said).
+    pub bound: i64,
+    /// The checkpoint after the run, Unix seconds (the bound, unless it was already further).
+    pub checkpoint: i64,
+    /// Calls still in progress within the horizon (read again by the next runs).
+    pub in_progress: i64,
+    /// Transcripts still missing, of calls within the horizon (tried again by the next runs;
+    /// always 0 without `Options::with_transcripts`).
+    pub transcripts_missing: i64,
 }
 
 impl Outcome {
@@ -430,6 +456,7 @@ async fn run_once(
     let finished = jiff::Timestamp::now().as_second();
     match result {
         Ok((pending, past, missing)) => {
+            let retried = missing.retried;
             let missing = (missing.failed_this_run > 0).then(|| {
                 let kind = counts
                     .first_missing
@@ -463,6 +490,10 @@ async fn run_once(
                 summary,
                 counts,
                 missing_transcripts: missing,
+                bound,
+                checkpoint: new_checkpoint,
+                in_progress: pending,
+                transcripts_missing: retried,
             })
         }
         Err(error) => {

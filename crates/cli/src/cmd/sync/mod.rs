@@ -11,6 +11,7 @@ use clap::{Args, Subcommand};
 
 use crate::connection::Connection;
 use crate::error::UsageError;
+use crate::log_format::{self, LogFormat};
 use crate::progress;
 use crate::timearg::{self, Bound};
 
@@ -27,6 +28,9 @@ Examples:
 
   # With each finished call's transcript, segment by segment (table call_segments)
   ccsqm sync --db calls.sqlite3 --with-transcripts
+
+  # As a service: metrics for Prometheus on :9464 (/metrics, /healthz, /readyz), JSON logs
+  CCSQM_DB=postgres://ccsqm:secret@db.example/calls ccsqm sync --watch 5m --metrics 127.0.0.1:9464 --log-format json
 
   # The checkpoint, the calls still in progress and the recent runs
   ccsqm sync status --db calls.sqlite3";
@@ -104,6 +108,20 @@ pub struct SyncArgs {
     #[arg(help_heading = "Transcripts", long, value_name = "N", default_value_t = 8,
           value_parser = clap::value_parser!(u64).range(1..=64))]
     pub transcript_concurrency: u64,
+
+    /// Serve metrics for Prometheus on ADDR (127.0.0.1:9464, [::]:9464) while syncing:
+    /// /metrics, /healthz (the process answers) and /readyz (the last successful round ended
+    /// within twice the --watch interval, at least a minute; without --watch: a round
+    /// succeeded).
+    #[arg(help_heading = "Service", long, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
+
+    /// The format of what is said on stderr: text (for people), or json (one JSON object per
+    /// line, for a machine: rounds' starts and ends with their counts, warnings, errors with
+    /// their kind; no progress bar).
+    #[arg(help_heading = "Service", long, value_name = "FORMAT", value_enum,
+          default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 
     #[command(flatten)]
     pub connection: Connection,
@@ -194,7 +212,16 @@ async fn sync(args: &SyncArgs, flags: &clap::ArgMatches, quiet: bool) -> Result<
         create_default_folder(args, path)?;
     }
     let stop = stop::Stop::install().context("listening for signals")?;
-    let notes = Said::new(&shown, true);
+    let json = args.log_format == LogFormat::Json;
+    let tenant = args.connection.profile.as_deref().unwrap_or("default");
+    let quiet = quiet || json;
+    let notes = Said::new(&shown, true, json, tenant);
+    // The metrics' address before the database: one that cannot be listened on changes
+    // nothing.
+    let served = match args.metrics {
+        Some(address) => Some(serve_metrics(address, args.watch, &notes).await?),
+        None => None,
+    };
     // A watch stands by while another sync writes to the database, and takes over when it
     // ends; a single run is refused (exit 7).
     let syncer = match args.watch {
@@ -213,14 +240,36 @@ async fn sync(args: &SyncArgs, flags: &clap::ArgMatches, quiet: bool) -> Result<
         with_transcripts: args.with_transcripts,
         transcript_concurrency: usize::try_from(args.transcript_concurrency).unwrap_or(1),
     };
+    let metrics = served.as_ref().map(|s| &s.metrics);
+    if let Some(metrics) = metrics {
+        // What the database holds before the first round ends (a count that fails leaves 0).
+        if let Ok(Some(stored)) = syncer.stored_calls().await {
+            metrics.calls_stored(stored);
+        }
+    }
     let mut backoff = Backoff::new(args.watch);
+    let mut rounds = 0u64;
     loop {
-        let said = Said::new(&shown, quiet);
-        let round = syncer.round(&client, &options, &said, stop.token()).await;
+        rounds += 1;
+        let said = Said::new(&shown, quiet, json, tenant);
+        said.round_start(rounds);
+        let started = std::time::Instant::now();
+        let round = match metrics {
+            Some(m) => {
+                m.round(&mut syncer, &client, &options, &said, stop.token())
+                    .await
+            }
+            None => syncer.round(&client, &options, &said, stop.token()).await,
+        };
         said.progress.finish();
         let pause = match round {
             Ok(outcome) => {
-                eprintln!("ccsqm: {shown}: {}", outcome.summary);
+                said.round_end(
+                    rounds,
+                    &outcome,
+                    started.elapsed(),
+                    client.session().retries(),
+                );
                 match (args.watch, outcome.error()) {
                     (None, Some(missing)) => return Err(missing.into()),
                     (None, None) => return Ok(()),
@@ -232,13 +281,7 @@ async fn sync(args: &SyncArgs, flags: &clap::ArgMatches, quiet: bool) -> Result<
             }
             Err(error) => {
                 let pause = backoff.failed();
-                let error = anyhow::Error::new(error);
-                eprintln!(
-                    "ccsqm: {shown}: this round failed (the checkpoint did not move past what it \
-                     committed): {}; trying again in {}",
-                    ccsqm_client::visible(&crate::error::message(&error)),
-                    span(i64::try_from(pause.as_secs()).unwrap_or(i64::MAX))
-                );
+                said.round_failed(rounds, anyhow::Error::new(error), pause);
                 pause
             }
         };
@@ -247,6 +290,59 @@ async fn sync(args: &SyncArgs, flags: &clap::ArgMatches, quiet: bool) -> Result<
             stopped = stop.wait() => return Err(stopped.into()),
         }
     }
+}
+
+/// The metrics' endpoint of `--metrics`, served until dropped.
+struct Served {
+    metrics: ccsqm_sync::metrics::Metrics,
+    stop: ccsqm_sync::CancellationToken,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// Listens on `address` (an address that cannot be listened on is the configuration's
+/// fault: exit 2) and serves the metrics there; `/readyz` while the last successful round
+/// ended within twice the `--watch` interval (at least a minute), without `--watch` once a
+/// round succeeded.
+async fn serve_metrics(
+    address: std::net::SocketAddr,
+    watch: Option<i64>,
+    said: &Said,
+) -> Result<Served> {
+    use ccsqm_sync::metrics;
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| UsageError(format!("--metrics {address}: cannot listen there: {e}")))?;
+    let address = listener.local_addr().unwrap_or(address);
+    let mut registry = prometheus_client::registry::Registry::default();
+    let metrics = metrics::Metrics::new(&mut registry);
+    let ready_within = match watch {
+        Some(seconds) => std::time::Duration::from_secs(
+            u64::try_from(seconds)
+                .unwrap_or(0)
+                .saturating_mul(2)
+                .max(60),
+        ),
+        None => std::time::Duration::MAX,
+    };
+    let endpoint = metrics::Endpoint {
+        registry: std::sync::Arc::new(registry),
+        metrics: metrics.clone(),
+        ready_within,
+    };
+    let stop = ccsqm_sync::CancellationToken::new();
+    let token = stop.clone();
+    tokio::spawn(async move {
+        if let Err(e) = metrics::serve(listener, endpoint, token).await {
+            tracing::warn!("the metrics' endpoint stopped: {e}");
+        }
+    });
+    said.listening(address);
+    Ok(Served { metrics, stop })
 }
 
 /// The engine's error as the command's: a cancellation is the signal that asked for it.
@@ -258,17 +354,114 @@ fn command_error(error: ccsqm_sync::Error, stop: &stop::Stop) -> anyhow::Error {
 }
 
 /// What the engine says, on stderr: notes and warnings (above the progress bar, drawn on a
-/// terminal unless `-q`).
+/// terminal unless `-q`), rounds' ends and failures; with `--log-format json`, as JSON lines
+/// (no progress bar).
 struct Said {
     shown: String,
     progress: progress::Bar,
+    json: bool,
+    tenant: String,
 }
 
 impl Said {
-    fn new(shown: &str, quiet: bool) -> Said {
+    fn new(shown: &str, quiet: bool, json: bool, tenant: &str) -> Said {
         Said {
             shown: shown.to_owned(),
-            progress: progress::Bar::new(quiet),
+            progress: progress::Bar::new(quiet || json),
+            json,
+            tenant: tenant.to_owned(),
+        }
+    }
+
+    /// A JSON line with the database and the tenant (the profile's name) first.
+    fn json_line(&self, level: &str, event: &str, fields: serde_json::Value) {
+        let mut all = serde_json::Map::new();
+        all.insert("tenant".into(), self.tenant.clone().into());
+        all.insert("db".into(), self.shown.clone().into());
+        if let serde_json::Value::Object(fields) = fields {
+            all.extend(fields);
+        }
+        log_format::line(level, event, all);
+    }
+
+    fn listening(&self, address: std::net::SocketAddr) {
+        match self.json {
+            true => self.json_line(
+                "info",
+                "metrics_listening",
+                serde_json::json!({ "address": address.to_string() }),
+            ),
+            false => self.progress.println(&format!(
+                "ccsqm: metrics on http://{address}/metrics (and /healthz, /readyz)"
+            )),
+        }
+    }
+
+    fn round_start(&self, round: u64) {
+        if self.json {
+            self.json_line("info", "round_start", serde_json::json!({ "round": round }));
+        }
+    }
+
+    fn round_end(
+        &self,
+        round: u64,
+        outcome: &ccsqm_sync::Outcome,
+        took: std::time::Duration,
+        retries: u64,
+    ) {
+        if !self.json {
+            eprintln!("ccsqm: {}: {}", self.shown, outcome.summary);
+            return;
+        }
+        let c = &outcome.counts;
+        let (level, result) = match outcome.missing_transcripts {
+            Some(_) => ("warn", "transcripts_missing"),
+            None => ("info", "succeeded"),
+        };
+        self.json_line(
+            level,
+            "round_end",
+            serde_json::json!({
+                "round": round,
+                "outcome": result,
+                "message": outcome.summary,
+                "duration_seconds": took.as_secs_f64(),
+                "inserted": c.inserted,
+                "updated": c.updated,
+                "unchanged": c.unchanged,
+                "commits": c.commits,
+                "rechecked": c.rechecked,
+                "transcripts": c.transcripts,
+                "transcripts_missing": outcome.transcripts_missing,
+                "in_progress": outcome.in_progress,
+                "warnings": c.warnings,
+                "retries": retries,
+                "checkpoint": utc(outcome.checkpoint),
+            }),
+        );
+    }
+
+    fn round_failed(&self, round: u64, error: anyhow::Error, pause: std::time::Duration) {
+        let message = ccsqm_client::visible(&crate::error::message(&error)).into_owned();
+        let retry_in = i64::try_from(pause.as_secs()).unwrap_or(i64::MAX);
+        match self.json {
+            true => self.json_line(
+                "error",
+                "round_failed",
+                serde_json::json!({
+                    "round": round,
+                    "kind": crate::exit::class(crate::exit::code(&error)),
+                    "message": message,
+                    "retry_in_seconds": retry_in,
+                }),
+            ),
+            false => eprintln!(
+                "ccsqm: {}: this round failed (the checkpoint did not move past what it \
+                 committed): {message}; trying again in {}",
+                self.shown,
+                span(retry_in)
+            ),
         }
     }
 }
@@ -279,12 +472,19 @@ impl Observer for Said {
     }
 
     fn warning(&self, text: &str) {
-        self.progress.println(&format!("ccsqm: warning: {text}"));
+        match self.json {
+            true => self.json_line("warn", "warning", serde_json::json!({ "message": text })),
+            false => self.progress.println(&format!("ccsqm: warning: {text}")),
+        }
     }
 
     fn note(&self, text: &str) {
-        self.progress
-            .println(&format!("ccsqm: {}: {text}", self.shown));
+        match self.json {
+            true => self.json_line("info", "note", serde_json::json!({ "message": text })),
+            false => self
+                .progress
+                .println(&format!("ccsqm: {}: {text}", self.shown)),
+        }
     }
 }
 

@@ -43,7 +43,16 @@ impl Stop {
                     _ = hangup.recv() => 129,
                 };
                 if inner.code.load(Ordering::SeqCst) != 0 {
-                    eprintln!("\nccsqm: stopped at once (the last transaction was rolled back)");
+                    match crate::log_format::json() {
+                        true => crate::log_format::message(
+                            "error",
+                            "stopped",
+                            "stopped at once (the last transaction was rolled back)",
+                        ),
+                        false => eprintln!(
+                            "\nccsqm: stopped at once (the last transaction was rolled back)"
+                        ),
+                    }
                     std::process::exit(i32::from(code));
                 }
                 inner.code.store(code, Ordering::SeqCst);
