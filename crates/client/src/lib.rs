@@ -9,6 +9,7 @@ mod auth;
 mod body_limit;
 mod client_builder;
 mod details_request;
+mod drift;
 mod error;
 #[allow(clippy::all, missing_docs, unused)]
 mod generated;
@@ -32,6 +33,9 @@ mod url_policy;
 pub use adaptive::MAX_CONCURRENCY;
 pub use auth::{IssuedToken, DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME, TOKEN_REFRESH_MARGIN};
 pub use body_limit::DEFAULT_MAX_BODY_SIZE;
+pub use drift::{
+    Drift, DriftFinding, DriftUnit, UnknownField, UnknownValue, DRIFT_TARGET, MAX_FINDINGS,
+};
 pub use client_builder::{
     BuildError, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, USER_AGENT,
 };

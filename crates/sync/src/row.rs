@@ -462,6 +462,7 @@ mod tests {
             let record = CallRecord {
                 call_group_id: Some(format!("group {i}")),
                 call,
+                ..CallRecord::default()
             };
             assert_eq!(
                 call_row(record.clone()).unwrap(),
