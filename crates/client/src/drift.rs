@@ -235,7 +235,7 @@ impl fmt::Display for UnknownField {
     }
 }
 
-/// `value 41 of Call.status (InspectionStatus) (2 calls)`, the value made safe for a terminal.
+/// `value 41 of Call.status, not in InspectionStatus (2 calls)`, the value made safe for a terminal.
 impl fmt::Display for UnknownValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -246,7 +246,7 @@ impl fmt::Display for UnknownValue {
             crate::visible(&self.field)
         )?;
         if let Some(enumeration) = &self.enumeration {
-            write!(f, " (not a {})", crate::visible(enumeration))?;
+            write!(f, ", not in {}", crate::visible(enumeration))?;
         }
         write!(f, " ({} {})", self.count, unit_word(self.count, self.unit))
     }
@@ -337,14 +337,6 @@ impl Node {
         }
     }
 
-    fn child(&self, name: &str) -> &[Node] {
-        self.children
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, nodes)| nodes.as_slice())
-            .unwrap_or(&[])
-    }
-
     /// The calls in this object and below.
     fn calls(&self) -> u64 {
         if self.schema.name == CALL.name {
@@ -390,11 +382,72 @@ pub(crate) struct GroupExtras {
     pub(crate) calls: Vec<Map<String, Value>>,
 }
 
-/// What a page carries that the spec lacks: per group and call, and counted.
-#[derive(Debug, Default, Clone, PartialEq)]
+/// What a page carries that the spec lacks: where it was, and counted.
+#[derive(Debug)]
 pub(crate) struct PageExtras {
-    pub(crate) groups: Vec<GroupExtras>,
+    root: Node,
     pub(crate) drift: Drift,
+}
+
+impl PageExtras {
+    /// The unknown keys of each group and each of its calls, in order.
+    pub(crate) fn groups(self) -> Vec<GroupExtras> {
+        let (Some(groups_field), Some(calls_field)) = (
+            array_field(&APPRAISECALL_DETAILS_RESPONSE, &CALL_GROUP),
+            array_field(&CALL_GROUP, &CALL),
+        ) else {
+            return Vec::new();
+        };
+        let mut root = self.root;
+        take_child(&mut root, groups_field)
+            .into_iter()
+            .map(|mut group| GroupExtras {
+                calls: take_child(&mut group, calls_field)
+                    .into_iter()
+                    .map(|call| call.unknown)
+                    .collect(),
+                unknown: group.unknown,
+            })
+            .collect()
+    }
+
+    /// Puts every unknown key back into `page`, the page as the generated types write it, at
+    /// its place: the page as sent, but for what the generated types change in known fields.
+    pub(crate) fn graft(&self, page: &mut Value) {
+        graft(&self.root, page);
+    }
+}
+
+fn take_child(node: &mut Node, name: &str) -> Vec<Node> {
+    node.children
+        .iter_mut()
+        .find(|(n, _)| *n == name)
+        .map(|(_, nodes)| std::mem::take(nodes))
+        .unwrap_or_default()
+}
+
+fn graft(node: &Node, value: &mut Value) {
+    let Value::Object(object) = value else {
+        return;
+    };
+    for (key, unknown) in &node.unknown {
+        object.entry(key.clone()).or_insert_with(|| unknown.clone());
+    }
+    for (name, nodes) in &node.children {
+        match object.get_mut(*name) {
+            Some(Value::Array(items)) => {
+                for (node, item) in nodes.iter().zip(items.iter_mut()) {
+                    graft(node, item);
+                }
+            }
+            Some(item @ Value::Object(_)) => {
+                if let Some(node) = nodes.first() {
+                    graft(node, item);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The name of the field of `schema` that holds an array of `item` objects.
@@ -414,21 +467,7 @@ pub(crate) fn scan_page(body: &[u8]) -> Option<PageExtras> {
         .ok()??;
     let mut drift = Drift::default();
     root.count(&mut drift, false, true);
-    let groups_field = array_field(&APPRAISECALL_DETAILS_RESPONSE, &CALL_GROUP)?;
-    let calls_field = array_field(&CALL_GROUP, &CALL)?;
-    let groups = root
-        .child(groups_field)
-        .iter()
-        .map(|group| GroupExtras {
-            unknown: group.unknown.clone(),
-            calls: group
-                .child(calls_field)
-                .iter()
-                .map(|call| call.unknown.clone())
-                .collect(),
-        })
-        .collect();
-    Some(PageExtras { groups, drift })
+    Some(PageExtras { root, drift })
 }
 
 /// A map key, borrowed from the body when it has no escapes.
@@ -622,13 +661,102 @@ pub(crate) fn merged(call: Map<String, Value>, group: &Map<String, Value>) -> Ma
     out
 }
 
+/// One page of `appraisecall/details` with what it holds that the spec does not name: made by
+/// [`Client::details_page_scanned`](crate::Client::details_page_scanned), for a single page
+/// (every page: [`Client::calls`](crate::Client::calls)).
+#[derive(Debug)]
+pub struct ScannedPage {
+    page: crate::types::AppraisecallDetailsResponse,
+    extras: Option<PageExtras>,
+    drift: Drift,
+}
+
+impl ScannedPage {
+    /// The page, as the generated types read it (without the keys the spec does not name).
+    pub fn page(&self) -> &crate::types::AppraisecallDetailsResponse {
+        &self.page
+    }
+
+    /// What the page held that the spec does not describe.
+    pub fn drift(&self) -> &Drift {
+        &self.drift
+    }
+
+    /// The page as JSON with every key the spec does not name back in its place (the page's,
+    /// `paging`'s, each group's and call's): the page as sent, but for what the generated
+    /// types change in the fields they know.
+    pub fn to_json(&self) -> Result<Value, serde_json::Error> {
+        let mut json = serde_json::to_value(&self.page)?;
+        if let Some(extras) = &self.extras {
+            extras.graft(&mut json);
+        }
+        Ok(json)
+    }
+
+    /// The page's calls, each with its [`CallRecord::unknown_fields`](crate::CallRecord).
+    pub fn into_records(self) -> impl Iterator<Item = crate::CallRecord> {
+        crate::CallRecord::from_scanned_page(self.page, self.extras)
+    }
+}
+
+impl crate::Client {
+    /// [`Client::details_page`](crate::Client::details_page), keeping what the page holds that
+    /// the spec does not name: see [`ScannedPage`]. Each finding is logged (`tracing`, level
+    /// `warn`, target [`DRIFT_TARGET`]).
+    pub async fn details_page_scanned(
+        &self,
+        request: crate::types::AppraisecallDetailsRequest,
+    ) -> Result<ScannedPage, crate::ApiError> {
+        let (answer, extras) = scoped(self.details_answer(request)).await;
+        let page = answer?.into_inner();
+        let mut drift = Drift::default();
+        if let Some(extras) = &extras {
+            for finding in drift.merge(&extras.drift) {
+                tracing::warn!(
+                    target: DRIFT_TARGET,
+                    %finding,
+                    "appraisecall/details: the server sent what spec/ccsqm.yaml does not describe"
+                );
+            }
+        }
+        Ok(ScannedPage {
+            page,
+            extras,
+            drift,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
-    fn page(value: Value) -> PageExtras {
-        scan_page(value.to_string().as_bytes()).expect("a page")
+    struct Scanned {
+        groups: Vec<GroupExtras>,
+        drift: Drift,
+    }
+
+    fn page(value: Value) -> Scanned {
+        let extras = scan_page(value.to_string().as_bytes()).expect("a page");
+        let drift = extras.drift.clone();
+        Scanned { groups: extras.groups(), drift }
+    }
+
+    #[test]
+    fn grafting_puts_every_unknown_key_back_in_place() {
+        let sent = json!({
+            "paging": {"total": 1, "cursor": "x"},
+            "request_id": "r",
+            "data": [{"call_group_id": "g", "region": "eu", "calls": [{"call_uuid": "a", "z": [1]}]}]
+        });
+        let extras = scan_page(sent.to_string().as_bytes()).unwrap();
+        let typed: crate::types::AppraisecallDetailsResponse =
+            serde_json::from_value(sent.clone()).unwrap();
+        let mut page = serde_json::to_value(&typed).unwrap();
+        assert_ne!(page, sent);
+        extras.graft(&mut page);
+        assert_eq!(page, sent);
     }
 
     #[test]
@@ -706,7 +834,7 @@ mod tests {
         );
         assert!(scan.drift.fields.is_empty());
         let text = scan.drift.to_string();
-        assert!(text.contains(&format!("value {unknown_status} of Call.status (not a InspectionStatus) (2 calls)")), "{text}");
+        assert!(text.contains(&format!("value {unknown_status} of Call.status, not in InspectionStatus (2 calls)")), "{text}");
     }
 
     #[test]

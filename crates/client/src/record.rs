@@ -69,7 +69,7 @@ impl CallRecord {
         response: AppraisecallDetailsResponse,
         extras: Option<PageExtras>,
     ) -> impl Iterator<Item = CallRecord> {
-        let mut groups = extras.map(|e| e.groups).unwrap_or_default().into_iter();
+        let mut groups = extras.map(PageExtras::groups).unwrap_or_default().into_iter();
         response.data.into_iter().flat_map(move |group| {
             let call_group_id = group.call_group_id;
             let extras = groups.next().unwrap_or_default();

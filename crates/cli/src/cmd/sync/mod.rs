@@ -106,6 +106,9 @@ pub struct SyncArgs {
     pub transcript_concurrency: u64,
 
     #[command(flatten)]
+    pub strict: crate::drift::StrictSpec,
+
+    #[command(flatten)]
     pub connection: Connection,
 }
 
@@ -208,12 +211,18 @@ async fn sync(args: &SyncArgs, flags: &clap::ArgMatches, quiet: bool) -> Result<
         concurrency: args.concurrency.map(|n| usize::try_from(n).unwrap_or(1)),
         with_transcripts: args.with_transcripts,
         transcript_concurrency: usize::try_from(args.transcript_concurrency).unwrap_or(1),
+        strict_spec: args.strict.strict_spec,
     };
     let mut backoff = Backoff::new(args.watch);
     loop {
         let said = Said::new(&shown, quiet);
         let round = syncer.round(&client, &options, &said, stop.token()).await;
         said.progress.finish();
+        if let Ok(mut drift) = said.drift.lock() {
+            if let Some(drift) = drift.take() {
+                crate::drift::say(&drift, STORED, quiet);
+            }
+        }
         let pause = match round {
             Ok(outcome) => {
                 eprintln!("ccsqm: {shown}: {}", outcome.summary);
@@ -258,13 +267,20 @@ fn command_error(error: ccsqm_sync::Error, stop: &stop::Stop) -> anyhow::Error {
 struct Said {
     shown: String,
     progress: progress::Bar,
+    /// The round's drift, said once after it.
+    drift: std::sync::Mutex<Option<ccsqm_client::Drift>>,
 }
+
+/// What a sync does with the keys the spec does not name.
+const STORED: &str = "the calls were stored, the keys it does not name in the column \
+                      unknown_fields of calls (`ccsqm sync status` counts them)";
 
 impl Said {
     fn new(shown: &str, quiet: bool) -> Said {
         Said {
             shown: shown.to_owned(),
             progress: progress::Bar::new(quiet),
+            drift: std::sync::Mutex::new(None),
         }
     }
 }
@@ -281,6 +297,12 @@ impl Observer for Said {
     fn note(&self, text: &str) {
         self.progress
             .println(&format!("ccsqm: {}: {text}", self.shown));
+    }
+
+    fn drift(&self, drift: &ccsqm_client::Drift) {
+        if let Ok(mut said) = self.drift.lock() {
+            *said = Some(drift.clone());
+        }
     }
 }
 
