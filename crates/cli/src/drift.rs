@@ -7,11 +7,12 @@ use ccsqm_client::Drift;
 /// `--strict-spec` (or `CCSQM_STRICT_SPEC=1`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct StrictSpec {
-    /// Fail (exit 8) when the server sends what spec/ccsqm.yaml does not describe: a field it
-    /// does not name, or an enumeration value it does not list (a new status code, say).
-    /// Without it, such data is kept (in NDJSON and JSON output, in the column
-    /// unknown_fields of `ccsqm sync`) and said once on stderr. An export's output file is
-    /// then left untouched; a sync's round fails and its checkpoint does not move.
+    /// Fail (exit 8) when the server sends what spec/ccsqm.yaml does not describe.
+    ///
+    /// A field the spec does not name, or an enumeration value it does not list (a new status
+    /// code, say). Without it, such data is kept (in NDJSON and JSON output; in the column
+    /// unknown_fields of `ccsqm sync`) and said once on stderr. With it, an export's output
+    /// file is left untouched, and a sync's round fails without moving its checkpoint.
     #[arg(
         long,
         env = "CCSQM_STRICT_SPEC",
