@@ -383,7 +383,10 @@ fn call_row(columns: &[Column]) -> Result<String> {
     );
     for c in columns {
         if c.name == UNKNOWN_COLUMN {
-            writeln!(out, "        super::row::unknown_fields(record.unknown_fields),")?;
+            writeln!(
+                out,
+                "        super::row::unknown_fields(record.unknown_fields),"
+            )?;
             continue;
         }
         let field = if c.name == GROUP_FIELD {

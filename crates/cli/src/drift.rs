@@ -29,8 +29,7 @@ pub const WHERE: &str = "describe them in spec/ccsqm.yaml (the schema named), th
 /// says what the output did with it. Server text goes through [`ccsqm_client::visible`] (in
 /// the findings' `Display`).
 pub fn message(drift: &Drift, kept: &str) -> String {
-    let mut text =
-        String::from("ccsqm: the server sent what spec/ccsqm.yaml does not describe:\n");
+    let mut text = String::from("ccsqm: the server sent what spec/ccsqm.yaml does not describe:\n");
     for field in &drift.fields {
         text.push_str(&format!("ccsqm:   {field}\n"));
     }
@@ -81,7 +80,10 @@ mod tests {
             left_out: 0,
         };
         let text = message(&drift, "kept as sent");
-        assert!(text.contains("field `mood\\u{1b}[2J` of Call (3 calls)"), "{text}");
+        assert!(
+            text.contains("field `mood\\u{1b}[2J` of Call (3 calls)"),
+            "{text}"
+        );
         assert!(text.contains("value 41 of Call.status, not in InspectionStatus (1 call)"));
         assert!(text.contains("spec/ccsqm.yaml") && text.contains("cargo xtask codegen"));
         assert!(!text.contains('\u{1b}'));

@@ -49,7 +49,8 @@ fn now() -> i64 {
 fn groups(with_drift: bool, start: i64) -> Vec<Value> {
     let status = if with_drift { unknown_status() } else { 2 };
     let mut a = json!({"call_uuid": "a", "status": 2, "call_type": 0, "upload_time": start - 100});
-    let mut b = json!({"call_uuid": "b", "status": status, "call_type": 0, "upload_time": start - 50});
+    let mut b =
+        json!({"call_uuid": "b", "status": status, "call_type": 0, "upload_time": start - 50});
     let c = json!({"call_uuid": "c", "status": 2, "call_type": 2, "upload_time": start - 20});
     let mut g1 = json!({"call_group_id": "g1"});
     if with_drift {
@@ -157,7 +158,8 @@ fn details(url: &str, args: &[&str]) -> Output {
 fn sync(url: &str, db: &str, args: &[&str]) -> Output {
     let mut cmd = ccsqm();
     with_server(&mut cmd, url);
-    cmd.args(["sync", "--db", db, "--max-retries", "0"]).args(args);
+    cmd.args(["sync", "--db", db, "--max-retries", "0"])
+        .args(args);
     run_within(&mut cmd, LIMIT)
 }
 
@@ -217,12 +219,20 @@ fn details_ndjson_and_json_carry_unknown_fields_unchanged_and_say_it_once() {
         .collect();
     assert_eq!(lines, want, "NDJSON: each call as sent");
     assert_said_once(&stderr(&ndjson));
-    assert!(stderr(&ndjson).contains("kept in the output"), "{}", stderr(&ndjson));
+    assert!(
+        stderr(&ndjson).contains("kept in the output"),
+        "{}",
+        stderr(&ndjson)
+    );
 
     let array = details(&url, &["--all", "-o", "json"]);
     succeeded(&array, "--all -o json");
     let array: Value = serde_json::from_str(&stdout(&array)).unwrap();
-    assert_eq!(array, Value::Array(want.clone()), "JSON array: each call as sent");
+    assert_eq!(
+        array,
+        Value::Array(want.clone()),
+        "JSON array: each call as sent"
+    );
 
     // One page, as the API's response: every unknown key in its place, at every level.
     let one = details(&url, &["-o", "json", "--limit", "10"]);
@@ -251,7 +261,10 @@ fn csv_leaves_unknown_fields_out_and_says_so_and_quiet_is_silent() {
     let csv = details(&url, &["--all", "-o", "csv"]);
     succeeded(&csv, "-o csv");
     let header = stdout(&csv).lines().next().unwrap().to_owned();
-    assert!(!header.contains("sentiment") && !header.contains("region"), "{header}");
+    assert!(
+        !header.contains("sentiment") && !header.contains("region"),
+        "{header}"
+    );
     let err = stderr(&csv);
     assert_said_once(&err);
     assert!(err.contains("left out of CSV"), "{err}");
@@ -284,11 +297,20 @@ fn strict_spec_fails_with_exit_8_and_leaves_the_output_file_untouched() {
             cmd.args(["details", "--all", "-o", format, "--output-file", path])
                 .args(&args);
             let output = run_within(&mut cmd, LIMIT);
-            assert_eq!(output.status.code(), Some(8), "{how} {format}: {}", stderr(&output));
+            assert_eq!(
+                output.status.code(),
+                Some(8),
+                "{how} {format}: {}",
+                stderr(&output)
+            );
             let err = stderr(&output);
             assert!(err.contains("field `sentiment` of Call (2 calls)"), "{err}");
             assert!(err.contains("the output file was not written"), "{err}");
-            assert_eq!(std::fs::read_to_string(&file).unwrap(), "previous\n", "{how} {format}");
+            assert_eq!(
+                std::fs::read_to_string(&file).unwrap(),
+                "previous\n",
+                "{how} {format}"
+            );
         }
         // One page too.
         let mut cmd = ccsqm();
@@ -296,9 +318,15 @@ fn strict_spec_fails_with_exit_8_and_leaves_the_output_file_untouched() {
         if let Some(value) = env {
             cmd.env("CCSQM_STRICT_SPEC", value);
         }
-        cmd.args(["details", "-o", "json", "--output-file", path]).args(&args);
+        cmd.args(["details", "-o", "json", "--output-file", path])
+            .args(&args);
         let output = run_within(&mut cmd, LIMIT);
-        assert_eq!(output.status.code(), Some(8), "{how} one page: {}", stderr(&output));
+        assert_eq!(
+            output.status.code(),
+            Some(8),
+            "{how} one page: {}",
+            stderr(&output)
+        );
         assert_eq!(std::fs::read_to_string(&file).unwrap(), "previous\n");
     }
     let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
@@ -339,7 +367,10 @@ fn checkpoint(backend: &Backend) -> Option<i64> {
 }
 
 fn status(db: &str) -> String {
-    let output = ccsqm().args(["sync", "status", "--db", db]).output().unwrap();
+    let output = ccsqm()
+        .args(["sync", "status", "--db", db])
+        .output()
+        .unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
     stdout(&output)
 }
@@ -351,7 +382,9 @@ fn sync_stores_unknown_fields_says_and_records_the_drift_and_strict_stops_it() {
     let want = vec![
         (
             "a".to_owned(),
-            Some(json!({"sentiment": {"score": 0.25, "label": "calm", "tags": ["x", 1]}, "region": "eu-1"})),
+            Some(
+                json!({"sentiment": {"score": 0.25, "label": "calm", "tags": ["x", 1]}, "region": "eu-1"}),
+            ),
         ),
         (
             "b".to_owned(),
@@ -368,7 +401,11 @@ fn sync_stores_unknown_fields_says_and_records_the_drift_and_strict_stops_it() {
         mode.store(1, Ordering::SeqCst);
         let strict = sync(&url, &db, &["--strict-spec"]);
         assert_eq!(strict.status.code(), Some(8), "{name}: {}", stderr(&strict));
-        assert!(stderr(&strict).contains("field `sentiment` of Call"), "{}", stderr(&strict));
+        assert!(
+            stderr(&strict).contains("field `sentiment` of Call"),
+            "{}",
+            stderr(&strict)
+        );
         assert_eq!(backend.count(), 0, "{name}: no call of the page written");
         assert_eq!(checkpoint(&backend), None, "{name}: no checkpoint");
 
@@ -376,7 +413,11 @@ fn sync_stores_unknown_fields_says_and_records_the_drift_and_strict_stops_it() {
         let output = sync(&url, &db, &[]);
         succeeded(&output, name);
         assert_said_once(&stderr(&output));
-        assert!(stderr(&output).contains("unknown_fields"), "{}", stderr(&output));
+        assert!(
+            stderr(&output).contains("unknown_fields"),
+            "{}",
+            stderr(&output)
+        );
         assert_eq!(stored_unknown(&backend), want, "{name}");
         let stored_status = backend
             .rows("calls")
@@ -384,12 +425,22 @@ fn sync_stores_unknown_fields_says_and_records_the_drift_and_strict_stops_it() {
             .find(|r| r["call_uuid"] == "b")
             .unwrap()["status"]
             .as_i64();
-        assert_eq!(stored_status, Some(unknown_status()), "{name}: the code as sent");
+        assert_eq!(
+            stored_status,
+            Some(unknown_status()),
+            "{name}: the code as sent"
+        );
         let shown = status(&db);
         assert!(shown.contains("drift:      2 call(s)"), "{name}: {shown}");
-        assert!(shown.contains("field `sentiment` of Call (2 calls)"), "{name}: {shown}");
+        assert!(
+            shown.contains("field `sentiment` of Call (2 calls)"),
+            "{name}: {shown}"
+        );
         assert!(shown.contains(&format!("value {} of Call.status", unknown_status())));
-        assert!(shown.contains("strict about the spec"), "{name}: the strict run's failure: {shown}");
+        assert!(
+            shown.contains("strict about the spec"),
+            "{name}: the strict run's failure: {shown}"
+        );
 
         // -q: stored, not said.
         let quiet = sync(&url, &db, &["-q"]);
@@ -402,7 +453,11 @@ fn sync_stores_unknown_fields_says_and_records_the_drift_and_strict_stops_it() {
         std::thread::sleep(Duration::from_millis(1_100));
         let strict = sync(&url, &db, &["--strict-spec"]);
         assert_eq!(strict.status.code(), Some(8), "{name}: {}", stderr(&strict));
-        assert_eq!(checkpoint(&backend), before, "{name}: the checkpoint did not move");
+        assert_eq!(
+            checkpoint(&backend),
+            before,
+            "{name}: the checkpoint did not move"
+        );
 
         // Without drift: no message, and strict succeeds.
         mode.store(0, Ordering::SeqCst);

@@ -32,7 +32,9 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::spec::schemas::{APPRAISECALL_DETAILS_REQUEST, APPRAISECALL_DETAILS_RESPONSE, CALL, CALL_GROUP};
+use crate::spec::schemas::{
+    APPRAISECALL_DETAILS_REQUEST, APPRAISECALL_DETAILS_RESPONSE, CALL, CALL_GROUP,
+};
 use crate::spec::{Enumeration, Field, Kind, Schema};
 
 /// The `tracing` target of the events that report drift (level `warn`, once per finding and
@@ -126,7 +128,13 @@ impl Drift {
         let mut new = Vec::new();
         for field in &other.fields {
             let at = |f: &UnknownField| f.schema == field.schema && f.name == field.name;
-            if add(&mut self.fields, &mut self.left_out, at, field.count, || field.clone()) {
+            if add(
+                &mut self.fields,
+                &mut self.left_out,
+                at,
+                field.count,
+                || field.clone(),
+            ) {
                 new.push(DriftFinding::Field(field.clone()));
             }
         }
@@ -134,7 +142,13 @@ impl Drift {
             let at = |v: &UnknownValue| {
                 v.schema == value.schema && v.field == value.field && v.value == value.value
             };
-            if add(&mut self.values, &mut self.left_out, at, value.count, || value.clone()) {
+            if add(
+                &mut self.values,
+                &mut self.left_out,
+                at,
+                value.count,
+                || value.clone(),
+            ) {
                 new.push(DriftFinding::Value(value.clone()));
             }
         }
@@ -145,11 +159,13 @@ impl Drift {
     fn count_field(&mut self, schema: &Schema, name: &str, count: u64, unit: DriftUnit) {
         let name = shorten(name);
         let at = |f: &UnknownField| f.schema == schema.name && f.name == name;
-        add(&mut self.fields, &mut self.left_out, at, count, || UnknownField {
-            schema: schema.name.to_owned(),
-            name: name.clone().into_owned(),
-            count,
-            unit,
+        add(&mut self.fields, &mut self.left_out, at, count, || {
+            UnknownField {
+                schema: schema.name.to_owned(),
+                name: name.clone().into_owned(),
+                count,
+                unit,
+            }
         });
     }
 
@@ -157,13 +173,15 @@ impl Drift {
         let at = |v: &UnknownValue| {
             v.schema == schema.name && v.field == found.field.name && v.value == found.value
         };
-        add(&mut self.values, &mut self.left_out, at, count, || UnknownValue {
-            schema: schema.name.to_owned(),
-            field: found.field.name.to_owned(),
-            enumeration: found.enumeration.map(|e| e.name.to_owned()),
-            value: found.value.clone(),
-            count,
-            unit,
+        add(&mut self.values, &mut self.left_out, at, count, || {
+            UnknownValue {
+                schema: schema.name.to_owned(),
+                field: found.field.name.to_owned(),
+                enumeration: found.enumeration.map(|e| e.name.to_owned()),
+                value: found.value.clone(),
+                count,
+                unit,
+            }
         });
     }
 }
@@ -533,7 +551,8 @@ impl<'de> Visitor<'de> for ObjectSeed {
             match field.kind {
                 Kind::Object(inner) => {
                     let child = map.next_value_seed(ObjectSeed(inner))?;
-                    node.children.push((field.name, child.into_iter().collect()));
+                    node.children
+                        .push((field.name, child.into_iter().collect()));
                 }
                 Kind::Array(Kind::Object(inner)) => {
                     let children = map.next_value_seed(ArraySeed(inner))?;
@@ -568,11 +587,14 @@ fn unlisted(
         one => vec![one],
     };
     let odd = items.into_iter().find(|item| {
-        let listed_code = enumeration
-            .is_some_and(|e| item.as_i64().is_some_and(|c| e.values.iter().any(|v| v.code == c)));
-        let listed_value = field.values.iter().any(|v| {
-            serde_json::from_str::<Value>(v).is_ok_and(|v| &v == *item)
+        let listed_code = enumeration.is_some_and(|e| {
+            item.as_i64()
+                .is_some_and(|c| e.values.iter().any(|v| v.code == c))
         });
+        let listed_value = field
+            .values
+            .iter()
+            .any(|v| serde_json::from_str::<Value>(v).is_ok_and(|v| &v == *item));
         !(listed_code || listed_value)
     })?;
     Some(FoundValue {
@@ -740,7 +762,10 @@ mod tests {
     fn page(value: Value) -> Scanned {
         let extras = scan_page(value.to_string().as_bytes()).expect("a page");
         let drift = extras.drift.clone();
-        Scanned { groups: extras.groups(), drift }
+        Scanned {
+            groups: extras.groups(),
+            drift,
+        }
     }
 
     #[test]
@@ -783,9 +808,24 @@ mod tests {
                 {"call_group_id": "g2", "calls": [{"call_uuid": "c"}]}
             ]
         }));
-        assert_eq!(scan.groups[0].unknown, json!({"region": "eu"}).as_object().unwrap().clone());
-        assert_eq!(scan.groups[0].calls[0], json!({"sentiment": {"score": 1}}).as_object().unwrap().clone());
-        assert_eq!(scan.groups[0].calls[1], json!({"sentiment": null, "tags": []}).as_object().unwrap().clone());
+        assert_eq!(
+            scan.groups[0].unknown,
+            json!({"region": "eu"}).as_object().unwrap().clone()
+        );
+        assert_eq!(
+            scan.groups[0].calls[0],
+            json!({"sentiment": {"score": 1}})
+                .as_object()
+                .unwrap()
+                .clone()
+        );
+        assert_eq!(
+            scan.groups[0].calls[1],
+            json!({"sentiment": null, "tags": []})
+                .as_object()
+                .unwrap()
+                .clone()
+        );
         assert_eq!(scan.groups[1].calls[0], Map::new());
         let found: Vec<(String, String, u64, DriftUnit)> = scan
             .drift
@@ -793,11 +833,19 @@ mod tests {
             .iter()
             .map(|f| (f.schema.clone(), f.name.clone(), f.count, f.unit))
             .collect();
-        assert!(found.contains(&("Call".into(), "sentiment".into(), 2, DriftUnit::Calls)), "{found:?}");
+        assert!(
+            found.contains(&("Call".into(), "sentiment".into(), 2, DriftUnit::Calls)),
+            "{found:?}"
+        );
         assert!(found.contains(&("Call".into(), "tags".into(), 1, DriftUnit::Calls)));
         assert!(found.contains(&("CallGroup".into(), "region".into(), 2, DriftUnit::Calls)));
         assert!(found.contains(&("Paging".into(), "cursor".into(), 1, DriftUnit::Pages)));
-        assert!(found.contains(&("AppraisecallDetailsResponse".into(), "request_id".into(), 1, DriftUnit::Pages)));
+        assert!(found.contains(&(
+            "AppraisecallDetailsResponse".into(),
+            "request_id".into(),
+            1,
+            DriftUnit::Pages
+        )));
         assert_eq!(found.len(), 5);
     }
 
@@ -811,7 +859,10 @@ mod tests {
             .unwrap()
             + 1;
         let unknown_type = 7;
-        assert!(!crate::spec::enums::CALL_TYPE.values.iter().any(|v| v.code == unknown_type));
+        assert!(!crate::spec::enums::CALL_TYPE
+            .values
+            .iter()
+            .any(|v| v.code == unknown_type));
         let scan = page(json!({
             "data": [{"calls": [
                 {"status": unknown_status, "call_type": 0},
@@ -823,24 +874,49 @@ mod tests {
             .drift
             .values
             .iter()
-            .map(|v| (v.field.clone(), v.enumeration.clone(), v.value.clone(), v.count))
+            .map(|v| {
+                (
+                    v.field.clone(),
+                    v.enumeration.clone(),
+                    v.value.clone(),
+                    v.count,
+                )
+            })
             .collect();
         assert_eq!(
             found,
             vec![
-                ("status".into(), Some("InspectionStatus".into()), unknown_status.to_string(), 2),
-                ("call_type".into(), Some("CallType".into()), unknown_type.to_string(), 1),
+                (
+                    "status".into(),
+                    Some("InspectionStatus".into()),
+                    unknown_status.to_string(),
+                    2
+                ),
+                (
+                    "call_type".into(),
+                    Some("CallType".into()),
+                    unknown_type.to_string(),
+                    1
+                ),
             ]
         );
         assert!(scan.drift.fields.is_empty());
         let text = scan.drift.to_string();
-        assert!(text.contains(&format!("value {unknown_status} of Call.status, not in InspectionStatus (2 calls)")), "{text}");
+        assert!(
+            text.contains(&format!(
+                "value {unknown_status} of Call.status, not in InspectionStatus (2 calls)"
+            )),
+            "{text}"
+        );
     }
 
     #[test]
     fn keys_with_escapes_and_terminal_controls_are_kept_whole_and_shown_safely() {
         let scan = page(json!({"data": [{"calls": [{"new\u{1b}[31m\"key": 1}]}]}));
-        assert_eq!(scan.groups[0].calls[0].keys().next().unwrap(), "new\u{1b}[31m\"key");
+        assert_eq!(
+            scan.groups[0].calls[0].keys().next().unwrap(),
+            "new\u{1b}[31m\"key"
+        );
         let text = scan.drift.to_string();
         assert!(!text.contains('\u{1b}'), "{text}");
     }
@@ -856,7 +932,10 @@ mod tests {
         let mut total = Drift::default();
         let new = total.merge(&scan.drift);
         assert_eq!(new.len(), MAX_FINDINGS);
-        assert!(total.merge(&scan.drift).is_empty(), "nothing new the second time");
+        assert!(
+            total.merge(&scan.drift).is_empty(),
+            "nothing new the second time"
+        );
         assert_eq!(total.fields[0].count, 2);
         assert_eq!(total.left_out, 20);
     }
@@ -864,7 +943,10 @@ mod tests {
     #[test]
     fn a_group_key_the_call_has_is_renamed() {
         let call = json!({"x": 1}).as_object().unwrap().clone();
-        let group = json!({"x": 2, "status": 3, "y": 4}).as_object().unwrap().clone();
+        let group = json!({"x": 2, "status": 3, "y": 4})
+            .as_object()
+            .unwrap()
+            .clone();
         assert_eq!(
             Value::Object(merged(call, &group)),
             json!({"x": 1, "call_group.x": 2, "call_group.status": 3, "y": 4})

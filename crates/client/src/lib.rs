@@ -33,12 +33,12 @@ mod url_policy;
 pub use adaptive::MAX_CONCURRENCY;
 pub use auth::{IssuedToken, DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME, TOKEN_REFRESH_MARGIN};
 pub use body_limit::DEFAULT_MAX_BODY_SIZE;
+pub use client_builder::{
+    BuildError, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, USER_AGENT,
+};
 pub use drift::{
     Drift, DriftFinding, DriftUnit, ScannedPage, UnknownField, UnknownValue, DRIFT_TARGET,
     MAX_FINDINGS,
-};
-pub use client_builder::{
-    BuildError, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, USER_AGENT,
 };
 pub use error::{vendor_guidance, ApiError, ErrorKind};
 pub use generated::*;

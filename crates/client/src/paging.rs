@@ -135,6 +135,9 @@ async fn dated_page(client: &Client, body: AppraisecallDetailsRequest) -> Result
     Ok((answer.into_inner(), date, extras))
 }
 
+/// What [`CallStream::on_drift`] calls.
+type DriftCallback = Box<dyn FnMut(&DriftFinding) + Send>;
+
 /// A page, the server's clock at it (its `Date`, Unix seconds), and its drift.
 type Page = (AppraisecallDetailsResponse, Option<i64>, Option<PageExtras>);
 
@@ -242,7 +245,7 @@ pub struct CallStream {
     /// What the pages held that the spec does not name, so far.
     drift: Drift,
     /// Told each new finding of `drift`.
-    on_drift: Option<Box<dyn FnMut(&DriftFinding) + Send>>,
+    on_drift: Option<DriftCallback>,
     /// The error that ends the stream once the calls before it are taken.
     error: Option<ApiError>,
     /// No page is requested or accepted any more.

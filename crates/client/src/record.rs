@@ -69,7 +69,10 @@ impl CallRecord {
         response: AppraisecallDetailsResponse,
         extras: Option<PageExtras>,
     ) -> impl Iterator<Item = CallRecord> {
-        let mut groups = extras.map(PageExtras::groups).unwrap_or_default().into_iter();
+        let mut groups = extras
+            .map(PageExtras::groups)
+            .unwrap_or_default()
+            .into_iter();
         response.data.into_iter().flat_map(move |group| {
             let call_group_id = group.call_group_id;
             let extras = groups.next().unwrap_or_default();
@@ -107,7 +110,10 @@ mod tests {
             json!({"sentiment": {"score": 1}, "zz": [1, 2]})
         );
         let again: serde_json::Value = serde_json::to_value(&record).unwrap();
-        assert_eq!(again, serde_json::from_str::<serde_json::Value>(text).unwrap());
+        assert_eq!(
+            again,
+            serde_json::from_str::<serde_json::Value>(text).unwrap()
+        );
     }
 
     #[test]
