@@ -483,6 +483,7 @@ pub(crate) fn scan_page(body: &[u8]) -> Option<PageExtras> {
     let root = ObjectSeed(&APPRAISECALL_DETAILS_RESPONSE)
         .deserialize(&mut deserializer)
         .ok()??;
+    deserializer.end().ok()?;
     let mut drift = Drift::default();
     root.count(&mut drift, false, true);
     Some(PageExtras { root, drift })
@@ -536,6 +537,33 @@ impl<'de> Visitor<'de> for ObjectSeed {
     }
 
     fn visit_none<E>(self) -> Result<Option<Node>, E> {
+        Ok(None)
+    }
+
+    // Anything else where an object of the spec belongs: the typed reading decides (it may
+    // accept it, as `Paging` does); there is no key of it to keep.
+    fn visit_bool<E>(self, _: bool) -> Result<Option<Node>, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Option<Node>, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Option<Node>, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Option<Node>, E> {
+        Ok(None)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Option<Node>, E> {
+        Ok(None)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<Node>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
         Ok(None)
     }
 
@@ -627,6 +655,32 @@ impl<'de> Visitor<'de> for ArraySeed {
     }
 
     fn visit_none<E>(self) -> Result<Vec<Node>, E> {
+        Ok(Vec::new())
+    }
+
+    // Anything else where an array belongs: the typed reading decides; no key to keep.
+    fn visit_bool<E>(self, _: bool) -> Result<Vec<Node>, E> {
+        Ok(Vec::new())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Vec<Node>, E> {
+        Ok(Vec::new())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Vec<Node>, E> {
+        Ok(Vec::new())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Vec<Node>, E> {
+        Ok(Vec::new())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Vec<Node>, E> {
+        Ok(Vec::new())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<Node>, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
         Ok(Vec::new())
     }
 
@@ -956,6 +1010,22 @@ mod tests {
     #[test]
     fn not_a_page_is_none() {
         assert!(scan_page(b"[1,2]").is_none());
-        assert!(scan_page(b"{\"data\": 3}").is_none());
+        assert!(scan_page(b"3").is_none());
+        assert!(scan_page(b"{} x").is_none());
+    }
+
+    #[test]
+    fn odd_shapes_the_typed_reading_may_accept_do_not_stop_the_scan() {
+        // `Paging` reads tolerantly; a struct may come as an array: the calls' keys are kept.
+        let scan = page(json!({
+            "paging": "many",
+            "data": [{"calls": [{"call_uuid": "a", "x": 1}]}, {"calls": null}, {"calls": 3}]
+        }));
+        assert_eq!(
+            scan.groups[0].calls[0],
+            json!({"x": 1}).as_object().unwrap().clone()
+        );
+        let scan = page(json!({"paging": [3], "data": [["g", []]]}));
+        assert!(scan.drift.is_empty());
     }
 }

@@ -611,8 +611,15 @@ impl CallStream {
 
         let mut on_page = 0u64;
         let mut repeated = 0u64;
-        if let Some(extras) = &extras {
-            self.note_drift(page, &extras.drift);
+        match &extras {
+            Some(extras) => self.note_drift(page, &extras.drift),
+            // Not expected: a body the generated types read is one the scan reads.
+            None => tracing::warn!(
+                target: DRIFT_TARGET,
+                page,
+                "appraisecall/details: the page was not scanned for what spec/ccsqm.yaml does \
+                 not describe"
+            ),
         }
         for record in CallRecord::from_scanned_page(response, extras) {
             on_page += 1;
