@@ -42,6 +42,11 @@ pub fn message(drift: &Drift, kept: &str) -> String {
             drift.left_out
         ));
     }
+    // Values stay in their fields in every output; `kept` is about the keys.
+    let kept = match drift.fields.is_empty() && drift.left_out == 0 {
+        true => "the values are kept in their fields, as sent",
+        false => kept,
+    };
     text.push_str(&format!(
         "ccsqm: {kept}; {WHERE} (--strict-spec makes this an error)"
     ));
@@ -87,5 +92,10 @@ mod tests {
         assert!(text.contains("value 41 of Call.status, not in InspectionStatus (1 call)"));
         assert!(text.contains("spec/ccsqm.yaml") && text.contains("cargo xtask codegen"));
         assert!(!text.contains('\u{1b}'));
+        let values_only = Drift {
+            fields: Vec::new(),
+            ..drift
+        };
+        assert!(message(&values_only, "kept as sent").contains("values are kept in their fields"));
     }
 }
