@@ -29,7 +29,8 @@ use crate::types::{AppraisecallDetailsResponse, Call};
 #[schemars(
     title = "CallRecord",
     description = "One inspected call with the `call_group_id` of its group: the call's fields \
-                   plus `call_group_id`."
+                   plus `call_group_id`, plus any key the server sent with the call (or its \
+                   group) that the spec does not name, as sent."
 )]
 pub struct CallRecord {
     /// Call group ID: the `call_group_id` of the group the call belongs to.
