@@ -22,6 +22,10 @@ const GROUP_SCHEMA: &str = "CallGroup";
 const GROUP_FIELD: &str = "call_group_id";
 /// The key of the table.
 const KEY: &str = "call_uuid";
+/// The column after the call's fields that keeps what the spec does not name: the keys the
+/// server sent with the call (and its group) that no field of the spec describes, as a JSON
+/// object (the client's `CallRecord::unknown_fields`); `NULL` when there is none.
+const UNKNOWN_COLUMN: &str = "unknown_fields";
 /// The schema whose fields are the columns of `call_segments` (`ccsqm sync --with-transcripts`).
 const SEGMENT_SCHEMA: &str = "Segment";
 /// The column of `call_segments` that holds a segment's place in its call's transcript (from 1).
@@ -67,6 +71,12 @@ pub fn sync_schema(spec: &OpenAPI) -> Result<String> {
     writeln!(
         out,
         "/// The key of `calls`.\npub const KEY: &str = {KEY:?};\n"
+    )?;
+    writeln!(
+        out,
+        "/// The column of `calls` that keeps what the server sent with a call that the spec does\n\
+         /// not name (a JSON object; `NULL` when none).\n\
+         pub const UNKNOWN_COLUMN: &str = {UNKNOWN_COLUMN:?};\n"
     )?;
     writeln!(
         out,
@@ -236,6 +246,12 @@ fn columns(spec: &OpenAPI) -> Result<(Vec<Column>, Vec<Enumeration>)> {
         if field == GROUP_FIELD {
             bail!("`{CALL_SCHEMA}.{GROUP_FIELD}` would be a second `{GROUP_FIELD}` column");
         }
+        if field == UNKNOWN_COLUMN {
+            bail!(
+                "`{CALL_SCHEMA}.{UNKNOWN_COLUMN}` would be a second `{UNKNOWN_COLUMN}` column \
+                 (the column of the keys the spec does not name)"
+            );
+        }
         facts.push((
             field_of(spec, field, &property.clone().unbox(), false)
                 .with_context(|| format!("{CALL_SCHEMA}.{field}"))?,
@@ -272,6 +288,19 @@ fn columns(spec: &OpenAPI) -> Result<(Vec<Column>, Vec<Enumeration>)> {
             plain_string,
         });
     }
+    let (sql, sqlite, postgres) = sql_types("Kind::Other");
+    columns.push(Column {
+        name: UNKNOWN_COLUMN.to_owned(),
+        description: "What the server sent with the call that spec/ccsqm.yaml does not name: \
+                      the call's and its group's other keys, as a JSON object (NULL when none)."
+            .to_owned(),
+        sql,
+        sqlite,
+        postgres,
+        unix_seconds: false,
+        enumeration: None,
+        plain_string: false,
+    });
     Ok((columns, enumerations))
 }
 
@@ -353,6 +382,13 @@ fn call_row(columns: &[Column]) -> Result<String> {
          let call = record.call;\n    Ok(vec![\n",
     );
     for c in columns {
+        if c.name == UNKNOWN_COLUMN {
+            writeln!(
+                out,
+                "        super::row::unknown_fields(record.unknown_fields),"
+            )?;
+            continue;
+        }
         let field = if c.name == GROUP_FIELD {
             format!("record.{}", rust_field(GROUP_SCHEMA, &c.name)?)
         } else {
@@ -592,8 +628,9 @@ mod tests {
             SchemaKind::Type(Type::Object(o)) => o.properties.len(),
             _ => unreachable!(),
         };
-        assert_eq!(columns.len(), call + 1);
+        assert_eq!(columns.len(), call + 2);
         assert_eq!(columns[0].name, GROUP_FIELD);
+        assert_eq!(columns[columns.len() - 1].name, UNKNOWN_COLUMN);
         let before = schema_hash(&columns);
         let fewer = schema_hash(&columns[..columns.len() - 1]);
         let segments = segment_columns(&spec).unwrap();

@@ -47,3 +47,16 @@ pub fn message(error: &anyhow::Error) -> String {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct CountError(pub String);
+
+/// `--strict-spec`: the server sent what `spec/ccsqm.yaml` does not describe (exit 8).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the server sent what spec/ccsqm.yaml does not describe (--strict-spec): {drift}{kept}; \
+     {where_}",
+    where_ = crate::drift::WHERE
+)]
+pub struct SpecDrift {
+    pub drift: ccsqm_client::Drift,
+    /// What became of the output, e.g. `; the output file was not written`.
+    pub kept: &'static str,
+}

@@ -10,6 +10,7 @@
 //! | 5 | server or business failure: 400, 500, other statuses (a firewall's 403), unreadable or too large responses, an incomplete export (pages that do not add up, without `--allow-partial`), counts of `details --count` that do not add up |
 //! | 6 | network: no connection, timeouts, interrupted transfers |
 //! | 7 | `ccsqm sync`'s database: unreachable or refusing, read-only or full, not `ccsqm sync`'s (or `--db` not a file: a directory, a device, a FIFO, a socket), written by a newer `ccsqm`, or in use by another sync |
+//! | 8 | `--strict-spec`: the server sent what spec/ccsqm.yaml does not describe (a field it does not name, an enumeration value it does not list): `ccsqm details` leaves its output file untouched, `ccsqm sync`'s round fails without moving its checkpoint |
 //! | 129, 130, 143 | `ccsqm details` or `ccsqm sync` stopped by SIGHUP, SIGINT (Ctrl-C) or SIGTERM (the previous output file untouched, no temporary file left) |
 
 use ccsqm_client::{ApiError, ErrorKind};
@@ -21,6 +22,7 @@ pub const NOT_FOUND: u8 = 4;
 pub const SERVER: u8 = 5;
 pub const NETWORK: u8 = 6;
 pub const DATABASE: u8 = 7;
+pub const DRIFT: u8 = 8;
 
 /// The name of an exit code's class (`--log-format json`'s `kind`).
 pub fn class(code: u8) -> &'static str {
@@ -86,6 +88,9 @@ pub fn code(error: &anyhow::Error) -> u8 {
     if error.downcast_ref::<crate::error::CountError>().is_some() {
         return SERVER;
     }
+    if error.downcast_ref::<crate::error::SpecDrift>().is_some() {
+        return DRIFT;
+    }
     OTHER
 }
 
@@ -98,6 +103,7 @@ fn of_sync(error: &ccsqm_sync::Error) -> u8 {
         Error::MissingKey(_) => SERVER,
         Error::MissingTranscripts { kind, .. } => of_kind(*kind),
         Error::Request(_) => USAGE,
+        Error::SpecDrift(_) => DRIFT,
         // A cancellation the command did not ask for, the reader's panic, data it cannot
         // store, a failure added to the engine later.
         _ => OTHER,

@@ -22,6 +22,7 @@ mod cmd;
 mod config;
 mod connect;
 mod connection;
+mod drift;
 mod dry_run;
 mod error;
 mod exit;

@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use ccsqm_client::spec::schemas::CALL;
 use ccsqm_models::types::Call;
-use ccsqm_models::{AppraisecallDetailsResponse, CallRecord};
+use ccsqm_models::CallRecord;
 use serde_json::Value;
 
 use self::cells::Zone;
@@ -31,15 +31,6 @@ pub enum Format {
 /// the spec's order (from the generated `ccsqm_client::spec`).
 pub fn csv_columns() -> impl Iterator<Item = &'static str> {
     std::iter::once("call_group_id").chain(CALL.fields.iter().map(|f| f.name))
-}
-
-/// Writes one page as the API's response, pretty-printed.
-pub fn write_page_json(out: &mut dyn Write, page: &AppraisecallDetailsResponse) -> io::Result<()> {
-    for group in &page.data {
-        group.calls.iter().try_for_each(check_finite)?;
-    }
-    serde_json::to_writer_pretty(&mut *out, page)?;
-    out.write_all(b"\n")
 }
 
 /// `--csv-formulas`: what CSV does with a text cell that a spreadsheet would run as a formula.
@@ -99,7 +90,7 @@ enum Kind {
 
 impl<W: Write> CallWriter<W> {
     /// A writer of `format` (for [`Format::Json`], a JSON array of calls; one page as the
-    /// API's response is [`write_page_json`]). `zone` is the time zone of the times shown
+    /// API's response is [`write_page`]). `zone` is the time zone of the times shown
     /// (the table, readable CSV).
     pub fn new(out: W, format: Format, zone: Zone) -> Self {
         let kind = match format {
@@ -328,22 +319,25 @@ fn jq_input(record: &CallRecord, fields: Option<&[&'static str]>) -> io::Result<
     }
 }
 
-/// Writes one page (`-o json` without `--all`): the API's response, pretty-printed, with only
-/// `fields` in each call; or with `jq`, the filter's results on the response, one a line.
+/// Writes one page (`-o json` without `--all`): the API's response, pretty-printed, with the
+/// keys the spec does not name where the server sent them ([`ccsqm_client::ScannedPage`]);
+/// with only `fields` in each call; or with `jq`, the filter's results on the response, one a
+/// line.
 pub fn write_page(
     out: &mut dyn Write,
-    page: &AppraisecallDetailsResponse,
+    page: &ccsqm_client::ScannedPage,
     fields: Option<&[&'static str]>,
     jq: Option<&Jq>,
     terminal: bool,
 ) -> io::Result<()> {
-    if fields.is_none() && jq.is_none() {
-        return write_page_json(out, page);
-    }
-    for group in &page.data {
+    for group in &page.page().data {
         group.calls.iter().try_for_each(check_finite)?;
     }
-    let mut value = serde_json::to_value(page)?;
+    let mut value = page.to_json()?;
+    if fields.is_none() && jq.is_none() {
+        serde_json::to_writer_pretty(&mut *out, &value)?;
+        return out.write_all(b"\n");
+    }
     if let Some(fields) = fields {
         fields::select_in_page(&mut value, fields);
     }

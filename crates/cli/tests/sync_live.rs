@@ -63,6 +63,7 @@ fn sandbox_calls_now(sandbox: &Sandbox) -> BTreeMap<String, Map<String, Value>> 
             let record = ccsqm_client::CallRecord {
                 call_group_id: data.call_group_id(i),
                 call,
+                ..Default::default()
             };
             let Value::Object(object) = serde_json::to_value(record).unwrap() else {
                 unreachable!()

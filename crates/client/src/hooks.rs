@@ -23,6 +23,9 @@ const MIN_SECRET_IN_DATA: usize = 8;
 /// The operation that issues tokens: it is the one operation sent without `Authorization`.
 const TOKEN_OPERATION: &str = crate::spec::Operation::TokenByAkSk.info().id;
 
+/// The operation whose pages [`Client::calls`] reads: its bodies are scanned for drift.
+const DETAILS_OPERATION: &str = crate::spec::Operation::AppraisecallDetails.info().id;
+
 /// Whether the spec sends the operation with `Authorization: Bearer {token}` (its `security`);
 /// an operation the spec does not know is.
 fn authenticated(operation_id: &str) -> bool {
@@ -120,6 +123,7 @@ impl Client {
                 attempt,
                 &secrets,
                 token_operation,
+                info.operation_id == DETAILS_OPERATION,
                 self.inner.shared.max_body_size,
             )
             .await;
@@ -256,6 +260,7 @@ async fn send_buffered(
     request: reqwest::Request,
     secrets: &[Secret],
     token_operation: bool,
+    details_page: bool,
     max_body_size: u64,
 ) -> reqwest::Result<reqwest::Response> {
     use crate::body_limit::{BodyTooLarge, TooLargeBody};
@@ -307,6 +312,11 @@ async fn send_buffered(
     }
     if body.len() != received {
         headers.insert(reqwest::header::CONTENT_LENGTH, body.len().into());
+    }
+    // A page of a stream: what the spec does not name is scanned from the body that the
+    // generated types are about to read (see `drift`).
+    if status.is_success() && details_page {
+        crate::drift::capture(&body);
     }
     // The generated code drops the body of a documented error status (400, 401, 404, 500):
     // its start travels on in a header of ours, for the error to show (never a token

@@ -9,6 +9,7 @@ mod auth;
 mod body_limit;
 mod client_builder;
 mod details_request;
+mod drift;
 mod error;
 #[allow(clippy::all, missing_docs, unused)]
 mod generated;
@@ -35,6 +36,10 @@ pub use auth::{IssuedToken, DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME, TOKEN_RE
 pub use body_limit::DEFAULT_MAX_BODY_SIZE;
 pub use client_builder::{
     BuildError, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, USER_AGENT,
+};
+pub use drift::{
+    Drift, DriftFinding, DriftUnit, ScannedPage, UnknownField, UnknownValue, DRIFT_TARGET,
+    MAX_FINDINGS,
 };
 pub use error::{vendor_guidance, ApiError, ErrorKind};
 pub use generated::*;

@@ -12,6 +12,7 @@ use std::time::Instant;
 use futures_util::stream::{FuturesOrdered, Stream, StreamExt};
 
 use crate::adaptive::{PageSignals, Window, MAX_CONCURRENCY};
+use crate::drift::{Drift, DriftFinding, PageExtras, DRIFT_TARGET};
 use crate::types::{AppraisecallDetailsRequest, AppraisecallDetailsResponse};
 use crate::{ApiError, CallRecord, Client};
 
@@ -119,12 +120,11 @@ impl PagingWarning {
     }
 }
 
-/// A page of `appraisecall/details`, with its answer's `Date` (Unix seconds), when readable.
-async fn dated_page(
-    client: &Client,
-    body: AppraisecallDetailsRequest,
-) -> Result<(AppraisecallDetailsResponse, Option<i64>), ApiError> {
-    let answer = client.details_answer(body).await?;
+/// A page of `appraisecall/details`, with its answer's `Date` (Unix seconds), when readable,
+/// and what its body holds that the spec does not name.
+async fn dated_page(client: &Client, body: AppraisecallDetailsRequest) -> Result<Page, ApiError> {
+    let (answer, extras) = crate::drift::scoped(client.details_answer(body)).await;
+    let answer = answer?;
     let date = answer
         .headers()
         .get(http::header::DATE)
@@ -132,14 +132,17 @@ async fn dated_page(
         .and_then(|d| httpdate::parse_http_date(d).ok())
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .and_then(|d| i64::try_from(d.as_secs()).ok());
-    Ok((answer.into_inner(), date))
+    Ok((answer.into_inner(), date, extras))
 }
 
+/// What [`CallStream::on_drift`] calls.
+type DriftCallback = Box<dyn FnMut(&DriftFinding) + Send>;
+
+/// A page, the server's clock at it (its `Date`, Unix seconds), and its drift.
+type Page = (AppraisecallDetailsResponse, Option<i64>, Option<PageExtras>);
+
 /// A page's number, and its answer with the server's clock at it (its `Date`, Unix seconds).
-type PageResult = (
-    u64,
-    Result<(AppraisecallDetailsResponse, Option<i64>), ApiError>,
-);
+type PageResult = (u64, Result<Page, ApiError>);
 
 /// A page request running as its own task, so that it makes progress while the reader is busy
 /// with earlier calls; dropping it (when the stream ends or is dropped) cancels it.
@@ -239,6 +242,10 @@ pub struct CallStream {
     seen: HashSet<u64>,
     keys: RandomState,
     warnings: Vec<PagingWarning>,
+    /// What the pages held that the spec does not name, so far.
+    drift: Drift,
+    /// Told each new finding of `drift`.
+    on_drift: Option<DriftCallback>,
     /// The error that ends the stream once the calls before it are taken.
     error: Option<ApiError>,
     /// No page is requested or accepted any more.
@@ -271,6 +278,7 @@ impl std::fmt::Debug for CallStream {
             .field("total", &self.total)
             .field("received", &self.received)
             .field("warnings", &self.warnings)
+            .field("drift", &self.drift)
             .field("done", &self.done)
             .finish_non_exhaustive()
     }
@@ -323,6 +331,8 @@ impl Client {
             seen: HashSet::new(),
             keys: RandomState::new(),
             warnings: Vec::new(),
+            drift: Drift::default(),
+            on_drift: None,
             error: None,
             done: false,
         }
@@ -408,6 +418,40 @@ impl CallStream {
     /// runs to report each as it happens.
     pub fn warnings(&self) -> &[PagingWarning] {
         &self.warnings
+    }
+
+    /// What the pages so far held that `spec/ccsqm.yaml` does not name: keys of the page, its
+    /// groups and calls, and enumeration values it does not list, each with how many calls
+    /// (or pages) carried it (see [`Drift`]). The unknown keys of a call and its group are
+    /// also in each [`CallRecord::unknown_fields`]; the values stay in the call as sent.
+    pub fn drift(&self) -> &Drift {
+        &self.drift
+    }
+
+    /// Calls `report` with each new finding of [`CallStream::drift`], once per field or value
+    /// and stream, as soon as the page that first holds it is read (its count is that page's):
+    /// for a service to log or alert on drift as it happens. Each finding is also logged
+    /// (`tracing`, level `warn`, target [`DRIFT_TARGET`](crate::DRIFT_TARGET)).
+    pub fn on_drift(mut self, report: impl FnMut(&DriftFinding) + Send + 'static) -> Self {
+        self.on_drift = Some(Box::new(report));
+        self
+    }
+
+    fn note_drift(&mut self, page: u64, found: &Drift) {
+        if found.is_empty() {
+            return;
+        }
+        for finding in self.drift.merge(found) {
+            tracing::warn!(
+                target: DRIFT_TARGET,
+                page,
+                %finding,
+                "appraisecall/details: the server sent what spec/ccsqm.yaml does not describe"
+            );
+            if let Some(report) = &mut self.on_drift {
+                report(&finding);
+            }
+        }
     }
 
     fn warn(&mut self, warning: PagingWarning) {
@@ -528,7 +572,12 @@ impl CallStream {
     }
 
     /// Takes one page's calls; decides whether more pages follow.
-    fn accept(&mut self, page: u64, response: AppraisecallDetailsResponse) {
+    fn accept(
+        &mut self,
+        page: u64,
+        response: AppraisecallDetailsResponse,
+        extras: Option<PageExtras>,
+    ) {
         let page_total = response
             .paging
             .as_ref()
@@ -562,7 +611,17 @@ impl CallStream {
 
         let mut on_page = 0u64;
         let mut repeated = 0u64;
-        for record in CallRecord::from_page(response) {
+        match &extras {
+            Some(extras) => self.note_drift(page, &extras.drift),
+            // Not expected: a body the generated types read is one the scan reads.
+            None => tracing::warn!(
+                target: DRIFT_TARGET,
+                page,
+                "appraisecall/details: the page was not scanned for what spec/ccsqm.yaml does \
+                 not describe"
+            ),
+        }
+        for record in CallRecord::from_scanned_page(response, extras) {
             on_page += 1;
             if !self.seen.insert(self.fingerprint(&record)) {
                 repeated += 1;
@@ -693,9 +752,9 @@ impl Stream for CallStream {
                 return Poll::Ready(Some(Ok(record)));
             }
             match this.ready.pop_front() {
-                Some((page, Ok((response, date)))) => {
+                Some((page, Ok((response, date, extras)))) => {
                     this.server_time = this.server_time.max(date);
-                    this.accept(page, response)
+                    this.accept(page, response, extras)
                 }
                 Some((page, Err(error))) => {
                     tracing::debug!(page, error = %error, "appraisecall/details paging stopped");

@@ -269,6 +269,7 @@ fn call_record_json_is_the_call_fields_plus_call_group_id() {
     let record = CallRecord {
         call_group_id: Some("g1".into()),
         call: call.clone(),
+        ..CallRecord::default()
     };
     let json = serde_json::to_value(&record).unwrap();
     let mut expected = serde_json::to_value(&call).unwrap();
@@ -289,6 +290,7 @@ fn call_record_json_is_the_call_fields_plus_call_group_id() {
     let without_group = serde_json::to_value(CallRecord {
         call_group_id: None,
         call,
+        ..CallRecord::default()
     })
     .unwrap();
     assert!(without_group.get("call_group_id").is_none());

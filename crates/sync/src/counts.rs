@@ -22,4 +22,6 @@ pub struct Counts {
     /// Warnings: paging's, and values stored in another form than sent (see
     /// `SqlValue::replace_nul`).
     pub warnings: i64,
+    /// What the pages held that `spec/ccsqm.yaml` does not describe (over every window read).
+    pub drift: ccsqm_client::Drift,
 }

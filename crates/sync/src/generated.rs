@@ -10,10 +10,14 @@
 use super::schema::{Column, SqlType, SqlValue};
 
 /// A hash of the columns (names and types): tells one generated schema from another.
-pub const SCHEMA_HASH: &str = "043a955ed10b3db6";
+pub const SCHEMA_HASH: &str = "2e787a554bb82e3e";
 
 /// The key of `calls`.
 pub const KEY: &str = "call_uuid";
+
+/// The column of `calls` that keeps what the server sent with a call that the spec does
+/// not name (a JSON object; `NULL` when none).
+pub const UNKNOWN_COLUMN: &str = "unknown_fields";
 
 /// The column of the calls' inspection status.
 pub const STATUS_COLUMN: &str = "status";
@@ -47,6 +51,7 @@ pub const CALL_COLUMNS: &[Column] = &[
     Column { name: "inspect_status", description: "Undocumented: appears only in the vendor's example response (value 0 there); its meaning is undocumented.", sql: SqlType::Integer, sqlite: "INTEGER", postgres: "BIGINT", unix_seconds: false, labels: &[] },
     Column { name: "complain_status", description: "Undocumented: appears only in the vendor's example response (value -1 there); its meaning is undocumented.", sql: SqlType::Integer, sqlite: "INTEGER", postgres: "BIGINT", unix_seconds: false, labels: &[] },
     Column { name: "review_status", description: "Undocumented: appears only in the vendor's example response (value -1 there); its meaning is undocumented.", sql: SqlType::Integer, sqlite: "INTEGER", postgres: "BIGINT", unix_seconds: false, labels: &[] },
+    Column { name: "unknown_fields", description: "What the server sent with the call that spec/ccsqm.yaml does not name: the call's and its group's other keys, as a JSON object (NULL when none).", sql: SqlType::Json, sqlite: "TEXT", postgres: "TEXT", unix_seconds: false, labels: &[] },
 ];
 
 /// The row of a call, in the order of [`CALL_COLUMNS`]: its plain strings moved into
@@ -80,6 +85,7 @@ pub fn call_row(record: ccsqm_client::CallRecord) -> Result<Vec<SqlValue>, serde
         super::row::serialized(&call.inspect_status, SqlType::Integer)?,
         super::row::serialized(&call.complain_status, SqlType::Integer)?,
         super::row::serialized(&call.review_status, SqlType::Integer)?,
+        super::row::unknown_fields(record.unknown_fields),
     ])
 }
 
@@ -124,6 +130,7 @@ pub mod sqlite {
   "inspect_status" INTEGER,
   "complain_status" INTEGER,
   "review_status" INTEGER,
+  "unknown_fields" TEXT,
   "first_seen" INTEGER NOT NULL,
   "last_seen" INTEGER NOT NULL,
   "last_changed" INTEGER NOT NULL
@@ -170,6 +177,7 @@ pub mod sqlite {
   "inspect_status",
   "complain_status",
   "review_status",
+  "unknown_fields",
   datetime("first_seen", 'unixepoch') AS "first_seen",
   datetime("last_seen", 'unixepoch') AS "last_seen",
   datetime("last_changed", 'unixepoch') AS "last_changed"
@@ -204,6 +212,7 @@ pub mod postgres {
   "inspect_status" BIGINT,
   "complain_status" BIGINT,
   "review_status" BIGINT,
+  "unknown_fields" TEXT,
   "first_seen" BIGINT NOT NULL,
   "last_seen" BIGINT NOT NULL,
   "last_changed" BIGINT NOT NULL
@@ -250,6 +259,7 @@ pub mod postgres {
   "inspect_status",
   "complain_status",
   "review_status",
+  "unknown_fields",
   to_timestamp("first_seen") AS "first_seen",
   to_timestamp("last_seen") AS "last_seen",
   to_timestamp("last_changed") AS "last_changed"

@@ -65,6 +65,12 @@ pub struct Options {
     pub with_transcripts: bool,
     /// Transcripts fetched at a time.
     pub transcript_concurrency: usize,
+    /// Drift is an error ([`Error::SpecDrift`]): a window whose pages hold what the spec does
+    /// not describe (a key it does not name, an enumeration value it does not list) fails
+    /// before the calls of the page that first holds it are written, and the checkpoint does
+    /// not move. Without it, such calls are stored (their unknown keys in `unknown_fields`)
+    /// and the drift is reported ([`Observer::drift`], the run's message).
+    pub strict_spec: bool,
 }
 
 impl Default for Options {
@@ -81,6 +87,7 @@ impl Default for Options {
             concurrency: None,
             with_transcripts: false,
             transcript_concurrency: 8,
+            strict_spec: false,
         }
     }
 }
@@ -103,6 +110,14 @@ pub trait Observer: Send + Sync {
     /// What the engine did to the database: tables created or migrated, runs closed, a refill.
     fn note(&self, text: &str) {
         let _ = text;
+    }
+
+    /// What the server sent in this run that `spec/ccsqm.yaml` does not describe (keys it does
+    /// not name, enumeration values it does not list), with how many calls carried each: once
+    /// per run, at its end, when there was any (also in the run's message, which `status`
+    /// shows). The calls were stored, their unknown keys in the column `unknown_fields`.
+    fn drift(&self, drift: &ccsqm_client::Drift) {
+        let _ = drift;
     }
 }
 
@@ -144,6 +159,14 @@ pub enum Error {
     /// end).
     #[error("cancelled")]
     Cancelled,
+    /// With [`Options::strict_spec`]: the server sent what the spec does not describe. The
+    /// calls of the pages before are stored; the checkpoint did not move.
+    #[error(
+        "the server sent what spec/ccsqm.yaml does not describe: {0} (strict about the spec: \
+         the checkpoint did not move; describe it in spec/ccsqm.yaml, then run `cargo xtask \
+         codegen`)"
+    )]
+    SpecDrift(ccsqm_client::Drift),
     /// Some transcripts could not be fetched: their calls are stored and the checkpoint moved;
     /// the next runs try them again while within the horizon.
     #[error(
@@ -170,12 +193,12 @@ impl From<ccsqm_client::ApiError> for Error {
 impl Error {
     /// Whether no retry can mend it (a watch ends with it): a cancellation, a refused
     /// database, credentials refused (the client asks for a fresh token before it says so), a
-    /// request the client refused to send. Anything else (no connection, a server's error
+    /// request the client refused to send, drift with [`Options::strict_spec`]. Anything else (no connection, a server's error
     /// after the retries, pages that do not add up, the database gone, data it cannot store)
     /// may be mended by a later round.
     pub fn is_final(&self) -> bool {
         match self {
-            Error::Cancelled | Error::Refused(_) | Error::Request(_) => true,
+            Error::Cancelled | Error::Refused(_) | Error::Request(_) | Error::SpecDrift(_) => true,
             Error::Api { source, .. } => matches!(
                 source.kind(),
                 ccsqm_client::ErrorKind::Auth | ccsqm_client::ErrorKind::InvalidRequest

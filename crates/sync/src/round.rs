@@ -471,6 +471,14 @@ async fn run_once(
             if counts.warnings > 0 {
                 notes.push(format!("{} warning(s) (said on stderr)", counts.warnings));
             }
+            if !counts.drift.is_empty() {
+                observer.drift(&counts.drift);
+                notes.push(format!(
+                    "the server sent what spec/ccsqm.yaml does not describe: {} (stored; \
+                     unknown keys in calls.unknown_fields)",
+                    counts.drift
+                ));
+            }
             let message = (!notes.is_empty()).then(|| notes.join("; "));
             end_run(
                 db,
@@ -647,7 +655,16 @@ impl Fetch<'_> {
                         });
                     }
                     Read::Failed(error, _) => return Err(error.into()),
-                    Read::End(time) => break 'reading time,
+                    // Before the calls of the page that first held it: with strict_spec,
+                    // none of them is written, and the checkpoint stays.
+                    Read::Drift(drift) if self.args.strict_spec => {
+                        return Err(Error::SpecDrift(drift))
+                    }
+                    Read::Drift(_) => {}
+                    Read::End(time, drift) => {
+                        counts.drift.merge(&drift);
+                        break 'reading time;
+                    }
                 }
             }
         };
@@ -827,8 +844,12 @@ enum Read {
     Warning(String),
     /// A failure, with the calls received before it.
     Failed(ApiError, u64),
-    /// The end, with the server's clock at its last page (its `Date`), when it said.
-    End(Option<i64>),
+    /// New drift (what the spec does not describe), before the calls of the page that brought
+    /// it: the stream's drift so far.
+    Drift(ccsqm_client::Drift),
+    /// The end, with the server's clock at its last page (its `Date`), when it said, and the
+    /// window's drift.
+    End(Option<i64>, ccsqm_client::Drift),
 }
 
 /// Reads the window's calls (with their warnings) into `sender`, until its end, a failure, or
@@ -840,8 +861,17 @@ async fn read_pages(
 ) {
     let mut shown = 0;
     let mut seen = upsert::Seen::default();
+    let mut findings = 0;
     loop {
         let next = calls.next().await;
+        let drift = calls.drift();
+        let found = drift.fields.len() + drift.values.len();
+        if found > findings {
+            findings = found;
+            if sender.send(Read::Drift(drift.clone())).await.is_err() {
+                return;
+            }
+        }
         for warning in &calls.warnings()[shown..] {
             if sender
                 .send(Read::Warning(warning.to_string()))
@@ -862,7 +892,7 @@ async fn read_pages(
                 },
             ),
             Some(Err(error)) => Read::Failed(error, calls.received()),
-            None => Read::End(calls.server_time()),
+            None => Read::End(calls.server_time(), calls.drift().clone()),
         };
         let last = !matches!(read, Read::Call(..));
         if sender.send(read).await.is_err() || last {

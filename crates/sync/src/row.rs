@@ -18,6 +18,15 @@ pub fn text(value: impl Into<Option<String>>) -> SqlValue {
     value.into().map_or(SqlValue::Null, SqlValue::Text)
 }
 
+/// The value of `unknown_fields` (what the server sent with a call that the spec does not
+/// name): its JSON object as text, `NULL` when empty.
+pub fn unknown_fields(fields: serde_json::Map<String, serde_json::Value>) -> SqlValue {
+    if fields.is_empty() {
+        return SqlValue::Null;
+    }
+    SqlValue::Text(serde_json::Value::Object(fields).to_string())
+}
+
 /// The value of any other field for a column of type `sql`: the value of its JSON, as in the
 /// row of a whole call's serialization (absent or `null`: NULL); an error if it has no JSON.
 pub fn serialized<T: Serialize + ?Sized>(
@@ -462,6 +471,7 @@ mod tests {
             let record = CallRecord {
                 call_group_id: Some(format!("group {i}")),
                 call,
+                ..CallRecord::default()
             };
             assert_eq!(
                 call_row(record.clone()).unwrap(),

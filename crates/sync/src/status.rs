@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use crate::columns::in_progress_list;
 use crate::db::{Access, Db};
-use crate::generated::{IN_PROGRESS_STATUSES, SCHEMA_HASH};
+use crate::generated::{IN_PROGRESS_STATUSES, SCHEMA_HASH, UNKNOWN_COLUMN};
 use crate::migrate;
 use crate::schema::SqlValue;
 use crate::time::utc;
@@ -41,6 +41,9 @@ pub struct Status {
     pub calls: i64,
     /// Of those, in progress.
     pub in_progress: i64,
+    /// Of those, the calls stored with keys the spec does not name (their column
+    /// `unknown_fields` is not `NULL`); `None` before the column is added (by the next sync).
+    pub with_unknown_fields: Option<i64>,
     /// The missing transcripts: how many, and the latest ten.
     pub missing_transcripts: (i64, Vec<MissingTranscript>),
     /// The latest runs, newest first.
@@ -120,6 +123,15 @@ pub async fn status(url: &DbUrl, runs: u64) -> Result<Status> {
     )
     .await?
     .unwrap_or(0);
+    let with_unknown_fields = match state.calls.iter().any(|c| c == UNKNOWN_COLUMN) {
+        true => scalar(
+            &mut db,
+            &format!("SELECT COUNT(*) FROM calls WHERE \"{UNKNOWN_COLUMN}\" IS NOT NULL"),
+        )
+        .await?
+        .or(Some(0)),
+        false => None,
+    };
     let mut missing_transcripts = (0, Vec::new());
     if state.tables.iter().any(|t| t == "missing_transcripts") {
         let latest = db
@@ -217,6 +229,7 @@ pub async fn status(url: &DbUrl, runs: u64) -> Result<Status> {
         checkpoint,
         calls,
         in_progress,
+        with_unknown_fields,
         missing_transcripts,
         runs,
     })
@@ -281,6 +294,14 @@ impl Status {
             self.in_progress,
             codes.join(", ")
         )?;
+        if let Some(count) = self.with_unknown_fields.filter(|&n| n > 0) {
+            writeln!(
+                out,
+                "drift:      {count} call(s) stored with fields spec/ccsqm.yaml does not name \
+                 (column {UNKNOWN_COLUMN}; the runs below say which): describe them in \
+                 spec/ccsqm.yaml, then run `cargo xtask codegen`"
+            )?;
+        }
         let (count, latest) = &self.missing_transcripts;
         if *count > 0 {
             writeln!(

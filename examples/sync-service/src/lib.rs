@@ -41,6 +41,12 @@ impl Observer for Log {
     fn note(&self, text: &str) {
         tracing::info!(target: "sync_service", "{text}");
     }
+
+    /// What the server sent that the spec does not describe: an alert for whoever maintains
+    /// `spec/ccsqm.yaml` (the calls were stored, their unknown keys in `unknown_fields`).
+    fn drift(&self, drift: &ccsqm_client::Drift) {
+        tracing::warn!(target: "sync_service", %drift, "the API sent what the spec does not describe");
+    }
 }
 
 impl Service {

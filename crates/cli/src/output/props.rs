@@ -131,7 +131,7 @@ prop_compose! {
 
 prop_compose! {
     fn record()(call_group_id in prop::option::of(text()), call in call()) -> CallRecord {
-        CallRecord { call_group_id, call }
+        CallRecord { call_group_id, call, ..CallRecord::default() }
     }
 }
 
@@ -364,5 +364,6 @@ fn with_number(record: &CallRecord, column: &str, x: f64) -> CallRecord {
     CallRecord {
         call_group_id: record.call_group_id.clone(),
         call: table.try_into().unwrap(),
+        ..CallRecord::default()
     }
 }

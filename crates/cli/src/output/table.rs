@@ -449,6 +449,7 @@ mod tests {
         CallRecord {
             call_group_id: Some("g".into()),
             call,
+            ..CallRecord::default()
         }
     }
 

@@ -31,6 +31,7 @@ pub fn sandbox_calls(sandbox: &Sandbox) -> BTreeMap<String, Map<String, Value>> 
             let record = ccsqm_client::CallRecord {
                 call_group_id: data.call_group_id(i),
                 call: data.call(i).unwrap(),
+                ..Default::default()
             };
             let Value::Object(object) = serde_json::to_value(record).unwrap() else {
                 unreachable!()

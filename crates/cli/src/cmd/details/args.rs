@@ -136,6 +136,9 @@ pub struct DetailsArgs {
     #[arg(help_heading = "Output", long)]
     pub with_transcript: bool,
 
+    #[command(flatten, next_help_heading = "Output")]
+    pub strict: crate::drift::StrictSpec,
+
     #[command(flatten)]
     pub connection: Connection,
 }

@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 
 use anyhow::{Context, Result};
-use ccsqm_client::{ApiError, Client};
+use ccsqm_client::{ApiError, Client, Drift};
 use futures_util::StreamExt;
 
 use crate::connect::{build_client, connect, target_of};
@@ -88,10 +88,26 @@ pub async fn run(args: &DetailsArgs, flags: &clap::ArgMatches, quiet: bool) -> R
     let client = connect(&settings, &args.connection)?;
     signals::install().context("listening for signals")?;
     let replaced_on_success = matches!(target, Some(sink::Target::Replace { .. }));
+    // What the server sent that the spec does not describe: said once, at the end (or, with
+    // --strict-spec, the error before the output is committed).
+    let kept = kept(format, &choice);
+    let drift_check = |drift: &Drift| -> Result<()> {
+        if args.strict.strict_spec && !drift.is_empty() {
+            return Err(crate::error::SpecDrift {
+                drift: drift.clone(),
+                kept: match replaced_on_success {
+                    true => "; the output file was not written",
+                    false => "",
+                },
+            }
+            .into());
+        }
+        Ok(())
+    };
     let mut sink = sink::Sink::open(target)?;
     let terminal = args.output_file.is_none() && std::io::stdout().is_terminal();
     if format == Format::Json && !args.all {
-        let page = client.details_page(request).await?;
+        let page = client.details_page_scanned(request).await?;
         output::write_page(
             &mut sink,
             &page,
@@ -99,9 +115,11 @@ pub async fn run(args: &DetailsArgs, flags: &clap::ArgMatches, quiet: bool) -> R
             choice.jq.as_ref(),
             terminal,
         )?;
-        let counts = no_match::counts(&page);
+        let counts = no_match::counts(page.page());
         no_match(counts);
+        drift_check(page.drift())?;
         sink.commit()?;
+        crate::drift::say(page.drift(), kept, quiet);
         if let Some(note) = page_note(counts, false) {
             eprintln!("{note}");
         }
@@ -123,6 +141,7 @@ pub async fn run(args: &DetailsArgs, flags: &clap::ArgMatches, quiet: bool) -> R
             }
         });
         let mut counts = (0, None);
+        let mut drift = Drift::default();
         let result = match &mut calls {
             Some(calls) => {
                 with_transcript::write(&client, calls, concurrency, &mut sink, |n| {
@@ -131,10 +150,10 @@ pub async fn run(args: &DetailsArgs, flags: &clap::ArgMatches, quiet: bool) -> R
                 .await
             }
             None => {
-                let page = client.details_page(request).await?;
-                counts = no_match::counts(&page);
-                let records =
-                    futures_util::stream::iter(ccsqm_models::CallRecord::from_page(page).map(Ok));
+                let page = client.details_page_scanned(request).await?;
+                counts = no_match::counts(page.page());
+                drift = page.drift().clone();
+                let records = futures_util::stream::iter(page.into_records().map(Ok));
                 with_transcript::write(&client, records, concurrency, &mut sink, |_| {}).await
             }
         };
@@ -144,7 +163,12 @@ pub async fn run(args: &DetailsArgs, flags: &clap::ArgMatches, quiet: bool) -> R
         }
         result?;
         no_match(calls.as_ref().map_or(counts, |c| (c.received(), None)));
+        if let Some(calls) = &calls {
+            drift = calls.drift().clone();
+        }
+        drift_check(&drift)?;
         sink.commit()?;
+        crate::drift::say(&drift, kept, quiet);
         if let Some(note) = calls.is_none().then(|| page_note(counts, false)).flatten() {
             eprintln!("{note}");
         }
@@ -169,8 +193,9 @@ pub async fn run(args: &DetailsArgs, flags: &clap::ArgMatches, quiet: bool) -> R
         .table_layout(table_width, usize::try_from(limit).unwrap_or(100));
     let mut footer = None;
     let mut summary = None;
+    let drift;
     let counts = if args.all {
-        let done = export_all(
+        let (done, found) = export_all(
             quiet,
             args,
             &client,
@@ -182,12 +207,14 @@ pub async fn run(args: &DetailsArgs, flags: &clap::ArgMatches, quiet: bool) -> R
         .await?;
         let counts = (done.calls, None);
         summary = Some(done);
+        drift = found;
         counts
     } else {
-        let page = client.details_page(request).await?;
-        let (_, total) = no_match::counts(&page);
+        let page = client.details_page_scanned(request).await?;
+        let (_, total) = no_match::counts(page.page());
+        drift = page.drift().clone();
         let mut shown = 0;
-        for record in ccsqm_models::CallRecord::from_page(page) {
+        for record in page.into_records() {
             writer.write(&record)?;
             shown += 1;
         }
@@ -195,9 +222,11 @@ pub async fn run(args: &DetailsArgs, flags: &clap::ArgMatches, quiet: bool) -> R
         footer = page_note((shown, total), format == Format::Table);
         (shown, total)
     };
+    drift_check(&drift)?;
     writer.finish()?;
     no_match(counts);
     sink.commit()?;
+    crate::drift::say(&drift, kept, quiet);
     // After the rows: on a terminal, the last lines under the table.
     match (footer, summary) {
         (Some(footer), _) => eprintln!("{footer}"),
@@ -222,7 +251,7 @@ async fn export_all(
     writer: &mut CallWriter<&mut sink::Sink>,
     replaced_on_success: bool,
     terminal: bool,
-) -> Result<summary::Summary> {
+) -> Result<(summary::Summary, Drift)> {
     let started = std::time::Instant::now();
     let calls = client.calls(request).allow_partial(args.allow_partial);
     // `--concurrency N` pins it; without it, it adapts to the server (up to 32 pages at a time).
@@ -277,13 +306,35 @@ async fn export_all(
             "the export failed after {received} call(s){warnings}"
         ))),
         Err(error) => Err(error.into()),
-        Ok(()) => Ok(summary::Summary {
-            calls: received,
-            pages: calls.pages(),
-            elapsed: started.elapsed(),
-            retries: client.session().retries(),
-            warnings: shown,
-        }),
+        Ok(()) => Ok((
+            summary::Summary {
+                calls: received,
+                pages: calls.pages(),
+                elapsed: started.elapsed(),
+                retries: client.session().retries(),
+                warnings: shown,
+            },
+            calls.drift().clone(),
+        )),
+    }
+}
+
+/// What the output does with the keys the spec does not name (the values it does not list
+/// stay in their fields, in every format).
+fn kept(format: Format, choice: &output::choice::Choice) -> &'static str {
+    match (format, choice.fields.is_some(), choice.jq.is_some()) {
+        (_, _, true) => "the keys it does not name are in what --jq reads, as sent",
+        (_, true, _) => {
+            "the keys it does not name are left out of the output (--fields names fields of \
+             the spec)"
+        }
+        (Format::Ndjson | Format::Json, false, false) => {
+            "the keys it does not name are kept in the output, as sent"
+        }
+        _ => {
+            "the keys it does not name are left out of CSV and table output (-o ndjson or -o \
+             json keeps them)"
+        }
     }
 }
 

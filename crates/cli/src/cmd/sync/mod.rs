@@ -124,6 +124,9 @@ pub struct SyncArgs {
     pub log_format: LogFormat,
 
     #[command(flatten)]
+    pub strict: crate::drift::StrictSpec,
+
+    #[command(flatten)]
     pub connection: Connection,
 }
 
@@ -239,6 +242,7 @@ async fn sync(args: &SyncArgs, flags: &clap::ArgMatches, quiet: bool) -> Result<
         concurrency: args.concurrency.map(|n| usize::try_from(n).unwrap_or(1)),
         with_transcripts: args.with_transcripts,
         transcript_concurrency: usize::try_from(args.transcript_concurrency).unwrap_or(1),
+        strict_spec: args.strict.strict_spec,
     };
     let metrics = served.as_ref().map(|s| &s.metrics);
     if let Some(metrics) = metrics {
@@ -262,6 +266,16 @@ async fn sync(args: &SyncArgs, flags: &clap::ArgMatches, quiet: bool) -> Result<
             None => syncer.round(&client, &options, &said, stop.token()).await,
         };
         said.progress.finish();
+        let drift = said.drift.lock().ok().and_then(|mut drift| drift.take());
+        match drift {
+            Some(drift) if json && !drift.is_empty() => said.json_line(
+                "warn",
+                "drift",
+                serde_json::json!({ "message": crate::drift::message(&drift, STORED) }),
+            ),
+            Some(drift) => crate::drift::say(&drift, STORED, quiet),
+            None => {}
+        }
         let pause = match round {
             Ok(outcome) => {
                 said.round_end(
@@ -361,7 +375,13 @@ struct Said {
     progress: progress::Bar,
     json: bool,
     tenant: String,
+    /// The round's drift, said once after it.
+    drift: std::sync::Mutex<Option<ccsqm_client::Drift>>,
 }
+
+/// What a sync does with the keys the spec does not name.
+const STORED: &str = "the calls were stored, the keys it does not name in the column \
+                      unknown_fields of calls (`ccsqm sync status` counts them)";
 
 impl Said {
     fn new(shown: &str, quiet: bool, json: bool, tenant: &str) -> Said {
@@ -370,6 +390,7 @@ impl Said {
             progress: progress::Bar::new(quiet || json),
             json,
             tenant: tenant.to_owned(),
+            drift: std::sync::Mutex::new(None),
         }
     }
 
@@ -484,6 +505,12 @@ impl Observer for Said {
             false => self
                 .progress
                 .println(&format!("ccsqm: {}: {text}", self.shown)),
+        }
+    }
+
+    fn drift(&self, drift: &ccsqm_client::Drift) {
+        if let Ok(mut said) = self.drift.lock() {
+            *said = Some(drift.clone());
         }
     }
 }
