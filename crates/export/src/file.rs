@@ -1,6 +1,7 @@
-//! Where `ccsqm details` writes: stdout, or `--output-file`.
+//! Output files (Unix): where `ccsqm details` and `ccsqm transcript` write `--output-file`.
 //!
-//! What `--output-file PATH` does depends on what is at `PATH`, checked before any request:
+//! What writing to `PATH` does depends on what is at `PATH`, checked first ([`Target::check`],
+//! before any request):
 //!
 //! - a regular file, or nothing yet: the output goes to a temporary file in the same folder,
 //!   which replaces `PATH` by a rename only when the export is complete, so a failed or
@@ -17,20 +18,43 @@
 //! - a device, FIFO or socket (`/dev/null`, a named pipe), or the name of an open file
 //!   descriptor (`/dev/stdout`, `/dev/stderr`, `/dev/fd/N`, `/proc/self/fd/N`): opened and
 //!   written directly (appending), never replaced.
-//! - a directory, or a path whose folder does not exist: refused (exit 2).
+//! - a directory, or a path whose folder does not exist: refused ([`Error::Refused`]).
+//!
+//! A program that exits on a signal calls [`remove_temporary`] first.
 
 use std::fs::{File, OpenOptions, Permissions};
 use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use tempfile::TempPath;
 
-use anyhow::Context;
+/// Why an output file cannot be written.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The path cannot be an output file (a directory, a missing folder): the message starts
+    /// with the path and says why.
+    #[error("{0}")]
+    Refused(String),
+    /// The output, or the temporary file beside it, could not be opened: the message says
+    /// which.
+    #[error("{0}")]
+    Open(String),
+    /// Writing failed: what was being done, and why.
+    #[error("{context}")]
+    Write {
+        /// What was being done.
+        context: String,
+        /// Why it failed.
+        source: io::Error,
+    },
+    /// Writing failed.
+    #[error("{0}")]
+    Io(#[from] io::Error),
+}
 
-use crate::error::UsageError;
-
-/// How `--output-file` is written, decided before any request.
+/// How an output file is written, decided before any request.
 #[derive(Debug)]
 pub enum Target {
     /// A regular file (after symbolic links) or a new path: a temporary file beside it,
@@ -58,28 +82,24 @@ pub struct Existing {
 const MAX_LINKS: usize = 40;
 
 impl Target {
-    /// What writing to `path` means; refuses (exit 2) a directory or a missing folder.
-    pub fn check(path: &Path) -> anyhow::Result<Target> {
-        let usage = |why: String| anyhow::Error::new(UsageError(why));
+    /// What writing to `path` means; refuses an empty path, a directory or a missing folder.
+    pub fn check(path: &Path) -> Result<Target, Error> {
+        let usage = Error::Refused;
         let shown = path.display();
         if path.as_os_str().is_empty() {
-            return Err(usage("--output-file is empty".into()));
+            return Err(usage("the path is empty".into()));
         }
         if is_descriptor(path) {
             return match std::fs::metadata(path) {
-                Ok(meta) if meta.is_dir() => {
-                    Err(usage(format!("--output-file {shown} is a directory")))
-                }
+                Ok(meta) if meta.is_dir() => Err(usage(format!("{shown} is a directory"))),
                 _ => Ok(Target::Direct(path.to_owned())),
             };
         }
         match std::fs::metadata(path) {
-            Ok(meta) if meta.is_dir() => Err(usage(format!(
-                "--output-file {shown} is a directory: name a file"
-            ))),
+            Ok(meta) if meta.is_dir() => Err(usage(format!("{shown} is a directory: name a file"))),
             Ok(meta) if meta.is_file() => {
-                let real = std::fs::canonicalize(path)
-                    .map_err(|e| usage(format!("--output-file {shown}: {e}")))?;
+                let real =
+                    std::fs::canonicalize(path).map_err(|e| usage(format!("{shown}: {e}")))?;
                 Ok(Target::Replace {
                     path: real,
                     existing: Some(Existing {
@@ -93,8 +113,7 @@ impl Target {
             Ok(_) => Ok(Target::Direct(path.to_owned())),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 // Nothing there, or a symbolic link to nothing: the file it names is created.
-                let path =
-                    follow_links(path).map_err(|e| usage(format!("--output-file {shown}: {e}")))?;
+                let path = follow_links(path).map_err(|e| usage(format!("{shown}: {e}")))?;
                 let dir = folder(&path);
                 match std::fs::metadata(dir) {
                     Ok(meta) if meta.is_dir() => Ok(Target::Replace {
@@ -102,16 +121,13 @@ impl Target {
                         existing: None,
                     }),
                     Ok(_) => Err(usage(format!(
-                        "--output-file {shown}: {} is not a directory",
+                        "{shown}: {} is not a directory",
                         dir.display()
                     ))),
-                    Err(e) => Err(usage(format!(
-                        "--output-file {shown}: its folder {}: {e}",
-                        dir.display()
-                    ))),
+                    Err(e) => Err(usage(format!("{shown}: its folder {}: {e}", dir.display()))),
                 }
             }
-            Err(e) => Err(usage(format!("--output-file {shown}: {e}"))),
+            Err(e) => Err(usage(format!("{shown}: {e}"))),
         }
     }
 }
@@ -156,19 +172,48 @@ fn folder(path: &Path) -> &Path {
     }
 }
 
-/// Where the output goes: stdout, a file written directly, or a temporary file beside
-/// `--output-file` that is renamed to it only by [`Sink::commit`]; dropped uncommitted (or on
-/// a signal, see [`crate::signals`]), the temporary file is gone.
-pub enum Sink {
-    Stdout(BufWriter<io::Stdout>),
+/// An output file: written directly, or a temporary file beside it that is renamed to it only
+/// by [`Output::commit`]; dropped uncommitted (or removed by [`remove_temporary`]), the
+/// temporary file is gone.
+pub enum Output {
+    /// A device, FIFO, socket or file descriptor, written directly.
     Direct(BufWriter<File>),
+    /// A temporary file that replaces `path` on [`Output::commit`].
     File {
+        /// The temporary file.
         file: BufWriter<Temporary>,
+        /// The file it replaces.
         path: PathBuf,
     },
 }
 
-/// The new content of a replaced file, in its folder, until [`Temporary::persist`].
+/// The named temporary file being written, removed by [`remove_temporary`].
+static TEMPORARY: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+/// Removes `path` if [`remove_temporary`] is called before [`forget`].
+fn remove_on_signal(path: &Path) {
+    if let Ok(mut slot) = TEMPORARY.lock() {
+        *slot = Some(path.to_owned());
+    }
+}
+
+/// The temporary file was renamed or removed: nothing to remove any more.
+fn forget() {
+    if let Ok(mut slot) = TEMPORARY.lock() {
+        *slot = None;
+    }
+}
+
+/// Removes the named temporary file of the output being written, if there is one: for a
+/// program about to exit on a signal (an unnamed one goes with the process).
+pub fn remove_temporary() {
+    let removed = TEMPORARY.lock().ok().and_then(|mut slot| slot.take());
+    if let Some(path) = removed {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// The new content of a replaced file, in its folder, until [`Output::commit`] renames it.
 ///
 /// On Linux it is an unnamed file (`O_TMPFILE`): whatever happens to the process (an error, a
 /// panic, SIGKILL, a power cut), nothing is left in the folder. Complete, it is linked under a
@@ -176,7 +221,7 @@ pub enum Sink {
 /// `O_TMPFILE` (the kernel refuses it: `EOPNOTSUPP`, `EISDIR`, `EINVAL`), or without
 /// `/proc/self/fd` to link it from, it is a named file, `.ccsqm-tmp.<host>.<pid>.<random>`,
 /// removed when dropped or on a signal; one left by a process killed outright is removed by
-/// the next run in that folder once its process is gone ([`remove_leftovers`]).
+/// the next run in that folder once its process is gone.
 pub struct Temporary {
     file: File,
     /// The file's name: none while it is unnamed.
@@ -216,7 +261,7 @@ impl Temporary {
             .permissions(Permissions::from_mode(0o666))
             .tempfile_in(dir)?
             .into_parts();
-        crate::signals::remove_on_signal(&name);
+        remove_on_signal(&name);
         Ok(Temporary {
             file,
             name: Some(name),
@@ -237,12 +282,12 @@ impl Temporary {
             Some(name) => name,
             None => {
                 let name = link(&self.file, &self.dir)?;
-                crate::signals::remove_on_signal(&name);
+                remove_on_signal(&name);
                 name
             }
         };
         name.persist(path).map_err(|e| e.error)?;
-        crate::signals::forget();
+        forget();
         // The rename on disk too (a failure here changes nothing of what was written).
         if let Ok(dir) = File::open(&self.dir) {
             let _ = dir.sync_all();
@@ -397,22 +442,34 @@ fn process_is_gone(pid: i32) -> bool {
     found == -1 && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
 }
 
-impl Sink {
-    /// stdout, or what [`Target::check`] decided for `--output-file`.
-    pub fn open(target: Option<Target>) -> anyhow::Result<Self> {
-        let usage = |why: String| anyhow::Error::new(UsageError(why));
+impl Target {
+    /// Other hard links of the file replaced: they keep its previous content.
+    pub fn other_links(&self) -> u64 {
+        match self {
+            Target::Replace {
+                existing: Some(existing),
+                ..
+            } => existing.links.saturating_sub(1),
+            _ => 0,
+        }
+    }
+}
+
+impl Output {
+    /// Opens what [`Target::check`] decided.
+    pub fn open(target: Target) -> Result<Self, Error> {
+        let usage = Error::Open;
         Ok(match target {
-            None => Sink::Stdout(BufWriter::new(io::stdout())),
-            Some(Target::Direct(path)) => {
+            Target::Direct(path) => {
                 // Appending: through a descriptor that a shell redirected to a file (`>>`), the
                 // output goes after what is there; devices and FIFOs do not mind.
                 let file = OpenOptions::new()
                     .append(true)
                     .open(&path)
                     .map_err(|e| usage(format!("opening {}: {e}", path.display())))?;
-                Sink::Direct(BufWriter::new(file))
+                Output::Direct(BufWriter::new(file))
             }
-            Some(Target::Replace { path, existing }) => {
+            Target::Replace { path, existing } => {
                 let dir = folder(&path);
                 let file = Temporary::create(dir).map_err(|e| {
                     usage(format!(
@@ -421,18 +478,12 @@ impl Sink {
                     ))
                 })?;
                 if let Some(existing) = existing {
-                    keep_owner_and_mode(file.file(), existing)
-                        .with_context(|| format!("setting the mode of {}", path.display()))?;
-                    if existing.links > 1 {
-                        eprintln!(
-                            "ccsqm: note: {} has {} other hard link(s): they keep the previous \
-                             content",
-                            path.display(),
-                            existing.links - 1
-                        );
-                    }
+                    keep_owner_and_mode(file.file(), existing).map_err(|source| Error::Write {
+                        context: format!("setting the mode of {}", path.display()),
+                        source,
+                    })?;
                 }
-                Sink::File {
+                Output::File {
                     file: BufWriter::new(file),
                     path,
                 }
@@ -441,15 +492,15 @@ impl Sink {
     }
 
     /// Flushes, and renames the temporary file to the output file.
-    pub fn commit(self) -> anyhow::Result<()> {
+    pub fn commit(self) -> Result<(), Error> {
         match self {
-            Sink::Stdout(mut out) => Ok(out.flush()?),
-            Sink::Direct(mut out) => Ok(out.flush()?),
-            Sink::File { file, path } => {
+            Output::Direct(mut out) => Ok(out.flush()?),
+            Output::File { file, path } => {
                 let file = file.into_inner().map_err(|e| e.into_error())?;
-                file.persist(&path)
-                    .with_context(|| format!("writing {}", path.display()))?;
-                Ok(())
+                file.persist(&path).map_err(|source| Error::Write {
+                    context: format!("writing {}", path.display()),
+                    source,
+                })
             }
         }
     }
@@ -463,20 +514,18 @@ fn keep_owner_and_mode(file: &File, existing: Existing) -> io::Result<()> {
     file.set_permissions(Permissions::from_mode(existing.mode))
 }
 
-impl Write for Sink {
+impl Write for Output {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
-            Sink::Stdout(out) => out.write(buf),
-            Sink::Direct(out) => out.write(buf),
-            Sink::File { file, .. } => file.write(buf),
+            Output::Direct(out) => out.write(buf),
+            Output::File { file, .. } => file.write(buf),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
         match self {
-            Sink::Stdout(out) => out.flush(),
-            Sink::Direct(out) => out.flush(),
-            Sink::File { file, .. } => file.flush(),
+            Output::Direct(out) => out.flush(),
+            Output::File { file, .. } => file.flush(),
         }
     }
 }
