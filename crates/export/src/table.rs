@@ -3,11 +3,11 @@
 //! The columns are a chosen set (time, agent, type, status, duration, channels, UUID), or the
 //! `--fields` asked for. Their widths come from the first page (the rows are held until it is
 //! complete, at most one page), fitted to the width given (`ccsqm` gives the terminal's when
-//! stdout is one, else `COLUMNS` when set, else no limit). When the columns are too wide together, the
-//! widest are narrowed first (never below a few characters), and when even that is too wide,
-//! the last columns are left out (said to the warning callback); a cell longer than its column is cut, with
-//! `…`. So no line is ever longer than the width: a row never wraps. Later pages keep the
-//! widths, so `--all` streams in aligned columns.
+//! stdout is one, else `COLUMNS` when set, else no limit). When the columns are too wide
+//! together, the widest are narrowed first (never below a few characters), and when even that
+//! is too wide, the last columns are left out (said to the warning callback); a cell longer
+//! than its column is cut, with `…`. So no line is ever longer than the width: a row never
+//! wraps. Later pages keep the widths, so `--all` streams in aligned columns.
 //!
 //! comfy-table lays out the cells: it measures text by its display width (a Chinese name is
 //! two columns a character, an emoji two, a combining accent none) and cuts by grapheme.

@@ -227,6 +227,7 @@ mod tests {
         assert!(!error.contains("secret"), "{error}");
     }
 
+    #[cfg(feature = "sqlite")]
     #[test]
     fn sqlite_paths_and_urls() {
         for (text, path) in [
