@@ -128,7 +128,7 @@ impl DbUrl {
             if path.is_empty() {
                 return Err(bad("no path after sqlite:"));
             }
-            return Ok(DbUrl::Sqlite(PathBuf::from(path)));
+            return sqlite_url(PathBuf::from(path)).map_err(bad);
         }
         #[cfg(not(feature = "postgres"))]
         if text.starts_with("postgres://") || text.starts_with("postgresql://") {
@@ -153,7 +153,7 @@ impl DbUrl {
                  postgres://"
             )));
         }
-        Ok(DbUrl::Sqlite(PathBuf::from(text)))
+        sqlite_url(PathBuf::from(text)).map_err(bad)
     }
 
     /// The database as shown in messages (a PostgreSQL password as `***`).
@@ -162,6 +162,14 @@ impl DbUrl {
             DbUrl::Sqlite(path) => format!("sqlite:{}", path.display()),
             DbUrl::Postgres(_, shown, _) => shown.clone(),
         }
+    }
+}
+
+/// A SQLite file, when this build has SQLite (the `sqlite` feature).
+fn sqlite_url(path: PathBuf) -> Result<DbUrl, &'static str> {
+    match cfg!(feature = "sqlite") {
+        true => Ok(DbUrl::Sqlite(path)),
+        false => Err("this build has no SQLite (the `sqlite` feature of ccsqm-sync)"),
     }
 }
 
@@ -202,6 +210,15 @@ fn hide_query_password(text: &str) -> String {
 mod tests {
     use super::*;
 
+    #[cfg(not(feature = "sqlite"))]
+    #[test]
+    fn without_sqlite_a_sqlite_path_is_refused_saying_why() {
+        for url in ["calls.sqlite3", "sqlite:calls.sqlite3"] {
+            let error = DbUrl::parse(url).unwrap_err().0;
+            assert!(error.contains("the `sqlite` feature"), "{error}");
+        }
+    }
+
     #[cfg(not(feature = "postgres"))]
     #[test]
     fn without_postgres_a_postgres_url_is_refused_saying_why() {
@@ -210,6 +227,7 @@ mod tests {
         assert!(!error.contains("secret"), "{error}");
     }
 
+    #[cfg(feature = "sqlite")]
     #[test]
     fn sqlite_paths_and_urls() {
         for (text, path) in [

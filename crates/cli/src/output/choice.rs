@@ -19,7 +19,7 @@ impl Choice {
     pub fn of(fields: &[String], jq: Option<&str>, tz: Option<&Zone>) -> Result<Self, UsageError> {
         let fields = match fields.is_empty() {
             true => None,
-            false => Some(fields::parse(fields)?),
+            false => Some(fields::parse(fields).map_err(|e| UsageError(e.to_string()))?),
         };
         let jq = jq.map(Jq::compile).transpose()?;
         let zone = tz.cloned().unwrap_or_else(Zone::local);

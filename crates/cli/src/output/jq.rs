@@ -22,6 +22,8 @@ use jaq_json::Val;
 use serde::Deserialize;
 use serde_json::Value;
 
+use ccsqm_export::Out;
+
 use crate::error::UsageError;
 
 type Data = data::JustLut<Val>;
@@ -38,13 +40,6 @@ pub const MEMORY_LIMIT: u64 = 512 * 1024 * 1024;
 const MAX_RESULT_BYTES: u64 = 256 * 1024 * 1024;
 /// The first argument that makes `ccsqm` the worker.
 pub const WORKER_ARG: &str = "__jq-worker";
-
-/// A result of the filter: a string (written raw), or any other value as compact JSON.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Out {
-    Str(String),
-    Json(String),
-}
 
 /// A filter compiled in this process (the worker's side; also the unit tests').
 pub struct Engine {
@@ -255,6 +250,12 @@ impl Jq {
             },
         };
         Err(io::Error::other(format!("--jq: {why}")))
+    }
+}
+
+impl ccsqm_export::Filter for Jq {
+    fn run(&self, input: &Value, each: &mut dyn FnMut(Out) -> io::Result<()>) -> io::Result<()> {
+        Jq::run(self, input, each)
     }
 }
 
@@ -512,28 +513,6 @@ fn short(code: &str) -> String {
     }
 }
 
-/// Writes a result on its own line as `gh --jq` does: a string raw (escaped by
-/// [`ccsqm_client::visible`] when `terminal`: server text never drives it), anything else as
-/// compact JSON.
-pub fn write_line(out: &mut dyn Write, value: &Out, terminal: bool) -> io::Result<()> {
-    match value {
-        Out::Str(text) => match terminal {
-            true => out.write_all(ccsqm_client::visible(text).as_bytes())?,
-            false => out.write_all(text.as_bytes())?,
-        },
-        Out::Json(text) => out.write_all(text.as_bytes())?,
-    }
-    out.write_all(b"\n")
-}
-
-/// Writes a result as JSON (an element of `--all -o json`'s array).
-pub fn write_json(out: &mut dyn Write, value: &Out) -> io::Result<()> {
-    match value {
-        Out::Str(text) => serde_json::to_writer(&mut *out, text).map_err(io::Error::from),
-        Out::Json(text) => out.write_all(text.as_bytes()),
-    }
-}
-
 /// The syntax errors of a filter, each with where it was found.
 fn load_errors(code: &str, errors: jaq_core::load::Errors<&str, ()>) -> String {
     use jaq_core::load::Error;
@@ -573,6 +552,7 @@ fn load_errors(code: &str, errors: jaq_core::load::Errors<&str, ()>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ccsqm_export::write_line;
     use serde_json::json;
 
     fn outputs(code: &str, input: Value) -> Vec<String> {

@@ -31,11 +31,7 @@ pub async fn run(args: &DetailsArgs, flags: &clap::ArgMatches, quiet: bool) -> R
     let body = serde_json::Value::Object(body);
     let request: ccsqm_models::AppraisecallDetailsRequest = serde_json::from_value(body.clone())
         .map_err(|e| UsageError(format!("the request body: {e}")))?;
-    let target = args
-        .output_file
-        .as_deref()
-        .map(sink::Target::check)
-        .transpose()?;
+    let target = args.output_file.as_deref().map(sink::check).transpose()?;
     let choice = output::choice::Choice::of(&args.fields, args.jq.as_deref(), args.tz.as_ref())?;
     let format = match args.output {
         Some(format) => format,
@@ -112,7 +108,7 @@ pub async fn run(args: &DetailsArgs, flags: &clap::ArgMatches, quiet: bool) -> R
             &mut sink,
             &page,
             choice.fields.as_deref(),
-            choice.jq.as_ref(),
+            choice.jq.as_ref().map(|jq| jq as &dyn ccsqm_export::Filter),
             terminal,
         )?;
         let counts = no_match::counts(page.page());
@@ -184,13 +180,14 @@ pub async fn run(args: &DetailsArgs, flags: &clap::ArgMatches, quiet: bool) -> R
         }
         return Ok(());
     }
-    let table_width = output::table::available_width(terminal);
+    let table_width = output::available_width(terminal);
     let mut writer = CallWriter::new(&mut sink, format, choice.zone.clone())
         .csv_formulas(args.csv_formulas)
         .csv_style(args.csv_style)
         .fields(choice.fields.clone())
-        .jq(choice.jq, terminal)
-        .table_layout(table_width, usize::try_from(limit).unwrap_or(100));
+        .jq(choice.jq.map(|jq| Box::new(jq) as _), terminal)
+        .table_layout(table_width, usize::try_from(limit).unwrap_or(100))
+        .on_warning(output::warn("ccsqm: "));
     let mut footer = None;
     let mut summary = None;
     let drift;

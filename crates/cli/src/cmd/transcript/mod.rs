@@ -103,7 +103,7 @@ pub async fn run(args: &TranscriptArgs, flags: &clap::ArgMatches) -> Result<()> 
     let target = args
         .output_file
         .as_deref()
-        .map(crate::sink::Target::check)
+        .map(crate::sink::check)
         .transpose()?;
     let format = match args.output {
         Some(format) => format,
@@ -127,7 +127,8 @@ pub async fn run(args: &TranscriptArgs, flags: &clap::ArgMatches) -> Result<()> 
     let client = crate::connect::connect(&settings, &args.connection)?;
     crate::signals::install().context("listening for signals")?;
     let mut sink = Sink::open(target)?;
-    let mut writer = TranscriptWriter::new(&mut sink, format);
+    let mut writer = TranscriptWriter::new(&mut sink, format)
+        .on_warning(crate::output::warn("ccsqm: warning: "));
     let total = call_uuids.len();
     let concurrency = usize::try_from(args.concurrency).unwrap_or(1);
     let mut transcripts = client

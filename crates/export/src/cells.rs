@@ -10,6 +10,7 @@ use serde_json::Value;
 /// from `TZ` or `/etc/localtime`).
 #[derive(Clone, Debug)]
 pub struct Zone {
+    /// The time zone.
     pub tz: TimeZone,
     /// How headers name it: its IANA name (`UTC` for every name of UTC: `Etc/UTC`, `Zulu`,
     /// `Etc/GMT`, ...), or `local` when the system's has none.

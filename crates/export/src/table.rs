@@ -1,13 +1,13 @@
-//! `-o table`: calls for people, in columns that fit the terminal.
+//! `-o table`: calls for people, in columns that fit a width (the terminal's).
 //!
 //! The columns are a chosen set (time, agent, type, status, duration, channels, UUID), or the
 //! `--fields` asked for. Their widths come from the first page (the rows are held until it is
-//! complete, at most one page), fitted to the width available: the terminal's when stdout is
-//! one, else `COLUMNS` when set, else no limit. When the columns are too wide together, the
-//! widest are narrowed first (never below a few characters), and when even that is too wide,
-//! the last columns are left out (said on stderr); a cell longer than its column is cut, with
-//! `…`. So no line is ever longer than the width: a row never wraps. Later pages keep the
-//! widths, so `--all` streams in aligned columns.
+//! complete, at most one page), fitted to the width given (`ccsqm` gives the terminal's when
+//! stdout is one, else `COLUMNS` when set, else no limit). When the columns are too wide
+//! together, the widest are narrowed first (never below a few characters), and when even that
+//! is too wide, the last columns are left out (said to the warning callback); a cell longer
+//! than its column is cut, with `…`. So no line is ever longer than the width: a row never
+//! wraps. Later pages keep the widths, so `--all` streams in aligned columns.
 //!
 //! comfy-table lays out the cells: it measures text by its display width (a Chinese name is
 //! two columns a character, an emoji two, a combining accent none) and cuts by grapheme.
@@ -20,7 +20,8 @@ use ccsqm_models::{CallExt, CallRecord};
 use comfy_table::{ColumnConstraint, Row, Width};
 use serde_json::Value;
 
-use super::cells::{self, Zone};
+use crate::cells::{self, Zone};
+use crate::Warn;
 
 /// Space between two columns.
 const GAP: usize = 2;
@@ -57,25 +58,6 @@ const DEFAULT_HEADERS: [&str; 8] = [
     "CALL UUID",
 ];
 
-/// The width a table may take: the terminal's when stdout is one (`COLUMNS` if its size is
-/// unknown), else `COLUMNS` when it is set, else no limit.
-pub fn available_width(stdout_is_terminal: bool) -> Option<usize> {
-    let columns = std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.trim().parse::<usize>().ok())
-        .filter(|c| *c > 0);
-    if stdout_is_terminal {
-        if let Some((terminal_size::Width(w), _)) =
-            terminal_size::terminal_size_of(std::io::stdout())
-        {
-            if w > 0 {
-                return Some(usize::from(w));
-            }
-        }
-    }
-    columns
-}
-
 /// What the table shows.
 enum Columns {
     Default,
@@ -92,6 +74,7 @@ pub struct Table {
     pending: Vec<Vec<String>>,
     /// The columns shown (their indices) with their widths, once fixed.
     widths: Option<Vec<(usize, usize)>>,
+    warn: Warn,
 }
 
 impl Table {
@@ -110,7 +93,14 @@ impl Table {
             sample: sample.max(1),
             pending: Vec::new(),
             widths: None,
+            warn: crate::tracing_warn(),
         }
+    }
+
+    /// Where the note of columns left out goes [default: a `tracing` warning].
+    pub fn on_warning(mut self, warn: Warn) -> Self {
+        self.warn = warn;
+        self
     }
 
     /// The column titles: a time column says its time zone.
@@ -180,13 +170,13 @@ impl Table {
                 .filter(|(w, _)| w.is_none())
                 .map(|(_, h)| h.as_str())
                 .collect();
-            eprintln!(
-                "ccsqm: the table leaves out {} column(s) that do not fit in {} characters ({}): \
+            (self.warn)(&format!(
+                "the table leaves out {} column(s) that do not fit in {} characters ({}): \
                  widen the terminal, set COLUMNS, or choose with --fields",
                 left_out.len(),
                 self.max_width.unwrap_or_default(),
                 left_out.join(", ")
-            );
+            ));
         }
         self.widths = Some(widths);
         let mut rows = vec![headers];

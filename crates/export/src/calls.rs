@@ -1,4 +1,4 @@
-//! Output formats: what `ccsqm details` writes to stdout or `--output-file`.
+//! The formats of calls: what `ccsqm details` writes to stdout or `--output-file`.
 
 use std::io::{self, Write};
 
@@ -7,12 +7,13 @@ use ccsqm_models::types::Call;
 use ccsqm_models::CallRecord;
 use serde_json::Value;
 
-use self::cells::Zone;
-use self::jq::Jq;
-use self::table::Table;
+use crate::cells::{self, Zone};
+use crate::table::Table;
+use crate::{fields, Filter, Out, Warn};
 
 /// `--output`: how calls are written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Format {
     /// One page: the API's response, pretty-printed. With --all: a JSON array of the calls
     /// (as ndjson's lines), streamed.
@@ -34,7 +35,8 @@ pub fn csv_columns() -> impl Iterator<Item = &'static str> {
 }
 
 /// `--csv-formulas`: what CSV does with a text cell that a spreadsheet would run as a formula.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum CsvFormulas {
     /// A text cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return gets a `'` in
     /// front (OWASP's advice), so that a spreadsheet shows it as text; so does one starting
@@ -51,7 +53,8 @@ pub enum CsvFormulas {
 const FORMULA_STARTS: [char; 7] = ['=', '+', '-', '@', '\t', '\r', '\''];
 
 /// `--csv-style`: how CSV shows times and codes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum CsvStyle {
     /// As the API sends them: times in Unix seconds, codes as numbers.
     #[default]
@@ -70,13 +73,14 @@ pub struct CallWriter<W: Write> {
     csv_style: CsvStyle,
     zone: Zone,
     fields: Option<Vec<&'static str>>,
-    jq: Option<Jq>,
+    jq: Option<Box<dyn Filter + Send + Sync>>,
     /// Strings from `--jq` are escaped: stdout is a terminal.
     terminal: bool,
     /// Elements of the JSON array written so far.
     elements: u64,
     table_width: Option<usize>,
     table_sample: usize,
+    warn: Option<Warn>,
 }
 
 enum Kind {
@@ -112,6 +116,7 @@ impl<W: Write> CallWriter<W> {
             elements: 0,
             table_width: None,
             table_sample: 100,
+            warn: None,
         }
     }
 
@@ -133,8 +138,9 @@ impl<W: Write> CallWriter<W> {
         self
     }
 
-    /// A jq filter run on each call (NDJSON, JSON array); `terminal`: its strings are escaped.
-    pub fn jq(mut self, jq: Option<Jq>, terminal: bool) -> Self {
+    /// A filter (as `--jq`) run on each call (NDJSON, JSON array); `terminal`: its strings
+    /// are escaped.
+    pub fn jq(mut self, jq: Option<Box<dyn Filter + Send + Sync>>, terminal: bool) -> Self {
         self.jq = jq;
         self.terminal = terminal;
         self
@@ -145,6 +151,12 @@ impl<W: Write> CallWriter<W> {
     pub fn table_layout(mut self, max_width: Option<usize>, sample: usize) -> Self {
         self.table_width = max_width;
         self.table_sample = sample;
+        self
+    }
+
+    /// Where the table's notes go (columns left out) [default: a `tracing` warning].
+    pub fn on_warning(mut self, warn: Warn) -> Self {
+        self.warn = Some(warn);
         self
     }
 
@@ -166,7 +178,7 @@ impl<W: Write> CallWriter<W> {
                     (Some(jq), _) => {
                         let input = jq_input(record, self.fields.as_deref())?;
                         let (out, terminal) = (&mut self.out, self.terminal);
-                        return jq.run(&input, |v| jq::write_line(out, &v, terminal));
+                        return jq.run(&input, &mut |v| crate::write_line(out, &v, terminal));
                     }
                 }
                 self.out.write_all(b"\n")
@@ -186,9 +198,9 @@ impl<W: Write> CallWriter<W> {
                     }
                     (Some(jq), _) => {
                         let input = jq_input(record, self.fields.as_deref())?;
-                        jq.run(&input, |v| {
+                        jq.run(&input, &mut |v: Out| {
                             next_element(out, elements)?;
-                            jq::write_json(out, &v)
+                            crate::write_json(out, &v)
                         })?;
                     }
                 }
@@ -222,6 +234,7 @@ impl<W: Write> CallWriter<W> {
                         &self.zone,
                         self.table_width,
                         self.table_sample,
+                        &mut self.warn,
                     )
                 });
                 table.write(&mut self.out, record)
@@ -249,6 +262,7 @@ impl<W: Write> CallWriter<W> {
                         &self.zone,
                         self.table_width,
                         self.table_sample,
+                        &mut self.warn,
                     )
                 });
                 table.finish(&mut self.out)?;
@@ -327,7 +341,7 @@ pub fn write_page(
     out: &mut dyn Write,
     page: &ccsqm_client::ScannedPage,
     fields: Option<&[&'static str]>,
-    jq: Option<&Jq>,
+    jq: Option<&dyn Filter>,
     terminal: bool,
 ) -> io::Result<()> {
     for group in &page.page().data {
@@ -342,7 +356,7 @@ pub fn write_page(
         fields::select_in_page(&mut value, fields);
     }
     match jq {
-        Some(jq) => jq.run(&value, |v| jq::write_line(out, &v, terminal)),
+        Some(jq) => jq.run(&value, &mut |v| crate::write_line(out, &v, terminal)),
         None => {
             serde_json::to_writer_pretty(&mut *out, &value)?;
             out.write_all(b"\n")
@@ -395,10 +409,6 @@ fn write_csv_row(out: &mut impl Write, row: &[String]) -> io::Result<()> {
     writer.flush()
 }
 
-pub mod cells;
-pub mod choice;
-pub mod fields;
-pub mod jq;
 /// The table of `-o table`, made at its first row (or at the end, with none) from the writer's
 /// settings.
 fn new_table(
@@ -406,14 +416,15 @@ fn new_table(
     zone: &Zone,
     width: Option<usize>,
     sample: usize,
+    warn: &mut Option<Warn>,
 ) -> Box<Table> {
-    Box::new(Table::new(fields.clone(), zone.clone(), width, sample))
+    let table = Table::new(fields.clone(), zone.clone(), width, sample);
+    Box::new(table.on_warning(warn.take().unwrap_or_else(crate::tracing_warn)))
 }
 
 #[cfg(test)]
+#[path = "props.rs"]
 mod props;
-pub mod table;
-pub mod transcript;
 
 #[cfg(test)]
 mod tests {

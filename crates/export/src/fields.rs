@@ -5,17 +5,21 @@ use std::io::{self, Write};
 
 use serde_json::{Map, Value};
 
-use crate::error::UsageError;
+/// `--fields` named no field, or one a call does not have: the message says which, and the
+/// valid names.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct FieldsError(String);
 
 /// The names `--fields` accepts, in the order CSV writes them: `call_group_id`, then the
 /// spec's `Call` fields.
 pub fn valid() -> impl Iterator<Item = &'static str> {
-    super::csv_columns()
+    crate::csv_columns()
 }
 
 /// `--fields` (each value may hold commas): the names, in the order given, each once. An
-/// unknown name is refused (exit 2, before any request), with the list of valid ones.
-pub fn parse(given: &[String]) -> Result<Vec<&'static str>, UsageError> {
+/// unknown name is refused, with the list of valid ones.
+pub fn parse(given: &[String]) -> Result<Vec<&'static str>, FieldsError> {
     let mut fields: Vec<&'static str> = Vec::new();
     let mut unknown = Vec::new();
     for name in given.iter().flat_map(|v| v.split(',')).map(str::trim) {
@@ -29,7 +33,7 @@ pub fn parse(given: &[String]) -> Result<Vec<&'static str>, UsageError> {
         }
     }
     if !unknown.is_empty() {
-        return Err(UsageError(format!(
+        return Err(FieldsError(format!(
             "--fields: unknown field(s) {}; the fields of a call are: {}",
             unknown
                 .iter()
@@ -40,7 +44,7 @@ pub fn parse(given: &[String]) -> Result<Vec<&'static str>, UsageError> {
         )));
     }
     if fields.is_empty() {
-        return Err(UsageError(format!(
+        return Err(FieldsError(format!(
             "--fields is empty; the fields of a call are: {}",
             valid().collect::<Vec<_>>().join(", ")
         )));

@@ -7,8 +7,11 @@ use std::time::Duration;
 use ccsqm_models::{AppraisecallDetailResponse, Party, Segment, Transcript};
 use serde::Serialize;
 
+use crate::Warn;
+
 /// How transcripts are written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum TranscriptFormat {
     /// A readable conversation: per call a header, then one line per segment.
     Text,
@@ -25,6 +28,7 @@ pub struct TranscriptWriter<W: Write> {
     out: W,
     format: TranscriptFormat,
     written: usize,
+    warn: Warn,
 }
 
 /// An NDJSON line: a segment as the API sent it, with its call and the party.
@@ -37,12 +41,21 @@ struct SegmentLine<'a> {
 }
 
 impl<W: Write> TranscriptWriter<W> {
+    /// A writer of `format` to `out`.
     pub fn new(out: W, format: TranscriptFormat) -> Self {
         Self {
             out,
             format,
             written: 0,
+            warn: crate::tracing_warn(),
         }
+    }
+
+    /// Where the notes of segments left out go (a segment WebVTT cannot hold) [default: a
+    /// `tracing` warning].
+    pub fn on_warning(mut self, warn: Warn) -> Self {
+        self.warn = warn;
+        self
     }
 
     /// Writes the transcript of the call asked for as `call_uuid`.
@@ -130,12 +143,12 @@ impl<W: Write> TranscriptWriter<W> {
             .map(Some)
             .chain(std::iter::repeat(None));
         for (k, (s, sent)) in t.segments.iter().zip(sent).enumerate() {
-            let skipped = |why: String| {
-                eprintln!(
-                    "ccsqm: warning: call {}: segment {} {why}: not in the WebVTT output",
+            let mut skipped = |why: String| {
+                (self.warn)(&format!(
+                    "call {}: segment {} {why}: not in the WebVTT output",
                     printable(call_uuid),
                     k + 1
-                );
+                ));
             };
             let (Some(start), Some(end)) = (s.start, s.end) else {
                 let times = sent.map(|sent| [("start", sent.start_time), ("end", sent.end_time)]);
