@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use anyhow::Result;
 use ccsqm_client::Secret;
 pub use ccsqm_config::{
-    default_path, parse_profiles, read_bounded, read_secret, read_text, shell_word, Credential,
-    Credentials, Found, MissingSettings, Origin, Settings, DEFAULT_PROFILE, MAX_CONFIG_BYTES,
+    default_path, read_bounded, read_text, shell_word, Credential, Credentials, Found,
+    MissingSettings, Origin, Settings, DEFAULT_PROFILE,
 };
 use ccsqm_config::{Given, Overrides};
 

@@ -24,6 +24,7 @@ pub mod keyring;
 mod origin;
 mod profile;
 mod resolve;
+pub mod save;
 mod settings;
 
 pub use error::Error;

@@ -28,9 +28,7 @@ pub mod file;
 pub mod table;
 pub mod transcript;
 
-pub use calls::{
-    csv_columns, write_page, CallWriter, CsvFormulas, CsvStyle, Format,
-};
+pub use calls::{csv_columns, write_page, CallWriter, CsvFormulas, CsvStyle, Format};
 
 /// Where a writer sends what a person should hear (without a program's name in front).
 pub type Warn = Box<dyn FnMut(&str) + Send + Sync>;
