@@ -92,6 +92,10 @@ struct State {
     success: Option<Success>,
     /// The client's retries counted so far.
     retries_seen: u64,
+    /// Whether `calls_stored` is the table's rows (counted, then grown by the rounds'
+    /// inserts: only the sync holding the lock writes), or unknown since a round failed (it
+    /// may have committed pages): counted again after the next successful round.
+    stored_exact: bool,
 }
 
 impl Metrics {
@@ -187,11 +191,14 @@ impl Metrics {
             inner: observer,
         };
         let result = syncer.round(client, options, &counted, cancel).await;
-        // The rows are counted on the round's connection (closed after a failure): a count
-        // that fails leaves the last one.
-        let stored = match result.is_ok() {
-            true => syncer.stored_calls().await.ok().flatten(),
-            false => None,
+        // The rows: the last count plus the round's inserts (no count of a large table after
+        // every round), or counted on the round's connection (closed after a failure) when
+        // the last count is not exact; a count that fails leaves the last one.
+        let exact = self.state().stored_exact.then(|| self.0.calls_stored.get());
+        let stored = match (&result, exact) {
+            (Ok(outcome), Some(before)) => Some(before + outcome.counts.inserted),
+            (Ok(_), None) => syncer.stored_calls().await.ok().flatten(),
+            (Err(_), _) => None,
         };
         self.round_ended(&result, stored, client.session().retries());
         result
@@ -201,6 +208,7 @@ impl Metrics {
     /// database was opened: the metric tells them before the first round ends).
     pub fn calls_stored(&self, stored: i64) {
         self.0.calls_stored.set(stored);
+        self.state().stored_exact = true;
     }
 
     /// A round starts (its duration is measured from here).
@@ -222,6 +230,7 @@ impl Metrics {
         if let Some(stored) = stored {
             m.calls_stored.set(stored);
         }
+        state.stored_exact = stored.is_some() && result.is_ok();
         let outcome = match result {
             Ok(outcome) => {
                 let counts = &outcome.counts;
