@@ -7,7 +7,7 @@
 //! The PostgreSQL parts need `CCSQM_TEST_POSTGRES_URL`: run them with
 //! `cargo xtask test -p ccsqm-cli --test drift` (it starts a throwaway server).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -121,25 +121,10 @@ fn server(start: i64) -> (String, Arc<AtomicU64>) {
     (format!("http://{addr}"), switch)
 }
 
+/// A request's body as JSON (`Null` when it is not JSON).
 fn read(stream: TcpStream) -> std::io::Result<(TcpStream, Value)> {
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut reader = BufReader::new(stream);
-    let mut length = 0usize;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 || line == "\r\n" {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    Ok((reader.into_inner(), body))
+    let (stream, body) = common::read_request(stream)?;
+    Ok((stream, serde_json::from_slice(&body).unwrap_or(Value::Null)))
 }
 
 fn with_server(cmd: &mut Command, url: &str) {
