@@ -29,7 +29,7 @@
 
 use ccsqm_client::spec::{Field, Kind};
 
-use crate::anchor::{FIRST_CALL_TIME, SPAN_DAYS};
+use crate::anchor::{civil_from_days, FIRST_CALL_TIME, SPAN_DAYS};
 use crate::rng::mix;
 
 /// 64 bits fixed by the key and the field's name.
@@ -271,7 +271,7 @@ pub(crate) fn shaped(
                 Some(example) => example.to_owned(),
                 None => match format {
                     "date-time" => {
-                        let (y, m, d) = civil(time.div_euclid(86_400));
+                        let (y, m, d) = civil_from_days(time.div_euclid(86_400));
                         let s = time.rem_euclid(86_400);
                         format!(
                             "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
@@ -281,7 +281,7 @@ pub(crate) fn shaped(
                         )
                     }
                     "date" => {
-                        let (y, m, d) = civil(time.div_euclid(86_400));
+                        let (y, m, d) = civil_from_days(time.div_euclid(86_400));
                         format!("{y:04}-{m:02}-{d:02}")
                     }
                     _ => format!("{name}-{}", seed % 1000),
@@ -305,21 +305,6 @@ pub(crate) fn shaped(
             None => Value::from(format!("{name}-{}", seed % 1000)),
         },
     }
-}
-
-/// The (year, month, day) of a day counted from 1970-01-01 (Howard Hinnant's `civil_from_days`).
-// Used by `generated.rs` once the spec has a field of such a shape (none does yet).
-#[allow(dead_code)]
-fn civil(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
 // Used by `generated.rs` once the spec has a field of such a shape (none does yet).
@@ -468,7 +453,7 @@ mod tests {
         let before = slot.clone();
         fill_shaped(&mut slot, CALL.field("call_id").unwrap(), schema, 4);
         assert_eq!(slot, before, "a set field is kept");
-        assert_eq!(civil(0), (1970, 1, 1));
-        assert_eq!(civil(19_723), (2024, 1, 1));
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
     }
 }
