@@ -305,21 +305,27 @@ impl fmt::Display for Drift {
 }
 
 /// The enumeration whose values a field of `schema` takes, from the spec: its own kind, or,
-/// for a call's integer field, the enumeration of the request's field of the same name or its
-/// plural (`status` → `status`, `call_type` → `call_types`), as the spec pairs them (a call's
-/// codes stay plain integers there, so that a new code never makes a page unreadable).
+/// for a call's integer field, [`call_enumeration`].
 pub(crate) fn enumeration_of(schema: &Schema, field: &Field) -> Option<&'static Enumeration> {
     match field.kind {
-        Kind::Enum(e) => return Some(e),
-        Kind::Array(Kind::Enum(e)) => return Some(e),
-        Kind::Integer if schema.name == CALL.name => {}
-        _ => return None,
+        Kind::Enum(e) => Some(e),
+        Kind::Array(Kind::Enum(e)) => Some(e),
+        Kind::Integer if schema.name == CALL.name => call_enumeration(field.name),
+        _ => None,
     }
-    let plural = format!("{}s", field.name);
+}
+
+/// The enumeration that names the codes of a call's integer field `field`: the one of the
+/// request's field of the same name or its plural (`status` → `status`, `call_type` →
+/// `call_types`), as the spec pairs them (a call's codes stay plain integers there, so that a
+/// new code never makes a page unreadable). The one place this pairing is made: drift, CSV's
+/// readable columns and the table's names all use it.
+pub fn call_enumeration(field: &str) -> Option<&'static Enumeration> {
+    let plural = format!("{field}s");
     APPRAISECALL_DETAILS_REQUEST
         .fields
         .iter()
-        .filter(|f| f.name == field.name || f.name == plural)
+        .filter(|f| f.name == field || f.name == plural)
         .find_map(|f| match f.kind {
             Kind::Enum(e) => Some(e),
             Kind::Array(Kind::Enum(e)) => Some(*e),

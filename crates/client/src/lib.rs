@@ -38,13 +38,13 @@ pub use client_builder::{
     BuildError, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, USER_AGENT,
 };
 pub use drift::{
-    Drift, DriftFinding, DriftUnit, ScannedPage, UnknownField, UnknownValue, DRIFT_TARGET,
-    MAX_FINDINGS,
+    call_enumeration, Drift, DriftFinding, DriftUnit, ScannedPage, UnknownField, UnknownValue,
+    DRIFT_TARGET, MAX_FINDINGS,
 };
 pub use error::{vendor_guidance, ApiError, ErrorKind};
 pub use generated::*;
 pub use page_info::Paging;
-pub use paging::{CallStream, PagingWarning};
+pub use paging::{server_date, CallStream, PagingWarning};
 pub use raw::{RawResponse, SessionHeader};
 pub use record::CallRecord;
 pub use retry::RetryPolicy;

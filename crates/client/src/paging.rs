@@ -125,14 +125,18 @@ impl PagingWarning {
 async fn dated_page(client: &Client, body: AppraisecallDetailsRequest) -> Result<Page, ApiError> {
     let (answer, extras) = crate::drift::scoped(client.details_answer(body)).await;
     let answer = answer?;
-    let date = answer
-        .headers()
+    let date = server_date(answer.headers());
+    Ok((answer.into_inner(), date, extras))
+}
+
+/// An answer's `Date` (the server's clock), in Unix seconds, when it has a readable one.
+pub fn server_date(headers: &http::HeaderMap) -> Option<i64> {
+    headers
         .get(http::header::DATE)
         .and_then(|d| d.to_str().ok())
         .and_then(|d| httpdate::parse_http_date(d).ok())
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .and_then(|d| i64::try_from(d.as_secs()).ok());
-    Ok((answer.into_inner(), date, extras))
+        .and_then(|d| i64::try_from(d.as_secs()).ok())
 }
 
 /// What [`CallStream::on_drift`] calls.

@@ -58,14 +58,7 @@ impl CallRecord {
     /// Every call of a response page, in order, as owned records (consumes the page; no call
     /// is cloned).
     pub fn from_page(response: AppraisecallDetailsResponse) -> impl Iterator<Item = CallRecord> {
-        response.data.into_iter().flat_map(|group| {
-            let call_group_id = group.call_group_id;
-            group.calls.into_iter().map(move |call| CallRecord {
-                call_group_id: call_group_id.clone(),
-                call,
-                unknown_fields: serde_json::Map::new(),
-            })
-        })
+        Self::from_scanned_page(response, None)
     }
 
     /// [`CallRecord::from_page`], each call with the unknown keys that the scan of the same

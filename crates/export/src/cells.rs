@@ -1,7 +1,7 @@
 //! A call's fields as people read them: times in a chosen time zone, codes by their names.
 //! Used by the table and by `--csv-style readable`.
 
-use ccsqm_client::spec::schemas::{APPRAISECALL_DETAILS_REQUEST, CALL};
+use ccsqm_client::spec::schemas::CALL;
 use ccsqm_client::spec::{Enumeration, Field, Kind};
 use jiff::tz::TimeZone;
 use serde_json::Value;
@@ -98,30 +98,15 @@ impl Zone {
     }
 }
 
-/// The enumeration that names the codes of a call's integer field: the one of the request's
-/// field of the same name, or of its plural (`call_type` → `call_types`), as the spec pairs
-/// them (a call's codes stay plain integers there, so that a new code never breaks a page).
+/// The enumeration that names the codes of a call's integer field
+/// ([`ccsqm_client::call_enumeration`]: the spec's pairing, made in one place).
 pub fn enumeration_of(field: &str) -> Option<&'static Enumeration> {
-    let plural = format!("{field}s");
-    APPRAISECALL_DETAILS_REQUEST
-        .fields
-        .iter()
-        .filter(|f| f.name == field || f.name == plural)
-        .find_map(|f| match f.kind {
-            Kind::Enum(e) => Some(e),
-            Kind::Array(Kind::Enum(e)) => Some(*e),
-            _ => None,
-        })
+    ccsqm_client::call_enumeration(field)
 }
 
 /// The documented name of `code`, if it is one of `enumeration`'s.
 pub fn name_of(enumeration: &Enumeration, code: &Value) -> Option<&'static str> {
-    let code = code.as_i64()?;
-    enumeration
-        .values
-        .iter()
-        .find(|v| v.code == code)
-        .map(|v| v.name)
+    enumeration.value(code.as_i64()?).map(|v| v.name)
 }
 
 /// The spec's field of a call named `name` (`call_group_id` is the group's, not a call's).

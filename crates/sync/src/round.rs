@@ -325,13 +325,7 @@ impl Backoff {
 async fn server_now(client: &Client, max_skew: i64) -> Result<(i64, Option<String>)> {
     let here = jiff::Timestamp::now().as_second();
     let answer = client.details_answer(request(Some(here), here, 1)?).await?;
-    let date = answer
-        .headers()
-        .get("date")
-        .and_then(|d| d.to_str().ok())
-        .and_then(|d| httpdate::parse_http_date(d).ok())
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .and_then(|d| i64::try_from(d.as_secs()).ok());
+    let date = ccsqm_client::server_date(answer.headers());
     Ok(bound_of(date, here, max_skew))
 }
 
