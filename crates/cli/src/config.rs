@@ -131,10 +131,7 @@ pub fn find(
 
 fn warn(warnings: &[String]) {
     for warning in warnings {
-        match crate::log_format::json() {
-            true => crate::log_format::message("warn", "warning", warning),
-            false => eprintln!("ccsqm: warning: {warning}"),
-        }
+        crate::log_format::warning(warning);
     }
 }
 

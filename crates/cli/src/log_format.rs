@@ -55,6 +55,15 @@ pub fn message(level: &str, event: &str, text: &str) {
     line(level, event, fields);
 }
 
+/// A warning on stderr: a JSON line (event `warning`) with `--log-format json`, else
+/// `ccsqm: warning: …`.
+pub fn warning(text: &str) {
+    match json() {
+        true => message("warn", "warning", text),
+        false => eprintln!("ccsqm: warning: {text}"),
+    }
+}
+
 /// The `tracing` events (the client's requests and warnings, the settings' sources with
 /// `-v`) as JSON lines of the same shape: event `log`, with `target`, `message` and the
 /// event's fields.

@@ -36,6 +36,7 @@ mod schema;
 mod segments;
 mod status;
 mod time;
+pub use time::{span, utc};
 mod upsert;
 mod url;
 

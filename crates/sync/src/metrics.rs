@@ -334,6 +334,10 @@ impl Observer for Counted<'_> {
     fn note(&self, text: &str) {
         self.inner.note(text);
     }
+
+    fn drift(&self, drift: &ccsqm_client::Drift) {
+        self.inner.drift(drift);
+    }
 }
 
 /// The registry's metrics in the text format ([`CONTENT_TYPE`]).

@@ -84,6 +84,11 @@ impl Service {
             .round(&self.client, &self.options, &Log, cancel)
             .await?;
         tracing::info!(target: "sync_service", "{}", outcome.summary);
+        // Calls stored but some transcripts not fetched (tried again by later rounds): said,
+        // never counted as a clean round by a caller that only looks at `Ok`.
+        if let Some(missing) = outcome.error() {
+            tracing::warn!(target: "sync_service", "{missing}");
+        }
         Ok(outcome)
     }
 

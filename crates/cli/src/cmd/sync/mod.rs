@@ -6,7 +6,7 @@
 mod stop;
 
 use anyhow::{Context, Result};
-use ccsqm_sync::{Backoff, DbUrl, Observer, Options, Syncer};
+use ccsqm_sync::{span, utc, Backoff, DbUrl, Observer, Options, Syncer};
 use clap::{Args, Subcommand};
 
 use crate::connection::Connection;
@@ -352,7 +352,8 @@ async fn serve_metrics(
     let token = stop.clone();
     tokio::spawn(async move {
         if let Err(e) = metrics::serve(listener, endpoint, token).await {
-            tracing::warn!("the metrics' endpoint stopped: {e}");
+            // Said whatever the log filter: a watch whose endpoint is gone is not healthy.
+            log_format::warning(&format!("the metrics' endpoint stopped: {e}"));
         }
     });
     said.listening(address);
@@ -539,23 +540,6 @@ async fn show_status(args: &StatusArgs) -> Result<()> {
     write!(stdout, "{status}")?;
     stdout.flush()?;
     Ok(())
-}
-
-/// Unix seconds as an RFC 3339 time in UTC.
-fn utc(seconds: i64) -> String {
-    jiff::Timestamp::from_second(seconds)
-        .map(|t| t.to_string())
-        .unwrap_or_else(|_| seconds.to_string())
-}
-
-/// Seconds as the largest whole unit (`5s`, `2m`, `1h`, `3d`).
-fn span(seconds: i64) -> String {
-    match seconds {
-        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
-        s if s % 3_600 == 0 => format!("{}h", s / 3_600),
-        s if s % 60 == 0 => format!("{}m", s / 60),
-        s => format!("{s}s"),
-    }
 }
 
 /// The longest span accepted: a hundred years.
